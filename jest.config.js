@@ -1,0 +1,30 @@
+// One jest config for the whole repo.
+// NestJS 12 ships ESM only and Jest 30 on Node 20 cannot require() it, so node_modules/@nestjs is
+// transformed to CommonJS with SWC (@swc/jest) alongside our own TypeScript. SWC also emits the
+// decorator metadata Nest's dependency injection needs.
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      target: 'es2022',
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+    },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
+  },
+];
+
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.test.ts'],
+  transform: { '^.+\\.(t|j|mj)s$': swc },
+  // Packages below ship ESM only; everything else in node_modules stays untouched (fast).
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|cookie|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)'],
+  moduleNameMapper: {
+    '^@app/domain$': '<rootDir>/libs/domain/src/index.ts',
+    '^@app/domain/(.*)$': '<rootDir>/libs/domain/src/$1',
+  },
+};
