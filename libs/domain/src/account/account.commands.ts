@@ -1,0 +1,22 @@
+import type { Actor } from '../shared/actor';
+import type { Instant } from '../shared/time';
+import type { Command } from '../subscription/subscription.commands';
+import type { ErasureReceipt } from './account.events';
+
+export type PlaceLegalHold = Command<
+  'PlaceLegalHold',
+  { accountId: string; holdId: string; requestedBy: Actor; reason: string; now: Instant }
+>;
+
+export type ReleaseLegalHold = Command<
+  'ReleaseLegalHold',
+  { accountId: string; requestedBy: Actor; reason: string; now: Instant }
+>;
+
+/** Records an erasure the caller has just carried out (keys shredded, read models scrubbed). */
+export type RecordPersonalDataErasure = Command<
+  'RecordPersonalDataErasure',
+  { accountId: string; requestedBy: Actor; reason: string; receipt: ErasureReceipt; now: Instant }
+>;
+
+export type AccountCommand = PlaceLegalHold | ReleaseLegalHold | RecordPersonalDataErasure;

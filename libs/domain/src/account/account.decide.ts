@@ -1,0 +1,56 @@
+import { validationFailed } from '../shared/domain-error';
+import { parseInstant, toInstant } from '../shared/time';
+import type { AccountCommand } from './account.commands';
+import type { AccountEvent } from './account.events';
+import type { AccountState } from './account.state';
+
+/**
+ * D3 legal holds and R17 erasure records, per account. Placing a hold that is already in force,
+ * or releasing when none is, changes nothing (idempotent): operators retry.
+ */
+export function decideAccount(command: AccountCommand, state: AccountState): AccountEvent[] {
+  const c = command.data;
+  const now = toInstant(parseInstant(c.now, 'now'));
+  if (c.reason.trim() === '') throw validationFailed('A reason is required.', { field: 'reason' });
+  switch (command.type) {
+    case 'PlaceLegalHold':
+      if (state.legalHold) return [];
+      return [
+        {
+          type: 'LegalHoldPlaced',
+          data: { accountId: c.accountId, holdId: command.data.holdId, placedAt: now, requestedBy: c.requestedBy, reason: c.reason },
+        },
+      ];
+    case 'ReleaseLegalHold':
+      if (!state.legalHold) return [];
+      return [
+        {
+          type: 'LegalHoldReleased',
+          data: {
+            accountId: c.accountId,
+            holdId: state.legalHold.holdId,
+            releasedAt: now,
+            requestedBy: c.requestedBy,
+            reason: c.reason,
+          },
+        },
+      ];
+    case 'RecordPersonalDataErasure':
+      return [
+        {
+          type: 'PersonalDataErased',
+          data: {
+            accountId: c.accountId,
+            erasedAt: now,
+            requestedBy: c.requestedBy,
+            reason: c.reason,
+            receipt: command.data.receipt,
+          },
+        },
+      ];
+    default: {
+      const unexpected: never = command;
+      throw new TypeError(`Unknown command ${JSON.stringify(unexpected)}`);
+    }
+  }
+}

@@ -1,0 +1,23 @@
+// Public surface of the pure domain. Everything outside libs/domain imports from here only.
+export * from './shared/time';
+export * from './shared/actor';
+export * from './shared/domain-error';
+export * from './shared/decider';
+export * from './catalogue/product-catalogue';
+export * from './calendar/term-calendar';
+export * from './subscription/plan';
+export * from './subscription/subscription.events';
+export * from './subscription/subscription.commands';
+export * from './subscription/subscription.state';
+export * from './subscription/subscription.evolve';
+export * from './subscription/subscription.decide';
+export * from './subscription/cancellation-policy';
+export * from './subscription/cancellation-preview';
+export { nextTermEndDue } from './subscription/decide/process-term-end.decide';
+export * from './account/account.events';
+export * from './account/account.commands';
+export * from './account/account.state';
+export * from './account/account.evolve';
+export * from './account/account.decide';
+export * from './personal-data';
+export * from './deciders';

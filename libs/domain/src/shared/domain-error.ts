@@ -1,0 +1,28 @@
+/**
+ * Stable error codes shared with the HTTP contract (API.md). The HTTP layer maps each code to a
+ * status in one exception filter; the domain only names the code.
+ */
+export type RefusalCode =
+  | 'FORBIDDEN_ROLE'
+  | 'CONTACT_SUPPORT'
+  | 'OUTSTANDING_BALANCE'
+  | 'TRIAL_NEEDS_NO_CANCELLATION';
+
+export type DomainErrorCode = RefusalCode | 'INVALID_STATE' | 'VALIDATION_FAILED' | 'NOT_FOUND';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly details?: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const invalidState = (message: string, details?: Record<string, unknown>): DomainError =>
+  new DomainError('INVALID_STATE', message, details);
+
+export const validationFailed = (message: string, details?: Record<string, unknown>): DomainError =>
+  new DomainError('VALIDATION_FAILED', message, details);

@@ -1,0 +1,117 @@
+import { invalidState } from '../../shared/domain-error';
+import { isBefore, parseInstant, toInstant } from '../../shared/time';
+import type { CompletePurge, RecordHolderPurged, StartPurge } from '../subscription.commands';
+import type {
+  ProductDataHolderPurged,
+  ProductDataPurged,
+  PurgeDeferred,
+  PurgeStarted,
+} from '../subscription.events';
+import type { SubscriptionState } from '../subscription.state';
+import { requireRegistered } from './require-registered';
+
+/**
+ * R15, D2, D3. The purge is a process of events: started → one result per data holder →
+ * ProductDataPurged. Each step is idempotent so a crashed purge resumes where it stopped.
+ * Guards read the stream, never the job: not before purgeAt, only from `expired` (a reactivated
+ * subscription is active again), never under a legal hold (deferred, recorded once).
+ */
+export function startPurge(command: StartPurge, state: SubscriptionState): [PurgeStarted] | [PurgeDeferred] | [] {
+  const c = command.data;
+  const s = requireRegistered(state, c.subscriptionId);
+  const now = toInstant(parseInstant(c.now, 'now'));
+  // Reactivated, still pending, already purged: the purge job is stale and does nothing.
+  if (s.status !== 'expired') return [];
+  // Never early (R15): a purge job that fires before purgeAt changes nothing and is rescheduled.
+  if (isBefore(now, s.purgeAt)) return [];
+  if (s.purge) return []; // already under way: the caller resumes it
+  if (c.legalHold) {
+    if (s.purgeDeferred) return [];
+    return [
+      {
+        type: 'PurgeDeferred',
+        data: { subscriptionId: s.subscriptionId, accountId: s.accountId, deferredAt: now, purgeAt: s.purgeAt, reason: 'legal_hold' },
+      },
+    ];
+  }
+  return [
+    {
+      type: 'PurgeStarted',
+      data: {
+        subscriptionId: s.subscriptionId,
+        accountId: s.accountId,
+        purgeId: c.purgeId,
+        startedAt: now,
+        purgeAt: s.purgeAt,
+        holders: [...c.holders],
+      },
+    },
+  ];
+}
+
+function purgeUnderWay(state: SubscriptionState, subscriptionId: string, purgeId: string) {
+  const s = requireRegistered(state, subscriptionId);
+  if (s.status !== 'expired' || !s.purge)
+    throw invalidState(`No purge is under way for subscription ${subscriptionId}.`, { status: s.status });
+  if (s.purge.purgeId !== purgeId)
+    throw invalidState(`Purge ${purgeId} is not the one under way (${s.purge.purgeId}).`);
+  return { s, purge: s.purge };
+}
+
+export function recordHolderPurged(
+  command: RecordHolderPurged,
+  state: SubscriptionState,
+): [ProductDataHolderPurged] | [] {
+  const c = command.data;
+  const current = requireRegistered(state, c.subscriptionId);
+  if (current.status === 'purged') return [];
+  const { s, purge } = purgeUnderWay(state, c.subscriptionId, c.purgeId);
+  if (!purge.holders.includes(c.receipt.holder))
+    throw invalidState(`Holder ${c.receipt.holder} is not part of purge ${c.purgeId}.`);
+  // Counted once: a holder retried after a crash does not add its items twice.
+  if (purge.done.some((r) => r.holder === c.receipt.holder)) return [];
+  return [
+    {
+      type: 'ProductDataHolderPurged',
+      data: {
+        subscriptionId: s.subscriptionId,
+        accountId: s.accountId,
+        purgeId: c.purgeId,
+        purgedAt: toInstant(parseInstant(c.now, 'now')),
+        receipt: c.receipt,
+      },
+    },
+  ];
+}
+
+export function completePurge(command: CompletePurge, state: SubscriptionState): [ProductDataPurged] | [] {
+  const c = command.data;
+  const current = requireRegistered(state, c.subscriptionId);
+  if (current.status === 'purged') return [];
+  const { s, purge } = purgeUnderWay(state, c.subscriptionId, c.purgeId);
+  const missing = purge.holders.filter((h) => !purge.done.some((r) => r.holder === h));
+  // Never "done" while a holder has not confirmed: a purge is complete or it is open.
+  if (missing.length > 0)
+    throw invalidState(`Purge ${c.purgeId} still waits for ${missing.join(', ')}.`, { missing });
+  return [
+    {
+      type: 'ProductDataPurged',
+      data: {
+        subscriptionId: s.subscriptionId,
+        accountId: s.accountId,
+        productId: s.productId,
+        purgedAt: toInstant(parseInstant(c.now, 'now')),
+        expiresAt: s.expiresAt,
+        purgeAt: s.purgeAt,
+        receipt: {
+          purgeId: c.purgeId,
+          holders: [...purge.done],
+          itemsDeleted: purge.done.reduce((n, r) => n + r.itemsDeleted, 0),
+          keysShredded: [...c.keysShredded],
+          readModelRowsScrubbed: c.readModelRowsScrubbed,
+          jobsRemoved: c.jobsRemoved,
+        },
+      },
+    },
+  ];
+}

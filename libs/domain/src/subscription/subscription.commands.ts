@@ -1,0 +1,92 @@
+import type { Actor, Channel, CustomerChannel, Money } from '../shared/actor';
+import type { Instant } from '../shared/time';
+import type { HolderReceipt, SupportVerification, SurveyAnswer } from './subscription.events';
+import type { Plan } from './plan';
+
+/**
+ * Commands to one subscription. Time comes in with the command (`now`, from the injected clock:
+ * D5); ids too. Nothing here reads the system clock or generates randomness.
+ */
+export type Command<Type extends string, Data extends object> = Readonly<{
+  type: Type;
+  data: Readonly<Data>;
+}>;
+
+export type RegisterSubscription = Command<
+  'RegisterSubscription',
+  {
+    subscriptionId: string;
+    accountId: string;
+    productId: string;
+    plan: Plan;
+    termStart: Instant;
+    timeZone: string;
+    contract: boolean;
+    autoRenew: boolean;
+    outstandingBalance?: Money | null;
+    assignedLicences?: number;
+    now: Instant;
+  }
+>;
+
+export type RequestCancellation = Command<
+  'RequestCancellation',
+  {
+    subscriptionId: string;
+    requestedBy: Actor;
+    channel: CustomerChannel;
+    survey?: SurveyAnswer | null;
+    verification?: SupportVerification | null;
+    now: Instant;
+  }
+>;
+
+export type WithdrawCancellation = Command<
+  'WithdrawCancellation',
+  { subscriptionId: string; requestedBy: Actor; channel: Channel; now: Instant }
+>;
+
+/** Fired by the scheduler at a term end: expires, or renews when auto-renew is on (R14). */
+export type ProcessTermEnd = Command<'ProcessTermEnd', { subscriptionId: string; now: Instant }>;
+
+export type ReactivateSubscription = Command<
+  'ReactivateSubscription',
+  { subscriptionId: string; requestedBy: Actor; channel: Channel; now: Instant }
+>;
+
+/**
+ * Fired by the scheduler at purgeAt. `legalHold` is the account's hold as folded from the account
+ * stream by the caller (D3), `holders` the data holders registered for the product, `purgeId` a
+ * deterministic id chosen by the caller.
+ */
+export type StartPurge = Command<
+  'StartPurge',
+  { subscriptionId: string; purgeId: string; holders: string[]; legalHold: boolean; now: Instant }
+>;
+
+export type RecordHolderPurged = Command<
+  'RecordHolderPurged',
+  { subscriptionId: string; purgeId: string; receipt: HolderReceipt; now: Instant }
+>;
+
+export type CompletePurge = Command<
+  'CompletePurge',
+  {
+    subscriptionId: string;
+    purgeId: string;
+    keysShredded: string[];
+    readModelRowsScrubbed: number;
+    jobsRemoved: number;
+    now: Instant;
+  }
+>;
+
+export type SubscriptionCommand =
+  | RegisterSubscription
+  | RequestCancellation
+  | WithdrawCancellation
+  | ProcessTermEnd
+  | ReactivateSubscription
+  | StartPurge
+  | RecordHolderPurged
+  | CompletePurge;

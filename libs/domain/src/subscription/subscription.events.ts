@@ -1,0 +1,250 @@
+import type { Term } from '../calendar/term-calendar';
+import type { Actor, Channel, CustomerChannel, Money } from '../shared/actor';
+import type { RefusalCode } from '../shared/domain-error';
+import type { Instant } from '../shared/time';
+import type { Plan } from './plan';
+
+/**
+ * Events of one subscription's stream (`subscription-<subscriptionId>`). Plain typed objects with
+ * stable type names (never class names): the log outlives the code. A changed shape gets a new
+ * type name (e.g. `CancellationRequested.v2`) plus an upcaster, never an edit of an old one.
+ *
+ * Every event carries `subscriptionId` and `accountId` so that the log alone answers "whose?"
+ * and the store can choose the subscription's personal-data key.
+ */
+export type Event<Type extends string, Data extends object> = Readonly<{
+  type: Type;
+  data: Readonly<Data>;
+}>;
+
+interface Ids {
+  subscriptionId: string;
+  accountId: string;
+}
+
+/** Version of the cancellation policy (R4–R13) that made a decision, kept with the decision. */
+export const CANCELLATION_POLICY_VERSION = 'cancellation-policy/1';
+
+export type SubscriptionRegistered = Event<
+  'SubscriptionRegistered',
+  Ids & {
+    productId: string;
+    plan: Plan;
+    contract: boolean;
+    timeZone: string;
+    /** First term's start: every later term is computed from it (D4). */
+    anchor: Instant;
+    termIndex: number;
+    currentTerm: Term;
+    autoRenew: boolean;
+    outstandingBalance: Money | null;
+    assignedLicences: number;
+    registeredAt: Instant;
+  }
+>;
+
+export interface SurveyAnswer {
+  reason: SurveyReason;
+  /** Free text: personal data (R17), encrypted in the store. */
+  comment?: string;
+}
+export type SurveyReason =
+  | 'too_expensive'
+  | 'missing_features'
+  | 'switched_service'
+  | 'unused'
+  | 'customer_service'
+  | 'too_complex'
+  | 'low_quality'
+  | 'other';
+export const SURVEY_REASONS: readonly SurveyReason[] = [
+  'too_expensive',
+  'missing_features',
+  'switched_service',
+  'unused',
+  'customer_service',
+  'too_complex',
+  'low_quality',
+  'other',
+];
+
+/** What a support agent verified before cancelling (R10). Personal data: encrypted in the store. */
+export interface SupportVerification {
+  billingAdminEmail: string;
+  paymentLast4: string;
+  billingAddress: string;
+}
+
+/** The R9 decision, recorded whole so a dispute about notice is settled from the log. */
+export interface NoticeDecision {
+  renewalDate: Instant;
+  /** null when the plan has no notice period (everything but fixed_term). */
+  noticeDeadline: Instant | null;
+  noticeDeadlineMissed: boolean;
+}
+
+export type CancellationRequested = Event<
+  'CancellationRequested',
+  Ids &
+    NoticeDecision & {
+      productId: string;
+      requestedBy: Actor;
+      channel: CustomerChannel;
+      requestedAt: Instant;
+      /** The moment access ends (= expiresAt). */
+      effectiveAt: Instant;
+      expiresAt: Instant;
+      purgeAt: Instant;
+      refund: 'none';
+      policyVersion: string;
+      /** R10: the account and products the agent verified; the rest is in `verification`. */
+      verifiedProducts: string[] | null;
+      verification: SupportVerification | null;
+      survey: SurveyAnswer | null;
+    }
+>;
+
+export type AutoRenewDisabled = Event<
+  'AutoRenewDisabled',
+  Ids & { disabledAt: Instant; reason: 'cancellation_requested' }
+>;
+
+export type CancellationRefused = Event<
+  'CancellationRefused',
+  Ids & {
+    code: RefusalCode;
+    /** The rule that refused (e.g. "R6"). */
+    rule: string;
+    message: string;
+    requestedBy: Actor;
+    channel: CustomerChannel;
+    refusedAt: Instant;
+    policyVersion: string;
+  }
+>;
+
+export type CancellationWithdrawn = Event<
+  'CancellationWithdrawn',
+  Ids & { requestedBy: Actor; channel: Channel; withdrawnAt: Instant; expiresAtDropped: Instant; purgeAtDropped: Instant }
+>;
+
+export type AutoRenewEnabled = Event<
+  'AutoRenewEnabled',
+  Ids & { enabledAt: Instant; reason: 'cancellation_withdrawn' }
+>;
+
+export type SubscriptionRenewed = Event<
+  'SubscriptionRenewed',
+  Ids & {
+    renewedAt: Instant;
+    previousTerm: Term;
+    termIndex: number;
+    currentTerm: Term;
+    /** Why the term rolled: auto-renew, or a fixed-term cancellation that missed its notice (R9). */
+    reason: 'auto_renew' | 'notice_deadline_missed';
+  }
+>;
+
+export type SubscriptionExpired = Event<
+  'SubscriptionExpired',
+  Ids & { productId: string; expiresAt: Instant; expiredAt: Instant; purgeAt: Instant }
+>;
+
+export type RoomMeetingAccountRevoked = Event<
+  'RoomMeetingAccountRevoked',
+  Ids & {
+    productId: string;
+    revokedAt: Instant;
+    /** What the revocation takes away (R18); the hardware stays with the customer. */
+    revoked: ['instant_meeting', 'screen_sharing'];
+    hardwareRetainedByCustomer: true;
+  }
+>;
+
+export type SubscriptionReactivated = Event<
+  'SubscriptionReactivated',
+  Ids & {
+    requestedBy: Actor;
+    channel: Channel;
+    reactivatedAt: Instant;
+    /** The new anchor: terms are counted from the reactivation (D2). */
+    anchor: Instant;
+    termIndex: 0;
+    currentTerm: Term;
+    purgeAtDropped: Instant;
+  }
+>;
+
+export type PurgeDeferred = Event<
+  'PurgeDeferred',
+  Ids & { deferredAt: Instant; purgeAt: Instant; reason: 'legal_hold' }
+>;
+
+export type PurgeStarted = Event<
+  'PurgeStarted',
+  Ids & { purgeId: string; startedAt: Instant; purgeAt: Instant; holders: string[] }
+>;
+
+/** One data holder's deletion receipt (what, where, counts, hashes; never personal data). */
+export interface HolderReceipt {
+  holder: string;
+  itemsDeleted: number;
+  bytesDeleted: number;
+  contentHash: string;
+  location: string;
+  externalReceiptId: string | null;
+}
+
+export type ProductDataHolderPurged = Event<
+  'ProductDataHolderPurged',
+  Ids & { purgeId: string; purgedAt: Instant; receipt: HolderReceipt }
+>;
+
+export interface PurgeReceipt {
+  purgeId: string;
+  holders: HolderReceipt[];
+  itemsDeleted: number;
+  keysShredded: string[];
+  readModelRowsScrubbed: number;
+  jobsRemoved: number;
+}
+
+export type ProductDataPurged = Event<
+  'ProductDataPurged',
+  Ids & { productId: string; purgedAt: Instant; expiresAt: Instant; purgeAt: Instant; receipt: PurgeReceipt }
+>;
+
+export type SubscriptionEvent =
+  | SubscriptionRegistered
+  | CancellationRequested
+  | AutoRenewDisabled
+  | CancellationRefused
+  | CancellationWithdrawn
+  | AutoRenewEnabled
+  | SubscriptionRenewed
+  | SubscriptionExpired
+  | RoomMeetingAccountRevoked
+  | SubscriptionReactivated
+  | PurgeDeferred
+  | PurgeStarted
+  | ProductDataHolderPurged
+  | ProductDataPurged;
+
+export type SubscriptionEventType = SubscriptionEvent['type'];
+
+export const SUBSCRIPTION_EVENT_TYPES: readonly SubscriptionEventType[] = [
+  'SubscriptionRegistered',
+  'CancellationRequested',
+  'AutoRenewDisabled',
+  'CancellationRefused',
+  'CancellationWithdrawn',
+  'AutoRenewEnabled',
+  'SubscriptionRenewed',
+  'SubscriptionExpired',
+  'RoomMeetingAccountRevoked',
+  'SubscriptionReactivated',
+  'PurgeDeferred',
+  'PurgeStarted',
+  'ProductDataHolderPurged',
+  'ProductDataPurged',
+];

@@ -1,0 +1,106 @@
+import type { Term } from '../calendar/term-calendar';
+import type { Money } from '../shared/actor';
+import type { Instant } from '../shared/time';
+import type { HolderReceipt, NoticeDecision } from './subscription.events';
+import type { Plan } from './plan';
+
+/** What every registered subscription knows about itself, whatever its status. */
+export interface SubscriptionFacts {
+  readonly subscriptionId: string;
+  readonly accountId: string;
+  readonly productId: string;
+  readonly plan: Plan;
+  readonly contract: boolean;
+  readonly timeZone: string;
+  readonly anchor: Instant;
+  readonly termIndex: number;
+  readonly currentTerm: Term;
+  readonly autoRenew: boolean;
+  readonly outstandingBalance: Money | null;
+  readonly assignedLicences: number;
+}
+
+export interface PendingCancellation extends NoticeDecision {
+  readonly requestedAt: Instant;
+}
+
+export interface PurgeInProgress {
+  readonly purgeId: string;
+  readonly startedAt: Instant;
+  readonly holders: readonly string[];
+  readonly done: readonly HolderReceipt[];
+}
+
+export type SubscriptionState =
+  | { readonly status: 'unregistered' }
+  | (SubscriptionFacts & {
+      readonly status: 'trial';
+      /** The trial's end: a trial simply expires (R11). */
+      readonly expiresAt: Instant;
+    })
+  | (SubscriptionFacts & {
+      readonly status: 'active';
+      /** Set when auto-renew is off without a cancellation (registered so): the term end expires it. */
+      readonly expiresAt: Instant | null;
+    })
+  | (SubscriptionFacts & {
+      readonly status: 'cancellation_pending';
+      readonly expiresAt: Instant;
+      readonly purgeAt: Instant;
+      readonly cancellation: PendingCancellation;
+    })
+  | (SubscriptionFacts & {
+      readonly status: 'expired';
+      readonly expiresAt: Instant;
+      readonly purgeAt: Instant;
+      readonly expiredAt: Instant;
+      readonly purgeDeferred: boolean;
+      readonly purge: PurgeInProgress | null;
+    })
+  | (SubscriptionFacts & {
+      readonly status: 'purged';
+      readonly expiresAt: Instant;
+      readonly purgeAt: Instant;
+      readonly purgedAt: Instant;
+    });
+
+export type SubscriptionStatus = SubscriptionState['status'];
+export type RegisteredSubscription = Exclude<SubscriptionState, { status: 'unregistered' }>;
+
+export const initialSubscriptionState = (): SubscriptionState => ({ status: 'unregistered' });
+
+export function isRegistered(state: SubscriptionState): state is RegisteredSubscription {
+  return state.status !== 'unregistered';
+}
+
+/** The facts part of a registered state, without its status-specific fields. */
+export function factsOf(state: RegisteredSubscription): SubscriptionFacts {
+  const {
+    subscriptionId,
+    accountId,
+    productId,
+    plan,
+    contract,
+    timeZone,
+    anchor,
+    termIndex,
+    currentTerm,
+    autoRenew,
+    outstandingBalance,
+    assignedLicences,
+  } = state;
+  return {
+    subscriptionId,
+    accountId,
+    productId,
+    plan,
+    contract,
+    timeZone,
+    anchor,
+    termIndex,
+    currentTerm,
+    autoRenew,
+    outstandingBalance,
+    assignedLicences,
+  };
+}

@@ -1,0 +1,69 @@
+import type { Actor, Money } from '../shared/actor';
+import { registerSubscription } from '../subscription/decide/register-subscription.decide';
+import { requestCancellation } from '../subscription/decide/request-cancellation.decide';
+import { fold } from '../shared/decider';
+import { subscriptionDecider } from '../deciders';
+import type { Plan } from '../subscription/plan';
+import type { SubscriptionEvent, SubscriptionRegistered, SupportVerification } from '../subscription/subscription.events';
+import type { RequestCancellation } from '../subscription/subscription.commands';
+
+export const SUB = 'sub_1';
+export const ACC = 'acc_1';
+export const billingAdmin: Actor = { actorId: 'usr_billing', role: 'billing_admin' };
+export const productAdmin: Actor = { actorId: 'usr_product', role: 'product_admin' };
+export const billingContact: Actor = { actorId: 'usr_contact', role: 'authorized_billing_contact' };
+export const plainUser: Actor = { actorId: 'usr_plain', role: 'user' };
+export const verification: SupportVerification = {
+  billingAdminEmail: 'anna.rossi@example.it',
+  paymentLast4: '4242',
+  billingAddress: 'Via Roma 1, 00100 Roma',
+};
+
+export interface RegistrationOptions {
+  productId?: string;
+  plan?: Plan;
+  termStart?: string;
+  timeZone?: string;
+  contract?: boolean;
+  autoRenew?: boolean;
+  outstandingBalance?: Money | null;
+  assignedLicences?: number;
+  now?: string;
+}
+
+/** A SubscriptionRegistered event made by the real decider (so fixtures cannot drift from it). */
+export function registered(o: RegistrationOptions = {}): SubscriptionRegistered {
+  const termStart = o.termStart ?? '2026-01-31T00:00:00+01:00';
+  const [event] = registerSubscription(
+    {
+      type: 'RegisterSubscription',
+      data: {
+        subscriptionId: SUB,
+        accountId: ACC,
+        productId: o.productId ?? 'goto-meeting',
+        plan: o.plan ?? { kind: 'monthly' },
+        termStart,
+        timeZone: o.timeZone ?? 'Europe/Rome',
+        contract: o.contract ?? false,
+        autoRenew: o.autoRenew ?? true,
+        outstandingBalance: o.outstandingBalance ?? null,
+        assignedLicences: o.assignedLicences ?? 0,
+        now: o.now ?? termStart,
+      },
+    },
+    { status: 'unregistered' },
+  );
+  return event;
+}
+
+export function cancel(now: string, o: Partial<RequestCancellation['data']> = {}): RequestCancellation {
+  return {
+    type: 'RequestCancellation',
+    data: { subscriptionId: SUB, requestedBy: billingAdmin, channel: 'self_service', now, ...o },
+  };
+}
+
+/** Events of a cancellation that succeeded, made by the real decider. */
+export function cancelled(history: SubscriptionEvent[], now: string, o: Partial<RequestCancellation['data']> = {}) {
+  return requestCancellation(cancel(now, o), fold(subscriptionDecider, history));
+}
