@@ -21,3 +21,4 @@ export * from './account/account.evolve';
 export * from './account/account.decide';
 export * from './personal-data';
 export * from './deciders';
+export * from './subscription/subscription-listing';

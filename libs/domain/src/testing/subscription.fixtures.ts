@@ -5,7 +5,7 @@ import { fold } from '../shared/decider';
 import { subscriptionDecider } from '../deciders';
 import type { Plan } from '../subscription/plan';
 import type { SubscriptionEvent, SubscriptionRegistered, SupportVerification } from '../subscription/subscription.events';
-import type { RequestCancellation } from '../subscription/subscription.commands';
+import type { RequestCancellation, SubscriptionCommand } from '../subscription/subscription.commands';
 
 export const SUB = 'sub_1';
 export const ACC = 'acc_1';
@@ -67,3 +67,12 @@ export function cancel(now: string, o: Partial<RequestCancellation['data']> = {}
 export function cancelled(history: SubscriptionEvent[], now: string, o: Partial<RequestCancellation['data']> = {}) {
   return requestCancellation(cancel(now, o), fold(subscriptionDecider, history));
 }
+
+/** The history after each command is decided on it in turn (the decider writes the fixtures). */
+export function after(history: SubscriptionEvent[], ...commands: SubscriptionCommand[]): SubscriptionEvent[] {
+  let events = [...history];
+  for (const command of commands) events = [...events, ...subscriptionDecider.decide(command, fold(subscriptionDecider, events))];
+  return events;
+}
+
+export const termEnd = (now: string): SubscriptionCommand => ({ type: 'ProcessTermEnd', data: { subscriptionId: SUB, now } });
