@@ -24,7 +24,7 @@ module.exports = {
   // Packages below ship ESM only; everything else in node_modules stays untouched (fast).
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|cookie|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)'],
   moduleNameMapper: {
-    '^@app/domain$': '<rootDir>/libs/domain/src/index.ts',
-    '^@app/domain/(.*)$': '<rootDir>/libs/domain/src/$1',
+    // Libraries are imported by their index only: @app/<lib> -> libs/<lib>/src.
+    '^@app/([a-z-]+)$': '<rootDir>/libs/$1/src',
   },
 };
