@@ -5,6 +5,7 @@ import { toInstant } from '../../shared/time';
 import { after, cancel, registered, termEnd } from '../../testing/subscription.fixtures';
 import { previewCancellation } from '../cancellation-preview';
 import type { RegisteredSubscription } from '../subscription.state';
+import type { CancellationRequested } from '../subscription.events';
 
 const at = (local: string): string => toInstant(DateTime.fromISO(local, { zone: 'Europe/Rome' }));
 const stateOf = (events: Parameters<typeof fold>[1]) => fold(subscriptionDecider, events as never) as RegisteredSubscription;
@@ -44,7 +45,7 @@ describe('cancellation preview (R19)', () => {
     const now = at('2026-12-20T00:00');
     const p = previewCancellation(stateOf([fixed]), 'product_admin', 'support', now);
     const decided = after([fixed], cancel(now, { channel: 'support', requestedBy: { actorId: 'u', role: 'product_admin' }, verification: { billingAdminEmail: 'a@b.c', paymentLast4: '1111', billingAddress: 'x' } }));
-    expect(p).toMatchObject({ allowed: true, noticeDeadlineMissed: true, effectiveAt: decided[1]!.data.expiresAt });
+    expect(p).toMatchObject({ allowed: true, noticeDeadlineMissed: true, effectiveAt: (decided[1] as CancellationRequested).data.expiresAt });
     expect(codes(p.checklist)).toContain('NOTICE_DEADLINE_MISSED');
   });
 

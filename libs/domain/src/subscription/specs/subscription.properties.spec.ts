@@ -86,7 +86,9 @@ interface Run {
   steps: { before: SubscriptionState; command: SubscriptionCommand; events: SubscriptionEvent[]; after: SubscriptionState; error?: DomainError }[];
 }
 
-function runHistory(reg: fc.RecordValue<typeof registrationArb>, steps: Step[]): Run {
+type Registration = typeof registrationArb extends fc.Arbitrary<infer R> ? R : never;
+
+function runHistory(reg: Registration, steps: Step[]): Run {
   let now = reg.termStart;
   let history: SubscriptionEvent[] = subscriptionDecider.decide(
     {

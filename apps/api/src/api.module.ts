@@ -1,0 +1,43 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { CancelSubscriptionController } from './cancel-subscription/cancel-subscription.controller';
+import { CancelSubscriptionHandler } from './cancel-subscription/cancel-subscription.handler';
+import { GetSubscriptionController } from './get-subscription/get-subscription.controller';
+import { HealthController } from './health/health.controller';
+import { ApiExceptionFilter } from './http/api-exception.filter';
+import { AuthGuard } from './http/auth';
+import { LegalHoldController } from './legal-hold/legal-hold.controller';
+import { ChangeLegalHoldHandler } from './legal-hold/legal-hold.handler';
+import { ReactivateSubscriptionController } from './reactivate-subscription/reactivate-subscription.controller';
+import { ReactivateSubscriptionHandler } from './reactivate-subscription/reactivate-subscription.handler';
+import { RegisterSubscriptionController } from './register-subscription/register-subscription.controller';
+import { RegisterSubscriptionHandler } from './register-subscription/register-subscription.handler';
+import { SubscriptionReader } from './subscription-reader';
+import { WithdrawCancellationController } from './withdraw-cancellation/withdraw-cancellation.controller';
+import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-cancellation.handler';
+
+/** The HTTP API: one folder per use case; InfrastructureModule must be imported beside it. */
+@Module({
+  imports: [CqrsModule.forRoot()],
+  controllers: [
+    HealthController,
+    RegisterSubscriptionController,
+    CancelSubscriptionController,
+    WithdrawCancellationController,
+    ReactivateSubscriptionController,
+    GetSubscriptionController,
+    LegalHoldController,
+  ],
+  providers: [
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_FILTER, useClass: ApiExceptionFilter },
+    SubscriptionReader,
+    RegisterSubscriptionHandler,
+    CancelSubscriptionHandler,
+    WithdrawCancellationHandler,
+    ReactivateSubscriptionHandler,
+    ChangeLegalHoldHandler,
+  ],
+})
+export class ApiModule {}

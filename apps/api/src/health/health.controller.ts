@@ -1,0 +1,28 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import type { EventStore } from '@app/event-store';
+import { RAW_EVENT_STORE } from '@app/infrastructure';
+import { ApiError } from '../http/api-error';
+import { Public } from '../http/auth';
+
+/** Liveness and readiness (API.md). Readiness grows as parts arrive: event store now. */
+@Controller('health')
+export class HealthController {
+  constructor(@Inject(RAW_EVENT_STORE) private readonly store: EventStore) {}
+
+  @Get('live')
+  @Public()
+  live() {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @Public()
+  async ready() {
+    try {
+      await this.store.headPosition();
+    } catch {
+      throw new ApiError('SERVICE_UNAVAILABLE', 'The event store is not reachable.', { eventStore: 'down' });
+    }
+    return { status: 'ok', checks: { eventStore: 'up' } };
+  }
+}

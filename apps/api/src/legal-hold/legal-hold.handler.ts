@@ -1,0 +1,30 @@
+import { randomUUID } from 'node:crypto';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { accountDecider, accountStreamId } from '@app/domain';
+import { CommandRunner } from '@app/infrastructure';
+import { ChangeLegalHoldCommand, type LegalHoldResult } from './legal-hold.command';
+
+/** D3: holds and releases are events on the account's stream; they cover all its subscriptions. */
+@CommandHandler(ChangeLegalHoldCommand)
+export class ChangeLegalHoldHandler implements ICommandHandler<ChangeLegalHoldCommand> {
+  constructor(private readonly runner: CommandRunner) {}
+
+  async execute(c: ChangeLegalHoldCommand): Promise<LegalHoldResult> {
+    const data = { accountId: c.accountId, requestedBy: c.requestedBy, reason: c.reason, now: this.runner.now() };
+    const result = await this.runner.run(
+      accountStreamId(c.accountId),
+      accountDecider,
+      c.action === 'place'
+        ? { type: 'PlaceLegalHold', data: { ...data, holdId: `hold-${randomUUID()}` } }
+        : { type: 'ReleaseLegalHold', data },
+      c.context,
+    );
+    return {
+      accountId: c.accountId,
+      legalHold: result.state.legalHold !== null,
+      holdId: result.state.legalHold?.holdId ?? null,
+      events: result.events.map((e) => e.type),
+      position: result.position?.toString() ?? null,
+    };
+  }
+}

@@ -1,0 +1,41 @@
+import type { Plan, RegisteredSubscription } from '@app/domain';
+
+/** The `Subscription` resource of API.md. */
+export interface SubscriptionView {
+  subscriptionId: string;
+  accountId: string;
+  productId: string;
+  plan: Plan;
+  contract: boolean;
+  timeZone: string;
+  status: RegisteredSubscription['status'];
+  autoRenew: boolean;
+  currentTerm: { start: string; end: string };
+  expiresAt: string | null;
+  purgeAt: string | null;
+  purgedAt: string | null;
+  legalHold: boolean;
+  revision: number;
+  /** R16: listed as active but pending until this instant. */
+  pendingUntil: string | null;
+}
+
+export function toSubscriptionView(state: RegisteredSubscription, revision: number, legalHold: boolean): SubscriptionView {
+  return {
+    subscriptionId: state.subscriptionId,
+    accountId: state.accountId,
+    productId: state.productId,
+    plan: state.plan,
+    contract: state.contract,
+    timeZone: state.timeZone,
+    status: state.status,
+    autoRenew: state.autoRenew,
+    currentTerm: { start: state.currentTerm.start, end: state.currentTerm.end },
+    expiresAt: state.expiresAt,
+    purgeAt: 'purgeAt' in state ? state.purgeAt : null,
+    purgedAt: state.status === 'purged' ? state.purgedAt : null,
+    legalHold,
+    revision,
+    pendingUntil: state.status === 'cancellation_pending' ? state.expiresAt : null,
+  };
+}

@@ -1,0 +1,7 @@
+import { z } from 'zod';
+import { actorSchema } from '../http/common-schemas';
+
+export const withdrawCancellationRequestSchema = z.strictObject({
+  requestedBy: actorSchema,
+  channel: z.enum(['self_service', 'support']),
+});

@@ -1,0 +1,58 @@
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * Group commit: requests that arrive before the event loop's next check phase are written by one
+ * `commit` call (one transaction, one fsync) instead of one each. `commit` reports an outcome per
+ * request, so one request failing (say, a wrong expected revision) does not fail the others; if
+ * `commit` itself throws (the transaction could not commit), every request in the batch fails.
+ */
+export class GroupCommitQueue<Req, Res> {
+  private pending: Array<{ req: Req; resolve: (v: Res) => void; reject: (e: unknown) => void }> = [];
+  private scheduled: NodeJS.Immediate | null = null;
+
+  constructor(
+    private readonly commit: (batch: readonly Req[]) => Outcome<Res>[],
+    private readonly maxBatch: number,
+    /** Called after each committed batch (not on failure), e.g. to wake readers. */
+    private readonly afterCommit: (results: readonly Res[]) => void = () => {},
+  ) {}
+
+  enqueue(req: Req): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      this.pending.push({ req, resolve, reject });
+      // setImmediate rather than a microtask: it also gathers requests issued by other async
+      // flows that resume in this same turn of the event loop.
+      this.scheduled ??= setImmediate(() => this.flush());
+    });
+  }
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** Writes everything queued now, synchronously (close() uses it so nothing is dropped). */
+  flush(): void {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = null;
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.maxBatch);
+      let outcomes: Outcome<Res>[];
+      try {
+        outcomes = this.commit(batch.map((p) => p.req));
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+        continue;
+      }
+      const committed: Res[] = [];
+      batch.forEach((p, i) => {
+        const o = outcomes[i];
+        if (!o) p.reject(new Error('group commit: no outcome for request'));
+        else if (o.ok) {
+          committed.push(o.value);
+          p.resolve(o.value);
+        } else p.reject(o.error);
+      });
+      if (committed.length > 0) this.afterCommit(committed);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface SqliteConnectionOptions {
+  /** How long a writer waits for another connection's write lock before SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+}
+
+export type SqliteDatabase = Database.Database;
+
+/**
+ * Opens a SQLite file with the settings every store in this library relies on:
+ * - busy_timeout first, so the WAL switch below waits instead of failing when another process
+ *   is opening the same file at the same moment;
+ * - WAL so readers never block the single writer (and other processes can read while we append);
+ * - synchronous=FULL: an acknowledged append survives power loss, not only a process crash;
+ * - secure_delete=ON: deleted rows are overwritten with zeros, not left in free pages
+ *   (crypto-shredding depends on it; together with a TRUNCATE checkpoint of the WAL).
+ */
+export function openSqliteDatabase(
+  filePath: string,
+  options: SqliteConnectionOptions = {},
+): SqliteDatabase {
+  if (filePath !== ':memory:') mkdirSync(dirname(filePath), { recursive: true });
+  const db = new Database(filePath, { timeout: options.busyTimeoutMs ?? 5000 });
+  try {
+    db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (filePath !== ':memory:' && String(mode).toLowerCase() !== 'wal') {
+      throw new Error(`SQLite ${filePath}: could not switch to WAL (journal_mode=${String(mode)})`);
+    }
+    db.pragma('synchronous = FULL');
+    db.pragma('secure_delete = ON');
+    db.pragma('foreign_keys = ON');
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+export interface WalCheckpointResult {
+  /** 1 when another connection kept the checkpoint from completing (the WAL was not emptied). */
+  busy: number;
+  /** Frames in the WAL before the checkpoint. */
+  log: number;
+  /** Frames copied back into the database file. */
+  checkpointed: number;
+}
+
+/**
+ * `PRAGMA wal_checkpoint(TRUNCATE)`: copies the WAL into the main file and truncates the WAL to
+ * zero bytes, so rows deleted under secure_delete leave the disk (the old page images in the WAL
+ * are gone). Retries while other connections hold read snapshots that block it.
+ */
+export async function truncateWal(
+  db: SqliteDatabase,
+  options: { attempts?: number; delayMs?: number } = {},
+): Promise<WalCheckpointResult> {
+  const attempts = options.attempts ?? 40;
+  let result = checkpointOnce(db);
+  for (let i = 1; i < attempts && result.busy !== 0; i++) {
+    await new Promise((r) => setTimeout(r, options.delayMs ?? 25));
+    result = checkpointOnce(db);
+  }
+  return result;
+}
+
+function checkpointOnce(db: SqliteDatabase): WalCheckpointResult {
+  const rows = db.pragma('wal_checkpoint(TRUNCATE)') as WalCheckpointResult[];
+  const row = rows[0];
+  if (!row) throw new Error('wal_checkpoint returned no row');
+  return { busy: Number(row.busy), log: Number(row.log), checkpointed: Number(row.checkpointed) };
+}

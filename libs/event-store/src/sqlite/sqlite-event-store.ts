@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { Statement } from 'better-sqlite3';
+import {
+  AppendResult,
+  EventMetadata,
+  EventStore,
+  ExpectedRevision,
+  NewEvent,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+} from '../event-store.port';
+import { checkExpectedRevision, validateAppend } from '../expected-revision';
+import { acquireNotifier, AppendNotifier, waitForHead } from '../append-notifier';
+import { GroupCommitQueue, Outcome } from '../group-commit';
+import {
+  openSqliteDatabase,
+  SqliteConnectionOptions,
+  SqliteDatabase,
+  truncateWal,
+  WalCheckpointResult,
+} from './sqlite-connection';
+import { CREATE_SCHEMA, EventRow, SCHEMA_VERSION, SQL } from './sqlite-event-store.sql';
+
+export interface SqliteEventStoreOptions extends SqliteConnectionOptions {
+  /**
+   * Batch concurrent appends of the same event-loop turn into one IMMEDIATE transaction (one
+   * fsync). Each append still checks its own expected revision and fails alone. Default true.
+   */
+  groupCommit?: boolean;
+  /** Most appends per group-commit transaction, to bound how long the write lock is held. */
+  maxAppendsPerCommit?: number;
+  /** How often waitForAppend polls for appends made by other processes. */
+  pollIntervalMs?: number;
+}
+
+interface AppendRequest {
+  streamId: string;
+  events: readonly NewEvent[];
+  expectedRevision: ExpectedRevision;
+}
+
+/**
+ * The embedded event log: one SQLite file in WAL mode, shareable by several processes.
+ * better-sqlite3 is synchronous, so a write that waits for another process's lock blocks this
+ * event loop for up to busyTimeoutMs; that is the price of the zero-set-up default.
+ */
+export class SqliteEventStore implements EventStore {
+  private readonly db: SqliteDatabase;
+  private readonly notifier: AppendNotifier;
+  private readonly releaseNotifier: () => void;
+  private readonly queue: GroupCommitQueue<AppendRequest, AppendResult> | null;
+  private readonly stmt: {
+    streamRevision: Statement<[string]>;
+    insert: Statement<[string, string, number, string, string, string]>;
+    readStream: Statement<[string, number, number]>;
+    readAll: Statement<[bigint, number]>;
+    head: Statement<[]>;
+  };
+  private readonly commitBatch: (batch: readonly AppendRequest[]) => Outcome<AppendResult>[];
+  private closed = false;
+  /** Write transactions committed and appends they carried (appends / transactions = batching). */
+  readonly stats = { transactions: 0, appends: 0 };
+
+  static open(filePath: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
+    return new SqliteEventStore(filePath, options);
+  }
+
+  private constructor(
+    readonly filePath: string,
+    private readonly options: SqliteEventStoreOptions,
+  ) {
+    this.db = openSqliteDatabase(filePath, options);
+    try {
+      this.migrate();
+      this.stmt = {
+        streamRevision: this.db.prepare<[string]>(SQL.streamRevision).pluck(),
+        insert: this.db.prepare<[string, string, number, string, string, string]>(SQL.insert),
+        readStream: this.db.prepare<[string, number, number]>(SQL.readStream).safeIntegers(),
+        readAll: this.db.prepare<[bigint, number]>(SQL.readAll).safeIntegers(),
+        head: this.db.prepare<[]>(SQL.head).pluck().safeIntegers(),
+      };
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    // One outer IMMEDIATE transaction per batch; each request runs in its own savepoint (a nested
+    // better-sqlite3 transaction) so a failing request is rolled back alone.
+    const appendOne = this.db.transaction((req: AppendRequest) => this.appendInTransaction(req));
+    const batch = this.db.transaction((reqs: readonly AppendRequest[]) =>
+      reqs.map((req): Outcome<AppendResult> => {
+        try {
+          return { ok: true, value: appendOne(req) };
+        } catch (error) {
+          // Some errors (I/O, full disk) make SQLite roll back the whole transaction; carrying on
+          // would run the next requests outside any transaction. Fail the batch instead.
+          if (!this.db.inTransaction) throw error;
+          return { ok: false, error };
+        }
+      }),
+    );
+    this.commitBatch = (reqs) => {
+      const outcomes = batch.immediate(reqs);
+      this.stats.transactions++;
+      this.stats.appends += reqs.length;
+      return outcomes;
+    };
+    const shared = acquireNotifier(`sqlite:${resolve(filePath)}`);
+    this.notifier = shared.notifier;
+    this.releaseNotifier = shared.release;
+    this.queue =
+      options.groupCommit === false
+        ? null
+        : new GroupCommitQueue(this.commitBatch, options.maxAppendsPerCommit ?? 256, (results) =>
+            this.notifyCommitted(results),
+          );
+  }
+
+  appendToStream(
+    streamId: string,
+    events: readonly NewEvent[],
+    options: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
+    try {
+      this.assertOpen();
+      validateAppend(streamId, events, options.expectedRevision);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const req: AppendRequest = { streamId, events, expectedRevision: options.expectedRevision };
+    if (this.queue) return this.queue.enqueue(req);
+    try {
+      const [outcome] = this.commitBatch([req]);
+      if (!outcome) throw new Error('append produced no outcome');
+      if (!outcome.ok) throw outcome.error;
+      this.notifyCommitted([outcome.value]);
+      return Promise.resolve(outcome.value);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const rows = this.stmt.readStream.all(
+      streamId,
+      options.fromRevision ?? 0,
+      limitOf(options.maxCount),
+    ) as EventRow[];
+    return rows.map(toRecorded);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const rows = this.stmt.readAll.all(options.after ?? 0n, limitOf(options.maxCount)) as EventRow[];
+    return rows.map(toRecorded);
+  }
+
+  async headPosition(): Promise<bigint | null> {
+    this.assertOpen();
+    return this.readHead();
+  }
+
+  async waitForAppend(after: bigint | null, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    this.assertOpen();
+    return waitForHead({
+      notifier: this.notifier,
+      // A closed store just stops reporting; the wait then ends by timeout or abort.
+      readHead: () => (this.closed ? null : this.readHead()),
+      after,
+      timeoutMs,
+      pollIntervalMs: this.options.pollIntervalMs ?? 50,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /**
+   * PRAGMA wal_checkpoint(TRUNCATE): after a purge deletes rows, this moves the zeroed pages into
+   * the main file and empties the WAL so the deleted bytes are no longer on disk. `busy: 1` in the
+   * result means other connections kept it from completing.
+   */
+  async truncateWal(): Promise<WalCheckpointResult> {
+    this.assertOpen();
+    return truncateWal(this.db);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.queue?.flush(); // acknowledge or fail every queued append before the handle goes away
+    this.closed = true;
+    this.releaseNotifier();
+    this.db.close();
+  }
+
+  private appendInTransaction(req: AppendRequest): AppendResult {
+    const current = this.stmt.streamRevision.get(req.streamId) as number | null;
+    checkExpectedRevision(req.streamId, req.expectedRevision, current);
+    let revision = current ?? -1;
+    let position = 0n;
+    for (const e of req.events) {
+      revision++;
+      const r = this.stmt.insert.run(
+        e.eventId ?? randomUUID(),
+        req.streamId,
+        revision,
+        e.type,
+        JSON.stringify(e.data),
+        JSON.stringify(e.metadata),
+      );
+      position = BigInt(r.lastInsertRowid);
+    }
+    return { nextRevision: revision, position };
+  }
+
+  private notifyCommitted(results: readonly AppendResult[]): void {
+    let max = 0n;
+    for (const r of results) if (r.position > max) max = r.position;
+    this.notifier.notify(max);
+  }
+
+  private readHead(): bigint | null {
+    return (this.stmt.head.get() as bigint | null | undefined) ?? null;
+  }
+
+  private migrate(): void {
+    const version = Number(this.db.pragma('user_version', { simple: true }));
+    if (version > SCHEMA_VERSION) {
+      throw new Error(
+        `${this.filePath}: event log schema v${version} is newer than this code (v${SCHEMA_VERSION})`,
+      );
+    }
+    if (version === SCHEMA_VERSION) return;
+    // IMMEDIATE so two processes opening a fresh file do not both try to create it.
+    this.db
+      .transaction(() => {
+        this.db.exec(CREATE_SCHEMA);
+        this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })
+      .immediate();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error(`SqliteEventStore(${this.filePath}) is closed`);
+  }
+}
+
+/** SQLite's LIMIT -1 means "no limit". */
+const limitOf = (maxCount: number | undefined): number =>
+  maxCount === undefined ? -1 : Math.max(0, Math.trunc(maxCount));
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    revision: Number(row.revision),
+    position: row.position,
+    type: row.type,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    metadata: JSON.parse(row.metadata) as EventMetadata,
+  };
+}

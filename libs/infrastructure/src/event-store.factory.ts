@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import { personalDataFields } from '@app/domain';
+import {
+  EncryptingEventStore,
+  type EventStore,
+  type KeyStore,
+  KurrentDbEventStore,
+  SqliteEventStore,
+  SqliteKeyStore,
+  UpcastingEventStore,
+} from '@app/event-store';
+import type { AppConfig } from '@app/platform';
+import { dataKeyFor } from './data-keys';
+import { UPCASTERS } from './upcasters';
+
+export interface EventStores {
+  raw: EventStore;
+  store: EventStore;
+  keys: KeyStore;
+}
+
+/** EVENTSTORE_URL selects KurrentDB; otherwise the embedded SQLite log under DATA_DIR. */
+export function openEventStores(config: Pick<AppConfig, 'dataDir' | 'eventStoreUrl' | 'keyEncryptionKey'>): EventStores {
+  const raw: EventStore = config.eventStoreUrl
+    ? KurrentDbEventStore.connect(config.eventStoreUrl)
+    : SqliteEventStore.open(join(config.dataDir, 'events.sqlite'));
+  const keys = SqliteKeyStore.open(join(config.dataDir, 'keys.sqlite'), {
+    ...(config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {}),
+  });
+  const encrypting = new EncryptingEventStore(raw, {
+    policy: { personalFields: personalDataFields },
+    keys,
+    keyFor: dataKeyFor,
+  });
+  return { raw, keys, store: new UpcastingEventStore(encrypting, UPCASTERS) };
+}

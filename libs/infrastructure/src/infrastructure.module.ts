@@ -1,0 +1,64 @@
+import { mkdirSync } from 'node:fs';
+import { type DynamicModule, Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { Logger as PinoLogger } from 'pino';
+import type { EventStore, KeyStore } from '@app/event-store';
+import { type AppConfig, type Clock, ControlledClock, createLogger, loadConfig, SystemClock } from '@app/platform';
+import { CommandRunner } from './command-runner';
+import { openEventStores } from './event-store.factory';
+import { RequestFingerprinter } from './request-fingerprint';
+import { APP_CONFIG, CLOCK, EVENT_STORE, KEY_STORE, LOGGER, RAW_EVENT_STORE } from './tokens';
+
+export interface InfrastructureOptions {
+  /** Default: loadConfig(process.env). Tests pass their own (temp DATA_DIR, tokens). */
+  config?: AppConfig;
+  /** Default: from CLOCK_MODE. */
+  clock?: Clock;
+  /** Default: pino from config. */
+  logger?: PinoLogger;
+}
+
+function clockFor(config: AppConfig): Clock {
+  if (config.clockMode !== 'controlled') return new SystemClock();
+  return new ControlledClock(config.clockStart ?? new SystemClock().now());
+}
+
+/**
+ * Everything a process needs to run commands against the log: config, clock, logger, the event
+ * store (with personal-data encryption) and the key store. Global: every feature module may
+ * inject these tokens.
+ */
+@Global()
+@Module({})
+export class InfrastructureModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(RAW_EVENT_STORE) private readonly raw: EventStore,
+    @Inject(KEY_STORE) private readonly keys: KeyStore,
+  ) {}
+
+  static forRoot(options: InfrastructureOptions = {}): DynamicModule {
+    const config = options.config ?? loadConfig(process.env);
+    mkdirSync(config.dataDir, { recursive: true });
+    const stores = openEventStores(config);
+    const logger = options.logger ?? createLogger(config, { name: 'subscriptions' });
+    return {
+      module: InfrastructureModule,
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: CLOCK, useValue: options.clock ?? clockFor(config) },
+        { provide: LOGGER, useValue: logger },
+        { provide: Logger, useValue: new Logger('app') },
+        { provide: RAW_EVENT_STORE, useValue: stores.raw },
+        { provide: EVENT_STORE, useValue: stores.store },
+        { provide: KEY_STORE, useValue: stores.keys },
+        { provide: RequestFingerprinter, useValue: RequestFingerprinter.fromEnvironment(config.dataDir) },
+        CommandRunner,
+      ],
+      exports: [APP_CONFIG, CLOCK, LOGGER, Logger, RAW_EVENT_STORE, EVENT_STORE, KEY_STORE, RequestFingerprinter, CommandRunner],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.raw.close();
+    await (this.keys as { close?: () => Promise<void> | void }).close?.();
+  }
+}

@@ -1,0 +1,43 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/**
+ * Fingerprints a command request for idempotency (same key + same request = replay; same key +
+ * other request = IDEMPOTENCY_KEY_REUSED). The fingerprint is stored in event metadata, so it is
+ * an HMAC under a secret rather than a plain hash: request bodies carry personal data (R10), and
+ * a plain hash of a 4-digit card suffix is reversible by trying all 10,000.
+ *
+ * The secret comes from REQUEST_HASH_KEY (base64, shared by every replica in production) or is
+ * created once under DATA_DIR (embedded default).
+ */
+export class RequestFingerprinter {
+  constructor(private readonly secret: Buffer) {}
+
+  static fromEnvironment(dataDir: string, env: NodeJS.ProcessEnv = process.env): RequestFingerprinter {
+    const fromEnv = env['REQUEST_HASH_KEY']?.trim();
+    if (fromEnv) return new RequestFingerprinter(Buffer.from(fromEnv, 'base64'));
+    const file = join(dataDir, 'secrets', 'request-hash.key');
+    if (!existsSync(file)) {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(file, randomBytes(32), { flag: 'wx', mode: 0o600 });
+      chmodSync(file, 0o600);
+    }
+    return new RequestFingerprinter(readFileSync(file));
+  }
+
+  fingerprint(route: string, request: unknown): string {
+    return createHmac('sha256', this.secret).update(route).update('\n').update(canonicalJson(request)).digest('base64url');
+  }
+}
+
+/** JSON with object keys sorted, so that key order in a retried body does not matter. */
+export function canonicalJson(value: unknown): string {
+  if (value === undefined) return 'null';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}

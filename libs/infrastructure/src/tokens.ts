@@ -1,0 +1,9 @@
+/** DI tokens for what the infrastructure module provides (interfaces vanish at runtime). */
+export const APP_CONFIG = Symbol.for('app.infrastructure.AppConfig');
+export const LOGGER = Symbol.for('app.infrastructure.Logger');
+/** The event store every command and reader uses: upcasting over decryption over the raw log. */
+export const EVENT_STORE = Symbol.for('app.infrastructure.EventStore');
+/** The raw log, for maintenance (WAL checkpoints after a purge) and ops tools. */
+export const RAW_EVENT_STORE = Symbol.for('app.infrastructure.RawEventStore');
+export const KEY_STORE = Symbol.for('app.infrastructure.KeyStore');
+export { CLOCK } from '@app/platform';

@@ -1,0 +1,35 @@
+import type { DateTime } from 'luxon';
+import type { AuthTokenGrant } from './auth-scopes';
+
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
+export const CLOCK_MODES = ['system', 'controlled'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export type NodeEnv = (typeof NODE_ENVS)[number];
+export type ClockMode = (typeof CLOCK_MODES)[number];
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The validated environment (API.md, "Other settings"). Frozen; unset optionals are undefined. */
+export interface AppConfig {
+  readonly port: number;
+  /** Absolute: DATA_DIR resolved against the working directory at load time. */
+  readonly dataDir: string;
+  /** Unset: the app starts a private redis-server under dataDir. */
+  readonly redisUrl: string | undefined;
+  /** Unset: the SQLite event store under dataDir. */
+  readonly eventStoreUrl: string | undefined;
+  /** Unset: SQLite read models; postgres://… for PostgreSQL. */
+  readonly readDbUrl: string | undefined;
+  /** Never log these; a list (not a map) so a guard can compare each in constant time. */
+  readonly authTokens: readonly AuthTokenGrant[];
+  /** True when AUTH_TOKENS was unset outside production: the caller must log a warning. */
+  readonly devTokenInUse: boolean;
+  readonly nodeEnv: NodeEnv;
+  readonly clockMode: ClockMode;
+  /** First reading of the controlled clock; undefined: the real time at start-up. */
+  readonly clockStart: DateTime | undefined;
+  readonly logLevel: LogLevel;
+  readonly reconcileIntervalMs: number;
+  /** 32 raw bytes decoded from base64. */
+  readonly keyEncryptionKey: Buffer | undefined;
+}

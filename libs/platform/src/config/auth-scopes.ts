@@ -1,0 +1,18 @@
+/** Every scope a token can carry (API.md, Auth). */
+export const AUTH_SCOPES = [
+  'subscriptions:write',
+  'subscriptions:read',
+  'audit:read',
+  'ops',
+] as const;
+export type AuthScope = (typeof AUTH_SCOPES)[number];
+
+/** One entry of AUTH_TOKENS. */
+export interface AuthTokenGrant {
+  readonly token: string;
+  readonly service: string;
+  readonly scopes: readonly AuthScope[];
+}
+
+/** Accepted outside production when AUTH_TOKENS is unset, so a fresh checkout runs as is. */
+export const DEV_TOKEN = 'dev-token';

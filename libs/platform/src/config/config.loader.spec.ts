@@ -1,0 +1,232 @@
+import { AUTH_SCOPES, DEV_TOKEN } from './auth-scopes';
+import { ConfigError } from './config.error';
+import { loadConfig } from './config.loader';
+
+const TOKENS = JSON.stringify({
+  's3cr3t-billing': { service: 'billing', scopes: ['subscriptions:write', 'subscriptions:read'] },
+  's3cr3t-audit': { service: 'audit', scopes: ['audit:read'] },
+});
+const KEY = Buffer.alloc(32, 7).toString('base64');
+
+/** Runs loadConfig expecting failure and returns the error for inspection. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env, { cwd: '/srv/app' });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    it('gives the documented defaults for an empty environment', () => {
+      const config = loadConfig({}, { cwd: '/srv/app' });
+      expect(config).toMatchObject({
+        port: 3000,
+        dataDir: '/srv/app/var',
+        redisUrl: undefined,
+        eventStoreUrl: undefined,
+        readDbUrl: undefined,
+        nodeEnv: 'development',
+        clockMode: 'system',
+        clockStart: undefined,
+        logLevel: 'info',
+        reconcileIntervalMs: 300_000,
+        keyEncryptionKey: undefined,
+      });
+    });
+
+    it('treats blank variables (FOO=) as unset', () => {
+      const config = loadConfig({ PORT: '', REDIS_URL: ' ', AUTH_TOKENS: '' }, { cwd: '/srv/app' });
+      expect(config.port).toBe(3000);
+      expect(config.redisUrl).toBeUndefined();
+      expect(config.devTokenInUse).toBe(true);
+    });
+
+    it('resolves a relative DATA_DIR against the working directory and keeps an absolute one', () => {
+      expect(loadConfig({ DATA_DIR: 'data/x' }, { cwd: '/srv/app' }).dataDir).toBe(
+        '/srv/app/data/x',
+      );
+      expect(loadConfig({ DATA_DIR: '/var/lib/app' }, { cwd: '/srv/app' }).dataDir).toBe(
+        '/var/lib/app',
+      );
+    });
+  });
+
+  describe('typed values', () => {
+    it('parses every variable into its type', () => {
+      const config = loadConfig({
+        PORT: '8080',
+        REDIS_URL: 'redis://127.0.0.1:6380/2',
+        EVENTSTORE_URL: 'kurrentdb://localhost:2113?tls=false',
+        READ_DB_URL: 'postgres://app@127.0.0.1:5432/test',
+        AUTH_TOKENS: TOKENS,
+        NODE_ENV: 'test',
+        CLOCK_MODE: 'controlled',
+        CLOCK_START: '2026-12-31T23:00:00.000+01:00',
+        LOG_LEVEL: 'debug',
+        RECONCILE_INTERVAL_MS: '1000',
+        KEY_ENCRYPTION_KEY: KEY,
+      });
+      expect(config.port).toBe(8080);
+      expect(config.redisUrl).toBe('redis://127.0.0.1:6380/2');
+      expect(config.eventStoreUrl).toBe('kurrentdb://localhost:2113?tls=false');
+      expect(config.readDbUrl).toBe('postgres://app@127.0.0.1:5432/test');
+      expect(config.nodeEnv).toBe('test');
+      expect(config.clockMode).toBe('controlled');
+      expect(config.clockStart?.toISO()).toBe('2026-12-31T22:00:00.000Z');
+      expect(config.logLevel).toBe('debug');
+      expect(config.reconcileIntervalMs).toBe(1000);
+      expect(config.keyEncryptionKey?.equals(Buffer.alloc(32, 7))).toBe(true);
+    });
+
+    it('allows PORT=0 (let the OS pick, handy in tests)', () => {
+      expect(loadConfig({ PORT: '0' }).port).toBe(0);
+    });
+  });
+
+  describe('AUTH_TOKENS', () => {
+    it('maps each token to its service and scopes; the dev token is not accepted then', () => {
+      const config = loadConfig({ AUTH_TOKENS: TOKENS });
+      expect(config.devTokenInUse).toBe(false);
+      expect(config.authTokens).toEqual([
+        {
+          token: 's3cr3t-billing',
+          service: 'billing',
+          scopes: ['subscriptions:write', 'subscriptions:read'],
+        },
+        { token: 's3cr3t-audit', service: 'audit', scopes: ['audit:read'] },
+      ]);
+    });
+
+    it.each(['development', 'test', undefined])(
+      'unset with NODE_ENV=%s: dev-token has every scope and devTokenInUse is true',
+      (nodeEnv) => {
+        const config = loadConfig(nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv });
+        expect(config.devTokenInUse).toBe(true);
+        expect(config.authTokens).toEqual([
+          { token: DEV_TOKEN, service: 'dev', scopes: [...AUTH_SCOPES] },
+        ]);
+      },
+    );
+
+    it('unset with NODE_ENV=production: refuses to start, saying what to set', () => {
+      const error = configError({ NODE_ENV: 'production' });
+      expect(error.code).toBe('CONFIG_INVALID');
+      expect(error.issues).toEqual([
+        {
+          variable: 'AUTH_TOKENS',
+          message: expect.stringContaining('required when NODE_ENV=production'),
+        },
+      ]);
+    });
+
+    it('production refuses the dev token even when listed explicitly', () => {
+      const error = configError({
+        NODE_ENV: 'production',
+        AUTH_TOKENS: JSON.stringify({ [DEV_TOKEN]: { service: 'x', scopes: ['ops'] } }),
+      });
+      expect(error.issues.map((i) => i.message).join()).toContain(
+        'refused when NODE_ENV=production',
+      );
+    });
+
+    it.each([
+      ['not JSON', '{nope', 'must be valid JSON'],
+      ['an array', '[]', 'must be a JSON object'],
+      ['empty', '{}', 'at least one token'],
+      [
+        'an unknown scope',
+        JSON.stringify({ tok: { service: 'billing', scopes: ['admin'] } }),
+        'each scope must be one of',
+      ],
+      ['a missing service', JSON.stringify({ tok: { scopes: ['ops'] } }), 'service'],
+      ['an unknown field', JSON.stringify({ tok: { service: 'b', scope: ['ops'] } }), 'entry 1'],
+    ])('rejects %s', (_label, value, expected) => {
+      const error = configError({ AUTH_TOKENS: value });
+      expect(error.issues.every((i) => i.variable === 'AUTH_TOKENS')).toBe(true);
+      expect(error.message).toContain(expected);
+    });
+
+    it('never puts a token into the error message', () => {
+      const error = configError({
+        AUTH_TOKENS: JSON.stringify({
+          'very-secret-token-value': { service: 'billing', scopes: ['nope'] },
+        }),
+      });
+      expect(error.message).toContain('service "billing"');
+      expect(error.message).not.toContain('very-secret-token-value');
+    });
+  });
+
+  describe('validation', () => {
+    it.each([
+      ['PORT', 'abc'],
+      ['PORT', '70000'],
+      ['PORT', '1e3'],
+      ['REDIS_URL', 'http://localhost:6379'],
+      ['REDIS_URL', 'localhost:6379'],
+      ['READ_DB_URL', 'mysql://x'],
+      ['EVENTSTORE_URL', 'localhost:2113'],
+      ['NODE_ENV', 'staging'],
+      ['CLOCK_MODE', 'frozen'],
+      ['LOG_LEVEL', 'verbose'],
+      ['RECONCILE_INTERVAL_MS', '0'],
+      ['RECONCILE_INTERVAL_MS', '-5'],
+      ['KEY_ENCRYPTION_KEY', Buffer.alloc(16).toString('base64')],
+      ['KEY_ENCRYPTION_KEY', 'not base64 at all!!'],
+    ])('rejects %s=%s', (variable, value) => {
+      const error = configError({ [variable]: value });
+      expect(error.issues.map((i) => i.variable)).toEqual([variable]);
+    });
+
+    it('rejects CLOCK_START that is not an ISO time, and CLOCK_START without CLOCK_MODE=controlled', () => {
+      expect(configError({ CLOCK_MODE: 'controlled', CLOCK_START: 'tomorrow' }).issues).toEqual([
+        { variable: 'CLOCK_START', message: expect.stringContaining('ISO 8601') },
+      ]);
+      expect(configError({ CLOCK_START: '2026-01-01T00:00:00Z' }).issues).toEqual([
+        { variable: 'CLOCK_START', message: expect.stringContaining('CLOCK_MODE=controlled') },
+      ]);
+    });
+
+    it('lists every bad variable in one error', () => {
+      const error = configError({
+        NODE_ENV: 'production',
+        PORT: 'x',
+        REDIS_URL: 'nope',
+        LOG_LEVEL: 'loud',
+        KEY_ENCRYPTION_KEY: 'short',
+      });
+      expect(error.issues.map((i) => i.variable).sort()).toEqual(
+        ['AUTH_TOKENS', 'KEY_ENCRYPTION_KEY', 'LOG_LEVEL', 'PORT', 'REDIS_URL'].sort(),
+      );
+      for (const variable of [
+        'AUTH_TOKENS',
+        'KEY_ENCRYPTION_KEY',
+        'LOG_LEVEL',
+        'PORT',
+        'REDIS_URL',
+      ]) {
+        expect(error.message).toContain(`${variable}:`);
+      }
+    });
+
+    it('does not echo secret values in the error', () => {
+      const error = configError({ KEY_ENCRYPTION_KEY: 'c2VjcmV0LWtleS1tYXRlcmlhbA==' });
+      expect(error.message).not.toContain('c2VjcmV0LWtleS1tYXRlcmlhbA==');
+    });
+  });
+
+  it('returns a frozen object, tokens included', () => {
+    const config = loadConfig({ AUTH_TOKENS: TOKENS });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.authTokens)).toBe(true);
+    expect(Object.isFrozen(config.authTokens[0])).toBe(true);
+    expect(Object.isFrozen(config.authTokens[0]?.scopes)).toBe(true);
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,104 @@
+import { DateTime } from 'luxon';
+import { z } from 'zod';
+import { AUTH_SCOPES } from './auth-scopes';
+import { CLOCK_MODES, LOG_LEVELS, NODE_ENVS } from './app-config';
+
+// Messages never echo the value: several variables hold secrets, and it is simpler to have
+// one rule for all than to remember which ones.
+
+/** docker-compose and .env files often set `FOO=`; treat that like unset. */
+const blankAsUnset = (value: unknown): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankAsUnset, schema.optional());
+
+const integer = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, { error: `must be ${what}` })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { error: `must be ${what}` });
+
+const urlWithScheme = (schemes: readonly string[], hint: string) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return schemes.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: `must be a URL starting with ${hint}` },
+  );
+
+const isoInstant = z.string().transform((value, ctx) => {
+  const parsed = DateTime.fromISO(value, { zone: 'utc' });
+  if (!parsed.isValid) {
+    ctx.issues.push({
+      code: 'custom',
+      input: value,
+      message: 'must be an ISO 8601 time, e.g. 2026-12-31T23:00:00Z',
+    });
+    return z.NEVER;
+  }
+  return parsed.toUTC();
+});
+
+const base64Key32 = z.string().transform((value, ctx) => {
+  const bytes = Buffer.from(value, 'base64');
+  // Buffer.from ignores junk characters; re-encoding catches them.
+  if (bytes.toString('base64') !== value || bytes.length !== 32) {
+    ctx.issues.push({
+      code: 'custom',
+      input: '(hidden)',
+      message:
+        'must be 32 bytes encoded as base64 (44 characters, e.g. from `openssl rand -base64 32`)',
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+/** One AUTH_TOKENS value; the token itself is the JSON key, validated by the loader. */
+export const grantSchema = z.strictObject({
+  service: z.string().trim().min(1, { error: 'must be a non-empty string' }),
+  scopes: z.array(
+    z.enum(AUTH_SCOPES, { error: `each scope must be one of ${AUTH_SCOPES.join(', ')}` }),
+  ),
+});
+
+/** Per-variable rules. AUTH_TOKENS is only checked for being present here (see loader). */
+export const envSchema = z.object({
+  PORT: z.preprocess(blankAsUnset, integer(0, 65535, 'an integer from 0 to 65535').default(3000)),
+  DATA_DIR: z.preprocess(blankAsUnset, z.string().default('./var')),
+  REDIS_URL: optional(urlWithScheme(['redis:', 'rediss:'], 'redis:// or rediss://')),
+  EVENTSTORE_URL: optional(
+    z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/\S+$/i, {
+      error: 'must be a connection string such as kurrentdb://host:2113?tls=false',
+    }),
+  ),
+  READ_DB_URL: optional(
+    urlWithScheme(['postgres:', 'postgresql:'], 'postgres:// or postgresql://'),
+  ),
+  AUTH_TOKENS: optional(z.string()),
+  NODE_ENV: z.preprocess(
+    blankAsUnset,
+    z.enum(NODE_ENVS, { error: `must be one of ${NODE_ENVS.join(', ')}` }).default('development'),
+  ),
+  CLOCK_MODE: z.preprocess(
+    blankAsUnset,
+    z.enum(CLOCK_MODES, { error: `must be one of ${CLOCK_MODES.join(', ')}` }).default('system'),
+  ),
+  CLOCK_START: optional(isoInstant),
+  LOG_LEVEL: z.preprocess(
+    blankAsUnset,
+    z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ),
+  RECONCILE_INTERVAL_MS: z.preprocess(
+    blankAsUnset,
+    integer(1, Number.MAX_SAFE_INTEGER, 'a positive integer (milliseconds)').default(300_000),
+  ),
+  KEY_ENCRYPTION_KEY: optional(base64Key32),
+});
+
+export type ParsedEnv = z.output<typeof envSchema>;

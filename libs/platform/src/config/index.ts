@@ -1,0 +1,12 @@
+export { loadConfig, type LoadConfigOptions } from './config.loader';
+export { ConfigError, type ConfigIssue } from './config.error';
+export { AUTH_SCOPES, DEV_TOKEN, type AuthScope, type AuthTokenGrant } from './auth-scopes';
+export {
+  type AppConfig,
+  type ClockMode,
+  type LogLevel,
+  type NodeEnv,
+  CLOCK_MODES,
+  LOG_LEVELS,
+  NODE_ENVS,
+} from './app-config';

@@ -1,0 +1,4 @@
+export { startPrivateRedis, type PrivateRedis, type PrivateRedisOptions } from './redis.launcher';
+export { assertRedisUsable } from './redis.usable';
+export { createRedisConnection, type RedisConnectionOptions } from './redis.connection';
+export { findFreePort } from './free-port';
