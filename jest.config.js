@@ -22,7 +22,9 @@ module.exports = {
   testMatch: ['**/*.spec.ts', '**/*.test.ts'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
   // Packages below ship ESM only; everything else in node_modules stays untouched (fast).
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|cookie|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)'],
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@nestjs|cookie|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)',
+  ],
   moduleNameMapper: {
     // Libraries are imported by their index only: @app/<lib> -> libs/<lib>/src.
     '^@app/([a-z-]+)$': '<rootDir>/libs/$1/src',

@@ -25,7 +25,10 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): A
       [TOKENS.reader]: { service: 'portal', scopes: ['subscriptions:read'] },
       [TOKENS.auditor]: { service: 'audit', scopes: ['audit:read'] },
       [TOKENS.ops]: { service: 'ops', scopes: ['ops'] },
-      [TOKENS.all]: { service: 'all', scopes: ['subscriptions:write', 'subscriptions:read', 'audit:read', 'ops'] },
+      [TOKENS.all]: {
+        service: 'all',
+        scopes: ['subscriptions:write', 'subscriptions:read', 'audit:read', 'ops'],
+      },
     }),
     ...env,
   });
@@ -40,14 +43,19 @@ export interface TestApp {
 }
 
 /** The real API app (Fastify, real SQLite files under a temp dir) with a controlled clock. */
-export async function startTestApp(start = '2026-02-10T09:00:00.000Z', env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  start = '2026-02-10T09:00:00.000Z',
+  env: Record<string, string> = {},
+): Promise<TestApp> {
   const dataDir = makeTmpDir('sub-eol-app-');
   const config = testConfig(dataDir, env);
   const clock = new ControlledClock(start);
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot({ config, clock, logger: pino({ level: 'silent' }) })],
   }).compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(), { logger: false });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(), {
+    logger: false,
+  });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return {

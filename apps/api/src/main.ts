@@ -8,7 +8,9 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger: PinoLogger = createLogger(config, { name: 'api' });
   if (config.devTokenInUse)
-    logger.warn('AUTH_TOKENS is unset: the development token "dev-token" has every scope. Never run so in production.');
+    logger.warn(
+      'AUTH_TOKENS is unset: the development token "dev-token" has every scope. Never run so in production.',
+    );
   const app = await createHttpApp(AppModule.forRoot({ config, logger }));
   await app.listen(config.port, '0.0.0.0');
   logger.info({ port: config.port, dataDir: config.dataDir }, 'api listening');

@@ -15,7 +15,8 @@ import type { EventStore, RecordedEvent } from '@app/event-store';
 import { EVENT_STORE } from '@app/infrastructure';
 import { toSubscriptionView, type SubscriptionView } from './subscription-view';
 
-const asDomain = <E>(events: readonly RecordedEvent[]): E[] => events.map((e) => ({ type: e.type, data: e.data }) as E);
+const asDomain = <E>(events: readonly RecordedEvent[]): E[] =>
+  events.map((e) => ({ type: e.type, data: e.data }) as E);
 
 /** Reads a subscription's current state from its stream (always current, never a projection). */
 @Injectable()
@@ -30,7 +31,8 @@ export class SubscriptionReader {
   async load(subscriptionId: string): Promise<{ state: RegisteredSubscription; revision: number }> {
     const events = await this.store.readStream(subscriptionStreamId(subscriptionId));
     const state = fold(subscriptionDecider, asDomain<SubscriptionEvent>(events));
-    if (!isRegistered(state)) throw new DomainError('NOT_FOUND', `Subscription ${subscriptionId} does not exist.`);
+    if (!isRegistered(state))
+      throw new DomainError('NOT_FOUND', `Subscription ${subscriptionId} does not exist.`);
     return { state, revision: events.length - 1 };
   }
 

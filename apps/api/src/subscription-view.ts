@@ -20,7 +20,11 @@ export interface SubscriptionView {
   pendingUntil: string | null;
 }
 
-export function toSubscriptionView(state: RegisteredSubscription, revision: number, legalHold: boolean): SubscriptionView {
+export function toSubscriptionView(
+  state: RegisteredSubscription,
+  revision: number,
+  legalHold: boolean,
+): SubscriptionView {
   return {
     subscriptionId: state.subscriptionId,
     accountId: state.accountId,

@@ -1,7 +1,10 @@
 /** Errors of the command path that are not domain decisions; codes are those of API.md. */
 export class ConcurrencyConflictError extends Error {
   readonly code = 'CONCURRENCY_CONFLICT';
-  constructor(readonly streamId: string, readonly attempts: number) {
+  constructor(
+    readonly streamId: string,
+    readonly attempts: number,
+  ) {
     super(`Stream ${streamId} kept changing under ${attempts} attempts; retry the request.`);
     this.name = 'ConcurrencyConflictError';
   }

@@ -54,7 +54,7 @@ export async function handleCommand<Command, Event extends DomainEventShape, Sta
   for (let attempt = 1; ; attempt++) {
     const recorded = await store.readStream(streamId, { requiresLeader: true });
     const history = recorded.map((e) => ({ type: e.type, data: e.data }) as unknown as Event);
-    const state = history.reduce(decider.evolve, decider.initialState());
+    const state = history.reduce((s, e) => decider.evolve(s, e), decider.initialState());
     const revision = recorded.length - 1;
     const lastPosition = recorded.at(-1)?.position ?? null;
 
@@ -89,11 +89,21 @@ export async function handleCommand<Command, Event extends DomainEventShape, Sta
       },
     }));
     try {
-      const result = await store.appendToStream(streamId, toAppend.map(({ revision: _r, ...e }) => e), {
-        expectedRevision: revision < 0 ? 'no_stream' : revision,
-      });
-      const newState = events.reduce(decider.evolve, state);
-      return { events: toAppend, state: newState, revision: result.nextRevision, position: result.position, replayed: false };
+      const result = await store.appendToStream(
+        streamId,
+        toAppend.map(({ revision: _r, ...e }) => e),
+        {
+          expectedRevision: revision < 0 ? 'no_stream' : revision,
+        },
+      );
+      const newState = events.reduce((s, e) => decider.evolve(s, e), state);
+      return {
+        events: toAppend,
+        state: newState,
+        revision: result.nextRevision,
+        position: result.position,
+        replayed: false,
+      };
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
       if (attempt >= maxAttempts) throw new ConcurrencyConflictError(streamId, attempt);

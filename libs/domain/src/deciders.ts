@@ -8,9 +8,16 @@ import { decide } from './subscription/subscription.decide';
 import type { SubscriptionCommand } from './subscription/subscription.commands';
 import type { SubscriptionEvent } from './subscription/subscription.events';
 import { evolve } from './subscription/subscription.evolve';
-import { initialSubscriptionState, type SubscriptionState } from './subscription/subscription.state';
+import {
+  initialSubscriptionState,
+  type SubscriptionState,
+} from './subscription/subscription.state';
 
-export const subscriptionDecider: Decider<SubscriptionCommand, SubscriptionEvent, SubscriptionState> = {
+export const subscriptionDecider: Decider<
+  SubscriptionCommand,
+  SubscriptionEvent,
+  SubscriptionState
+> = {
   decide,
   evolve,
   initialState: initialSubscriptionState,
@@ -22,5 +29,6 @@ export const accountDecider: Decider<AccountCommand, AccountEvent, AccountState>
   initialState: initialAccountState,
 };
 
-export const subscriptionStreamId = (subscriptionId: string): string => `subscription-${subscriptionId}`;
+export const subscriptionStreamId = (subscriptionId: string): string =>
+  `subscription-${subscriptionId}`;
 export const accountStreamId = (accountId: string): string => `account-${accountId}`;

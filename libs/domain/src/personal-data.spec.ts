@@ -4,7 +4,11 @@ import { SUBSCRIPTION_EVENT_TYPES } from './subscription/subscription.events';
 describe('personal data marking', () => {
   it('R10: what a support agent verified is personal data (email, card digits, address)', () => {
     expect(personalDataFields('CancellationRequested')).toEqual(
-      expect.arrayContaining(['verification.billingAdminEmail', 'verification.paymentLast4', 'verification.billingAddress']),
+      expect.arrayContaining([
+        'verification.billingAdminEmail',
+        'verification.paymentLast4',
+        'verification.billingAddress',
+      ]),
     );
   });
 
@@ -14,7 +18,12 @@ describe('personal data marking', () => {
   });
 
   it('R17: only known event types are marked, and unmarked types have no personal fields', () => {
-    const known = new Set<string>([...SUBSCRIPTION_EVENT_TYPES, 'LegalHoldPlaced', 'LegalHoldReleased', 'PersonalDataErased']);
+    const known = new Set<string>([
+      ...SUBSCRIPTION_EVENT_TYPES,
+      'LegalHoldPlaced',
+      'LegalHoldReleased',
+      'PersonalDataErased',
+    ]);
     for (const type of Object.keys(PERSONAL_DATA_FIELDS)) expect(known).toContain(type);
     expect(personalDataFields('SubscriptionExpired')).toEqual([]);
   });

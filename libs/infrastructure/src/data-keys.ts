@@ -13,4 +13,5 @@ export function dataKeyFor(streamId: string, event: NewEvent): DataKeyRef | null
   return null;
 }
 
-export const subscriptionKeyId = (subscriptionId: string): string => `key-subscription-${subscriptionId}`;
+export const subscriptionKeyId = (subscriptionId: string): string =>
+  `key-subscription-${subscriptionId}`;

@@ -20,7 +20,9 @@ export interface EventStores {
 }
 
 /** EVENTSTORE_URL selects KurrentDB; otherwise the embedded SQLite log under DATA_DIR. */
-export function openEventStores(config: Pick<AppConfig, 'dataDir' | 'eventStoreUrl' | 'keyEncryptionKey'>): EventStores {
+export function openEventStores(
+  config: Pick<AppConfig, 'dataDir' | 'eventStoreUrl' | 'keyEncryptionKey'>,
+): EventStores {
   const raw: EventStore = config.eventStoreUrl
     ? KurrentDbEventStore.connect(config.eventStoreUrl)
     : SqliteEventStore.open(join(config.dataDir, 'events.sqlite'));

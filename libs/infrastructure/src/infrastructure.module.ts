@@ -1,8 +1,22 @@
 import { mkdirSync } from 'node:fs';
-import { type DynamicModule, Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Global,
+  Inject,
+  Logger,
+  Module,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { Logger as PinoLogger } from 'pino';
 import type { EventStore, KeyStore } from '@app/event-store';
-import { type AppConfig, type Clock, ControlledClock, createLogger, loadConfig, SystemClock } from '@app/platform';
+import {
+  type AppConfig,
+  type Clock,
+  ControlledClock,
+  createLogger,
+  loadConfig,
+  SystemClock,
+} from '@app/platform';
 import { CommandRunner } from './command-runner';
 import { openEventStores } from './event-store.factory';
 import { RequestFingerprinter } from './request-fingerprint';
@@ -50,10 +64,23 @@ export class InfrastructureModule implements OnApplicationShutdown {
         { provide: RAW_EVENT_STORE, useValue: stores.raw },
         { provide: EVENT_STORE, useValue: stores.store },
         { provide: KEY_STORE, useValue: stores.keys },
-        { provide: RequestFingerprinter, useValue: RequestFingerprinter.fromEnvironment(config.dataDir) },
+        {
+          provide: RequestFingerprinter,
+          useValue: RequestFingerprinter.fromEnvironment(config.dataDir),
+        },
         CommandRunner,
       ],
-      exports: [APP_CONFIG, CLOCK, LOGGER, Logger, RAW_EVENT_STORE, EVENT_STORE, KEY_STORE, RequestFingerprinter, CommandRunner],
+      exports: [
+        APP_CONFIG,
+        CLOCK,
+        LOGGER,
+        Logger,
+        RAW_EVENT_STORE,
+        EVENT_STORE,
+        KEY_STORE,
+        RequestFingerprinter,
+        CommandRunner,
+      ],
     };
   }
 

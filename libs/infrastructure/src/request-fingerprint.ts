@@ -14,7 +14,10 @@ import { dirname, join } from 'node:path';
 export class RequestFingerprinter {
   constructor(private readonly secret: Buffer) {}
 
-  static fromEnvironment(dataDir: string, env: NodeJS.ProcessEnv = process.env): RequestFingerprinter {
+  static fromEnvironment(
+    dataDir: string,
+    env: NodeJS.ProcessEnv = process.env,
+  ): RequestFingerprinter {
     const fromEnv = env['REQUEST_HASH_KEY']?.trim();
     if (fromEnv) return new RequestFingerprinter(Buffer.from(fromEnv, 'base64'));
     const file = join(dataDir, 'secrets', 'request-hash.key');
@@ -27,7 +30,11 @@ export class RequestFingerprinter {
   }
 
   fingerprint(route: string, request: unknown): string {
-    return createHmac('sha256', this.secret).update(route).update('\n').update(canonicalJson(request)).digest('base64url');
+    return createHmac('sha256', this.secret)
+      .update(route)
+      .update('\n')
+      .update(canonicalJson(request))
+      .digest('base64url');
   }
 }
 

@@ -6,7 +6,10 @@ import { type Caller, CurrentCaller, RequireScope } from '../http/auth';
 import { idSchema } from '../http/common-schemas';
 import { commandContext } from '../http/request-context';
 import { parseInput } from '../http/zod-validation';
-import { CancelSubscriptionCommand, type CancelSubscriptionResult } from './cancel-subscription.command';
+import {
+  CancelSubscriptionCommand,
+  type CancelSubscriptionResult,
+} from './cancel-subscription.command';
 import { cancelSubscriptionRequestSchema } from './cancel-subscription.request.dto';
 
 @Controller('v1/subscriptions/:id/cancellation')
@@ -36,7 +39,12 @@ export class CancelSubscriptionController {
         id,
         body.requestedBy,
         body.channel,
-        body.survey ? { reason: body.survey.reason as never, ...(body.survey.comment !== undefined ? { comment: body.survey.comment } : {}) } : null,
+        body.survey
+          ? {
+              reason: body.survey.reason as never,
+              ...(body.survey.comment !== undefined ? { comment: body.survey.comment } : {}),
+            }
+          : null,
         body.verification ?? null,
         context,
       ),

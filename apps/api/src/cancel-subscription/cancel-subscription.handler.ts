@@ -9,7 +9,10 @@ import {
 } from '@app/domain';
 import { CommandRunner } from '@app/infrastructure';
 import { SubscriptionReader } from '../subscription-reader';
-import { CancelSubscriptionCommand, type CancelSubscriptionResult } from './cancel-subscription.command';
+import {
+  CancelSubscriptionCommand,
+  type CancelSubscriptionResult,
+} from './cancel-subscription.command';
 
 /**
  * R1–R13, D6. A refusal by policy is written first (one CancellationRefused) and then answered
@@ -45,11 +48,21 @@ export class CancelSubscriptionHandler implements ICommandHandler<CancelSubscrip
       throw new DomainError(d.code, d.message, { rule: d.rule, recorded: true });
     }
     const state = result.state;
-    if (!isRegistered(state)) throw new DomainError('NOT_FOUND', `Subscription ${c.subscriptionId} does not exist.`);
+    if (!isRegistered(state))
+      throw new DomainError('NOT_FOUND', `Subscription ${c.subscriptionId} does not exist.`);
     // A replayed key answers from the events the first request wrote, whatever happened since.
-    const requested = result.events.find((e) => e.type === 'CancellationRequested')?.data as CancellationRequested['data'] | undefined;
-    const decision = requested ?? (state.status === 'cancellation_pending' ? { ...state.cancellation, expiresAt: state.expiresAt, purgeAt: state.purgeAt } : null);
-    if (!decision) throw new DomainError('INVALID_STATE', `Subscription ${c.subscriptionId} is ${state.status}.`);
+    const requested = result.events.find((e) => e.type === 'CancellationRequested')?.data as
+      CancellationRequested['data'] | undefined;
+    const decision =
+      requested ??
+      (state.status === 'cancellation_pending'
+        ? { ...state.cancellation, expiresAt: state.expiresAt, purgeAt: state.purgeAt }
+        : null);
+    if (!decision)
+      throw new DomainError(
+        'INVALID_STATE',
+        `Subscription ${c.subscriptionId} is ${state.status}.`,
+      );
     return {
       subscription: await this.reader.view(state, result.revision),
       effectiveAt: decision.expiresAt,

@@ -21,7 +21,9 @@ export class HealthController {
     try {
       await this.store.headPosition();
     } catch {
-      throw new ApiError('SERVICE_UNAVAILABLE', 'The event store is not reachable.', { eventStore: 'down' });
+      throw new ApiError('SERVICE_UNAVAILABLE', 'The event store is not reachable.', {
+        eventStore: 'down',
+      });
     }
     return { status: 'ok', checks: { eventStore: 'up' } };
   }

@@ -61,9 +61,13 @@ export class AuthGuard implements CanActivate {
     const scope = this.reflector.getAllAndOverride<AuthScope | undefined>(SCOPE_KEY, targets);
     // A route that forgot to declare its scope is closed, not open.
     if (!scope || !caller.scopes.includes(scope))
-      throw new ApiError('FORBIDDEN_SCOPE', `This route needs the scope ${scope ?? '(undeclared)'}.`, {
-        requiredScope: scope ?? null,
-      });
+      throw new ApiError(
+        'FORBIDDEN_SCOPE',
+        `This route needs the scope ${scope ?? '(undeclared)'}.`,
+        {
+          requiredScope: scope ?? null,
+        },
+      );
     request.caller = caller;
     return true;
   }

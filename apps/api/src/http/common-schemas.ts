@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { type Role, ROLES } from '@app/domain';
 
 /** Ids end up in stream names and BullMQ job ids: no ':' (BullMQ), no spaces, bounded length. */
-export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 letters, digits, _ or -');
+export const idSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 letters, digits, _ or -');
 
 /** DOMAIN.md: any role but the three named ones counts as `user` (and may be refused, D6). */
 export const roleSchema = z

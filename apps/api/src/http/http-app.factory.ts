@@ -6,15 +6,23 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export function fastifyAdapter(): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: false, return503OnClosing: true });
+  return new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: false,
+    return503OnClosing: true,
+  });
 }
 
 /** Creates the Nest app on Fastify with the house settings (used by main and by tests). */
 export async function createHttpApp(rootModule: unknown): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(rootModule as never, fastifyAdapter(), {
-    bufferLogs: false,
-    logger: ['error', 'warn'],
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    rootModule as never,
+    fastifyAdapter(),
+    {
+      bufferLogs: false,
+      logger: ['error', 'warn'],
+    },
+  );
   app.enableShutdownHooks();
   return app;
 }

@@ -14,9 +14,13 @@ export function idempotencyKeyOf(request: FastifyRequest): string | null {
   const raw = request.headers['idempotency-key'];
   if (raw === undefined) return null;
   if (typeof raw !== 'string' || !KEY_PATTERN.test(raw))
-    throw new ApiError('VALIDATION_FAILED', 'Idempotency-Key must be 1–200 printable ASCII characters.', {
-      issues: [{ path: 'headers.idempotency-key', message: 'invalid' }],
-    });
+    throw new ApiError(
+      'VALIDATION_FAILED',
+      'Idempotency-Key must be 1–200 printable ASCII characters.',
+      {
+        issues: [{ path: 'headers.idempotency-key', message: 'invalid' }],
+      },
+    );
   return raw;
 }
 

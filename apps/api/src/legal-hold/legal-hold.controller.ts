@@ -19,24 +19,49 @@ export class LegalHoldController {
   @Post()
   @HttpCode(200)
   @RequireScope('ops')
-  place(@Param('accountId') id: string, @Body() body: unknown, @Req() req: FastifyRequest, @CurrentCaller() caller: Caller): Promise<LegalHoldResult> {
+  place(
+    @Param('accountId') id: string,
+    @Body() body: unknown,
+    @Req() req: FastifyRequest,
+    @CurrentCaller() caller: Caller,
+  ): Promise<LegalHoldResult> {
     return this.change('place', id, body, req, caller);
   }
 
   @Delete()
   @HttpCode(200)
   @RequireScope('ops')
-  release(@Param('accountId') id: string, @Body() body: unknown, @Req() req: FastifyRequest, @CurrentCaller() caller: Caller): Promise<LegalHoldResult> {
+  release(
+    @Param('accountId') id: string,
+    @Body() body: unknown,
+    @Req() req: FastifyRequest,
+    @CurrentCaller() caller: Caller,
+  ): Promise<LegalHoldResult> {
     return this.change('release', id, body, req, caller);
   }
 
-  private change(action: 'place' | 'release', rawId: string, rawBody: unknown, request: FastifyRequest, caller: Caller) {
+  private change(
+    action: 'place' | 'release',
+    rawId: string,
+    rawBody: unknown,
+    request: FastifyRequest,
+    caller: Caller,
+  ) {
     const accountId = parseInput(idSchema, rawId, 'params');
     const body = parseInput(legalHoldRequestSchema, rawBody, 'body');
-    const context = commandContext(request, caller, this.fingerprinter, `legal-hold-${action}:${accountId}`, body, {
-      actor: body.requestedBy,
-      channel: 'operator',
-    });
-    return this.commandBus.execute(new ChangeLegalHoldCommand(action, accountId, body.requestedBy, body.reason, context));
+    const context = commandContext(
+      request,
+      caller,
+      this.fingerprinter,
+      `legal-hold-${action}:${accountId}`,
+      body,
+      {
+        actor: body.requestedBy,
+        channel: 'operator',
+      },
+    );
+    return this.commandBus.execute(
+      new ChangeLegalHoldCommand(action, accountId, body.requestedBy, body.reason, context),
+    );
   }
 }

@@ -10,7 +10,12 @@ export class ChangeLegalHoldHandler implements ICommandHandler<ChangeLegalHoldCo
   constructor(private readonly runner: CommandRunner) {}
 
   async execute(c: ChangeLegalHoldCommand): Promise<LegalHoldResult> {
-    const data = { accountId: c.accountId, requestedBy: c.requestedBy, reason: c.reason, now: this.runner.now() };
+    const data = {
+      accountId: c.accountId,
+      requestedBy: c.requestedBy,
+      reason: c.reason,
+      now: this.runner.now(),
+    };
     const result = await this.runner.run(
       accountStreamId(c.accountId),
       accountDecider,

@@ -29,8 +29,13 @@ export class ReactivateSubscriptionController {
   ): Promise<SubscriptionView & { events: string[]; position: string | null }> {
     const id = parseInput(idSchema, rawId, 'params');
     const body = parseInput(reactivationRequestSchema, rawBody, 'body');
-    const context = commandContext(request, caller, this.fingerprinter, `reactivate:${id}`, body, { actor: body.requestedBy, channel: body.channel });
-    const r = await this.commandBus.execute(new ReactivateSubscriptionCommand(id, body.requestedBy, body.channel, context));
+    const context = commandContext(request, caller, this.fingerprinter, `reactivate:${id}`, body, {
+      actor: body.requestedBy,
+      channel: body.channel,
+    });
+    const r = await this.commandBus.execute(
+      new ReactivateSubscriptionCommand(id, body.requestedBy, body.channel, context),
+    );
     return { ...r.subscription, events: r.events, position: r.position };
   }
 }

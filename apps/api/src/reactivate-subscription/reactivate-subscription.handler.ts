@@ -19,11 +19,17 @@ export class ReactivateSubscriptionHandler implements ICommandHandler<Reactivate
       subscriptionDecider,
       {
         type: 'ReactivateSubscription',
-        data: { subscriptionId: c.subscriptionId, requestedBy: c.requestedBy, channel: c.channel, now: this.runner.now() },
+        data: {
+          subscriptionId: c.subscriptionId,
+          requestedBy: c.requestedBy,
+          channel: c.channel,
+          now: this.runner.now(),
+        },
       },
       c.context,
     );
-    if (!isRegistered(result.state)) throw new DomainError('NOT_FOUND', `Subscription ${c.subscriptionId} does not exist.`);
+    if (!isRegistered(result.state))
+      throw new DomainError('NOT_FOUND', `Subscription ${c.subscriptionId} does not exist.`);
     return {
       subscription: await this.reader.view(result.state, result.revision),
       events: result.events.map((e) => e.type),

@@ -26,8 +26,12 @@ export class RegisterSubscriptionController {
     @CurrentCaller() caller: Caller,
   ): Promise<SubscriptionView & { position: string | null }> {
     const body = parseInput(registerSubscriptionRequestSchema, rawBody, 'body');
-    const subscriptionId = body.subscriptionId ?? derivedSubscriptionId(caller, idempotencyKeyOf(request));
-    const context = commandContext(request, caller, this.fingerprinter, 'register', body, { actor: null, channel: 'system' });
+    const subscriptionId =
+      body.subscriptionId ?? derivedSubscriptionId(caller, idempotencyKeyOf(request));
+    const context = commandContext(request, caller, this.fingerprinter, 'register', body, {
+      actor: null,
+      channel: 'system',
+    });
     const result = await this.commandBus.execute(
       new RegisterSubscriptionCommand(
         {

@@ -2,7 +2,10 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { DomainError, isRegistered, subscriptionDecider, subscriptionStreamId } from '@app/domain';
 import { CommandRunner } from '@app/infrastructure';
 import { SubscriptionReader } from '../subscription-reader';
-import { RegisterSubscriptionCommand, type RegisterSubscriptionResult } from './register-subscription.command';
+import {
+  RegisterSubscriptionCommand,
+  type RegisterSubscriptionResult,
+} from './register-subscription.command';
 
 @CommandHandler(RegisterSubscriptionCommand)
 export class RegisterSubscriptionHandler implements ICommandHandler<RegisterSubscriptionCommand> {
@@ -11,14 +14,18 @@ export class RegisterSubscriptionHandler implements ICommandHandler<RegisterSubs
     private readonly reader: SubscriptionReader,
   ) {}
 
-  async execute({ input, context }: RegisterSubscriptionCommand): Promise<RegisterSubscriptionResult> {
+  async execute({
+    input,
+    context,
+  }: RegisterSubscriptionCommand): Promise<RegisterSubscriptionResult> {
     const result = await this.runner.run(
       subscriptionStreamId(input.subscriptionId),
       subscriptionDecider,
       { type: 'RegisterSubscription', data: { ...input, now: this.runner.now() } },
       context,
     );
-    if (!isRegistered(result.state)) throw new DomainError('INVALID_STATE', 'Registration wrote nothing.');
+    if (!isRegistered(result.state))
+      throw new DomainError('INVALID_STATE', 'Registration wrote nothing.');
     return {
       subscription: await this.reader.view(result.state, result.revision),
       position: result.position?.toString() ?? null,

@@ -10,14 +10,22 @@ export const moneySchema = z.strictObject({
 export const planSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('monthly') }),
   z.strictObject({ kind: z.literal('annual') }),
-  z.strictObject({ kind: z.literal('fixed_term'), termMonths: z.number().int().min(1).max(MAX_TERM_MONTHS) }),
-  z.strictObject({ kind: z.literal('trial'), trialDays: z.number().int().min(1).max(MAX_TRIAL_DAYS) }),
+  z.strictObject({
+    kind: z.literal('fixed_term'),
+    termMonths: z.number().int().min(1).max(MAX_TERM_MONTHS),
+  }),
+  z.strictObject({
+    kind: z.literal('trial'),
+    trialDays: z.number().int().min(1).max(MAX_TRIAL_DAYS),
+  }),
 ]);
 
 export const registerSubscriptionRequestSchema = z.strictObject({
   subscriptionId: idSchema.optional(),
   accountId: idSchema,
-  productId: z.enum(PRODUCT_IDS as [string, ...string[]], { message: `must be one of ${PRODUCT_IDS.join(', ')}` }),
+  productId: z.enum(PRODUCT_IDS as [string, ...string[]], {
+    message: `must be one of ${PRODUCT_IDS.join(', ')}`,
+  }),
   plan: planSchema,
   termStart: instantSchema,
   timeZone: z.string().min(1).max(64),

@@ -29,8 +29,13 @@ export class WithdrawCancellationController {
   ): Promise<SubscriptionView & { events: string[]; position: string | null }> {
     const id = parseInput(idSchema, rawId, 'params');
     const body = parseInput(withdrawCancellationRequestSchema, rawBody, 'body');
-    const context = commandContext(request, caller, this.fingerprinter, `withdraw:${id}`, body, { actor: body.requestedBy, channel: body.channel });
-    const r = await this.commandBus.execute(new WithdrawCancellationCommand(id, body.requestedBy, body.channel, context));
+    const context = commandContext(request, caller, this.fingerprinter, `withdraw:${id}`, body, {
+      actor: body.requestedBy,
+      channel: body.channel,
+    });
+    const r = await this.commandBus.execute(
+      new WithdrawCancellationCommand(id, body.requestedBy, body.channel, context),
+    );
     return { ...r.subscription, events: r.events, position: r.position };
   }
 }

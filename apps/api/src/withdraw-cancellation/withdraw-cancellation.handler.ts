@@ -2,7 +2,10 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { DomainError, isRegistered, subscriptionDecider, subscriptionStreamId } from '@app/domain';
 import { CommandRunner } from '@app/infrastructure';
 import { SubscriptionReader } from '../subscription-reader';
-import { type SubscriptionCommandResult, WithdrawCancellationCommand } from './withdraw-cancellation.command';
+import {
+  type SubscriptionCommandResult,
+  WithdrawCancellationCommand,
+} from './withdraw-cancellation.command';
 
 /** D1: withdraw a pending cancellation before expiresAt. */
 @CommandHandler(WithdrawCancellationCommand)
@@ -18,11 +21,17 @@ export class WithdrawCancellationHandler implements ICommandHandler<WithdrawCanc
       subscriptionDecider,
       {
         type: 'WithdrawCancellation',
-        data: { subscriptionId: c.subscriptionId, requestedBy: c.requestedBy, channel: c.channel, now: this.runner.now() },
+        data: {
+          subscriptionId: c.subscriptionId,
+          requestedBy: c.requestedBy,
+          channel: c.channel,
+          now: this.runner.now(),
+        },
       },
       c.context,
     );
-    if (!isRegistered(result.state)) throw new DomainError('NOT_FOUND', `Subscription ${c.subscriptionId} does not exist.`);
+    if (!isRegistered(result.state))
+      throw new DomainError('NOT_FOUND', `Subscription ${c.subscriptionId} does not exist.`);
     return {
       subscription: await this.reader.view(result.state, result.revision),
       events: result.events.map((e) => e.type),

@@ -18,7 +18,13 @@ export function decideAccount(command: AccountCommand, state: AccountState): Acc
       return [
         {
           type: 'LegalHoldPlaced',
-          data: { accountId: c.accountId, holdId: command.data.holdId, placedAt: now, requestedBy: c.requestedBy, reason: c.reason },
+          data: {
+            accountId: c.accountId,
+            holdId: command.data.holdId,
+            placedAt: now,
+            requestedBy: c.requestedBy,
+            reason: c.reason,
+          },
         },
       ];
     case 'ReleaseLegalHold':

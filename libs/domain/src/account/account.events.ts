@@ -24,7 +24,13 @@ export interface ErasureReceipt {
 
 export type PersonalDataErased = Event<
   'PersonalDataErased',
-  { accountId: string; erasedAt: Instant; requestedBy: Actor; reason: string; receipt: ErasureReceipt }
+  {
+    accountId: string;
+    erasedAt: Instant;
+    requestedBy: Actor;
+    reason: string;
+    receipt: ErasureReceipt;
+  }
 >;
 
 export type AccountEvent = LegalHoldPlaced | LegalHoldReleased | PersonalDataErased;

@@ -1,7 +1,13 @@
 import { DateTime } from 'luxon';
 import type { Plan } from '../subscription/plan';
 import { toInstant } from '../shared/time';
-import { noticeDeadlineFor, purgeDateFor, termAt, termBoundary, termIndexAt } from './term-calendar';
+import {
+  noticeDeadlineFor,
+  purgeDateFor,
+  termAt,
+  termBoundary,
+  termIndexAt,
+} from './term-calendar';
 
 const monthly: Plan = { kind: 'monthly' };
 const annual: Plan = { kind: 'annual' };
@@ -27,8 +33,12 @@ describe('term calendar (D4)', () => {
   });
 
   it('D4: the same monthly plan ends on Feb 29 in the leap year 2028', () => {
-    expect(local(termBoundary(anchorJan31, rome, monthly, 25), rome)).toBe('2028-02-29T00:00:00+01:00');
-    expect(local(termBoundary(anchorJan31, rome, monthly, 26), rome)).toBe('2028-03-31T00:00:00+02:00');
+    expect(local(termBoundary(anchorJan31, rome, monthly, 25), rome)).toBe(
+      '2028-02-29T00:00:00+01:00',
+    );
+    expect(local(termBoundary(anchorJan31, rome, monthly, 26), rome)).toBe(
+      '2028-03-31T00:00:00+02:00',
+    );
   });
 
   it('D4: an annual plan started on Feb 29 ends on Feb 28 in common years and Feb 29 in leap years', () => {
@@ -93,12 +103,16 @@ describe('term calendar (D4)', () => {
     const purgeAt = purgeDateFor(expiresAt, rome);
     expect(local(purgeAt, rome)).toBe('2026-05-01T00:00:00+02:00');
     // 90 local days but one hour less in absolute time: the clocks went forward.
-    expect(DateTime.fromISO(purgeAt).diff(DateTime.fromISO(expiresAt), 'hours').hours).toBe(90 * 24 - 1);
+    expect(DateTime.fromISO(purgeAt).diff(DateTime.fromISO(expiresAt), 'hours').hours).toBe(
+      90 * 24 - 1,
+    );
   });
 
   it('D4: +90 days across the autumn change in New York keeps 10:00 local', () => {
     const ny = 'America/New_York';
-    expect(local(purgeDateFor(at('2026-09-15T10:00', ny), ny), ny)).toBe('2026-12-14T10:00:00-05:00');
+    expect(local(purgeDateFor(at('2026-09-15T10:00', ny), ny), ny)).toBe(
+      '2026-12-14T10:00:00-05:00',
+    );
   });
 
   it('R9: the notice deadline is 30 calendar days before the renewal date, local time', () => {
@@ -120,9 +134,16 @@ describe('term calendar (D4)', () => {
     });
 
     it('D4: a boundary instant belongs to the term it starts ([start, end))', () => {
-      const k = termIndexAt(anchorJan31, rome, monthly, termBoundary(anchorJan31, rome, monthly, 5));
+      const k = termIndexAt(
+        anchorJan31,
+        rome,
+        monthly,
+        termBoundary(anchorJan31, rome, monthly, 5),
+      );
       expect(k).toBe(5);
-      const justBefore = toInstant(DateTime.fromISO(termBoundary(anchorJan31, rome, monthly, 5)).minus({ milliseconds: 1 }));
+      const justBefore = toInstant(
+        DateTime.fromISO(termBoundary(anchorJan31, rome, monthly, 5)).minus({ milliseconds: 1 }),
+      );
       expect(termIndexAt(anchorJan31, rome, monthly, justBefore)).toBe(4);
     });
 

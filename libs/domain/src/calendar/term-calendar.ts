@@ -71,7 +71,8 @@ export function termIndexAt(anchor: Instant, timeZone: string, plan: Plan, at: I
   const { unit, n } = unitsPerTerm(plan);
   let k = Math.max(0, Math.floor(t.diff(a, unit).get(unit) / n));
   // The estimate can be off by one around month ends and DST; correct it against exact boundaries.
-  const boundary = (i: number): DateTime => inZone(termBoundary(anchor, timeZone, plan, i), timeZone);
+  const boundary = (i: number): DateTime =>
+    inZone(termBoundary(anchor, timeZone, plan, i), timeZone);
   while (k > 0 && boundary(k) > t) k--;
   while (boundary(k + 1) <= t) k++;
   return k;

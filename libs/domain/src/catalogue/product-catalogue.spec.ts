@@ -2,7 +2,9 @@ import { findProduct, PRODUCT_CATALOGUE } from './product-catalogue';
 
 describe('product catalogue', () => {
   it('R7: exactly the six products of the article cancel through self-service', () => {
-    expect(PRODUCT_CATALOGUE.filter((p) => p.selfServiceCancellation).map((p) => p.productId)).toEqual([
+    expect(
+      PRODUCT_CATALOGUE.filter((p) => p.selfServiceCancellation).map((p) => p.productId),
+    ).toEqual([
       'goto-meeting',
       'goto-webinar',
       'goto-training',
@@ -21,6 +23,8 @@ describe('product catalogue', () => {
   });
 
   it('R18: only GoTo Room carries room hardware', () => {
-    expect(PRODUCT_CATALOGUE.filter((p) => p.roomHardware).map((p) => p.productId)).toEqual(['goto-room']);
+    expect(PRODUCT_CATALOGUE.filter((p) => p.roomHardware).map((p) => p.productId)).toEqual([
+      'goto-room',
+    ]);
   });
 });

@@ -3,10 +3,7 @@
  * status in one exception filter; the domain only names the code.
  */
 export type RefusalCode =
-  | 'FORBIDDEN_ROLE'
-  | 'CONTACT_SUPPORT'
-  | 'OUTSTANDING_BALANCE'
-  | 'TRIAL_NEEDS_NO_CANCELLATION';
+  'FORBIDDEN_ROLE' | 'CONTACT_SUPPORT' | 'OUTSTANDING_BALANCE' | 'TRIAL_NEEDS_NO_CANCELLATION';
 
 export type DomainErrorCode = RefusalCode | 'INVALID_STATE' | 'VALIDATION_FAILED' | 'NOT_FOUND';
 

@@ -8,7 +8,8 @@ export type Instant = string;
 
 export function parseInstant(iso: string, what = 'instant'): DateTime {
   const dt = DateTime.fromISO(iso, { setZone: true });
-  if (!dt.isValid) throw new TypeError(`${what} is not an ISO 8601 instant: ${JSON.stringify(iso)}`);
+  if (!dt.isValid)
+    throw new TypeError(`${what} is not an ISO 8601 instant: ${JSON.stringify(iso)}`);
   return dt;
 }
 

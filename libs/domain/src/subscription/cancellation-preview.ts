@@ -34,7 +34,11 @@ export function previewCancellation(
   nowIso: Instant,
 ): CancellationPreview {
   const now = toInstant(parseInstant(nowIso, 'now'));
-  const refusals: CancellationPreview['refusals'][number][] = cancellationRefusals(state, role, channel);
+  const refusals: CancellationPreview['refusals'][number][] = cancellationRefusals(
+    state,
+    role,
+    channel,
+  );
   let effectiveAt: Instant | null = null;
   let purgeAt: Instant | null = null;
   let noticeDeadline: Instant | null = null;
@@ -59,28 +63,47 @@ export function previewCancellation(
     case 'purged':
       effectiveAt = state.expiresAt;
       purgeAt = state.purgeAt;
-      refusals.push({ code: 'INVALID_STATE', rule: 'R13', message: `The subscription has already ${state.status}.` });
+      refusals.push({
+        code: 'INVALID_STATE',
+        rule: 'R13',
+        message: `The subscription has already ${state.status}.`,
+      });
       break;
   }
 
   const checklist: PreviewItem[] = [];
   checklist.push(
     refusals.length === 0
-      ? { code: 'CHANNEL_ALLOWED', message: `Cancellation is allowed through ${channel} for a ${role}.` }
+      ? {
+          code: 'CHANNEL_ALLOWED',
+          message: `Cancellation is allowed through ${channel} for a ${role}.`,
+        }
       : { code: 'CHANNEL_REFUSED', message: refusals.map((r) => r.message).join(' ') },
   );
   if (state.status === 'cancellation_pending')
-    checklist.push({ code: 'ALREADY_PENDING', message: 'A cancellation is already pending; asking again changes nothing.' });
+    checklist.push({
+      code: 'ALREADY_PENDING',
+      message: 'A cancellation is already pending; asking again changes nothing.',
+    });
   if (effectiveAt)
-    checklist.push({ code: 'ACCESS_ENDS', message: `Access to the product ends at ${effectiveAt}.` });
+    checklist.push({
+      code: 'ACCESS_ENDS',
+      message: `Access to the product ends at ${effectiveAt}.`,
+    });
   if (noticeDeadlineMissed)
     checklist.push({
       code: 'NOTICE_DEADLINE_MISSED',
       message: `The 30-day notice deadline (${noticeDeadline}) has passed: the contract renews once more and ends at ${effectiveAt}.`,
     });
   if (purgeAt)
-    checklist.push({ code: 'PURGE_DATE', message: `All product data is deleted for good at ${purgeAt} (90 days after access ends).` });
-  checklist.push({ code: 'NO_REFUND', message: 'Cancelling early refunds nothing: the rest of the term is still charged.' });
+    checklist.push({
+      code: 'PURGE_DATE',
+      message: `All product data is deleted for good at ${purgeAt} (90 days after access ends).`,
+    });
+  checklist.push({
+    code: 'NO_REFUND',
+    message: 'Cancelling early refunds nothing: the rest of the term is still charged.',
+  });
   if (isPositiveAmount(state.outstandingBalance))
     checklist.push({
       code: 'OUTSTANDING_BALANCE',
@@ -92,7 +115,10 @@ export function previewCancellation(
       message: `${state.assignedLicences} assigned licence(s) are still in use and will lose access.`,
     });
   if (purgeAt)
-    checklist.push({ code: 'BACK_UP_DATA', message: `Back up any data you need before ${purgeAt}.` });
+    checklist.push({
+      code: 'BACK_UP_DATA',
+      message: `Back up any data you need before ${purgeAt}.`,
+    });
 
   return {
     allowed: refusals.length === 0,

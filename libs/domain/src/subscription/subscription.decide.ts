@@ -13,7 +13,10 @@ import type { SubscriptionState } from './subscription.state';
  * Throws DomainError when the command cannot apply (nothing is written); returns [] when it
  * applies but changes nothing (idempotent repeats, early or stale jobs).
  */
-export function decide(command: SubscriptionCommand, state: SubscriptionState): SubscriptionEvent[] {
+export function decide(
+  command: SubscriptionCommand,
+  state: SubscriptionState,
+): SubscriptionEvent[] {
   switch (command.type) {
     case 'RegisterSubscription':
       return registerSubscription(command, state);

@@ -125,7 +125,13 @@ export type CancellationRefused = Event<
 
 export type CancellationWithdrawn = Event<
   'CancellationWithdrawn',
-  Ids & { requestedBy: Actor; channel: Channel; withdrawnAt: Instant; expiresAtDropped: Instant; purgeAtDropped: Instant }
+  Ids & {
+    requestedBy: Actor;
+    channel: Channel;
+    withdrawnAt: Instant;
+    expiresAtDropped: Instant;
+    purgeAtDropped: Instant;
+  }
 >;
 
 export type AutoRenewEnabled = Event<
@@ -211,7 +217,13 @@ export interface PurgeReceipt {
 
 export type ProductDataPurged = Event<
   'ProductDataPurged',
-  Ids & { productId: string; purgedAt: Instant; expiresAt: Instant; purgeAt: Instant; receipt: PurgeReceipt }
+  Ids & {
+    productId: string;
+    purgedAt: Instant;
+    expiresAt: Instant;
+    purgeAt: Instant;
+    receipt: PurgeReceipt;
+  }
 >;
 
 export type SubscriptionEvent =

@@ -101,7 +101,10 @@ export function evolve(state: SubscriptionState, event: SubscriptionEvent): Subs
       };
     case 'ProductDataHolderPurged':
       if (state.status !== 'expired' || !state.purge) return state;
-      return { ...state, purge: { ...state.purge, done: [...state.purge.done, event.data.receipt] } };
+      return {
+        ...state,
+        purge: { ...state.purge, done: [...state.purge.done, event.data.receipt] },
+      };
     case 'ProductDataPurged':
       if (state.status !== 'expired') return state;
       return {

@@ -4,8 +4,15 @@ import { requestCancellation } from '../subscription/decide/request-cancellation
 import { fold } from '../shared/decider';
 import { subscriptionDecider } from '../deciders';
 import type { Plan } from '../subscription/plan';
-import type { SubscriptionEvent, SubscriptionRegistered, SupportVerification } from '../subscription/subscription.events';
-import type { RequestCancellation, SubscriptionCommand } from '../subscription/subscription.commands';
+import type {
+  SubscriptionEvent,
+  SubscriptionRegistered,
+  SupportVerification,
+} from '../subscription/subscription.events';
+import type {
+  RequestCancellation,
+  SubscriptionCommand,
+} from '../subscription/subscription.commands';
 
 export const SUB = 'sub_1';
 export const ACC = 'acc_1';
@@ -56,7 +63,10 @@ export function registered(o: RegistrationOptions = {}): SubscriptionRegistered 
   return event;
 }
 
-export function cancel(now: string, o: Partial<RequestCancellation['data']> = {}): RequestCancellation {
+export function cancel(
+  now: string,
+  o: Partial<RequestCancellation['data']> = {},
+): RequestCancellation {
   return {
     type: 'RequestCancellation',
     data: { subscriptionId: SUB, requestedBy: billingAdmin, channel: 'self_service', now, ...o },
@@ -64,15 +74,26 @@ export function cancel(now: string, o: Partial<RequestCancellation['data']> = {}
 }
 
 /** Events of a cancellation that succeeded, made by the real decider. */
-export function cancelled(history: SubscriptionEvent[], now: string, o: Partial<RequestCancellation['data']> = {}) {
+export function cancelled(
+  history: SubscriptionEvent[],
+  now: string,
+  o: Partial<RequestCancellation['data']> = {},
+) {
   return requestCancellation(cancel(now, o), fold(subscriptionDecider, history));
 }
 
 /** The history after each command is decided on it in turn (the decider writes the fixtures). */
-export function after(history: SubscriptionEvent[], ...commands: SubscriptionCommand[]): SubscriptionEvent[] {
+export function after(
+  history: SubscriptionEvent[],
+  ...commands: SubscriptionCommand[]
+): SubscriptionEvent[] {
   let events = [...history];
-  for (const command of commands) events = [...events, ...subscriptionDecider.decide(command, fold(subscriptionDecider, events))];
+  for (const command of commands)
+    events = [...events, ...subscriptionDecider.decide(command, fold(subscriptionDecider, events))];
   return events;
 }
 
-export const termEnd = (now: string): SubscriptionCommand => ({ type: 'ProcessTermEnd', data: { subscriptionId: SUB, now } });
+export const termEnd = (now: string): SubscriptionCommand => ({
+  type: 'ProcessTermEnd',
+  data: { subscriptionId: SUB, now },
+});

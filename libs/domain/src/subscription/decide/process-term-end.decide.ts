@@ -69,7 +69,10 @@ function renew(
  * changes nothing either. Several terms in the past are caught up one job at a time, each leaving
  * its own event.
  */
-export function processTermEnd(command: ProcessTermEnd, state: SubscriptionState): SubscriptionEvent[] {
+export function processTermEnd(
+  command: ProcessTermEnd,
+  state: SubscriptionState,
+): SubscriptionEvent[] {
   const s = requireRegistered(state, command.data.subscriptionId);
   const now = toInstant(parseInstant(command.data.now, 'now'));
   switch (s.status) {
@@ -97,7 +100,9 @@ export function nextTermEndDue(state: SubscriptionState): Instant | null {
     case 'active':
       return state.currentTerm.end;
     case 'cancellation_pending':
-      return isBefore(state.currentTerm.end, state.expiresAt) ? state.currentTerm.end : state.expiresAt;
+      return isBefore(state.currentTerm.end, state.expiresAt)
+        ? state.currentTerm.end
+        : state.expiresAt;
     default:
       return null;
   }

@@ -16,7 +16,10 @@ import { requireRegistered } from './require-registered';
  * Guards read the stream, never the job: not before purgeAt, only from `expired` (a reactivated
  * subscription is active again), never under a legal hold (deferred, recorded once).
  */
-export function startPurge(command: StartPurge, state: SubscriptionState): [PurgeStarted] | [PurgeDeferred] | [] {
+export function startPurge(
+  command: StartPurge,
+  state: SubscriptionState,
+): [PurgeStarted] | [PurgeDeferred] | [] {
   const c = command.data;
   const s = requireRegistered(state, c.subscriptionId);
   const now = toInstant(parseInstant(c.now, 'now'));
@@ -30,7 +33,13 @@ export function startPurge(command: StartPurge, state: SubscriptionState): [Purg
     return [
       {
         type: 'PurgeDeferred',
-        data: { subscriptionId: s.subscriptionId, accountId: s.accountId, deferredAt: now, purgeAt: s.purgeAt, reason: 'legal_hold' },
+        data: {
+          subscriptionId: s.subscriptionId,
+          accountId: s.accountId,
+          deferredAt: now,
+          purgeAt: s.purgeAt,
+          reason: 'legal_hold',
+        },
       },
     ];
   }
@@ -52,7 +61,9 @@ export function startPurge(command: StartPurge, state: SubscriptionState): [Purg
 function purgeUnderWay(state: SubscriptionState, subscriptionId: string, purgeId: string) {
   const s = requireRegistered(state, subscriptionId);
   if (s.status !== 'expired' || !s.purge)
-    throw invalidState(`No purge is under way for subscription ${subscriptionId}.`, { status: s.status });
+    throw invalidState(`No purge is under way for subscription ${subscriptionId}.`, {
+      status: s.status,
+    });
   if (s.purge.purgeId !== purgeId)
     throw invalidState(`Purge ${purgeId} is not the one under way (${s.purge.purgeId}).`);
   return { s, purge: s.purge };
@@ -84,7 +95,10 @@ export function recordHolderPurged(
   ];
 }
 
-export function completePurge(command: CompletePurge, state: SubscriptionState): [ProductDataPurged] | [] {
+export function completePurge(
+  command: CompletePurge,
+  state: SubscriptionState,
+): [ProductDataPurged] | [] {
   const c = command.data;
   const current = requireRegistered(state, c.subscriptionId);
   if (current.status === 'purged') return [];

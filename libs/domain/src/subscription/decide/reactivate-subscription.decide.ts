@@ -20,7 +20,11 @@ export function reactivateSubscription(
   const s = requireRegistered(state, c.subscriptionId);
   const now = toInstant(parseInstant(c.now, 'now'));
   const mayReactivate = rolesThatMayCancel(s.contract);
-  if (c.channel !== 'operator' && c.channel !== 'system' && !mayReactivate.includes(c.requestedBy.role))
+  if (
+    c.channel !== 'operator' &&
+    c.channel !== 'system' &&
+    !mayReactivate.includes(c.requestedBy.role)
+  )
     throw new DomainError(
       'FORBIDDEN_ROLE',
       `Only ${mayReactivate.join(', ')} may reactivate this subscription; the request came from a ${c.requestedBy.role}.`,
@@ -31,13 +35,19 @@ export function reactivateSubscription(
       { status: s.status, purgedAt: s.purgedAt },
     );
   if (s.status !== 'expired')
-    throw invalidState(`Only an expired subscription can be reactivated; this one is ${s.status}.`, {
-      status: s.status,
-    });
+    throw invalidState(
+      `Only an expired subscription can be reactivated; this one is ${s.status}.`,
+      {
+        status: s.status,
+      },
+    );
   if (s.plan.kind === 'trial')
-    throw invalidState('An expired trial is not reactivated: register a paid subscription instead.', {
-      plan: s.plan.kind,
-    });
+    throw invalidState(
+      'An expired trial is not reactivated: register a paid subscription instead.',
+      {
+        plan: s.plan.kind,
+      },
+    );
   if (s.purge !== null || !isBefore(now, s.purgeAt))
     throw invalidState(`The grace period ended at ${s.purgeAt}; the data is being purged (R15).`, {
       purgeAt: s.purgeAt,

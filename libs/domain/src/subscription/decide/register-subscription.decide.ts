@@ -13,15 +13,27 @@ function validPlan(plan: Plan): Plan {
     case 'annual':
       return { kind: plan.kind };
     case 'fixed_term':
-      if (!Number.isInteger(plan.termMonths) || plan.termMonths < 1 || plan.termMonths > MAX_TERM_MONTHS)
-        throw validationFailed(`plan.termMonths must be a whole number from 1 to ${MAX_TERM_MONTHS}`);
+      if (
+        !Number.isInteger(plan.termMonths) ||
+        plan.termMonths < 1 ||
+        plan.termMonths > MAX_TERM_MONTHS
+      )
+        throw validationFailed(
+          `plan.termMonths must be a whole number from 1 to ${MAX_TERM_MONTHS}`,
+        );
       return { kind: 'fixed_term', termMonths: plan.termMonths };
     case 'trial':
-      if (!Number.isInteger(plan.trialDays) || plan.trialDays < 1 || plan.trialDays > MAX_TRIAL_DAYS)
+      if (
+        !Number.isInteger(plan.trialDays) ||
+        plan.trialDays < 1 ||
+        plan.trialDays > MAX_TRIAL_DAYS
+      )
         throw validationFailed(`plan.trialDays must be a whole number from 1 to ${MAX_TRIAL_DAYS}`);
       return { kind: 'trial', trialDays: plan.trialDays };
     default:
-      throw validationFailed(`unknown plan kind ${JSON.stringify((plan as { kind: unknown }).kind)}`);
+      throw validationFailed(
+        `unknown plan kind ${JSON.stringify((plan as { kind: unknown }).kind)}`,
+      );
   }
 }
 
@@ -37,13 +49,19 @@ export function registerSubscription(
   if (state.status !== 'unregistered')
     throw invalidState(`Subscription ${c.subscriptionId} is already registered.`);
   if (!findProduct(c.productId))
-    throw validationFailed(`Unknown productId ${JSON.stringify(c.productId)}`, { field: 'productId' });
+    throw validationFailed(`Unknown productId ${JSON.stringify(c.productId)}`, {
+      field: 'productId',
+    });
   if (!isValidTimeZone(c.timeZone))
-    throw validationFailed(`Unknown time zone ${JSON.stringify(c.timeZone)}`, { field: 'timeZone' });
+    throw validationFailed(`Unknown time zone ${JSON.stringify(c.timeZone)}`, {
+      field: 'timeZone',
+    });
   const plan = validPlan(c.plan);
   const assignedLicences = c.assignedLicences ?? 0;
   if (!Number.isInteger(assignedLicences) || assignedLicences < 0)
-    throw validationFailed('assignedLicences must be a whole number ≥ 0', { field: 'assignedLicences' });
+    throw validationFailed('assignedLicences must be a whole number ≥ 0', {
+      field: 'assignedLicences',
+    });
 
   const anchor = toInstant(parseInstant(c.termStart, 'termStart'));
   const now = toInstant(parseInstant(c.now, 'now'));

@@ -12,10 +12,7 @@ import type { SubscriptionState } from '../subscription.state';
 import { requireRegistered } from './require-registered';
 
 export type RequestCancellationResult =
-  | [CancellationRequested, AutoRenewDisabled]
-  | [CancellationRequested]
-  | [CancellationRefused]
-  | [];
+  [CancellationRequested, AutoRenewDisabled] | [CancellationRequested] | [CancellationRefused] | [];
 
 /**
  * R1–R13, D6. A refusal by policy is returned as one `CancellationRefused` event (recorded, then
@@ -31,9 +28,12 @@ export function requestCancellation(
   const now = toInstant(parseInstant(c.now, 'now'));
 
   if (s.status === 'expired' || s.status === 'purged')
-    throw invalidState(`Subscription ${s.subscriptionId} has already ${s.status}; there is nothing to cancel.`, {
-      status: s.status,
-    });
+    throw invalidState(
+      `Subscription ${s.subscriptionId} has already ${s.status}; there is nothing to cancel.`,
+      {
+        status: s.status,
+      },
+    );
   if (c.channel === 'support' && !c.verification)
     throw validationFailed('A support cancellation must carry what the agent verified (R10).', {
       field: 'verification',
@@ -60,12 +60,16 @@ export function requestCancellation(
   }
   // R13: a second request while pending changes nothing.
   if (s.status === 'cancellation_pending') return [];
-  if (s.status !== 'active') throw invalidState(`Cannot cancel a subscription in status ${s.status}.`);
+  if (s.status !== 'active')
+    throw invalidState(`Cannot cancel a subscription in status ${s.status}.`);
   if (!isBefore(now, s.currentTerm.end))
     // The term-end job has not run yet, but the term is over: it is not "mid-term" any more (R13).
-    throw invalidState('The current term has already ended; the subscription is being renewed or expired.', {
-      termEnd: s.currentTerm.end,
-    });
+    throw invalidState(
+      'The current term has already ended; the subscription is being renewed or expired.',
+      {
+        termEnd: s.currentTerm.end,
+      },
+    );
 
   const terms = cancellationTerms(s, now);
   const requested: CancellationRequested = {

@@ -1,7 +1,14 @@
 import { DomainError } from '../../shared/domain-error';
-import { isRegistered, type RegisteredSubscription, type SubscriptionState } from '../subscription.state';
+import {
+  isRegistered,
+  type RegisteredSubscription,
+  type SubscriptionState,
+} from '../subscription.state';
 
-export function requireRegistered(state: SubscriptionState, subscriptionId: string): RegisteredSubscription {
+export function requireRegistered(
+  state: SubscriptionState,
+  subscriptionId: string,
+): RegisteredSubscription {
   if (!isRegistered(state))
     throw new DomainError('NOT_FOUND', `Subscription ${subscriptionId} does not exist.`);
   return state;

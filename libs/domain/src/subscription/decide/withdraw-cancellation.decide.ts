@@ -19,7 +19,11 @@ export function withdrawCancellation(
   const s = requireRegistered(state, c.subscriptionId);
   const now = toInstant(parseInstant(c.now, 'now'));
   const mayWithdraw = rolesThatMayCancel(s.contract);
-  if (c.channel !== 'system' && c.channel !== 'operator' && !mayWithdraw.includes(c.requestedBy.role))
+  if (
+    c.channel !== 'system' &&
+    c.channel !== 'operator' &&
+    !mayWithdraw.includes(c.requestedBy.role)
+  )
     throw new DomainError(
       'FORBIDDEN_ROLE',
       `Only ${mayWithdraw.join(', ')} may withdraw this cancellation; the request came from a ${c.requestedBy.role}.`,
@@ -28,7 +32,9 @@ export function withdrawCancellation(
     case 'active':
       return [];
     case 'trial':
-      throw invalidState('A trial has no cancellation to withdraw: it simply expires at its end (R11).');
+      throw invalidState(
+        'A trial has no cancellation to withdraw: it simply expires at its end (R11).',
+      );
     case 'expired':
     case 'purged':
       throw invalidState(
@@ -37,9 +43,12 @@ export function withdrawCancellation(
       );
     case 'cancellation_pending':
       if (!isBefore(now, s.expiresAt))
-        throw invalidState(`The cancellation took effect at ${s.expiresAt}; it can no longer be withdrawn (D1).`, {
-          expiresAt: s.expiresAt,
-        });
+        throw invalidState(
+          `The cancellation took effect at ${s.expiresAt}; it can no longer be withdrawn (D1).`,
+          {
+            expiresAt: s.expiresAt,
+          },
+        );
       return [
         {
           type: 'CancellationWithdrawn',

@@ -2,14 +2,22 @@ import { DateTime } from 'luxon';
 import { subscriptionDecider } from '../../deciders';
 import { toInstant } from '../../shared/time';
 import { deciderSpecification } from '../../testing/decider-specification';
-import { after, cancel, registered, SUB, termEnd, verification } from '../../testing/subscription.fixtures';
+import {
+  after,
+  cancel,
+  registered,
+  SUB,
+  termEnd,
+  verification,
+} from '../../testing/subscription.fixtures';
 import { nextTermEndDue } from '../decide/process-term-end.decide';
 import { fold } from '../../shared/decider';
 
 const spec = deciderSpecification(subscriptionDecider);
 const rome = 'Europe/Rome';
 const at = (local: string, zone = rome): string => toInstant(DateTime.fromISO(local, { zone }));
-const minus1s = (instant: string): string => toInstant(DateTime.fromISO(instant).minus({ seconds: 1 }));
+const minus1s = (instant: string): string =>
+  toInstant(DateTime.fromISO(instant).minus({ seconds: 1 }));
 
 const monthly = registered({ termStart: '2026-01-31T00:00:00+01:00' });
 const feb28 = at('2026-02-28T00:00');
@@ -17,41 +25,50 @@ const feb28 = at('2026-02-28T00:00');
 describe('ProcessTermEnd (fired by the scheduler at a term end)', () => {
   it('R14: a cancelled subscription expires exactly at expiresAt, with its purge date', () => {
     const pending = after([monthly], cancel(at('2026-02-10T00:00')));
-    spec.given(pending).when(termEnd(feb28)).then([
-      {
-        type: 'SubscriptionExpired',
-        data: {
-          subscriptionId: SUB,
-          accountId: 'acc_1',
-          productId: 'goto-meeting',
-          expiresAt: feb28,
-          expiredAt: feb28,
-          purgeAt: at('2026-05-29T00:00'),
+    spec
+      .given(pending)
+      .when(termEnd(feb28))
+      .then([
+        {
+          type: 'SubscriptionExpired',
+          data: {
+            subscriptionId: SUB,
+            accountId: 'acc_1',
+            productId: 'goto-meeting',
+            expiresAt: feb28,
+            expiredAt: feb28,
+            purgeAt: at('2026-05-29T00:00'),
+          },
         },
-      },
-    ]);
+      ]);
   });
 
   it('R14: one second before the term end nothing happens', () => {
     const pending = after([monthly], cancel(at('2026-02-10T00:00')));
-    spec.given(pending).when(termEnd(minus1s(feb28))).thenNothingHappens();
+    spec
+      .given(pending)
+      .when(termEnd(minus1s(feb28)))
+      .thenNothingHappens();
   });
 
   it('R14: with auto-renew on, the term end renews on the anchored calendar instead of expiring', () => {
-    spec.given([monthly]).when(termEnd(feb28)).then([
-      {
-        type: 'SubscriptionRenewed',
-        data: {
-          subscriptionId: SUB,
-          accountId: 'acc_1',
-          renewedAt: feb28,
-          previousTerm: { start: at('2026-01-31T00:00'), end: feb28 },
-          termIndex: 1,
-          currentTerm: { start: feb28, end: at('2026-03-31T00:00') },
-          reason: 'auto_renew',
+    spec
+      .given([monthly])
+      .when(termEnd(feb28))
+      .then([
+        {
+          type: 'SubscriptionRenewed',
+          data: {
+            subscriptionId: SUB,
+            accountId: 'acc_1',
+            renewedAt: feb28,
+            previousTerm: { start: at('2026-01-31T00:00'), end: feb28 },
+            termIndex: 1,
+            currentTerm: { start: feb28, end: at('2026-03-31T00:00') },
+            reason: 'auto_renew',
+          },
         },
-      },
-    ]);
+      ]);
   });
 
   it('R14: several overdue term ends are caught up one term per job, each with its own event', () => {
@@ -69,55 +86,115 @@ describe('ProcessTermEnd (fired by the scheduler at a term end)', () => {
 
   it('R14: auto-renew off without a cancellation (registered so) expires at the term end', () => {
     const noRenew = registered({ autoRenew: false });
-    expect(spec.given([noRenew]).when(termEnd(feb28)).thenEvents().map((e) => e.type)).toEqual(['SubscriptionExpired']);
+    expect(
+      spec
+        .given([noRenew])
+        .when(termEnd(feb28))
+        .thenEvents()
+        .map((e) => e.type),
+    ).toEqual(['SubscriptionExpired']);
   });
 
   it('R11: a trial simply expires at its end', () => {
-    const trial = registered({ plan: { kind: 'trial', trialDays: 14 }, termStart: '2026-02-01T00:00:00+01:00' });
-    spec.given([trial]).when(termEnd(minus1s(at('2026-02-15T00:00')))).thenNothingHappens();
-    const events = spec.given([trial]).when(termEnd(at('2026-02-15T00:00'))).thenEvents();
-    expect(events).toEqual([expect.objectContaining({ type: 'SubscriptionExpired', data: expect.objectContaining({ expiresAt: at('2026-02-15T00:00') }) })]);
+    const trial = registered({
+      plan: { kind: 'trial', trialDays: 14 },
+      termStart: '2026-02-01T00:00:00+01:00',
+    });
+    spec
+      .given([trial])
+      .when(termEnd(minus1s(at('2026-02-15T00:00'))))
+      .thenNothingHappens();
+    const events = spec
+      .given([trial])
+      .when(termEnd(at('2026-02-15T00:00')))
+      .thenEvents();
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'SubscriptionExpired',
+        data: expect.objectContaining({ expiresAt: at('2026-02-15T00:00') }),
+      }),
+    ]);
   });
 
   it('R18: expiry of a GoTo Room subscription also revokes the room meeting account; the hardware stays', () => {
     const room = registered({ productId: 'goto-room', autoRenew: false });
     const events = spec.given([room]).when(termEnd(feb28)).thenEvents();
     expect(events.map((e) => e.type)).toEqual(['SubscriptionExpired', 'RoomMeetingAccountRevoked']);
-    expect(events[1]!.data).toMatchObject({ revoked: ['instant_meeting', 'screen_sharing'], hardwareRetainedByCustomer: true });
+    expect(events[1]!.data).toMatchObject({
+      revoked: ['instant_meeting', 'screen_sharing'],
+      hardwareRetainedByCustomer: true,
+    });
   });
 
   it('R18: other products have no room account to revoke', () => {
-    const events = spec.given([registered({ autoRenew: false })]).when(termEnd(feb28)).thenEvents();
+    const events = spec
+      .given([registered({ autoRenew: false })])
+      .when(termEnd(feb28))
+      .thenEvents();
     expect(events.map((e) => e.type)).not.toContain('RoomMeetingAccountRevoked');
   });
 
   it('R9: a fixed-term contract that missed its notice renews once at the renewal date, then expires', () => {
-    const fixed = registered({ plan: { kind: 'fixed_term', termMonths: 15 }, contract: true, termStart: '2026-01-15T00:00:00+01:00' });
-    const history = after([fixed], cancel(at('2027-04-01T00:00'), { channel: 'support', verification }));
-    const renewal = spec.given(history).when(termEnd(at('2027-04-15T00:00'))).thenEvents();
+    const fixed = registered({
+      plan: { kind: 'fixed_term', termMonths: 15 },
+      contract: true,
+      termStart: '2026-01-15T00:00:00+01:00',
+    });
+    const history = after(
+      [fixed],
+      cancel(at('2027-04-01T00:00'), { channel: 'support', verification }),
+    );
+    const renewal = spec
+      .given(history)
+      .when(termEnd(at('2027-04-15T00:00')))
+      .thenEvents();
     expect(renewal).toEqual([
-      expect.objectContaining({ type: 'SubscriptionRenewed', data: expect.objectContaining({ reason: 'notice_deadline_missed' }) }),
+      expect.objectContaining({
+        type: 'SubscriptionRenewed',
+        data: expect.objectContaining({ reason: 'notice_deadline_missed' }),
+      }),
     ]);
     const renewed = [...history, ...renewal];
     expect(fold(subscriptionDecider, renewed)).toMatchObject({ status: 'cancellation_pending' });
-    spec.given(renewed).when(termEnd(minus1s(at('2028-07-15T00:00')))).thenNothingHappens();
-    expect(spec.given(renewed).when(termEnd(at('2028-07-15T00:00'))).thenEvents()[0]!.type).toBe('SubscriptionExpired');
+    spec
+      .given(renewed)
+      .when(termEnd(minus1s(at('2028-07-15T00:00'))))
+      .thenNothingHappens();
+    expect(
+      spec
+        .given(renewed)
+        .when(termEnd(at('2028-07-15T00:00')))
+        .thenEvents()[0]!.type,
+    ).toBe('SubscriptionExpired');
   });
 
   it('D5: a job that fires early changes nothing, and the state says when it is due', () => {
-    spec.given([monthly]).when(termEnd(at('2026-02-27T23:59:59'))).thenNothingHappens();
+    spec
+      .given([monthly])
+      .when(termEnd(at('2026-02-27T23:59:59')))
+      .thenNothingHappens();
     expect(nextTermEndDue(fold(subscriptionDecider, [monthly]))).toBe(feb28);
   });
 
   it('D5: a stale job for an expired subscription changes nothing', () => {
     const expired = after([registered({ autoRenew: false })], termEnd(feb28));
-    spec.given(expired).when(termEnd(at('2026-03-31T00:00'))).thenNothingHappens();
+    spec
+      .given(expired)
+      .when(termEnd(at('2026-03-31T00:00')))
+      .thenNothingHappens();
     expect(nextTermEndDue(fold(subscriptionDecider, expired))).toBeNull();
   });
 
   it('R14: the expiry is recorded at the clock time of the job, purge date from the scheduled expiry', () => {
     const late = at('2026-03-02T08:00');
-    const [expired] = spec.given([registered({ autoRenew: false })]).when(termEnd(late)).thenEvents();
-    expect(expired!.data).toMatchObject({ expiresAt: feb28, expiredAt: late, purgeAt: at('2026-05-29T00:00') });
+    const [expired] = spec
+      .given([registered({ autoRenew: false })])
+      .when(termEnd(late))
+      .thenEvents();
+    expect(expired!.data).toMatchObject({
+      expiresAt: feb28,
+      expiredAt: late,
+      purgeAt: at('2026-05-29T00:00'),
+    });
   });
 });

@@ -16,7 +16,14 @@ import type { SubscriptionState } from '../subscription.state';
  * Property tests over random histories: a random registration, then random commands at random
  * forward clock moves (the way the scheduler and customers would interleave them).
  */
-const ZONES = ['Europe/Rome', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'UTC', 'Pacific/Chatham'];
+const ZONES = [
+  'Europe/Rome',
+  'America/New_York',
+  'Australia/Lord_Howe',
+  'Asia/Kathmandu',
+  'UTC',
+  'Pacific/Chatham',
+];
 const SUB = 'sub_p';
 
 const planArb: fc.Arbitrary<Plan> = fc.oneof(
@@ -40,27 +47,56 @@ const registrationArb = fc.record({
   balance: fc.constantFrom('0.00', '12.50'),
 });
 
-const actorArb: fc.Arbitrary<Actor> = fc.constantFrom<Actor['role']>('billing_admin', 'product_admin', 'authorized_billing_contact', 'user').map((role) => ({ actorId: `usr_${role}`, role }));
+const actorArb: fc.Arbitrary<Actor> = fc
+  .constantFrom<Actor['role']>(
+    'billing_admin',
+    'product_admin',
+    'authorized_billing_contact',
+    'user',
+  )
+  .map((role) => ({ actorId: `usr_${role}`, role }));
 const channelArb = fc.constantFrom<CustomerChannel>('self_service', 'support');
 
-type Step = { advanceMs: number; make: (now: string, state: SubscriptionState) => SubscriptionCommand };
+type Step = {
+  advanceMs: number;
+  make: (now: string, state: SubscriptionState) => SubscriptionCommand;
+};
 const stepArb: fc.Arbitrary<Step> = fc.record({
-  advanceMs: fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 120 * 24 * 3600 * 1000 })),
+  advanceMs: fc.oneof(
+    fc.integer({ min: 0, max: 1000 }),
+    fc.integer({ min: 0, max: 120 * 24 * 3600 * 1000 }),
+  ),
   make: fc.oneof(
-    fc.tuple(actorArb, channelArb, fc.boolean()).map(([requestedBy, channel, verified]) => (now: string) => ({
-      type: 'RequestCancellation' as const,
-      data: {
-        subscriptionId: SUB,
-        requestedBy,
-        channel,
-        now,
-        verification: verified ? { billingAdminEmail: 'a@b.it', paymentLast4: '4242', billingAddress: 'Via X' } : null,
-      },
+    fc
+      .tuple(actorArb, channelArb, fc.boolean())
+      .map(([requestedBy, channel, verified]) => (now: string) => ({
+        type: 'RequestCancellation' as const,
+        data: {
+          subscriptionId: SUB,
+          requestedBy,
+          channel,
+          now,
+          verification: verified
+            ? { billingAdminEmail: 'a@b.it', paymentLast4: '4242', billingAddress: 'Via X' }
+            : null,
+        },
+      })),
+    actorArb.map((requestedBy) => (now: string) => ({
+      type: 'WithdrawCancellation' as const,
+      data: { subscriptionId: SUB, requestedBy, channel: 'self_service' as const, now },
     })),
-    actorArb.map((requestedBy) => (now: string) => ({ type: 'WithdrawCancellation' as const, data: { subscriptionId: SUB, requestedBy, channel: 'self_service' as const, now } })),
-    fc.constant((now: string) => ({ type: 'ProcessTermEnd' as const, data: { subscriptionId: SUB, now } })),
-    fc.constant((now: string) => ({ type: 'ProcessTermEnd' as const, data: { subscriptionId: SUB, now } })),
-    actorArb.map((requestedBy) => (now: string) => ({ type: 'ReactivateSubscription' as const, data: { subscriptionId: SUB, requestedBy, channel: 'support' as const, now } })),
+    fc.constant((now: string) => ({
+      type: 'ProcessTermEnd' as const,
+      data: { subscriptionId: SUB, now },
+    })),
+    fc.constant((now: string) => ({
+      type: 'ProcessTermEnd' as const,
+      data: { subscriptionId: SUB, now },
+    })),
+    actorArb.map((requestedBy) => (now: string) => ({
+      type: 'ReactivateSubscription' as const,
+      data: { subscriptionId: SUB, requestedBy, channel: 'support' as const, now },
+    })),
     fc.boolean().map((legalHold) => (now: string) => ({
       type: 'StartPurge' as const,
       data: { subscriptionId: SUB, purgeId: 'p', holders: ['local'], legalHold, now },
@@ -70,20 +106,40 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
       data: {
         subscriptionId: SUB,
         purgeId: state.status === 'expired' && state.purge ? state.purge.purgeId : 'p',
-        receipt: { holder: 'local', itemsDeleted: 1, bytesDeleted: 1, contentHash: 'h', location: 'l', externalReceiptId: null },
+        receipt: {
+          holder: 'local',
+          itemsDeleted: 1,
+          bytesDeleted: 1,
+          contentHash: 'h',
+          location: 'l',
+          externalReceiptId: null,
+        },
         now,
       },
     })),
     fc.constant((now: string) => ({
       type: 'CompletePurge' as const,
-      data: { subscriptionId: SUB, purgeId: 'p', keysShredded: [], readModelRowsScrubbed: 0, jobsRemoved: 0, now },
+      data: {
+        subscriptionId: SUB,
+        purgeId: 'p',
+        keysShredded: [],
+        readModelRowsScrubbed: 0,
+        jobsRemoved: 0,
+        now,
+      },
     })),
   ),
 });
 
 interface Run {
   /** Per decided command: state before, the command, the events, the state after. */
-  steps: { before: SubscriptionState; command: SubscriptionCommand; events: SubscriptionEvent[]; after: SubscriptionState; error?: DomainError }[];
+  steps: {
+    before: SubscriptionState;
+    command: SubscriptionCommand;
+    events: SubscriptionEvent[];
+    after: SubscriptionState;
+    error?: DomainError;
+  }[];
 }
 
 type Registration = typeof registrationArb extends fc.Arbitrary<infer R> ? R : never;
@@ -139,8 +195,11 @@ describe('subscription invariants (property tests)', () => {
             expect(isBefore(e.data.expiredAt, e.data.expiresAt)).toBe(false);
             // Expiry happens at a boundary the state knew: the trial end, the term end or the pending expiry.
             const b = s.before;
-            expect(b.status === 'trial' || b.status === 'active' || b.status === 'cancellation_pending').toBe(true);
-            if (b.status === 'cancellation_pending' || b.status === 'trial') expect(e.data.expiresAt).toBe(b.expiresAt);
+            expect(
+              b.status === 'trial' || b.status === 'active' || b.status === 'cancellation_pending',
+            ).toBe(true);
+            if (b.status === 'cancellation_pending' || b.status === 'trial')
+              expect(e.data.expiresAt).toBe(b.expiresAt);
             if (b.status === 'active') expect(e.data.expiresAt).toBe(b.currentTerm.end);
           }
         }
@@ -204,10 +263,29 @@ describe('subscription invariants (property tests)', () => {
       fc.property(
         instantArb('2020-01-01T00:00:00Z', '2030-12-31T00:00:00Z'),
         fc.constantFrom(...ZONES),
-        fc.oneof(fc.constant<Plan>({ kind: 'monthly' }), fc.constant<Plan>({ kind: 'annual' }), fc.integer({ min: 1, max: 24 }).map<Plan>((termMonths) => ({ kind: 'fixed_term', termMonths }))),
+        fc.oneof(
+          fc.constant<Plan>({ kind: 'monthly' }),
+          fc.constant<Plan>({ kind: 'annual' }),
+          fc
+            .integer({ min: 1, max: 24 })
+            .map<Plan>((termMonths) => ({ kind: 'fixed_term', termMonths })),
+        ),
         (termStart, timeZone, plan) => {
           let history: SubscriptionEvent[] = subscriptionDecider.decide(
-            { type: 'RegisterSubscription', data: { subscriptionId: SUB, accountId: 'a', productId: 'goto-meeting', plan, termStart, timeZone, contract: false, autoRenew: true, now: termStart } },
+            {
+              type: 'RegisterSubscription',
+              data: {
+                subscriptionId: SUB,
+                accountId: 'a',
+                productId: 'goto-meeting',
+                plan,
+                termStart,
+                timeZone,
+                contract: false,
+                autoRenew: true,
+                now: termStart,
+              },
+            },
             subscriptionDecider.initialState(),
           );
           const anchorLocal = DateTime.fromISO(termStart).setZone(timeZone);
@@ -217,7 +295,10 @@ describe('subscription invariants (property tests)', () => {
             if (state.status !== 'active') throw new Error(`unexpected ${state.status}`);
             const end = DateTime.fromISO(state.currentTerm.end).setZone(timeZone);
             if (end > tenYears) break;
-            const events = subscriptionDecider.decide({ type: 'ProcessTermEnd', data: { subscriptionId: SUB, now: state.currentTerm.end } }, state);
+            const events = subscriptionDecider.decide(
+              { type: 'ProcessTermEnd', data: { subscriptionId: SUB, now: state.currentTerm.end } },
+              state,
+            );
             expect(events.map((e) => e.type)).toEqual(['SubscriptionRenewed']);
             history = [...history, ...events];
             // Term k ends exactly at anchor + k × length…

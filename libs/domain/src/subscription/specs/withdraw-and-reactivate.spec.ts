@@ -3,7 +3,15 @@ import { subscriptionDecider } from '../../deciders';
 import { fold } from '../../shared/decider';
 import { toInstant } from '../../shared/time';
 import { deciderSpecification } from '../../testing/decider-specification';
-import { after, billingAdmin, cancel, plainUser, registered, SUB, termEnd } from '../../testing/subscription.fixtures';
+import {
+  after,
+  billingAdmin,
+  cancel,
+  plainUser,
+  registered,
+  SUB,
+  termEnd,
+} from '../../testing/subscription.fixtures';
 import type { SubscriptionCommand } from '../subscription.commands';
 
 const spec = deciderSpecification(subscriptionDecider);
@@ -26,29 +34,53 @@ describe('WithdrawCancellation (D1)', () => {
     const now = at('2026-02-20T00:00');
     const events = spec.given(pending).when(withdraw(now)).thenEvents();
     expect(events.map((e) => e.type)).toEqual(['CancellationWithdrawn', 'AutoRenewEnabled']);
-    expect(events[0]!.data).toMatchObject({ expiresAtDropped: at('2026-02-28T00:00'), purgeAtDropped: at('2026-05-29T00:00') });
+    expect(events[0]!.data).toMatchObject({
+      expiresAtDropped: at('2026-02-28T00:00'),
+      purgeAtDropped: at('2026-05-29T00:00'),
+    });
   });
 
   it('D1: after the withdrawal the pending expiry is dropped: the term end renews instead', () => {
     const withdrawn = after(pending, withdraw(at('2026-02-20T00:00')));
-    expect(fold(subscriptionDecider, withdrawn)).toMatchObject({ status: 'active', autoRenew: true, expiresAt: null });
-    expect(spec.given(withdrawn).when(termEnd(at('2026-02-28T00:00'))).thenEvents()[0]!.type).toBe('SubscriptionRenewed');
+    expect(fold(subscriptionDecider, withdrawn)).toMatchObject({
+      status: 'active',
+      autoRenew: true,
+      expiresAt: null,
+    });
+    expect(
+      spec
+        .given(withdrawn)
+        .when(termEnd(at('2026-02-28T00:00')))
+        .thenEvents()[0]!.type,
+    ).toBe('SubscriptionRenewed');
   });
 
   it('D1: after expiry a cancellation cannot be withdrawn (INVALID_STATE)', () => {
-    spec.given(expired).when(withdraw(at('2026-03-01T00:00'))).thenThrows('INVALID_STATE', /D1/);
+    spec
+      .given(expired)
+      .when(withdraw(at('2026-03-01T00:00')))
+      .thenThrows('INVALID_STATE', /D1/);
   });
 
   it('D1: at expiresAt, even before the expiry job ran, it is too late', () => {
-    spec.given(pending).when(withdraw(at('2026-02-28T00:00'))).thenThrows('INVALID_STATE');
+    spec
+      .given(pending)
+      .when(withdraw(at('2026-02-28T00:00')))
+      .thenThrows('INVALID_STATE');
   });
 
   it('D1: withdrawing when nothing is pending changes nothing', () => {
-    spec.given([monthly]).when(withdraw(at('2026-02-20T00:00'))).thenNothingHappens();
+    spec
+      .given([monthly])
+      .when(withdraw(at('2026-02-20T00:00')))
+      .thenNothingHappens();
   });
 
   it('D1: only those who may cancel may withdraw (R4)', () => {
-    spec.given(pending).when(withdraw(at('2026-02-20T00:00'), plainUser)).thenThrows('FORBIDDEN_ROLE');
+    spec
+      .given(pending)
+      .when(withdraw(at('2026-02-20T00:00'), plainUser))
+      .thenThrows('FORBIDDEN_ROLE');
   });
 });
 
@@ -76,25 +108,62 @@ describe('ReactivateSubscription (D2)', () => {
     const reactivated = after(expired, reactivate(at('2026-04-10T10:00')));
     spec
       .given(reactivated)
-      .when({ type: 'StartPurge', data: { subscriptionId: SUB, purgeId: 'p1', holders: ['local'], legalHold: false, now: at('2026-05-29T00:00') } })
+      .when({
+        type: 'StartPurge',
+        data: {
+          subscriptionId: SUB,
+          purgeId: 'p1',
+          holders: ['local'],
+          legalHold: false,
+          now: at('2026-05-29T00:00'),
+        },
+      })
       .thenNothingHappens();
   });
 
   it('D2: at the purge date the grace period is over (INVALID_STATE)', () => {
-    spec.given(expired).when(reactivate(at('2026-05-29T00:00'))).thenThrows('INVALID_STATE', /grace period/);
+    spec
+      .given(expired)
+      .when(reactivate(at('2026-05-29T00:00')))
+      .thenThrows('INVALID_STATE', /grace period/);
   });
 
   it('D2: after the purge, reactivation is refused: the data is gone for good', () => {
     const purged = after(
       expired,
-      { type: 'StartPurge', data: { subscriptionId: SUB, purgeId: 'p1', holders: [], legalHold: false, now: at('2026-05-29T00:00') } },
-      { type: 'CompletePurge', data: { subscriptionId: SUB, purgeId: 'p1', keysShredded: [], readModelRowsScrubbed: 0, jobsRemoved: 0, now: at('2026-05-29T00:00') } },
+      {
+        type: 'StartPurge',
+        data: {
+          subscriptionId: SUB,
+          purgeId: 'p1',
+          holders: [],
+          legalHold: false,
+          now: at('2026-05-29T00:00'),
+        },
+      },
+      {
+        type: 'CompletePurge',
+        data: {
+          subscriptionId: SUB,
+          purgeId: 'p1',
+          keysShredded: [],
+          readModelRowsScrubbed: 0,
+          jobsRemoved: 0,
+          now: at('2026-05-29T00:00'),
+        },
+      },
     );
     expect(fold(subscriptionDecider, purged).status).toBe('purged');
-    spec.given(purged).when(reactivate(at('2026-06-01T00:00'))).thenThrows('INVALID_STATE', /gone for good/);
+    spec
+      .given(purged)
+      .when(reactivate(at('2026-06-01T00:00')))
+      .thenThrows('INVALID_STATE', /gone for good/);
   });
 
   it('D2: only an expired subscription can be reactivated', () => {
-    spec.given(pending).when(reactivate(at('2026-02-20T00:00'))).thenThrows('INVALID_STATE');
+    spec
+      .given(pending)
+      .when(reactivate(at('2026-02-20T00:00')))
+      .thenThrows('INVALID_STATE');
   });
 });
