@@ -308,7 +308,7 @@ describe('subscription invariants (property tests)', () => {
           }
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 60 },
     );
   });
 });
