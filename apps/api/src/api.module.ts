@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
+import { PurgeModule } from '@app/purge';
 import { CancelSubscriptionController } from './cancel-subscription/cancel-subscription.controller';
 import { CancelSubscriptionHandler } from './cancel-subscription/cancel-subscription.handler';
+import { ErasePersonalDataController } from './erase-personal-data/erase-personal-data.controller';
+import { ErasePersonalDataHandler } from './erase-personal-data/erase-personal-data.handler';
 import { GetSubscriptionController } from './get-subscription/get-subscription.controller';
 import { HealthController } from './health/health.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
@@ -19,7 +22,7 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
 
 /** The HTTP API: one folder per use case; InfrastructureModule must be imported beside it. */
 @Module({
-  imports: [CqrsModule.forRoot()],
+  imports: [CqrsModule.forRoot(), PurgeModule],
   controllers: [
     HealthController,
     RegisterSubscriptionController,
@@ -28,6 +31,7 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     ReactivateSubscriptionController,
     GetSubscriptionController,
     LegalHoldController,
+    ErasePersonalDataController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
@@ -38,6 +42,7 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     WithdrawCancellationHandler,
     ReactivateSubscriptionHandler,
     ChangeLegalHoldHandler,
+    ErasePersonalDataHandler,
   ],
 })
 export class ApiModule {}

@@ -15,10 +15,10 @@ export const PERSONAL_DATA_FIELDS: Readonly<
     'verification.billingAddress',
     'survey.comment',
   ],
-  // Hold reasons are free text written by people and may name people.
+  // Hold reasons are free text written by people and may name people. (An erasure's own reason
+  // is not personal: it is recorded after the account's keys are gone, so it could not be read.)
   LegalHoldPlaced: ['reason'],
   LegalHoldReleased: ['reason'],
-  PersonalDataErased: ['reason'],
 });
 
 export function personalDataFields(eventType: string): readonly string[] {

@@ -1,6 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Decider } from '@app/domain';
 import type { EventStore } from '@app/event-store';
+import { MetricsService } from '@app/metrics';
 import type { Clock } from '@app/platform';
 import { type CommandContext, handleCommand, type HandleResult } from '@app/command-handling';
 import { CLOCK, EVENT_STORE } from './tokens';
@@ -11,15 +12,32 @@ export class CommandRunner {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
-  run<C, E extends { type: string; data: object }, S>(
+  async run<C, E extends { type: string; data: object }, S>(
     streamId: string,
     decider: Decider<C, E, S>,
     command: C,
     context: CommandContext,
   ): Promise<HandleResult<S>> {
-    return handleCommand(this.store, this.clock, streamId, decider, command, context);
+    const started = process.hrtime.bigint();
+    const type = commandType(command);
+    try {
+      const result = await handleCommand(
+        this.store,
+        this.clock,
+        streamId,
+        decider,
+        command,
+        context,
+      );
+      this.metrics?.recordCommand(type, outcomeOf(result), secondsSince(started));
+      return result;
+    } catch (error) {
+      this.metrics?.recordCommand(type, errorOutcome(error), secondsSince(started));
+      throw error;
+    }
   }
 
   /** The clock's reading as a domain instant: commands carry their time (D5). */
@@ -28,4 +46,25 @@ export class CommandRunner {
     if (!iso) throw new Error('clock returned an invalid time');
     return iso;
   }
+}
+
+const secondsSince = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9;
+
+function commandType(command: unknown): string {
+  const type = (command as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && /^[A-Za-z0-9_.]{1,64}$/.test(type) ? type : 'unknown';
+}
+
+function outcomeOf(result: HandleResult<unknown>): string {
+  if (result.replayed) return 'replayed';
+  if (result.events.length === 0) return 'noop';
+  // D6: a refusal by policy is written as an event and then answered with its error.
+  if (result.events.some((e) => e.type === 'CancellationRefused')) return 'refused';
+  return 'written';
+}
+
+/** Error codes are a closed set (API.md); anything else is 'error', keeping labels bounded. */
+function errorOutcome(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z][A-Z_]{1,40}$/.test(code) ? code : 'error';
 }

@@ -3,7 +3,6 @@ import { personalDataFields } from '@app/domain';
 import {
   EncryptingEventStore,
   type EventStore,
-  type KeyStore,
   KurrentDbEventStore,
   SqliteEventStore,
   SqliteKeyStore,
@@ -11,12 +10,13 @@ import {
 } from '@app/event-store';
 import type { AppConfig } from '@app/platform';
 import { dataKeyFor } from './data-keys';
+import { GenerationalKeyStore } from './generational-key-store';
 import { UPCASTERS } from './upcasters';
 
 export interface EventStores {
   raw: EventStore;
   store: EventStore;
-  keys: KeyStore;
+  keys: GenerationalKeyStore;
 }
 
 /** EVENTSTORE_URL selects KurrentDB; otherwise the embedded SQLite log under DATA_DIR. */
@@ -26,9 +26,11 @@ export function openEventStores(
   const raw: EventStore = config.eventStoreUrl
     ? KurrentDbEventStore.connect(config.eventStoreUrl)
     : SqliteEventStore.open(join(config.dataDir, 'events.sqlite'));
-  const keys = SqliteKeyStore.open(join(config.dataDir, 'keys.sqlite'), {
-    ...(config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {}),
-  });
+  const keys = new GenerationalKeyStore(
+    SqliteKeyStore.open(join(config.dataDir, 'keys.sqlite'), {
+      ...(config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {}),
+    }),
+  );
   const encrypting = new EncryptingEventStore(raw, {
     policy: { personalFields: personalDataFields },
     keys,

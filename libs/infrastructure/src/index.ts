@@ -4,3 +4,5 @@ export * from './command-runner';
 export * from './event-store.factory';
 export * from './infrastructure.module';
 export * from './request-fingerprint';
+export * from './generational-key-store';
+export * from './upcasters';

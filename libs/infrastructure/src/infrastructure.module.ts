@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import type { Logger as PinoLogger } from 'pino';
 import type { EventStore, KeyStore } from '@app/event-store';
+import { MetricsService } from '@app/metrics';
 import {
   type AppConfig,
   type Clock,
@@ -68,6 +69,8 @@ export class InfrastructureModule implements OnApplicationShutdown {
           provide: RequestFingerprinter,
           useValue: RequestFingerprinter.fromEnvironment(config.dataDir),
         },
+        // One Prometheus registry per process (GET /metrics); other parts report into it.
+        { provide: MetricsService, useValue: new MetricsService() },
         CommandRunner,
       ],
       exports: [
@@ -79,6 +82,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         EVENT_STORE,
         KEY_STORE,
         RequestFingerprinter,
+        MetricsService,
         CommandRunner,
       ],
     };

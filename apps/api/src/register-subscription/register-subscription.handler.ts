@@ -1,6 +1,7 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { DomainError, isRegistered, subscriptionDecider, subscriptionStreamId } from '@app/domain';
 import { CommandRunner } from '@app/infrastructure';
+import { HolderRegistry, LocalProductDataStore } from '@app/purge';
 import { SubscriptionReader } from '../subscription-reader';
 import {
   RegisterSubscriptionCommand,
@@ -12,6 +13,8 @@ export class RegisterSubscriptionHandler implements ICommandHandler<RegisterSubs
   constructor(
     private readonly runner: CommandRunner,
     private readonly reader: SubscriptionReader,
+    private readonly productData: LocalProductDataStore,
+    private readonly holders: HolderRegistry,
   ) {}
 
   async execute({
@@ -26,6 +29,10 @@ export class RegisterSubscriptionHandler implements ICommandHandler<RegisterSubs
     );
     if (!isRegistered(result.state))
       throw new DomainError('INVALID_STATE', 'Registration wrote nothing.');
+    // Embedded mode: give the new subscription sample product data, so that its purge has real
+    // bytes to delete (idempotent: a retried registration finds the data there).
+    if (this.holders.holder(input.productId, this.productData.name))
+      this.productData.seed(input.subscriptionId, input.accountId, input.productId);
     return {
       subscription: await this.reader.view(result.state, result.revision),
       position: result.position?.toString() ?? null,

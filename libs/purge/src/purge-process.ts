@@ -1,0 +1,168 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import {
+  accountDecider,
+  type AccountEvent,
+  accountStreamId,
+  fold,
+  isRegistered,
+  parseInstant,
+  type RegisteredSubscription,
+  subscriptionDecider,
+  subscriptionStreamId,
+} from '@app/domain';
+import type { CommandContext } from '@app/command-handling';
+import type { EventStore } from '@app/event-store';
+import {
+  CommandRunner,
+  EVENT_STORE,
+  GenerationalKeyStore,
+  KEY_STORE,
+  subscriptionKeyId,
+} from '@app/infrastructure';
+import { HolderRegistry } from './holders/holder-registry';
+import { HolderFailedError } from './holders/product-data-holder.port';
+import {
+  DISK_COMPACTORS,
+  type DiskCompactor,
+  LIFECYCLE_JOB_REMOVER,
+  type LifecycleJobRemover,
+  READ_MODEL_SCRUBBER,
+  type ReadModelScrubber,
+} from './purge.ports';
+
+export type PurgeOutcome =
+  | {
+      status:
+        'not_registered' | 'not_expired' | 'not_due' | 'deferred_by_legal_hold' | 'already_purged';
+    }
+  | { status: 'open'; purgeId: string; failedHolders: string[] }
+  | { status: 'purged'; purgeId: string };
+
+/**
+ * R15: the purge as a process of events, each step idempotent so that a crash anywhere resumes
+ * without double counting: StartPurge (guards: expired, purgeAt reached, no legal hold) → one
+ * RecordHolderPurged per data holder → key shredding, read-model scrub, job removal, disk
+ * compaction → CompletePurge with the receipt. A holder that fails leaves the purge open (the
+ * job retries it); it is never recorded as done.
+ */
+@Injectable()
+export class PurgeProcess {
+  constructor(
+    private readonly runner: CommandRunner,
+    private readonly holders: HolderRegistry,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(KEY_STORE) private readonly keys: GenerationalKeyStore,
+    @Optional() @Inject(READ_MODEL_SCRUBBER) private readonly scrubber: ReadModelScrubber | null,
+    @Optional() @Inject(LIFECYCLE_JOB_REMOVER) private readonly jobs: LifecycleJobRemover | null,
+    @Optional() @Inject(DISK_COMPACTORS) private readonly compactors: DiskCompactor[] | null,
+  ) {}
+
+  async run(subscriptionId: string, context: CommandContext): Promise<PurgeOutcome> {
+    const streamId = subscriptionStreamId(subscriptionId);
+    const before = await this.load(subscriptionId);
+    if (!before) return { status: 'not_registered' };
+    if (before.status === 'purged') return { status: 'already_purged' };
+    if (before.status !== 'expired') return { status: 'not_expired' };
+
+    const purgeId =
+      before.purge?.purgeId ?? `purge-${subscriptionId}-${parseInstant(before.purgeAt).toMillis()}`;
+    const started = await this.runner.run(
+      streamId,
+      subscriptionDecider,
+      {
+        type: 'StartPurge',
+        data: {
+          subscriptionId,
+          purgeId,
+          holders: this.holders.holdersFor(before.productId).map((h) => h.name),
+          legalHold: await this.legalHold(before.accountId),
+          now: this.runner.now(),
+        },
+      },
+      context,
+    );
+    const state = started.state;
+    if (!isRegistered(state) || state.status !== 'expired') return { status: 'not_expired' };
+    if (!state.purge) return { status: state.purgeDeferred ? 'deferred_by_legal_hold' : 'not_due' };
+
+    const failedHolders: string[] = [];
+    for (const name of state.purge.holders) {
+      if (state.purge.done.some((r) => r.holder === name)) continue;
+      const holder = this.holders.holder(state.productId, name);
+      try {
+        if (!holder) throw new HolderFailedError(name, 'is no longer configured');
+        const receipt = await holder.purge({
+          purgeId: state.purge.purgeId,
+          subscriptionId,
+          accountId: state.accountId,
+          productId: state.productId,
+          idempotencyKey: `${state.purge.purgeId}-${name}`,
+        });
+        await this.runner.run(
+          streamId,
+          subscriptionDecider,
+          {
+            type: 'RecordHolderPurged',
+            data: { subscriptionId, purgeId: state.purge.purgeId, receipt, now: this.runner.now() },
+          },
+          context,
+        );
+      } catch (error) {
+        if (!(error instanceof HolderFailedError)) throw error;
+        failedHolders.push(name);
+      }
+    }
+    if (failedHolders.length > 0)
+      return { status: 'open', purgeId: state.purge.purgeId, failedHolders };
+
+    // Product data is gone; now the personal data: shred the key, scrub the read models.
+    const keyId = subscriptionKeyId(subscriptionId);
+    // The base id is listed even when a resumed purge finds it already shredded.
+    const keysShredded = [
+      ...new Set([keyId, ...(await this.keys.destroyAllGenerations(keyId, state.accountId))]),
+    ];
+    const rowsScrubbed = (await this.scrubber?.scrubSubscription(subscriptionId)) ?? 0;
+    const jobsRemoved = (await this.jobs?.removeJobsOf(subscriptionId)) ?? 0;
+    for (const c of this.compactors ?? []) await c.compact();
+    await this.runner.run(
+      streamId,
+      subscriptionDecider,
+      {
+        type: 'CompletePurge',
+        data: {
+          subscriptionId,
+          purgeId: state.purge.purgeId,
+          keysShredded,
+          readModelRowsScrubbed: rowsScrubbed,
+          jobsRemoved,
+          now: this.runner.now(),
+        },
+      },
+      context,
+    );
+    return { status: 'purged', purgeId: state.purge.purgeId };
+  }
+
+  private async load(subscriptionId: string): Promise<RegisteredSubscription | null> {
+    const events = await this.store.readStream(subscriptionStreamId(subscriptionId), {
+      requiresLeader: true,
+    });
+    const state = fold(
+      subscriptionDecider,
+      events.map((e) => ({ type: e.type, data: e.data })) as never,
+    );
+    return isRegistered(state) ? state : null;
+  }
+
+  private async legalHold(accountId: string): Promise<boolean> {
+    const events = await this.store.readStream(accountStreamId(accountId), {
+      requiresLeader: true,
+    });
+    return (
+      fold(
+        accountDecider,
+        events.map((e) => ({ type: e.type, data: e.data }) as AccountEvent),
+      ).legalHold !== null
+    );
+  }
+}

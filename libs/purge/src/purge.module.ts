@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import type { AppConfig } from '@app/platform';
+import { APP_CONFIG } from '@app/infrastructure';
+import { HolderRegistry } from './holders/holder-registry';
+import { LocalProductDataStore } from './holders/local-product-data.store';
+import { PurgeProcess } from './purge-process';
+import { PersonalDataEraser } from './personal-data-eraser';
+
+/**
+ * The purge (R15) and erasure (R17) processes with their data holders. Read-model scrubbing, job
+ * removal and disk compaction are optional ports (READ_MODEL_SCRUBBER, LIFECYCLE_JOB_REMOVER,
+ * DISK_COMPACTORS) bound by the modules that own those parts.
+ */
+@Module({
+  providers: [
+    {
+      provide: LocalProductDataStore,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => new LocalProductDataStore(config.dataDir),
+    },
+    {
+      provide: HolderRegistry,
+      inject: [LocalProductDataStore],
+      useFactory: (local: LocalProductDataStore) => HolderRegistry.fromEnvironment(local),
+    },
+    PurgeProcess,
+    PersonalDataEraser,
+  ],
+  exports: [LocalProductDataStore, HolderRegistry, PurgeProcess, PersonalDataEraser],
+})
+export class PurgeModule {}

@@ -1,0 +1,20 @@
+/** Read models that may hold a subscription's or account's personal data (issue: read models). */
+export interface ReadModelScrubber {
+  /** Removes or blanks personal data of one subscription; returns the rows changed. */
+  scrubSubscription(subscriptionId: string): Promise<number>;
+  scrubAccount(accountId: string): Promise<number>;
+}
+export const READ_MODEL_SCRUBBER = Symbol.for('app.purge.ReadModelScrubber');
+
+/** Pending lifecycle jobs of a subscription (issue: scheduling). */
+export interface LifecycleJobRemover {
+  /** Removes every pending job of the subscription; returns how many were removed. */
+  removeJobsOf(subscriptionId: string): Promise<number>;
+}
+export const LIFECYCLE_JOB_REMOVER = Symbol.for('app.purge.LifecycleJobRemover');
+
+/** Files whose freed pages must be rewritten so deleted bytes leave the disk (SQLite WAL). */
+export interface DiskCompactor {
+  compact(): Promise<void>;
+}
+export const DISK_COMPACTORS = Symbol.for('app.purge.DiskCompactors');
