@@ -1,0 +1,70 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface HolderCall {
+  idempotencyKey: string;
+  body: { purgeId: string; subscriptionId: string; accountId: string; productId: string };
+  signatureValid: boolean;
+}
+
+/**
+ * A real HTTP server playing a product's data holder: verifies the HMAC signature, deletes
+ * "items" once per idempotency key and answers the same receipt when asked again. `behaviour`
+ * decides each answer (fail, hang) so tests can drive retries and timeouts.
+ */
+export class HolderServer {
+  readonly calls: HolderCall[] = [];
+  private readonly receipts = new Map<string, object>();
+  private server!: Server;
+  url = '';
+  behaviour: (call: HolderCall, n: number) => 'ok' | 'fail' | 'hang' | 'bad-signature-ok' = () =>
+    'ok';
+  itemsHeld = 42;
+
+  constructor(private readonly secret: string) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/purge`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let raw = '';
+    for await (const chunk of req) raw += String(chunk);
+    const timestamp = String(req.headers['x-purge-timestamp'] ?? '');
+    const expected = `sha256=${createHmac('sha256', this.secret).update(`${timestamp}.${raw}`).digest('hex')}`;
+    const given = String(req.headers['x-purge-signature'] ?? '');
+    const signatureValid =
+      given.length === expected.length &&
+      timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+    const call: HolderCall = {
+      idempotencyKey: String(req.headers['idempotency-key']),
+      body: JSON.parse(raw),
+      signatureValid,
+    };
+    this.calls.push(call);
+    if (!signatureValid) return void res.writeHead(401).end('{"error":"bad signature"}');
+    const what = this.behaviour(call, this.calls.length);
+    if (what === 'hang') return; // never answers: the client's timeout must fire
+    if (what === 'fail') return void res.writeHead(500).end('{"error":"boom"}');
+    let receipt = this.receipts.get(call.idempotencyKey);
+    if (!receipt) {
+      receipt = {
+        itemsDeleted: this.itemsHeld,
+        bytesDeleted: this.itemsHeld * 1000,
+        contentHash: `sha256:${call.body.subscriptionId}`,
+        receiptId: `rcpt-${this.receipts.size + 1}`,
+      };
+      this.receipts.set(call.idempotencyKey, receipt);
+      this.itemsHeld = 0;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(receipt));
+  }
+}
