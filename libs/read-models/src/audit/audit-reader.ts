@@ -1,0 +1,179 @@
+import {
+  type DataKey,
+  decryptValue,
+  ERASED,
+  isEncryptedValue,
+  type KeyStore,
+  personalDataAad,
+  type RecordedEvent,
+  UNREADABLE,
+} from '@app/event-store';
+import type { AuditEventsTable, PurgeReceiptsTable } from '../database/read-db.schema';
+import type { Upcast } from '../projection/read-model-projection';
+
+/** The `AuditEvent` resource of API.md. */
+export interface AuditEvent {
+  position: string;
+  streamId: string;
+  revision: number;
+  type: string;
+  recordedAt: string;
+  subscriptionId: string | null;
+  accountId: string | null;
+  actor: { actorId: string; role: string } | null;
+  channel: string | null;
+  data: Record<string, unknown>;
+  correlationId: string;
+  causationId: string | null;
+}
+
+/** A purge receipt as GET /v1/audit/purges shows it: what, where, when, by which job. */
+export interface PurgeReceiptView {
+  position: string;
+  purgeId: string;
+  subscriptionId: string;
+  accountId: string;
+  productId: string;
+  expiresAt: string;
+  purgeAt: string;
+  purgedAt: string;
+  receipt: unknown;
+  job: {
+    commandId: string | null;
+    correlationId: string;
+    causationId: string | null;
+    actor: { actorId: string; role: string } | null;
+    channel: string | null;
+  };
+}
+
+export interface AuditReaderOptions {
+  keys: KeyStore;
+  upcast?: Upcast;
+  /** A field whose key exists but that does not decrypt (corruption, tampering). */
+  onUnreadable?: (info: { position: string; path: string; keyId: string }) => void;
+}
+
+/**
+ * Turns stored audit rows into AuditEvents. Rows hold the events as written, so personal fields
+ * are decrypted here, on read, with the key store: while the key exists the auditor sees the
+ * value, once it is shredded (purge, erasure) "[erased]" — exactly what the event log shows.
+ * Keys are looked up once per page and never cached beyond it (a key shredded by another process
+ * must stop decrypting at once).
+ */
+export class AuditReader {
+  private readonly upcast: Upcast;
+
+  constructor(private readonly o: AuditReaderOptions) {
+    this.upcast = o.upcast ?? ((e) => e);
+  }
+
+  async toEvents(rows: readonly AuditEventsTable[]): Promise<AuditEvent[]> {
+    const keys = new Map<string, DataKey | null>();
+    const out: AuditEvent[] = [];
+    for (const row of rows) out.push(await this.toEvent(row, keys));
+    return out;
+  }
+
+  private async toEvent(
+    row: AuditEventsTable,
+    keys: Map<string, DataKey | null>,
+  ): Promise<AuditEvent> {
+    const position = String(row.position);
+    let data = JSON.parse(row.data) as Record<string, unknown>;
+    if (row.personal) data = (await this.decrypt(row, data, keys)) as Record<string, unknown>;
+    const actor =
+      row.actor_id !== null ? { actorId: row.actor_id, role: row.actor_role ?? 'user' } : null;
+    // Upcasters see the decrypted event (the stored one keeps the type its ciphertexts are bound to).
+    const recorded: RecordedEvent = {
+      eventId: row.event_id,
+      streamId: row.stream_id,
+      revision: row.revision,
+      position: BigInt(position),
+      type: row.type,
+      data,
+      metadata: {
+        correlationId: row.correlation_id,
+        causationId: row.causation_id,
+        commandId: null,
+        actor,
+        channel: row.channel,
+        recordedAt: row.recorded_at,
+        schemaVersion: 1,
+      },
+    };
+    const e = this.upcast(recorded);
+    return {
+      position,
+      streamId: row.stream_id,
+      revision: row.revision,
+      type: e.type,
+      recordedAt: row.recorded_at,
+      subscriptionId: row.subscription_id,
+      accountId: row.account_id,
+      actor,
+      channel: row.channel,
+      data: e.data,
+      correlationId: row.correlation_id,
+      causationId: row.causation_id,
+    };
+  }
+
+  private async decrypt(
+    row: AuditEventsTable,
+    data: unknown,
+    keys: Map<string, DataKey | null>,
+  ): Promise<unknown> {
+    const walk = async (node: unknown, path: string): Promise<unknown> => {
+      if (isEncryptedValue(node)) {
+        let key = keys.get(node.kid);
+        if (key === undefined) {
+          key = await this.o.keys.get(node.kid);
+          keys.set(node.kid, key);
+        }
+        if (!key) return ERASED;
+        try {
+          return decryptValue(key.key, personalDataAad(row.stream_id, row.type, path), node);
+        } catch {
+          this.o.onUnreadable?.({ position: String(row.position), path, keyId: node.kid });
+          return UNREADABLE;
+        }
+      }
+      if (Array.isArray(node)) {
+        const out: unknown[] = [];
+        for (const item of node) out.push(await walk(item, path));
+        return out;
+      }
+      if (node !== null && typeof node === 'object') {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(node as Record<string, unknown>))
+          out[k] = await walk(v, path === '' ? k : `${path}.${k}`);
+        return out;
+      }
+      return node;
+    };
+    return walk(data, '');
+  }
+}
+
+export function toPurgeReceiptView(row: PurgeReceiptsTable): PurgeReceiptView {
+  return {
+    position: String(row.position),
+    purgeId: row.purge_id,
+    subscriptionId: row.subscription_id,
+    accountId: row.account_id,
+    productId: row.product_id,
+    expiresAt: row.expires_at,
+    purgeAt: row.purge_at,
+    purgedAt: row.purged_at,
+    receipt: JSON.parse(row.receipt) as unknown,
+    job: {
+      commandId: row.command_id,
+      correlationId: row.correlation_id,
+      causationId: row.causation_id,
+      actor:
+        row.actor_id !== null ? { actorId: row.actor_id, role: row.actor_role ?? 'user' } : null,
+      channel: row.channel,
+    },
+  };
+}

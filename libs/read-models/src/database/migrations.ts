@@ -1,0 +1,192 @@
+import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import type { ReadDialect } from './read-db';
+
+/**
+ * The read models' schema, in order. Never edit a migration that shipped: add the next one.
+ * Types differ by dialect only where they must: a SQLite INTEGER PRIMARY KEY is the rowid (the
+ * fastest key), PostgreSQL needs BIGINT for KurrentDB commit positions.
+ */
+function migrations(dialect: ReadDialect): Record<string, Migration> {
+  const position = dialect === 'sqlite' ? 'integer' : 'bigint';
+  return {
+    '001_read_models': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('rm_audit_events')
+          .addColumn('position', position, (c) => c.primaryKey())
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('stream_id', 'text', (c) => c.notNull())
+          .addColumn('revision', 'integer', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('recorded_at', 'text', (c) => c.notNull())
+          .addColumn('subscription_id', 'text')
+          .addColumn('account_id', 'text')
+          .addColumn('actor_id', 'text')
+          .addColumn('actor_role', 'text')
+          .addColumn('channel', 'text')
+          .addColumn('correlation_id', 'text', (c) => c.notNull())
+          .addColumn('causation_id', 'text')
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('personal', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('scrubbed', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        // Every filter of GET /v1/audit/events, each with position for keyset pagination.
+        for (const column of ['account_id', 'subscription_id', 'actor_id', 'type', 'recorded_at'])
+          await db.schema
+            .createIndex(`rm_audit_events_${column}`)
+            .on('rm_audit_events')
+            .columns([column, 'position'])
+            .execute();
+
+        await db.schema
+          .createTable('rm_subscriptions')
+          .addColumn('subscription_id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('product_id', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('section', 'text', (c) => c.notNull())
+          .addColumn('contract', 'integer', (c) => c.notNull())
+          .addColumn('revision', 'integer', (c) => c.notNull())
+          .addColumn('position', position, (c) => c.notNull())
+          .addColumn('registered_position', position, (c) => c.notNull())
+          .addColumn('expires_at', 'text')
+          .addColumn('purge_at', 'text')
+          .addColumn('purged_at', 'text')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('rm_subscriptions_account')
+          .on('rm_subscriptions')
+          .columns(['account_id', 'section', 'registered_position'])
+          .execute();
+        // For the lifecycle reconciler: what is due to expire / to be purged.
+        await db.schema
+          .createIndex('rm_subscriptions_expiry')
+          .on('rm_subscriptions')
+          .columns(['status', 'expires_at'])
+          .execute();
+        await db.schema
+          .createIndex('rm_subscriptions_purge')
+          .on('rm_subscriptions')
+          .columns(['status', 'purge_at'])
+          .execute();
+
+        await db.schema
+          .createTable('rm_accounts')
+          .addColumn('account_id', 'text', (c) => c.primaryKey())
+          .addColumn('revision', 'integer', (c) => c.notNull())
+          .addColumn('position', position, (c) => c.notNull())
+          .addColumn('legal_hold', 'integer', (c) => c.notNull())
+          .addColumn('hold_id', 'text')
+          .addColumn('last_erased_at', 'text')
+          .execute();
+
+        await db.schema
+          .createTable('rm_purge_receipts')
+          .addColumn('position', position, (c) => c.primaryKey())
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('purge_id', 'text', (c) => c.notNull())
+          .addColumn('subscription_id', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('product_id', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('purge_at', 'text', (c) => c.notNull())
+          .addColumn('purged_at', 'text', (c) => c.notNull())
+          .addColumn('receipt', 'text', (c) => c.notNull())
+          .addColumn('command_id', 'text')
+          .addColumn('correlation_id', 'text', (c) => c.notNull())
+          .addColumn('causation_id', 'text')
+          .addColumn('actor_id', 'text')
+          .addColumn('actor_role', 'text')
+          .addColumn('channel', 'text')
+          .execute();
+        await db.schema
+          .createIndex('rm_purge_receipts_purged_at')
+          .on('rm_purge_receipts')
+          .columns(['purged_at', 'position'])
+          .execute();
+
+        await db.schema
+          .createTable('rm_confirmations')
+          .addColumn('event_id', 'text', (c) => c.primaryKey())
+          .addColumn('position', position, (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('subscription_id', 'text', (c) => c.notNull())
+          .addColumn('product_id', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('recorded_at', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', 'text')
+          .addColumn('delivered_at', 'text')
+          .addColumn('last_error', 'text')
+          .execute();
+        await db.schema
+          .createIndex('rm_confirmations_account')
+          .on('rm_confirmations')
+          .columns(['account_id', 'position'])
+          .execute();
+        await db.schema
+          .createIndex('rm_confirmations_due')
+          .on('rm_confirmations')
+          .columns(['status', 'next_attempt_at'])
+          .execute();
+
+        await db.schema
+          .createTable('rm_checkpoints')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('position', position, (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('rm_scrubs')
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('scrubbed_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('rm_scrubs_pk', ['scope', 'id'])
+          .execute();
+      },
+    },
+  };
+}
+
+export class ReadModelMigrationError extends Error {
+  constructor(
+    readonly migration: string | null,
+    cause: unknown,
+  ) {
+    super(
+      `Read-model migration ${migration ?? '(unknown)'} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.name = 'ReadModelMigrationError';
+  }
+}
+
+/** Brings the schema to the latest migration (idempotent; safe when several processes start). */
+export async function migrateReadModels(
+  db: Kysely<unknown>,
+  dialect: ReadDialect,
+  schema: string | null,
+): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(dialect) },
+    migrationTableName: 'rm_migrations',
+    migrationLockTableName: 'rm_migrations_lock',
+    // Named explicitly: Kysely otherwise finds the table of another schema of the same database.
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error) throw new ReadModelMigrationError(failed?.migrationName ?? null, error);
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** A statement that proves the database answers (readiness). */
+export async function pingReadDb(db: Kysely<unknown>): Promise<void> {
+  await sql`select 1`.execute(db);
+}

@@ -1,0 +1,127 @@
+/**
+ * Tables of the read models (Kysely types). Column names are snake_case; positions are BIGINT
+ * (INTEGER in SQLite), returned as numbers by better-sqlite3 and as strings by pg: read them
+ * through `positionOf`, write them through `ReadDb.pos`.
+ */
+export type PositionValue = number | string | bigint;
+
+/** One row per event of the log, stored as written: personal fields stay encrypted (`$pd`). */
+export interface AuditEventsTable {
+  position: PositionValue;
+  event_id: string;
+  stream_id: string;
+  revision: number;
+  type: string;
+  /** ISO 8601 UTC with milliseconds, so that text order is time order. */
+  recorded_at: string;
+  subscription_id: string | null;
+  account_id: string | null;
+  actor_id: string | null;
+  actor_role: string | null;
+  channel: string | null;
+  correlation_id: string;
+  causation_id: string | null;
+  /** The event's data as written to the log (JSON text; encrypted personal fields included). */
+  data: string;
+  /** 1 when `data` holds encrypted personal fields (decrypted on read while the key exists). */
+  personal: number;
+  /** 1 once the encrypted fields were replaced by "[erased]" (scrubAccount/scrubSubscription). */
+  scrubbed: number;
+}
+
+/** R16: one row per subscription with its folded state (no personal data in it). */
+export interface SubscriptionsTable {
+  subscription_id: string;
+  account_id: string;
+  product_id: string;
+  status: string;
+  /** 'active' (trial, active, cancellation_pending) or 'expired' (expired, purged). */
+  section: string;
+  contract: number;
+  /** Last revision of the stream applied. */
+  revision: number;
+  /** Position of the last event applied. */
+  position: PositionValue;
+  /** Position of SubscriptionRegistered: the list's order within a section. */
+  registered_position: PositionValue;
+  expires_at: string | null;
+  purge_at: string | null;
+  purged_at: string | null;
+  /** JSON of the RegisteredSubscription state (evolve of the domain). */
+  state: string;
+  updated_at: string;
+}
+
+export interface AccountsTable {
+  account_id: string;
+  revision: number;
+  position: PositionValue;
+  legal_hold: number;
+  hold_id: string | null;
+  last_erased_at: string | null;
+}
+
+/** Receipts of ProductDataPurged: what was deleted, where, when, by which job (no personal data). */
+export interface PurgeReceiptsTable {
+  position: PositionValue;
+  event_id: string;
+  purge_id: string;
+  subscription_id: string;
+  account_id: string;
+  product_id: string;
+  expires_at: string;
+  purge_at: string;
+  purged_at: string;
+  /** JSON of the PurgeReceipt. */
+  receipt: string;
+  command_id: string | null;
+  correlation_id: string;
+  causation_id: string | null;
+  actor_id: string | null;
+  actor_role: string | null;
+  channel: string | null;
+}
+
+/** R16 confirmations for contract customers: the notifier's outbox, one row per event. */
+export interface ConfirmationsTable {
+  /** The CancellationRequested event's id: the deduplication key end to end. */
+  event_id: string;
+  position: PositionValue;
+  account_id: string;
+  subscription_id: string;
+  product_id: string;
+  subject: string;
+  body: string;
+  recorded_at: string;
+  /** 'pending' (not yet delivered by a sender), 'delivered', 'failed' (retrying). */
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  delivered_at: string | null;
+  last_error: string | null;
+}
+
+export interface CheckpointsTable {
+  name: string;
+  position: PositionValue;
+  updated_at: string;
+}
+
+/** Scrub markers: rows projected after a scrub are stored scrubbed too. */
+export interface ScrubsTable {
+  scope: string;
+  id: string;
+  scrubbed_at: string;
+}
+
+export interface ReadDatabase {
+  rm_audit_events: AuditEventsTable;
+  rm_subscriptions: SubscriptionsTable;
+  rm_accounts: AccountsTable;
+  rm_purge_receipts: PurgeReceiptsTable;
+  rm_confirmations: ConfirmationsTable;
+  rm_checkpoints: CheckpointsTable;
+  rm_scrubs: ScrubsTable;
+}
+
+export const positionOf = (value: PositionValue): bigint => BigInt(value);

@@ -1,0 +1,189 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ConfirmationsTable } from '../database/read-db.schema';
+import type { ReadStore } from '../read-store';
+
+/** R16: the confirmation a contract customer gets when their cancellation is recorded. */
+export interface ConfirmationMessage {
+  /** The CancellationRequested event's id: receivers deduplicate on it. */
+  eventId: string;
+  accountId: string;
+  subscriptionId: string;
+  productId: string;
+  subject: string;
+  body: string;
+  recordedAt: string;
+}
+
+/** The outbox row as GET /v1/accounts/{accountId}/confirmations lists it. */
+export interface ConfirmationView extends ConfirmationMessage {
+  position: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  deliveredAt: string | null;
+  nextAttemptAt: string | null;
+}
+
+export function toConfirmationView(row: ConfirmationsTable): ConfirmationView {
+  return {
+    ...toMessage(row),
+    position: String(row.position),
+    status: row.status as ConfirmationView['status'],
+    attempts: row.attempts,
+    deliveredAt: row.delivered_at,
+    nextAttemptAt: row.next_attempt_at,
+  };
+}
+
+const toMessage = (row: ConfirmationsTable): ConfirmationMessage => ({
+  eventId: row.event_id,
+  accountId: row.account_id,
+  subscriptionId: row.subscription_id,
+  productId: row.product_id,
+  subject: row.subject,
+  body: row.body,
+  recordedAt: row.recorded_at,
+});
+
+/**
+ * The notifier port. The embedded adapter is the outbox table itself (every confirmation is
+ * recorded there by the projection, listable over HTTP); a sender delivers from it.
+ * `send` resolves when the receiver accepted the message and throws otherwise.
+ */
+export interface ConfirmationSender {
+  send(message: ConfirmationMessage): Promise<void>;
+}
+
+/**
+ * Standard Webhooks signature: HMAC-SHA256 over `<id>.<timestamp>.<body>`, base64, sent as
+ * `webhook-signature: v1,<sig>` with `webhook-id` and `webhook-timestamp` (seconds).
+ */
+export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
+  const mac = createHmac('sha256', secret).update(`${id}.${timestamp}.${body}`).digest('base64');
+  return `v1,${mac}`;
+}
+
+/** For receivers (and tests): checks the signature and that the timestamp is recent. */
+export function verifyWebhook(
+  secret: string,
+  headers: Record<string, string | string[] | undefined>,
+  body: string,
+  options: { toleranceSeconds?: number; nowSeconds?: number } = {},
+): boolean {
+  const id = headers['webhook-id'];
+  const ts = headers['webhook-timestamp'];
+  const sig = headers['webhook-signature'];
+  if (typeof id !== 'string' || typeof ts !== 'string' || typeof sig !== 'string') return false;
+  const timestamp = Number(ts);
+  const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
+  if (!Number.isInteger(timestamp) || Math.abs(now - timestamp) > (options.toleranceSeconds ?? 300))
+    return false;
+  const expected = Buffer.from(signWebhook(secret, id, timestamp, body));
+  // Several signatures may be sent (secret rotation), separated by spaces.
+  return sig.split(' ').some((s) => {
+    const given = Buffer.from(s);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
+export interface WebhookSenderOptions {
+  url: string;
+  secret: string;
+  timeoutMs?: number;
+  /** Seconds since the epoch (tests pin it). */
+  nowSeconds?: () => number;
+}
+
+/** Production adapter: a signed POST of the confirmation as JSON; any 2xx counts as delivered. */
+export class WebhookConfirmationSender implements ConfirmationSender {
+  constructor(private readonly o: WebhookSenderOptions) {}
+
+  async send(message: ConfirmationMessage): Promise<void> {
+    const body = JSON.stringify({ type: 'subscription.cancellation.confirmed', ...message });
+    const timestamp = this.o.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
+    const response = await fetch(this.o.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': message.eventId,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signWebhook(this.o.secret, message.eventId, timestamp, body),
+      },
+      body,
+      signal: AbortSignal.timeout(this.o.timeoutMs ?? 5000),
+    });
+    // Drain the body so the connection can be reused.
+    await response.arrayBuffer().catch(() => undefined);
+    if (response.status < 200 || response.status >= 300)
+      throw new Error(`webhook answered ${response.status}`);
+  }
+}
+
+export interface ConfirmationDispatcherOptions {
+  store: ReadStore;
+  sender: ConfirmationSender;
+  intervalMs?: number;
+  batchSize?: number;
+  /** Delay before the n-th retry: doubles from 1 s up to 1 h. */
+  backoffMs?: (attempts: number) => number;
+  now?: () => Date;
+  onError?: (error: unknown, eventId: string) => void;
+}
+
+/**
+ * Delivers the outbox through a sender, at least once, in event order. A message is marked
+ * delivered only after the sender resolved; a failure is retried with backoff. Receivers
+ * deduplicate on the event id (`webhook-id`), so a crash between send and mark is harmless.
+ */
+export class ConfirmationDispatcher {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+  private stopped = true;
+
+  constructor(private readonly o: ConfirmationDispatcherOptions) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const tick = (): void => {
+      if (this.stopped) return;
+      this.running = this.runOnce().catch(() => 0);
+      void this.running.finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.o.intervalMs ?? 1000);
+      });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass over what is due; returns how many were delivered. */
+  async runOnce(): Promise<number> {
+    const now = this.o.now?.() ?? new Date();
+    const due = await this.o.store.dueConfirmations(now.toISOString(), this.o.batchSize ?? 50);
+    let delivered = 0;
+    for (const row of due) {
+      try {
+        await this.o.sender.send(toMessage(row));
+        await this.o.store.markConfirmationDelivered(row.event_id, new Date().toISOString());
+        delivered++;
+      } catch (error) {
+        this.o.onError?.(error, row.event_id);
+        const delay = (this.o.backoffMs ?? defaultBackoff)(row.attempts + 1);
+        const next = new Date((this.o.now?.() ?? new Date()).getTime() + delay).toISOString();
+        await this.o.store.markConfirmationFailed(
+          row.event_id,
+          error instanceof Error ? error.message : String(error),
+          next,
+        );
+      }
+    }
+    return delivered;
+  }
+}
+
+const defaultBackoff = (attempts: number): number =>
+  Math.min(3_600_000, 1000 * 2 ** Math.min(attempts - 1, 20));

@@ -1,0 +1,140 @@
+import { EventEmitter } from 'node:events';
+import {
+  CatchUpSubscription,
+  type CheckpointStore,
+  type EventStore,
+  type SubscriptionErrorContext,
+} from '@app/event-store';
+import type { ReadDb } from '../database/read-db';
+import { READ_MODELS_PROJECTION, type ReadStore } from '../read-store';
+import { ReadModelProjection, saveCheckpoint, type Upcast } from './read-model-projection';
+
+/** Checkpoints in the read database itself (saved with the rows, in the projection's transaction). */
+export class ReadDbCheckpointStore implements CheckpointStore {
+  constructor(
+    private readonly readDb: ReadDb,
+    private readonly store: ReadStore,
+  ) {}
+
+  load(name: string): Promise<bigint | null> {
+    return this.store.checkpoint(name);
+  }
+
+  async save(name: string, position: bigint): Promise<void> {
+    await saveCheckpoint(this.readDb.db, this.readDb, name, position);
+  }
+
+  reset(name: string): Promise<void> {
+    return this.store.resetCheckpoint(name);
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface ReadModelProjectorOptions {
+  /** The raw log: audit rows store events as written (personal fields encrypted). */
+  log: EventStore;
+  readDb: ReadDb;
+  readStore: ReadStore;
+  upcast?: Upcast;
+  batchSize?: number;
+  idleWaitMs?: number;
+  onError?: (error: unknown, context: SubscriptionErrorContext) => void;
+}
+
+/**
+ * Feeds every read model from a checkpointed catch-up subscription to the whole log, and lets
+ * queries wait for a position (read-your-writes, `?minPosition=`).
+ */
+export class ReadModelProjector {
+  private readonly subscription: CatchUpSubscription;
+  private readonly progress = new EventEmitter();
+  private known: bigint | null = null;
+
+  constructor(private readonly o: ReadModelProjectorOptions) {
+    this.progress.setMaxListeners(0);
+    const projection = new ReadModelProjection(o.readDb, o.upcast);
+    this.subscription = new CatchUpSubscription({
+      name: READ_MODELS_PROJECTION,
+      store: o.log,
+      checkpoints: new ReadDbCheckpointStore(o.readDb, o.readStore),
+      batchSize: o.batchSize ?? 500,
+      idleWaitMs: o.idleWaitMs ?? 1000,
+      retry: { initialDelayMs: 50, maxDelayMs: 5000 },
+      ...(o.onError ? { onError: o.onError } : {}),
+      handle: async (events) => {
+        await projection.apply(events, READ_MODELS_PROJECTION);
+        // The rows and checkpoint are committed: readers waiting for these positions may go.
+        this.advance(events[events.length - 1]!.position);
+      },
+    });
+  }
+
+  get running(): boolean {
+    return this.subscription.running;
+  }
+
+  get health() {
+    return this.subscription.health;
+  }
+
+  get lastProgressAt(): Date | null {
+    return this.subscription.lastProgressAt;
+  }
+
+  start(): void {
+    this.subscription.start();
+  }
+
+  stop(): Promise<void> {
+    return this.subscription.stop();
+  }
+
+  /** The position the read models have reached (committed), from this process or the database. */
+  async position(): Promise<bigint | null> {
+    const stored = await this.o.readStore.checkpoint();
+    if (stored !== null) this.advance(stored);
+    return this.known;
+  }
+
+  /** Head of the log minus the read models' position (0 when caught up). */
+  async lag(): Promise<bigint> {
+    const [head, at] = await Promise.all([this.o.log.headPosition(), this.position()]);
+    if (head === null) return 0n;
+    return head > (at ?? 0n) ? head - (at ?? 0n) : 0n;
+  }
+
+  /**
+   * Resolves true once the read models include `position`, false after `timeoutMs`. Woken at once
+   * by this process's projector; a projector in another process is seen by polling the checkpoint.
+   */
+  async waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
+    if (this.known !== null && this.known >= position) return true;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const at = await this.position();
+      if (at !== null && at >= position) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.progress.off('progress', onProgress);
+          resolve();
+        };
+        const onProgress = (p: bigint): void => {
+          if (p >= position) done();
+        };
+        const timer = setTimeout(done, Math.min(left, this.running ? 250 : 50));
+        this.progress.on('progress', onProgress);
+      });
+    }
+  }
+
+  private advance(position: bigint): void {
+    if (this.known === null || position > this.known) {
+      this.known = position;
+      this.progress.emit('progress', position);
+    }
+  }
+}

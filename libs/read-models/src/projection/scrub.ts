@@ -1,0 +1,28 @@
+import { ERASED, isEncryptedValue } from '@app/event-store';
+
+/**
+ * Replaces every encrypted personal field (`{ $pd: 1, … }`) of stored event data with "[erased]",
+ * at any depth. Returns the new data and how many fields it replaced. What a scrubbed row shows
+ * is exactly what a reader sees after the key is shredded: the structure stays, the values go.
+ */
+export function scrubEncryptedFields(data: unknown): { data: unknown; replaced: number } {
+  let replaced = 0;
+  const walk = (node: unknown): unknown => {
+    if (isEncryptedValue(node)) {
+      replaced++;
+      return ERASED;
+    }
+    if (Array.isArray(node)) return node.map(walk);
+    if (node !== null && typeof node === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(node as Record<string, unknown>)) out[k] = walk(v);
+      return out;
+    }
+    return node;
+  };
+  const out = walk(data);
+  return { data: out, replaced };
+}
+
+/** Fast test on the stored JSON text: does it hold any encrypted field? */
+export const holdsEncryptedFields = (json: string): boolean => json.includes('"$pd"');
