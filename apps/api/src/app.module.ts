@@ -1,11 +1,30 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { InfrastructureModule, type InfrastructureOptions } from '@app/infrastructure';
+import { LifecycleModule, type LifecycleOptions } from '@app/scheduling';
 import { ApiModule } from './api.module';
+import { OpsClockModule } from './ops-clock/ops-clock.module';
 
-/** The API process: infrastructure (config, clock, stores) + the HTTP API. */
+export interface AppOptions extends InfrastructureOptions {
+  /**
+   * The lifecycle (Redis, scheduler, workers, reconciler; libs/scheduling). main.ts passes it
+   * (role `all` for `npm start`, `api` for `npm run start:api`); without it the app has no Redis
+   * and runs no jobs (the default of test/support/app-harness).
+   */
+  lifecycle?: LifecycleOptions;
+}
+
+/** The API process: infrastructure (config, clock, stores) + the HTTP API (+ the lifecycle). */
 @Module({})
 export class AppModule {
-  static forRoot(options: InfrastructureOptions = {}): DynamicModule {
-    return { module: AppModule, imports: [InfrastructureModule.forRoot(options), ApiModule] };
+  static forRoot(options: AppOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        InfrastructureModule.forRoot(options),
+        ApiModule,
+        OpsClockModule,
+        ...(options.lifecycle ? [LifecycleModule.forRoot(options.lifecycle)] : []),
+      ],
+    };
   }
 }

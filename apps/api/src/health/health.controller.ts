@@ -1,13 +1,18 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import type { EventStore } from '@app/event-store';
 import { RAW_EVENT_STORE } from '@app/infrastructure';
+import { LifecycleService } from '@app/scheduling';
 import { ApiError } from '../http/api-error';
 import { Public } from '../http/auth';
 
 /** Liveness and readiness (API.md). Readiness grows as parts arrive: event store now. */
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(RAW_EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(RAW_EVENT_STORE) private readonly store: EventStore,
+    // Absent when the app runs without the lifecycle (no Redis to check then).
+    @Optional() private readonly lifecycle?: LifecycleService,
+  ) {}
 
   @Get('live')
   @Public()
@@ -25,6 +30,14 @@ export class HealthController {
         eventStore: 'down',
       });
     }
-    return { status: 'ok', checks: { eventStore: 'up' } };
+    if (this.lifecycle && !(await this.lifecycle.lifecycle.redisReady()))
+      throw new ApiError('SERVICE_UNAVAILABLE', 'Redis (the job queue) is not reachable.', {
+        eventStore: 'up',
+        redis: 'down',
+      });
+    return {
+      status: 'ok',
+      checks: { eventStore: 'up', ...(this.lifecycle ? { redis: 'up' } : {}) },
+    };
   }
 }

@@ -1,0 +1,25 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { InfrastructureModule, type InfrastructureOptions } from '@app/infrastructure';
+import { LifecycleModule, type LifecycleOptions } from '@app/scheduling';
+
+export interface WorkerOptions extends InfrastructureOptions {
+  lifecycle?: Omit<LifecycleOptions, 'role'>;
+}
+
+/**
+ * The worker process: infrastructure (config, clock, stores) + the lifecycle in role `worker`:
+ * the scheduler following the log, the reconciler, and the BullMQ processors (term end, purge).
+ * Several replicas may run against one Redis: job ids are deterministic, processors idempotent.
+ */
+@Module({})
+export class WorkerModule {
+  static forRoot(options: WorkerOptions = {}): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        InfrastructureModule.forRoot(options),
+        LifecycleModule.forRoot({ ...options.lifecycle, role: 'worker' }),
+      ],
+    };
+  }
+}

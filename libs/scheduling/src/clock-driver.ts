@@ -1,0 +1,195 @@
+import {
+  ClockBackwardsError,
+  type ControlledClock,
+  toUtcInstant,
+  type InstantInput,
+} from '@app/platform';
+import type { DateTime } from 'luxon';
+import type { Logger } from 'pino';
+import { sleep } from './async-utils';
+import { kindOfJobId, type LifecycleQueues } from './lifecycle-queues';
+import type { LifecycleScheduler } from './lifecycle-scheduler';
+
+export interface DrainReport {
+  /** Jobs promoted from the delayed set because the controlled time reached them. */
+  promoted: number;
+  /** Rounds of promote → wait for the workers → wait for the scheduler. */
+  rounds: number;
+}
+
+export interface AdvanceReport extends DrainReport {
+  now: string;
+  /** Due instants the clock stopped at on the way (stepping). */
+  steps: number;
+}
+
+export interface ClockDriverOptions {
+  clock: ControlledClock;
+  queues: LifecycleQueues;
+  scheduler: LifecycleScheduler;
+  logger: Logger;
+  /** Longest a drain may take before advanceTo fails (default 5 minutes). */
+  drainTimeoutMs?: number;
+  pollMs?: number;
+}
+
+/**
+ * Controlled clock (CLOCK_MODE=controlled, API.md) over BullMQ. BullMQ's delays follow the real
+ * clock of the worker, so they cannot follow a clock that only moves when told to. Instead:
+ *
+ * - jobs are added with their delay computed from the controlled clock, and their due time is
+ *   also kept in a sorted set (`<prefix>:lifecycle:due`, LifecycleQueues.trackDueTimes);
+ * - after every move of the clock (an onAdvance listener, awaited by advanceTo) the driver
+ *   *drains*: it waits for the scheduler to have every event's jobs in Redis, promotes the
+ *   delayed jobs due at or before the new time in due order, waits until the workers have run
+ *   them, lets the scheduler catch up with what they wrote (a renewal schedules the next term
+ *   end, an expiry the purge), and repeats until nothing due is left and the queues are idle.
+ *   Jobs that jobs schedule in the past of the new time are thereby run in the same move;
+ * - advanceTo() (what POST /v1/ops/clock calls) also *steps*: before going to the target it
+ *   moves the clock to each earlier due instant in turn, so a job runs with the clock reading its
+ *   due time, exactly as it would have in real time: three renewals in one jump are recorded at
+ *   three term ends, not all at the target time. A bare clock.advanceTo() still runs everything
+ *   due, at the target time.
+ *
+ * The drain needs the scheduler and the workers in this process (`npm start`, role all).
+ */
+export class ClockDriver {
+  private detach: (() => void) | null = null;
+  private lastDrain: DrainReport = { promoted: 0, rounds: 0 };
+
+  constructor(private readonly o: ClockDriverOptions) {}
+
+  attach(): void {
+    this.detach ??= this.o.clock.onAdvance(async (_from, to) => {
+      this.lastDrain = await this.drain(to.toMillis());
+    });
+  }
+
+  dispose(): void {
+    this.detach?.();
+    this.detach = null;
+  }
+
+  now(): DateTime {
+    return this.o.clock.now();
+  }
+
+  /** Moves the clock to `target`, stopping at every due instant on the way. */
+  async advanceTo(target: InstantInput, options: { step?: boolean } = {}): Promise<AdvanceReport> {
+    const to = toUtcInstant(target);
+    if (to < this.o.clock.now()) throw new ClockBackwardsError(this.o.clock.now(), to);
+    const total: DrainReport = { promoted: 0, rounds: 0 };
+    let steps = 0;
+    const add = (r: DrainReport): void => {
+      total.promoted += r.promoted;
+      total.rounds += r.rounds;
+    };
+    if (options.step ?? true) {
+      for (;;) {
+        const next = await this.nextDueAfter(this.o.clock.now().toMillis(), to.toMillis());
+        if (next === null) break;
+        await this.o.clock.advanceTo(new Date(next));
+        add(this.lastDrain);
+        steps++;
+      }
+    }
+    await this.o.clock.advanceTo(to);
+    add(this.lastDrain);
+    return { now: this.o.clock.now().toISO()!, steps, ...total };
+  }
+
+  /** Runs every job due at or before `toMs` (see the class comment). */
+  async drain(toMs: number): Promise<DrainReport> {
+    const deadline = Date.now() + (this.o.drainTimeoutMs ?? 300_000);
+    const report: DrainReport = { promoted: 0, rounds: 0 };
+    for (;;) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `controlled clock: jobs due by ${new Date(toMs).toISOString()} did not finish within ` +
+            `${this.o.drainTimeoutMs ?? 300_000} ms (are the workers running in this process?)`,
+        );
+      report.rounds++;
+      await this.waitIdle(deadline);
+      if (!(await this.o.scheduler.waitCaughtUp(Math.max(0, deadline - Date.now())))) continue;
+      if ((await this.o.queues.busyCount()) > 0) continue;
+      const { promoted, pending } = await this.promoteDue(toMs);
+      report.promoted += promoted;
+      if (promoted === 0 && pending === 0) return report;
+    }
+  }
+
+  /** Earliest due time in (afterMs, toMs] of a job still pending, or null. */
+  private async nextDueAfter(afterMs: number, toMs: number): Promise<number | null> {
+    const redis = this.o.queues.connection;
+    for (;;) {
+      const [id, score] = await redis.zrangebyscore(
+        this.o.queues.dueIndexKey,
+        `(${afterMs}`,
+        toMs,
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        1,
+      );
+      if (id === undefined || score === undefined) return null;
+      const state = await this.o.queues.queue(kindOfJobId(id)).getJobState(id);
+      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return Number(score);
+      await redis.zrem(this.o.queues.dueIndexKey, id);
+    }
+  }
+
+  /**
+   * Promotes the delayed jobs due by `toMs`, in due order, and forgets the due entries of jobs
+   * that are gone (completed, removed, failed for good). `pending` counts due jobs that are
+   * neither delayed nor gone (waiting or running): the caller waits for them.
+   */
+  private async promoteDue(toMs: number): Promise<{ promoted: number; pending: number }> {
+    const redis = this.o.queues.connection;
+    const due = await redis.zrangebyscore(this.o.queues.dueIndexKey, '-inf', toMs);
+    if (due.length === 0) return { promoted: 0, pending: 0 };
+    const pipeline = redis.pipeline();
+    for (const id of due) {
+      const q = this.o.queues.queue(kindOfJobId(id));
+      pipeline.zscore(q.keys.delayed!, id);
+      pipeline.zscore(q.keys.failed!, id);
+      pipeline.exists(q.toKey(id));
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const gone: string[] = [];
+    let promoted = 0;
+    let pending = 0;
+    for (let i = 0; i < due.length; i++) {
+      const id = due[i]!;
+      const delayed = replies[3 * i]?.[1] !== null;
+      const failed = replies[3 * i + 1]?.[1] !== null;
+      const exists = replies[3 * i + 2]?.[1] === 1;
+      if (!exists || failed) gone.push(id);
+      else if (delayed) {
+        const job = await this.o.queues.queue(kindOfJobId(id)).getJob(id);
+        try {
+          await job?.promote();
+          promoted++;
+        } catch (error) {
+          // It moved on its own between the check and the promotion: look again next round.
+          this.o.logger.debug({ jobId: id, err: error }, 'controlled clock: promotion skipped');
+          pending++;
+        }
+      } else pending++;
+    }
+    if (gone.length > 0) await redis.zrem(this.o.queues.dueIndexKey, ...gone);
+    return { promoted, pending };
+  }
+
+  private async waitIdle(deadline: number): Promise<void> {
+    const pollMs = this.o.pollMs ?? 10;
+    while ((await this.o.queues.busyCount()) > 0) {
+      if (Date.now() > deadline) return;
+      await sleep(pollMs);
+    }
+  }
+
+  /** Called when a job completed or failed for good: its due entry is no longer needed. */
+  async forget(jobId: string): Promise<void> {
+    await this.o.queues.connection.zrem(this.o.queues.dueIndexKey, jobId);
+  }
+}

@@ -1,0 +1,78 @@
+import {
+  type AccountEvent,
+  accountDecider,
+  fold,
+  isRegistered,
+  nextTermEndDue,
+  parseInstant,
+  type SubscriptionState,
+} from '@app/domain';
+import { lifecycleJobId, type LifecycleJobKind } from './job-ids';
+import type { DesiredJob } from './queues';
+
+/** What the purge schedule needs to know about the account (D3). */
+export interface AccountHoldView {
+  readonly legalHold: boolean;
+  /** When the last legal hold was released (null: never). */
+  readonly lastReleasedAt: string | null;
+}
+
+export const NO_HOLD: AccountHoldView = Object.freeze({ legalHold: false, lastReleasedAt: null });
+
+/** Folds an account stream (`account-<id>`) into what the purge schedule needs. */
+export function accountHoldView(events: readonly AccountEvent[]): AccountHoldView {
+  const state = fold(accountDecider, events);
+  let lastReleasedAt: string | null = null;
+  for (const e of events) if (e.type === 'LegalHoldReleased') lastReleasedAt = e.data.releasedAt;
+  return { legalHold: state.legalHold !== null, lastReleasedAt };
+}
+
+/**
+ * Only an expired subscription whose purge was deferred by a legal hold depends on its account:
+ * the caller reads the account stream for those alone.
+ */
+export function needsAccountView(state: SubscriptionState): boolean {
+  return state.status === 'expired' && state.purge === null && state.purgeDeferred;
+}
+
+const epochMs = (iso: string): number => parseInstant(iso).toMillis();
+
+/**
+ * The lifecycle jobs a subscription's folded state calls for, right now. Pure: the scheduler and
+ * the reconciler both use it, so what is scheduled is always a function of the log.
+ *
+ * - A term-end job at `nextTermEndDue(state)` (registered, active, pending, trial): it renews or
+ *   expires the subscription (R14, R9, R11). None once expired or purged.
+ * - A purge job at `purgeAt` once expired (R15), unless the purge already started (what happens
+ *   next is the purge's own business) or was deferred by a legal hold (D3). A deferred purge gets
+ *   its job again when the account has no hold any more, due at once: at the release (or at
+ *   `purgeAt`, whichever is later).
+ */
+export function desiredJobs(
+  state: SubscriptionState,
+  account: AccountHoldView = NO_HOLD,
+): DesiredJob[] {
+  if (!isRegistered(state)) return [];
+  const job = (kind: LifecycleJobKind, dueMs: number): DesiredJob => ({
+    kind,
+    jobId: lifecycleJobId(kind, state.subscriptionId, dueMs),
+    dueMs,
+    data: {
+      subscriptionId: state.subscriptionId,
+      accountId: state.accountId,
+      dueAt: new Date(dueMs).toISOString(),
+    },
+  });
+  const jobs: DesiredJob[] = [];
+  const termEnd = nextTermEndDue(state);
+  if (termEnd !== null) jobs.push(job('term-end', epochMs(termEnd)));
+  if (state.status === 'expired' && state.purge === null) {
+    const purgeAt = epochMs(state.purgeAt);
+    if (!state.purgeDeferred) jobs.push(job('purge', purgeAt));
+    else if (!account.legalHold) {
+      const released = account.lastReleasedAt === null ? purgeAt : epochMs(account.lastReleasedAt);
+      jobs.push(job('purge', Math.max(purgeAt, released)));
+    }
+  }
+  return jobs;
+}

@@ -1,0 +1,12 @@
+/** Start-up errors of the lifecycle part; the message says what to do. */
+export class LifecycleStartError extends Error {
+  constructor(
+    readonly code:
+      'REDIS_UNREACHABLE' | 'REDIS_URL_REQUIRED' | 'CONTROLLED_CLOCK_NEEDS_ONE_PROCESS',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'LifecycleStartError';
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Deterministic BullMQ job ids (ARCHITECTURE.md "Jobs are derived and disposable"): the same
+ * subscription and due instant always give the same id, so scheduling twice is harmless (BullMQ
+ * ignores an add whose id exists). BullMQ refuses ':' in custom ids and all-digit ids; ours start
+ * with a letter and carry only [A-Za-z0-9_-] (subscription ids are validated so at the API).
+ */
+export type LifecycleJobKind = 'term-end' | 'purge';
+
+const SAFE_ID = /^[A-Za-z0-9_-]+$/;
+
+/** A subscription id as it may appear inside a job id (defensive: ids are already safe). */
+function jobSafe(subscriptionId: string): string {
+  if (SAFE_ID.test(subscriptionId)) return subscriptionId;
+  return `x${Buffer.from(subscriptionId, 'utf8').toString('base64url')}`;
+}
+
+export function lifecycleJobId(
+  kind: LifecycleJobKind,
+  subscriptionId: string,
+  dueMs: number,
+): string {
+  if (!Number.isSafeInteger(dueMs))
+    throw new TypeError(`due time must be epoch milliseconds: ${dueMs}`);
+  return `${kind}-${jobSafe(subscriptionId)}-${dueMs}`;
+}
+
+/** `term-end-<sub>-<epochMs>`: the job that processes the term end due at epochMs. */
+export const termEndJobId = (subscriptionId: string, dueMs: number): string =>
+  lifecycleJobId('term-end', subscriptionId, dueMs);
+
+/** `purge-<sub>-<epochMs>`: the job that dispatches the purge due at epochMs. */
+export const purgeJobId = (subscriptionId: string, dueMs: number): string =>
+  lifecycleJobId('purge', subscriptionId, dueMs);
+
+/** The due instant written into a job id (the part after the last '-'). */
+export function dueMsOfJobId(jobId: string): number | null {
+  const match = /-(\d+)$/.exec(jobId);
+  return match ? Number(match[1]) : null;
+}

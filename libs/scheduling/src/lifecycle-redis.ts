@@ -1,0 +1,124 @@
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import {
+  assertRedisUsable,
+  createRedisConnection,
+  PlatformError,
+  type PrivateRedis,
+  startPrivateRedis,
+} from '@app/platform';
+import { LifecycleStartError } from './errors';
+
+export interface LifecycleRedisOptions {
+  /** REDIS_URL; undefined: start a private redis-server under `dataDir`/redis. */
+  url: string | undefined;
+  dataDir: string;
+  logger: Logger;
+  /** Open the worker connection too (maxRetriesPerRequest: null). */
+  forWorkers: boolean;
+}
+
+/**
+ * The Redis the lifecycle queues live in: REDIS_URL, or (unset) a private redis-server child
+ * process with AOF (everysec) and noeviction under DATA_DIR/redis, stopped on close(). A Redis that
+ * may evict keys is refused at start-up (assertRedisUsable): an evicted delayed job is an expiry
+ * or a purge that silently never happens.
+ */
+export class LifecycleRedis {
+  private constructor(
+    readonly url: string,
+    /** Producer connection: commands fail after a few retries while Redis is down. */
+    readonly connection: Redis,
+    /** Worker connection (null when no worker runs here). */
+    readonly workerConnection: Redis | null,
+    readonly privateServer: PrivateRedis | null,
+  ) {}
+
+  static async open(o: LifecycleRedisOptions): Promise<LifecycleRedis> {
+    let server: PrivateRedis | null = null;
+    if (o.url === undefined) {
+      server = await startPrivateRedis({ dataDir: join(o.dataDir, 'redis'), persistence: 'aof' });
+      o.logger.info(
+        { port: server.port, dataDir: server.dataDir },
+        'REDIS_URL is unset: started a private redis-server (AOF everysec, noeviction)',
+      );
+      server.onUnexpectedExit((exit) =>
+        o.logger.fatal(
+          { exit },
+          'the private redis-server died: jobs cannot run and /health/ready fails until the service restarts',
+        ),
+      );
+    }
+    const url = o.url ?? server!.url;
+    const connection = createRedisConnection(url, {
+      forWorker: false,
+      connectionName: 'sub-eol-lifecycle',
+    });
+    connection.on('error', (error) =>
+      o.logger.warn({ err: error }, 'lifecycle Redis connection error'),
+    );
+    try {
+      await assertRedisUsable(connection);
+    } catch (error) {
+      connection.disconnect();
+      await server?.stop();
+      if (error instanceof PlatformError) throw error;
+      throw new LifecycleStartError(
+        'REDIS_UNREACHABLE',
+        `Cannot reach Redis at ${redactUrl(url)}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+    const workerConnection = o.forWorkers
+      ? createRedisConnection(url, { forWorker: true, connectionName: 'sub-eol-lifecycle-worker' })
+      : null;
+    workerConnection?.on('error', (error) =>
+      o.logger.warn({ err: error }, 'lifecycle Redis worker connection error'),
+    );
+    return new LifecycleRedis(url, connection, workerConnection, server);
+  }
+
+  /** Readiness: PING answered within `timeoutMs`. */
+  async ping(timeoutMs = 1000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const reply = await Promise.race([
+        this.connection.ping(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+        }),
+      ]);
+      return reply === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [this.connection, this.workerConnection].map(async (c) => {
+        if (!c) return;
+        try {
+          await c.quit();
+        } catch {
+          c.disconnect();
+        }
+      }),
+    );
+    await this.privateServer?.stop();
+  }
+}
+
+/** A Redis URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable REDIS_URL)';
+  }
+}

@@ -1,0 +1,184 @@
+import {
+  type AccountEvent,
+  accountStreamId,
+  fold,
+  subscriptionDecider,
+  type SubscriptionEvent,
+  subscriptionStreamId,
+} from '@app/domain';
+import {
+  CatchUpSubscription,
+  type CheckpointStore,
+  type EventStore,
+  type RecordedEvent,
+} from '@app/event-store';
+import type { Logger } from 'pino';
+import { mapLimit, type Mutex, sleep } from './async-utils';
+import {
+  accountHoldView,
+  type AccountHoldView,
+  desiredJobs,
+  NO_HOLD,
+  needsAccountView,
+} from './desired-jobs';
+import type { JobRef, LifecycleQueues } from './lifecycle-queues';
+import type { ScheduleRow, ScheduleTable } from './schedule-table';
+
+export const SCHEDULER_SUBSCRIPTION = 'lifecycle-scheduler';
+
+/** Events that change nothing a job depends on. */
+const IGNORED = new Set(['CancellationRefused', 'RoomMeetingAccountRevoked', 'PersonalDataErased']);
+
+export interface LifecycleSchedulerOptions {
+  /** The log to follow; the raw store is enough (only stream ids and types are read here). */
+  feed: EventStore;
+  /** The store to fold streams from (upcasting, decrypting): the one commands use. */
+  store: EventStore;
+  checkpoints: CheckpointStore;
+  table: ScheduleTable;
+  queues: LifecycleQueues;
+  /** Shared with the reconciler: a batch's Redis writes and table rows go in together. */
+  mutex: Mutex;
+  logger: Logger;
+  batchSize?: number;
+  name?: string;
+}
+
+export interface SyncResult {
+  subscriptions: number;
+  scheduled: number;
+  removed: number;
+}
+
+/**
+ * The lifecycle scheduler: follows the whole log through its own checkpointed catch-up
+ * subscription (never called from a command handler) and keeps Redis holding exactly the jobs the
+ * log calls for.
+ *
+ * For a batch of events it collects the subscriptions they touch (a legal-hold event touches every
+ * subscription of its account), folds each one's stream as it is *now*, derives the jobs its state
+ * calls for (desiredJobs), adds them (deterministic ids: adding again is a no-op), removes the ones
+ * a previous derivation called for and this one does not (superseded: renewed, withdrawn,
+ * reactivated …), then records the derivation in the schedule table. Only after that does the
+ * subscription save its checkpoint, so the checkpoint never passes an event whose jobs are not in
+ * Redis; a crash in between re-delivers the batch, and re-deriving is idempotent.
+ */
+export class LifecycleScheduler {
+  private readonly subscription: CatchUpSubscription;
+
+  constructor(private readonly o: LifecycleSchedulerOptions) {
+    this.subscription = new CatchUpSubscription({
+      name: o.name ?? SCHEDULER_SUBSCRIPTION,
+      store: o.feed,
+      checkpoints: o.checkpoints,
+      batchSize: o.batchSize ?? 500,
+      retry: { initialDelayMs: 100, maxDelayMs: 10_000 },
+      handle: (events) => this.handle(events),
+      onError: (error, ctx) =>
+        o.logger.error(
+          { err: error, stage: ctx.stage, attempt: ctx.attempt, retryInMs: ctx.retryInMs },
+          'lifecycle scheduler: step failed, retrying',
+        ),
+    });
+  }
+
+  get name(): string {
+    return this.subscription.name;
+  }
+
+  /** Position of the last event whose jobs are in Redis (null before the first batch). */
+  get position(): bigint | null {
+    return this.subscription.position;
+  }
+
+  get health() {
+    return this.subscription.health;
+  }
+
+  lag(): Promise<bigint> {
+    return this.subscription.lag();
+  }
+
+  start(): void {
+    this.subscription.start();
+  }
+
+  stop(): Promise<void> {
+    return this.subscription.stop();
+  }
+
+  /**
+   * Resolves true once every event in the log when called (and since) has its jobs in Redis;
+   * false after `timeoutMs`.
+   */
+  async waitCaughtUp(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const head = await this.o.feed.headPosition();
+      const at = this.subscription.position;
+      if (head === null || (at !== null && at >= head)) return true;
+      if (Date.now() > deadline) return false;
+      await sleep(5);
+    }
+  }
+
+  private async handle(events: RecordedEvent[]): Promise<void> {
+    const touched = new Set<string>();
+    const accounts = new Set<string>();
+    for (const e of events) {
+      if (IGNORED.has(e.type)) continue;
+      if (e.streamId.startsWith('subscription-'))
+        touched.add(e.streamId.slice('subscription-'.length));
+      else if (e.streamId.startsWith('account-') && e.type.startsWith('LegalHold'))
+        accounts.add(e.streamId.slice('account-'.length));
+    }
+    for (const accountId of accounts)
+      for (const id of this.o.table.subscriptionsOfAccount(accountId)) touched.add(id);
+    if (touched.size === 0) return;
+    await this.o.mutex.run(() => this.sync([...touched]));
+  }
+
+  /** Re-derives the jobs of these subscriptions from their streams and applies the difference. */
+  async sync(subscriptionIds: readonly string[]): Promise<SyncResult> {
+    const rows = (await mapLimit(subscriptionIds, 16, (id) => this.derive(id))).filter(
+      (r): r is ScheduleRow => r !== null,
+    );
+    const toAdd = rows.flatMap((r) => r.jobs);
+    const toRemove: JobRef[] = [];
+    for (const row of rows) {
+      const before = this.o.table.get(row.subscriptionId);
+      if (!before || before.revision > row.revision) continue;
+      const keep = new Set(row.jobs.map((j) => j.jobId));
+      for (const old of before.jobs)
+        if (!keep.has(old.jobId)) toRemove.push({ kind: old.kind, jobId: old.jobId });
+    }
+    await this.o.queues.schedule(toAdd);
+    const removed = await this.o.queues.unschedule(toRemove);
+    this.o.table.putAll(rows);
+    return { subscriptions: rows.length, scheduled: toAdd.length, removed };
+  }
+
+  private async derive(subscriptionId: string): Promise<ScheduleRow | null> {
+    const recorded = await this.o.store.readStream(subscriptionStreamId(subscriptionId));
+    if (recorded.length === 0) return null;
+    const state = fold(
+      subscriptionDecider,
+      recorded.map((e) => ({ type: e.type, data: e.data }) as unknown as SubscriptionEvent),
+    );
+    if (state.status === 'unregistered') return null;
+    let account: AccountHoldView = NO_HOLD;
+    if (needsAccountView(state)) {
+      const accountEvents = await this.o.store.readStream(accountStreamId(state.accountId));
+      account = accountHoldView(
+        accountEvents.map((e) => ({ type: e.type, data: e.data }) as unknown as AccountEvent),
+      );
+    }
+    return {
+      subscriptionId,
+      accountId: state.accountId,
+      revision: recorded.length - 1,
+      status: state.status,
+      jobs: desiredJobs(state, account),
+    };
+  }
+}

@@ -1,0 +1,245 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { SqliteCheckpointStore, type EventStore } from '@app/event-store';
+import { type AppConfig, type Clock, ControlledClock } from '@app/platform';
+import { Mutex } from './async-utils';
+import { ClockDriver } from './clock-driver';
+import { LifecycleStartError } from './errors';
+import {
+  type CommandRunnerPort,
+  type PurgeRunnerPort,
+  PurgeProcessor,
+  TermEndProcessor,
+} from './job-processors';
+import { LifecycleQueues } from './lifecycle-queues';
+import { LifecycleRedis } from './lifecycle-redis';
+import { LifecycleScheduler } from './lifecycle-scheduler';
+import { defaultPrefix, type LifecycleOptions, type LifecycleRole } from './lifecycle-settings';
+import { LifecycleWorkers } from './lifecycle-workers';
+import { LifecycleMetrics } from './metrics';
+import type { MetricsService } from '@app/metrics';
+import { type ReconcileReport, Reconciler } from './reconciler';
+import { ScheduleTable } from './schedule-table';
+
+export interface LifecycleDeps {
+  config: AppConfig;
+  clock: Clock;
+  logger: Logger;
+  /** The store commands use (upcasting, decrypting): streams are folded from it. */
+  store: EventStore;
+  /** The raw log, followed by the scheduler's catch-up subscription. */
+  feed: EventStore;
+  runner: CommandRunnerPort;
+  /** The process's metrics registry (GET /metrics); default: a private one. */
+  metrics?: MetricsService | null;
+  /** The purge process, when one is bound (the purge issue); default: StartPurge only. */
+  purgeRunner?: PurgeRunnerPort | null;
+}
+
+/** Where the scheduler keeps its checkpoint and schedule table. */
+export const schedulerDbPath = (dataDir: string): string => join(dataDir, 'scheduler.sqlite');
+
+/**
+ * Everything of the lifecycle in one process, wired from plain parts (the Nest module wraps it;
+ * benchmarks and child-process tests use it directly). create() connects; start() runs;
+ * stopProcessing() then close() shut down in order: timers, scheduler, workers (the jobs in hand
+ * finish), queues, Redis connections, the private redis-server last.
+ */
+export class Lifecycle {
+  readonly role: LifecycleRole;
+  readonly queues: LifecycleQueues | null;
+  readonly table: ScheduleTable | null;
+  readonly scheduler: LifecycleScheduler | null;
+  readonly reconciler: Reconciler | null;
+  readonly workers: LifecycleWorkers | null;
+  readonly clockDriver: ClockDriver | null;
+  readonly metrics: LifecycleMetrics;
+  private readonly checkpoints: SqliteCheckpointStore | null;
+  private timer: NodeJS.Timeout | null = null;
+  private reconciling: Promise<ReconcileReport | null> | null = null;
+  private firstReconcile: Promise<ReconcileReport | null> = Promise.resolve(null);
+  private stopped = false;
+
+  static async create(deps: LifecycleDeps, options: LifecycleOptions = {}): Promise<Lifecycle> {
+    const role = options.role ?? 'all';
+    const url = options.redisUrl ?? deps.config.redisUrl;
+    if (role !== 'all' && url === undefined)
+      throw new LifecycleStartError(
+        'REDIS_URL_REQUIRED',
+        `Running the ${role} apart needs a Redis shared with the ${role === 'api' ? 'worker' : 'api'}: ` +
+          'set REDIS_URL (AOF on, maxmemory-policy noeviction), or run both in one process with ' +
+          '`npm start`, which starts a private redis-server when REDIS_URL is unset.',
+      );
+    if (role !== 'all' && deps.config.clockMode === 'controlled')
+      throw new LifecycleStartError(
+        'CONTROLLED_CLOCK_NEEDS_ONE_PROCESS',
+        'CLOCK_MODE=controlled needs the api and the worker in one process (`npm start`): the ' +
+          'clock moves in the process that answers POST /v1/ops/clock, and its jobs must run there.',
+      );
+    const redis = await LifecycleRedis.open({
+      url,
+      dataDir: deps.config.dataDir,
+      logger: deps.logger,
+      forWorkers: role !== 'api',
+    });
+    try {
+      return new Lifecycle(deps, options, role, redis);
+    } catch (error) {
+      await redis.close();
+      throw error;
+    }
+  }
+
+  private constructor(
+    private readonly deps: LifecycleDeps,
+    private readonly options: LifecycleOptions,
+    role: LifecycleRole,
+    readonly redis: LifecycleRedis,
+  ) {
+    this.role = role;
+    this.metrics = new LifecycleMetrics(deps.metrics ?? undefined);
+    if (role === 'api') {
+      this.queues = null;
+      this.table = null;
+      this.checkpoints = null;
+      this.scheduler = null;
+      this.reconciler = null;
+      this.workers = null;
+      this.clockDriver = null;
+      return;
+    }
+    const logger = deps.logger;
+    const controlled = deps.clock instanceof ControlledClock ? deps.clock : null;
+    const prefix = defaultPrefix(options);
+    const mutex = new Mutex();
+    this.queues = new LifecycleQueues({
+      connection: redis.connection,
+      prefix,
+      clock: deps.clock,
+      trackDueTimes: controlled !== null,
+    });
+    this.table = ScheduleTable.open(schedulerDbPath(deps.config.dataDir));
+    this.checkpoints = SqliteCheckpointStore.open(schedulerDbPath(deps.config.dataDir));
+    this.scheduler = new LifecycleScheduler({
+      feed: deps.feed,
+      store: deps.store,
+      checkpoints: this.checkpoints,
+      table: this.table,
+      queues: this.queues,
+      mutex,
+      logger,
+      ...(options.schedulerBatchSize ? { batchSize: options.schedulerBatchSize } : {}),
+    });
+    this.reconciler = new Reconciler({
+      table: this.table,
+      queues: this.queues,
+      scheduler: this.scheduler,
+      mutex,
+      logger,
+      metrics: this.metrics,
+      ...(options.staleGraceMs !== undefined ? { staleGraceMs: options.staleGraceMs } : {}),
+    });
+    this.clockDriver = controlled
+      ? new ClockDriver({
+          clock: controlled,
+          queues: this.queues,
+          scheduler: this.scheduler,
+          logger,
+          ...(options.drainTimeoutMs ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
+        })
+      : null;
+    const driver = this.clockDriver;
+    this.workers = new LifecycleWorkers({
+      connection: redis.workerConnection!,
+      prefix,
+      logger,
+      metrics: this.metrics,
+      nowMs: () => deps.clock.now().toMillis(),
+      handlers: {
+        'term-end': new TermEndProcessor(deps.runner),
+        purge: new PurgeProcessor(
+          deps.runner,
+          deps.store,
+          options.purgeHolders,
+          deps.purgeRunner ?? null,
+        ),
+      },
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
+      ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
+      ...(options.maxStalledCount ? { maxStalledCount: options.maxStalledCount } : {}),
+      ...(driver
+        ? {
+            onFinished: (jobId: string) => void driver.forget(jobId).catch(() => undefined),
+          }
+        : {}),
+    });
+  }
+
+  /** Starts the scheduler, the workers, the clock driver and the reconciler (now and periodically). */
+  start(): void {
+    if (this.role === 'api') return;
+    this.scheduler!.start();
+    this.workers!.run();
+    this.clockDriver?.attach();
+    if (this.options.reconcileOnStart ?? true) this.firstReconcile = this.reconcileNow();
+    const every = this.options.reconcileIntervalMs ?? this.deps.config.reconcileIntervalMs;
+    this.timer = setInterval(() => void this.reconcileNow(), every);
+    this.timer.unref();
+  }
+
+  /** The start-up reconciliation (null if none ran). */
+  initialReconcile(): Promise<ReconcileReport | null> {
+    return this.firstReconcile;
+  }
+
+  /** Runs the reconciler now (joins a run in progress). Failures are logged, not thrown. */
+  reconcileNow(): Promise<ReconcileReport | null> {
+    if (!this.reconciler || this.stopped) return Promise.resolve(null);
+    this.reconciling ??= this.reconciler
+      .reconcile()
+      .catch((error: unknown) => {
+        this.deps.logger.error(
+          { err: error },
+          'lifecycle reconciler failed; next run at the next interval',
+        );
+        return null;
+      })
+      .finally(() => {
+        this.reconciling = null;
+      });
+    return this.reconciling;
+  }
+
+  /** Readiness of the Redis part. */
+  redisReady(): Promise<boolean> {
+    return this.redis.ping();
+  }
+
+  async schedulerLag(): Promise<bigint | null> {
+    if (!this.scheduler) return null;
+    const lag = await this.scheduler.lag();
+    this.metrics.schedulerLag(Number(lag));
+    return lag;
+  }
+
+  /** Stops taking work: timers, clock driver, scheduler, then workers (jobs in hand finish). */
+  async stopProcessing(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.clockDriver?.dispose();
+    await this.reconciling;
+    await this.scheduler?.stop();
+    await this.workers?.close();
+  }
+
+  /** Closes queues, the schedule table, Redis connections and the private redis-server. */
+  async close(): Promise<void> {
+    await this.stopProcessing();
+    await this.queues?.close();
+    this.table?.close();
+    await this.checkpoints?.close();
+    await this.redis.close();
+  }
+}

@@ -1,0 +1,60 @@
+import type { Counter, Gauge } from 'prom-client';
+import { MetricsService } from '@app/metrics';
+
+/**
+ * The lifecycle's metrics, registered on the process's MetricsService (what GET /metrics
+ * exposes): job outcomes, job lag (through the service's hook), reconciler runs and repairs,
+ * scheduler lag.
+ */
+export class LifecycleMetrics {
+  private readonly jobs: Counter<'kind' | 'outcome'>;
+  private readonly reconcilerRuns: Counter<string>;
+  private readonly reconcilerLastRun: Gauge<'count'>;
+  private readonly schedulerLagGauge: Gauge<string>;
+
+  constructor(readonly service: MetricsService = new MetricsService({ defaultMetrics: false })) {
+    this.jobs = service.counter({
+      name: 'lifecycle_jobs_total',
+      help: 'Lifecycle jobs run to an end, by kind (term-end, purge) and outcome (renewed, expired, purge-started, purge-deferred, replayed, early, stale, refused, failed).',
+      labelNames: ['kind', 'outcome'],
+    });
+    this.reconcilerRuns = service.counter({
+      name: 'lifecycle_reconciler_runs_total',
+      help: 'Runs of the lifecycle job reconciler.',
+      labelNames: [],
+    });
+    this.reconcilerLastRun = service.gauge({
+      name: 'lifecycle_reconciler_last_run_jobs',
+      help: 'Counts of the last reconciler run: desired, present, recreated, removed, failed, retried.',
+      labelNames: ['count'],
+    });
+    this.schedulerLagGauge = service.gauge({
+      name: 'lifecycle_scheduler_lag',
+      help: 'Log head minus the scheduler checkpoint (0: every event has its jobs in Redis).',
+      labelNames: [],
+    });
+  }
+
+  jobFinished(kind: string, outcome: string): void {
+    this.jobs.inc({ kind, outcome });
+  }
+
+  jobStarted(queue: string, kind: string, lagSeconds: number): void {
+    this.service.observeJobLag(queue, kind, lagSeconds);
+  }
+
+  reconciled(
+    counts: Record<'desired' | 'present' | 'recreated' | 'removed' | 'failed' | 'retried', number>,
+  ): void {
+    this.reconcilerRuns.inc();
+    for (const [key, value] of Object.entries(counts))
+      this.reconcilerLastRun.set({ count: key }, value);
+    this.service.recordReconcilerRepairs('job_recreated', counts.recreated);
+    this.service.recordReconcilerRepairs('job_removed', counts.removed);
+    this.service.recordReconcilerRepairs('job_retried', counts.retried);
+  }
+
+  schedulerLag(lag: number): void {
+    this.schedulerLagGauge.set(lag);
+  }
+}

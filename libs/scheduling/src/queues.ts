@@ -1,0 +1,47 @@
+import type { JobsOptions } from 'bullmq';
+import type { LifecycleJobKind } from './job-ids';
+
+/** One queue per job kind: term ends and purges scale and fail independently. */
+export const LIFECYCLE_QUEUES: Readonly<Record<LifecycleJobKind, string>> = Object.freeze({
+  'term-end': 'lifecycle-term-end',
+  purge: 'lifecycle-purge',
+});
+
+export const LIFECYCLE_JOB_KINDS: readonly LifecycleJobKind[] = ['term-end', 'purge'];
+
+/** BullMQ's default key prefix; tests pass a fresh one per test. */
+export const DEFAULT_QUEUE_PREFIX = 'bull';
+
+/**
+ * What a job carries: which subscription and when it is due. Deliberately small (Redis memory per
+ * pending job, bench:schedule) and free of personal data (Redis is not encrypted). Everything else
+ * is read from the stream when the job runs.
+ */
+export interface LifecycleJobData {
+  readonly subscriptionId: string;
+  readonly accountId: string;
+  /** ISO 8601 UTC: the instant the job is for (also the epochMs suffix of its id). */
+  readonly dueAt: string;
+}
+
+/** A job the log says should exist. */
+export interface DesiredJob {
+  readonly kind: LifecycleJobKind;
+  readonly jobId: string;
+  readonly dueMs: number;
+  readonly data: LifecycleJobData;
+}
+
+/**
+ * Options every lifecycle job gets. Infrastructure errors retry with exponential backoff
+ * (1 s, 2 s, 4 s, … about 68 minutes over 12 attempts) and then stay in the failed set, where the
+ * reconciler retries them; domain refusals fail at once (UnrecoverableError) and stay visible.
+ * Completed jobs are removed: the log, not Redis, is the record of what happened, and removing
+ * them lets a later job reuse a deterministic id.
+ */
+export const LIFECYCLE_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: true,
+  removeOnFail: false,
+});

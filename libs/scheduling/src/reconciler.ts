@@ -1,0 +1,135 @@
+import type { Logger } from 'pino';
+import type { Mutex } from './async-utils';
+import { DOMAIN_REFUSAL } from './job-processors';
+import { type JobRef, type LifecycleQueues, PENDING_STATES } from './lifecycle-queues';
+import type { LifecycleScheduler } from './lifecycle-scheduler';
+import type { LifecycleMetrics } from './metrics';
+import { LIFECYCLE_JOB_KINDS } from './queues';
+import type { ScheduleTable } from './schedule-table';
+
+export interface ReconcileReport {
+  /** Jobs the log calls for (the schedule table). */
+  desired: number;
+  /** Of those, found in Redis waiting, delayed or running. */
+  present: number;
+  /** Desired but absent from Redis: recreated. */
+  recreated: number;
+  /** In Redis but no longer called for: removed. */
+  removed: number;
+  /** Desired jobs in the failed set: refusals stay visible, infrastructure failures are retried. */
+  failed: number;
+  retried: number;
+  /** False when the scheduler had not caught up with the log: nothing was removed then. */
+  caughtUp: boolean;
+  durationMs: number;
+}
+
+export interface ReconcilerOptions {
+  table: ScheduleTable;
+  queues: LifecycleQueues;
+  scheduler: LifecycleScheduler;
+  mutex: Mutex;
+  logger: Logger;
+  metrics: LifecycleMetrics;
+  /**
+   * A job added less than this long ago is never removed as stale: another replica's scheduler
+   * may have added it for an event this replica's table has not seen yet. Default 60 s.
+   */
+  staleGraceMs?: number;
+  /** How long to wait for the scheduler to catch up before reconciling anyway. Default 60 s. */
+  catchUpTimeoutMs?: number;
+}
+
+/**
+ * Makes Redis hold exactly the jobs the log calls for: after FLUSHALL, a Redis restarted without
+ * persistence, a lost write or a bug, every timer comes back. Source of truth: the schedule table,
+ * which the scheduler derives from the log (and which a reset checkpoint rebuilds from the log).
+ *
+ * It runs when the scheduler has caught up with the log, under the scheduler's lock (so that no
+ * batch is half-written while it compares), at start-up and every RECONCILE_INTERVAL_MS.
+ */
+export class Reconciler {
+  constructor(private readonly o: ReconcilerOptions) {}
+
+  async reconcile(): Promise<ReconcileReport> {
+    const started = Date.now();
+    const caughtUp = await this.o.scheduler.waitCaughtUp(this.o.catchUpTimeoutMs ?? 60_000);
+    const report = await this.o.mutex.run(() => this.compare(caughtUp));
+    report.durationMs = Date.now() - started;
+    this.o.metrics.reconciled(report);
+    const repaired = report.recreated + report.removed + report.retried > 0;
+    this.o.logger[repaired ? 'warn' : 'info'](
+      { reconcile: report },
+      repaired
+        ? `lifecycle reconciler: recreated ${report.recreated}, removed ${report.removed}, retried ${report.retried} of ${report.desired} jobs`
+        : `lifecycle reconciler: all ${report.desired} jobs in place`,
+    );
+    return report;
+  }
+
+  private async compare(caughtUp: boolean): Promise<ReconcileReport> {
+    const desired = this.o.table.allDesiredJobs();
+    const wanted = new Set(desired.map((j) => j.jobId));
+    const present = new Set<string>();
+    const failed = new Set<string>();
+    const stale: JobRef[] = [];
+    for (const kind of LIFECYCLE_JOB_KINDS) {
+      const pending = await this.o.queues.jobIds(kind, PENDING_STATES);
+      const active = new Set(await this.o.queues.jobIds(kind, ['active']));
+      for (const id of pending) {
+        present.add(id);
+        if (!wanted.has(id) && !active.has(id)) stale.push({ kind, jobId: id });
+      }
+      for (const id of await this.o.queues.jobIds(kind, ['failed'])) failed.add(id);
+    }
+
+    const missing = desired.filter((j) => !present.has(j.jobId) && !failed.has(j.jobId));
+    await this.o.queues.schedule(missing);
+
+    // Failed jobs the log still calls for: a domain refusal stays visible for an operator; a job
+    // that ran out of retries on an infrastructure error gets a new series of attempts.
+    let retried = 0;
+    const failedDesired = desired.filter((j) => failed.has(j.jobId));
+    for (const j of failedDesired) {
+      const job = await this.o.queues.queue(j.kind).getJob(j.jobId);
+      if (!job || (job.failedReason ?? '').startsWith(DOMAIN_REFUSAL)) continue;
+      try {
+        await job.retry('failed', { resetAttemptsMade: true });
+        retried++;
+      } catch (error) {
+        this.o.logger.warn(
+          { jobId: j.jobId, err: error },
+          'reconciler: retry of a failed job refused',
+        );
+      }
+    }
+
+    // Stale jobs are only removed when this table is known to be current, and only if older than
+    // the grace period (another replica may have just added them).
+    let removed = 0;
+    if (caughtUp && stale.length > 0) {
+      const graceMs = this.o.staleGraceMs ?? 60_000;
+      const old: JobRef[] = [];
+      for (const ref of stale) {
+        if (graceMs <= 0) {
+          old.push(ref);
+          continue;
+        }
+        const job = await this.o.queues.queue(ref.kind).getJob(ref.jobId);
+        if (job && Date.now() - job.timestamp >= graceMs) old.push(ref);
+      }
+      removed = await this.o.queues.unschedule(old);
+    }
+
+    return {
+      desired: desired.length,
+      present: desired.filter((j) => present.has(j.jobId)).length,
+      recreated: missing.length,
+      removed,
+      failed: failedDesired.length,
+      retried,
+      caughtUp,
+      durationMs: 0,
+    };
+  }
+}
