@@ -52,7 +52,10 @@ async function readTail(store: EventStore, after: bigint | null): Promise<Record
   const out: RecordedEvent[] = [];
   let cursor = after;
   for (;;) {
-    const page = await store.readAll({ ...(cursor !== null ? { after: cursor } : {}), maxCount: 500 });
+    const page = await store.readAll({
+      ...(cursor !== null ? { after: cursor } : {}),
+      maxCount: 500,
+    });
     if (page.length === 0) return out;
     out.push(...page);
     cursor = page[page.length - 1]!.position;
@@ -80,6 +83,8 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
   describe(`EventStore contract: ${name}`, () => {
     let h: ContractHarness;
     let store: EventStore;
+    // Stopped after each test even when it fails, so a failure cannot leave a loop running.
+    const subscriptions: CatchUpSubscription[] = [];
     const sid = (label: string): string => `${label}-${randomUUID()}`;
 
     beforeEach(async () => {
@@ -87,6 +92,7 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
       store = h.store;
     });
     afterEach(async () => {
+      await Promise.all(subscriptions.splice(0).map((s) => s.stop()));
       await h.dispose();
     });
 
@@ -121,13 +127,18 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
         );
         expect(await store.readStream(s)).toEqual([]);
         await store.appendToStream(s, [event('A')], { expectedRevision: 'any' });
-        const r = await store.appendToStream(s, [event('B')], { expectedRevision: 'stream_exists' });
+        const r = await store.appendToStream(s, [event('B')], {
+          expectedRevision: 'stream_exists',
+        });
         expect(r.nextRevision).toBe(1);
       });
 
       it('an exact revision must equal the last revision (stale, ahead and missing all fail)', async () => {
         const s = sid('sub');
-        await expectConflict(store.appendToStream(s, [event('A')], { expectedRevision: 0 }), 'no_stream');
+        await expectConflict(
+          store.appendToStream(s, [event('A')], { expectedRevision: 0 }),
+          'no_stream',
+        );
         await store.appendToStream(s, [event('A'), event('B')], { expectedRevision: 'no_stream' });
         await expectConflict(store.appendToStream(s, [event('X')], { expectedRevision: 0 }), 1);
         await expectConflict(store.appendToStream(s, [event('X')], { expectedRevision: 5 }), 1);
@@ -144,7 +155,9 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
       });
 
       it('refuses an empty append', async () => {
-        await expect(store.appendToStream(sid('sub'), [], { expectedRevision: 'any' })).rejects.toThrow();
+        await expect(
+          store.appendToStream(sid('sub'), [], { expectedRevision: 'any' }),
+        ).rejects.toThrow();
       });
 
       it('of two writers appending at the same expected revision, exactly one wins', async () => {
@@ -175,7 +188,9 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
         expect(page.map((e) => e.revision)).toEqual([3, 4, 5, 6]);
         expect(page.map((e) => e.data['i'])).toEqual([3, 4, 5, 6]);
         expect(await store.readStream(s, { fromRevision: 10 })).toEqual([]);
-        expect((await store.readStream(s, { fromRevision: 8, requiresLeader: true })).length).toBe(2);
+        expect((await store.readStream(s, { fromRevision: 8, requiresLeader: true })).length).toBe(
+          2,
+        );
       });
 
       it('keeps eventId, type, data and metadata exactly', async () => {
@@ -183,7 +198,14 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
         const e: NewEvent = {
           eventId: randomUUID(),
           type: 'CancellationRequested',
-          data: { subscriptionId: s, at: '2024-03-01T10:00:00.000Z', n: 1.5, ok: true, none: null, list: [1, 'a', { b: [] }] },
+          data: {
+            subscriptionId: s,
+            at: '2024-03-01T10:00:00.000Z',
+            n: 1.5,
+            ok: true,
+            none: null,
+            list: [1, 'a', { b: [] }],
+          },
           metadata: metadata({ causationId: randomUUID(), requestHash: 'sha256:abc' }),
         };
         await store.appendToStream(s, [e], { expectedRevision: 'no_stream' });
@@ -200,13 +222,16 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
         const appended: Array<{ stream: string; position: bigint }> = [];
         for (let i = 0; i < 12; i++) {
           const stream = streams[i % 3]!;
-          const r = await store.appendToStream(stream, [event('E', { i })], { expectedRevision: 'any' });
+          const r = await store.appendToStream(stream, [event('E', { i })], {
+            expectedRevision: 'any',
+          });
           appended.push({ stream, position: r.position });
         }
         const read = ours(await readTail(store, before), new Set(streams));
         expect(read.map((e) => e.data['i'])).toEqual(Array.from({ length: 12 }, (_, i) => i));
         expect(read.map((e) => e.position)).toEqual(appended.map((a) => a.position));
-        for (let i = 1; i < read.length; i++) expect(read[i]!.position > read[i - 1]!.position).toBe(true);
+        for (let i = 1; i < read.length; i++)
+          expect(read[i]!.position > read[i - 1]!.position).toBe(true);
         const head = await store.headPosition();
         expect(head).not.toBeNull();
         expect(head! >= appended[appended.length - 1]!.position).toBe(true);
@@ -215,13 +240,20 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
       it('readAll pages with after (exclusive) and maxCount, without gaps or repeats', async () => {
         const before = await store.headPosition();
         const s = sid('paged');
-        await store.appendToStream(s, Array.from({ length: 25 }, (_, i) => event('E', { i })), {
-          expectedRevision: 'no_stream',
-        });
+        await store.appendToStream(
+          s,
+          Array.from({ length: 25 }, (_, i) => event('E', { i })),
+          {
+            expectedRevision: 'no_stream',
+          },
+        );
         const seen: RecordedEvent[] = [];
         let cursor = before;
         for (let pages = 0; pages < 100; pages++) {
-          const page = await store.readAll({ ...(cursor !== null ? { after: cursor } : {}), maxCount: 4 });
+          const page = await store.readAll({
+            ...(cursor !== null ? { after: cursor } : {}),
+            maxCount: 4,
+          });
           if (page.length === 0) break;
           expect(page.length).toBeLessThanOrEqual(4);
           if (cursor !== null) expect(page[0]!.position > cursor).toBe(true);
@@ -237,13 +269,19 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
       it('reads back a 10,000-event stream whole', async () => {
         const s = sid('long');
         for (let batch = 0; batch < 20; batch++) {
-          const events = Array.from({ length: 500 }, (_, i) => event('Tick', { i: batch * 500 + i }));
-          await store.appendToStream(s, events, { expectedRevision: batch === 0 ? 'no_stream' : batch * 500 - 1 });
+          const events = Array.from({ length: 500 }, (_, i) =>
+            event('Tick', { i: batch * 500 + i }),
+          );
+          await store.appendToStream(s, events, {
+            expectedRevision: batch === 0 ? 'no_stream' : batch * 500 - 1,
+          });
         }
         const all = await store.readStream(s);
         expect(all).toHaveLength(10_000);
         // One comparison, not 20,000 expect calls (those alone take seconds).
-        const wrong = all.filter((e, i) => e.revision !== i || e.data['i'] !== i || e.streamId !== s);
+        const wrong = all.filter(
+          (e, i) => e.revision !== i || e.data['i'] !== i || e.streamId !== s,
+        );
         expect(wrong).toEqual([]);
       }, 60_000);
     });
@@ -284,13 +322,15 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
         const [read] = await store.readStream(s);
         expect(read!.data).toEqual(data);
         for (const [k, v] of Object.entries(data)) {
-          expect(Buffer.from(read!.data[k] as string, 'utf8').equals(Buffer.from(v, 'utf8'))).toBe(true);
+          expect(Buffer.from(read!.data[k] as string, 'utf8').equals(Buffer.from(v, 'utf8'))).toBe(
+            true,
+          );
         }
       });
     });
 
     describe('waiting for appends', () => {
-      it('waitForAppend resolves on another connection\'s append, times out otherwise, stops on abort', async () => {
+      it("waitForAppend resolves on another connection's append, times out otherwise, stops on abort", async () => {
         const head = await store.headPosition();
         let t = Date.now();
         await store.waitForAppend(head, 150);
@@ -330,8 +370,8 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
           for (const e of events) if (e.streamId.startsWith(prefix)) delivered.push(e);
         };
         const errors: unknown[] = [];
-        const subscribe = (): CatchUpSubscription =>
-          new CatchUpSubscription({
+        const subscribe = (): CatchUpSubscription => {
+          const sub = new CatchUpSubscription({
             name,
             store,
             checkpoints: h.checkpoints,
@@ -340,16 +380,24 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
             idleWaitMs: 200,
             onError: (e) => errors.push(e),
           });
+          subscriptions.push(sub);
+          return sub;
+        };
 
         const PER_WRITER = 40;
         const write = async (w: EventStore, k: number): Promise<void> => {
           const stream = `${prefix}-w${k}`;
           let revision = -1;
-          for (let i = 0; i < PER_WRITER; ) {
+          for (let i = 0; i < PER_WRITER;) {
             // Mix single and two-event appends; yield so writers interleave.
             const n = i % 5 === 4 && i + 2 <= PER_WRITER ? 2 : 1;
-            const events = Array.from({ length: n }, (_, j) => ({ ...event('W', { k, i: i + j }), eventId: randomUUID() }));
-            await w.appendToStream(stream, events, { expectedRevision: revision < 0 ? 'no_stream' : revision });
+            const events = Array.from({ length: n }, (_, j) => ({
+              ...event('W', { k, i: i + j }),
+              eventId: randomUUID(),
+            }));
+            await w.appendToStream(stream, events, {
+              expectedRevision: revision < 0 ? 'no_stream' : revision,
+            });
             appended.push(...events.map((e) => e.eventId));
             revision += n;
             i += n;
@@ -381,10 +429,14 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
           expect(delivered[i]!.position > delivered[i - 1]!.position).toBe(true);
         }
         for (let k = 0; k < 3; k++) {
-          const revs = delivered.filter((e) => e.streamId === `${prefix}-w${k}`).map((e) => e.revision);
+          const revs = delivered
+            .filter((e) => e.streamId === `${prefix}-w${k}`)
+            .map((e) => e.revision);
           expect(revs).toEqual(Array.from({ length: PER_WRITER }, (_, i) => i));
         }
-        expect((await h.checkpoints.load(name))! >= delivered[delivered.length - 1]!.position).toBe(true);
+        expect((await h.checkpoints.load(name))! >= delivered[delivered.length - 1]!.position).toBe(
+          true,
+        );
         expect(second.lastProgressAt).not.toBeNull();
         expect(errors).toEqual([]);
       }, 60_000);

@@ -1,6 +1,6 @@
 /**
  * Group commit on vs off, with synchronous=FULL on the real disk. Prints figures; not a test.
- *   node -r ./test/integration/event-store/fixtures/swc-register.js libs/event-store/bench/group-commit.bench.ts
+ *   node -r ./test/support/swc-register.js libs/event-store/bench/group-commit.bench.ts
  * C concurrent "command handlers" each append 2 events per command to their own stream.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,7 +19,11 @@ const metadata = {
   schemaVersion: 1,
 };
 const events = (i: number): NewEvent[] => [
-  { type: 'CancellationRequested', data: { i, reason: 'too-expensive', note: 'x'.repeat(120) }, metadata },
+  {
+    type: 'CancellationRequested',
+    data: { i, reason: 'too-expensive', note: 'x'.repeat(120) },
+    metadata,
+  },
   { type: 'CancellationScheduled', data: { i, at: '2024-02-01T00:00:00.000Z' }, metadata },
 ];
 

@@ -79,7 +79,12 @@ export function waitForHead(o: WaitForHeadOptions): Promise<void> {
       unsubscribe();
       o.signal?.removeEventListener('abort', onAbort);
       if (err === undefined) resolve();
-      else reject(err instanceof Error ? err : new Error(String(err)));
+      else
+        reject(
+          err instanceof Error
+            ? err
+            : new Error('waitForAppend: reading the head failed', { cause: err }),
+        );
     };
     const onAbort = (): void => finish();
     const check = async (): Promise<void> => {

@@ -26,13 +26,12 @@ export function validateAppend(
   if (typeof streamId !== 'string' || streamId.length === 0) {
     throw new TypeError('appendToStream: streamId must be a non-empty string');
   }
-  if (!Array.isArray(events) || events.length === 0) {
+  // Callers may be untyped JS; a local keeps the NewEvent type (Array.isArray narrows to any[]).
+  const list: readonly NewEvent[] = events;
+  if (!Array.isArray(list) || events.length === 0) {
     throw new TypeError(`appendToStream(${streamId}): an append needs at least one event`);
   }
-  if (
-    typeof expected === 'number' &&
-    (!Number.isSafeInteger(expected) || expected < 0)
-  ) {
+  if (typeof expected === 'number' && (!Number.isSafeInteger(expected) || expected < 0)) {
     throw new TypeError(
       `appendToStream(${streamId}): expected revision must be an integer >= 0, got ${expected}`,
     );
@@ -43,7 +42,9 @@ export function validateAppend(
     expected !== 'no_stream' &&
     expected !== 'stream_exists'
   ) {
-    throw new TypeError(`appendToStream(${streamId}): unknown expected revision ${String(expected)}`);
+    throw new TypeError(
+      `appendToStream(${streamId}): unknown expected revision ${String(expected)}`,
+    );
   }
   for (const e of events) {
     if (typeof e.type !== 'string' || e.type.length === 0) {

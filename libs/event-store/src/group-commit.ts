@@ -7,7 +7,8 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
  * `commit` itself throws (the transaction could not commit), every request in the batch fails.
  */
 export class GroupCommitQueue<Req, Res> {
-  private pending: Array<{ req: Req; resolve: (v: Res) => void; reject: (e: unknown) => void }> = [];
+  private pending: Array<{ req: Req; resolve: (v: Res) => void; reject: (e: unknown) => void }> =
+    [];
   private scheduled: NodeJS.Immediate | null = null;
 
   constructor(

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '../../..');
-const register = join(__dirname, 'fixtures', 'swc-register.js');
+const register = join(root, 'test', 'support', 'swc-register.js');
 const script = join(__dirname, 'fixtures', 'append-writer.ts');
 
 export interface Ack {
@@ -22,7 +22,13 @@ export class ChildWriter {
   private buffer = '';
   private done = false;
 
-  constructor(dbPath: string, writerId: string, count: number | 'forever', loops: number, sharedEvery = 0) {
+  constructor(
+    dbPath: string,
+    writerId: string,
+    count: number | 'forever',
+    loops: number,
+    sharedEvery = 0,
+  ) {
     this.child = spawn(
       process.execPath,
       ['-r', register, script, dbPath, writerId, String(count), String(loops), String(sharedEvery)],
@@ -42,7 +48,12 @@ export class ChildWriter {
         else if (line === 'DONE') this.done = true;
         else if (line.startsWith('ACK ')) {
           const [, stream, revision, position, eventId] = line.split(' ');
-          this.acks.push({ stream: stream!, revision: Number(revision), position: BigInt(position!), eventId: eventId! });
+          this.acks.push({
+            stream: stream!,
+            revision: Number(revision),
+            position: BigInt(position!),
+            eventId: eventId!,
+          });
         }
       }
     });

@@ -48,7 +48,10 @@ describe('Personal data on disk: encryption and crypto-shredding', () => {
     const keys = SqliteKeyStore.open(join(dir, 'keys.sqlite'));
     const store = new EncryptingEventStore(events, {
       keys,
-      policy: { personalFields: (t) => (t === 'CancellationRequested' ? ['verification.billingAdminEmail', 'survey.comment'] : []) },
+      policy: {
+        personalFields: (t) =>
+          t === 'CancellationRequested' ? ['verification.billingAdminEmail', 'survey.comment'] : [],
+      },
       keyFor: (streamId) => ({ keyId: `key-${streamId}`, accountId: 'acc-1' }),
     });
 
@@ -57,13 +60,25 @@ describe('Personal data on disk: encryption and crypto-shredding', () => {
     const streamId = `subscription-${randomUUID()}`;
     await store.appendToStream(
       streamId,
-      [{ type: 'CancellationRequested', data: { verification: { billingAdminEmail: email }, survey: { comment } }, metadata }],
+      [
+        {
+          type: 'CancellationRequested',
+          data: { verification: { billingAdminEmail: email }, survey: { comment } },
+          metadata,
+        },
+      ],
       { expectedRevision: 'no_stream' },
     );
     // A second subscription of the same account must survive the first one's purge.
     await store.appendToStream(
       'subscription-other',
-      [{ type: 'CancellationRequested', data: { verification: { billingAdminEmail: 'kept@example.com' } }, metadata }],
+      [
+        {
+          type: 'CancellationRequested',
+          data: { verification: { billingAdminEmail: 'kept@example.com' } },
+          metadata,
+        },
+      ],
       { expectedRevision: 'no_stream' },
     );
 
@@ -72,7 +87,12 @@ describe('Personal data on disk: encryption and crypto-shredding', () => {
     expect(filesContaining(dir, ['CancellationRequested']).length).toBeGreaterThan(0);
 
     const { key } = (await keys.get(`key-${streamId}`))!;
-    const keyForms = [key, key.toString('hex'), key.toString('hex').toUpperCase(), key.toString('base64')];
+    const keyForms = [
+      key,
+      key.toString('hex'),
+      key.toString('hex').toUpperCase(),
+      key.toString('base64'),
+    ];
     // Control: before destruction the raw key is on disk (otherwise the check below proves nothing).
     expect(filesContaining(dir, [key])).not.toEqual([]);
 
@@ -83,7 +103,10 @@ describe('Personal data on disk: encryption and crypto-shredding', () => {
     expect(filesContaining(dir, [email, comment])).toEqual([]);
 
     const [read] = await store.readStream(streamId);
-    expect(read!.data).toEqual({ verification: { billingAdminEmail: ERASED }, survey: { comment: ERASED } });
+    expect(read!.data).toEqual({
+      verification: { billingAdminEmail: ERASED },
+      survey: { comment: ERASED },
+    });
     const [other] = await store.readStream('subscription-other');
     expect(other!.data).toEqual({ verification: { billingAdminEmail: 'kept@example.com' } });
 

@@ -16,12 +16,15 @@ describe('SQLite event store: crash safety (SIGKILL)', () => {
 
   async function runAndKill(dbPath: string, writerId: string): Promise<Ack[]> {
     const w = new ChildWriter(dbPath, writerId, 'forever', 4);
-    await w.ready;
-    w.go();
-    const started = Date.now();
-    while (w.acks.length < 20 && Date.now() - started < 10_000) await sleep(10);
-    await sleep(700); // ~1 s after start: well into appending
-    w.kill();
+    try {
+      await w.ready;
+      w.go();
+      const started = Date.now();
+      while (w.acks.length < 20 && Date.now() - started < 10_000) await sleep(10);
+      await sleep(700); // ~1 s after start: well into appending
+    } finally {
+      w.kill(); // in a finally: a 'forever' writer must never outlive the test
+    }
     const { signal } = await w.exited;
     expect(signal).toBe('SIGKILL');
     expect(w.finished).toBe(false);
@@ -42,7 +45,9 @@ describe('SQLite event store: crash safety (SIGKILL)', () => {
     const byId = new Map(all.map((e) => [e.eventId, e]));
     const missing = acks.filter((a) => {
       const e = byId.get(a.eventId);
-      return !e || e.streamId !== a.stream || e.revision !== a.revision || e.position !== a.position;
+      return (
+        !e || e.streamId !== a.stream || e.revision !== a.revision || e.position !== a.position
+      );
     });
     expect(missing).toEqual([]);
     // At most one unacknowledged append per loop can have committed before the kill.
@@ -64,9 +69,13 @@ describe('SQLite event store: crash safety (SIGKILL)', () => {
 
     // Still writable after two crashes.
     const [anyStream] = streams.keys();
-    await store.appendToStream(anyStream!, [{ type: 'After', data: {}, metadata: all[0]!.metadata }], {
-      expectedRevision: streams.get(anyStream!)!.length - 1,
-    });
+    await store.appendToStream(
+      anyStream!,
+      [{ type: 'After', data: {}, metadata: all[0]!.metadata }],
+      {
+        expectedRevision: streams.get(anyStream!)!.length - 1,
+      },
+    );
     await store.close();
   }, 30_000);
 });

@@ -28,38 +28,52 @@ describe('SQLite event store: two processes appending to one file', () => {
       handle: async (events) => void delivered.push(...events),
     });
     sub.start();
+    const writers = [
+      new ChildWriter(dbPath, 'p1', 80, 4, 5),
+      new ChildWriter(dbPath, 'p2', 80, 4, 5),
+    ];
+    try {
+      await check(writers);
+    } finally {
+      // Also on failure: nothing may keep running (or writing into a deleted temp dir).
+      writers.forEach((w) => w.kill());
+      await sub.stop();
+      await reader.close();
+    }
 
-    const writers = [new ChildWriter(dbPath, 'p1', 80, 4, 5), new ChildWriter(dbPath, 'p2', 80, 4, 5)];
-    await Promise.all(writers.map((w) => w.ready));
-    writers.forEach((w) => w.go());
-    const exits = await Promise.all(writers.map((w) => w.exited));
-    expect(writers.map((w) => w.stderr)).toEqual(['', '']);
-    expect(exits.map((e) => e.code)).toEqual([0, 0]);
+    async function check(writers: ChildWriter[]): Promise<void> {
+      await Promise.all(writers.map((w) => w.ready));
+      writers.forEach((w) => w.go());
+      const exits = await Promise.all(writers.map((w) => w.exited));
+      expect(writers.map((w) => w.stderr)).toEqual(['', '']);
+      expect(exits.map((e) => e.code)).toEqual([0, 0]);
 
-    const acks = writers.flatMap((w) => w.acks);
-    const all = await reader.readAll();
-    expect(all).toHaveLength(acks.length);
+      const acks = writers.flatMap((w) => w.acks);
+      const all = await reader.readAll();
+      expect(all).toHaveLength(acks.length);
 
-    const positions = all.map((e) => e.position);
-    expect(new Set(positions).size).toBe(positions.length);
-    // Failed appends roll back inside their savepoint, so they burn no position either.
-    expect(positions).toEqual(positions.map((_, i) => BigInt(i + 1)));
-    const ackedPositions = new Set(acks.map((a) => a.position));
-    expect(positions.every((p) => ackedPositions.has(p))).toBe(true);
+      const positions = all.map((e) => e.position);
+      expect(new Set(positions).size).toBe(positions.length);
+      // Failed appends roll back inside their savepoint, so they burn no position either.
+      expect(positions).toEqual(positions.map((_, i) => BigInt(i + 1)));
+      const ackedPositions = new Set(acks.map((a) => a.position));
+      expect(positions.every((p) => ackedPositions.has(p))).toBe(true);
 
-    // The writers really interleaved (otherwise this test proves little).
-    const switches = all.filter((e, i) => i > 0 && e.data['writerId'] !== all[i - 1]!.data['writerId']).length;
-    expect(switches).toBeGreaterThan(5);
+      // The writers really interleaved (otherwise this test proves little).
+      const switches = all.filter(
+        (e, i) => i > 0 && e.data['writerId'] !== all[i - 1]!.data['writerId'],
+      ).length;
+      expect(switches).toBeGreaterThan(5);
 
-    const shared = await reader.readStream('shared');
-    expect(shared.map((e) => e.revision)).toEqual(shared.map((_, i) => i));
-    expect(shared.length).toBe(acks.filter((a) => a.stream === 'shared').length);
-    expect(new Set(shared.map((e) => e.data['writerId']))).toEqual(new Set(['p1', 'p2']));
+      const shared = await reader.readStream('shared');
+      expect(shared.map((e) => e.revision)).toEqual(shared.map((_, i) => i));
+      expect(shared.length).toBe(acks.filter((a) => a.stream === 'shared').length);
+      expect(new Set(shared.map((e) => e.data['writerId']))).toEqual(new Set(['p1', 'p2']));
 
-    const deadline = Date.now() + 10_000;
-    while (delivered.length < all.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    await sub.stop();
-    expect(delivered.map((e) => e.eventId)).toEqual(all.map((e) => e.eventId));
-    await reader.close();
+      const deadline = Date.now() + 10_000;
+      while (delivered.length < all.length && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(delivered.map((e) => e.eventId)).toEqual(all.map((e) => e.eventId));
+    }
   }, 30_000);
 });

@@ -21,7 +21,12 @@ const ev = (type: string, data: Record<string, unknown>): NewEvent => ({ type, d
 const policy = {
   personalFields: (type: string): readonly string[] =>
     ({
-      CancellationRequested: ['verification.billingAdminEmail', 'survey.comment', 'contacts.email', 'address'],
+      CancellationRequested: [
+        'verification.billingAdminEmail',
+        'survey.comment',
+        'contacts.email',
+        'address',
+      ],
       PaymentMethodNoted: ['card.last4'],
     })[type] ?? [],
 };
@@ -42,7 +47,12 @@ describe('EncryptingEventStore', () => {
     raw = SqliteEventStore.open(join(tmp(), 'events.sqlite'));
     keys = SqliteKeyStore.open(join(tmp(), 'keys.sqlite'));
     unreadable.length = 0;
-    store = new EncryptingEventStore(raw, { policy, keys, keyFor, onUnreadable: (i) => unreadable.push(i) });
+    store = new EncryptingEventStore(raw, {
+      policy,
+      keys,
+      keyFor,
+      onUnreadable: (i) => unreadable.push(i),
+    });
   });
   afterEach(async () => {
     await store.close();
@@ -66,7 +76,14 @@ describe('EncryptingEventStore', () => {
 
     const [stored] = await raw.readStream('subscription-acc1-s1');
     const text = JSON.stringify(stored!.data);
-    for (const secret of ['ada@example.com', 'too pricey', 'a@x.io', 'b@x.io', 'Rue de la Paix', '75002']) {
+    for (const secret of [
+      'ada@example.com',
+      'too pricey',
+      'a@x.io',
+      'b@x.io',
+      'Rue de la Paix',
+      '75002',
+    ]) {
       expect(text).not.toContain(secret);
     }
     const d = stored!.data as any;
@@ -86,7 +103,9 @@ describe('EncryptingEventStore', () => {
     await store.appendToStream('unkeyed', [ev('CancellationRequested', { subscriptionId: 's9' })], {
       expectedRevision: 'any',
     });
-    await store.appendToStream('unkeyed', [ev('Other', { email: 'not in policy' })], { expectedRevision: 'any' });
+    await store.appendToStream('unkeyed', [ev('Other', { email: 'not in policy' })], {
+      expectedRevision: 'any',
+    });
     expect(await store.readStream('unkeyed')).toHaveLength(2);
   });
 
@@ -98,19 +117,31 @@ describe('EncryptingEventStore', () => {
   });
 
   it('reads [erased] after the subscription key is destroyed, leaving other subscriptions readable', async () => {
-    await store.appendToStream('subscription-acc1-s1', [requested()], { expectedRevision: 'no_stream' });
-    await store.appendToStream('subscription-acc1-s2', [ev('PaymentMethodNoted', { card: { last4: '4242' } })], {
+    await store.appendToStream('subscription-acc1-s1', [requested()], {
       expectedRevision: 'no_stream',
     });
+    await store.appendToStream(
+      'subscription-acc1-s2',
+      [ev('PaymentMethodNoted', { card: { last4: '4242' } })],
+      {
+        expectedRevision: 'no_stream',
+      },
+    );
     expect(await keys.destroy('sub:s1')).toBe(true);
 
     const [erased] = await store.readStream('subscription-acc1-s1');
     const d = erased!.data as any;
     expect(d.verification).toEqual({ billingAdminEmail: ERASED, method: 'email' });
     expect(d.survey).toEqual({ reason: 'too-expensive', comment: ERASED });
-    expect(d.contacts).toEqual([{ email: ERASED, role: 'owner' }, { role: 'none' }, { email: ERASED }]);
+    expect(d.contacts).toEqual([
+      { email: ERASED, role: 'owner' },
+      { role: 'none' },
+      { email: ERASED },
+    ]);
     expect(d.address).toBe(ERASED);
-    expect(((await store.readStream('subscription-acc1-s2'))[0]!.data as any).card.last4).toBe('4242');
+    expect(((await store.readStream('subscription-acc1-s2'))[0]!.data as any).card.last4).toBe(
+      '4242',
+    );
     expect(unreadable).toEqual([]);
 
     // New personal data cannot be written under the shredded subscription's key.
@@ -121,9 +152,13 @@ describe('EncryptingEventStore', () => {
 
   it('erases every subscription of an account at once', async () => {
     for (const s of ['s1', 's2']) {
-      await store.appendToStream(`subscription-acc1-${s}`, [requested()], { expectedRevision: 'no_stream' });
+      await store.appendToStream(`subscription-acc1-${s}`, [requested()], {
+        expectedRevision: 'no_stream',
+      });
     }
-    await store.appendToStream('subscription-acc2-s3', [requested()], { expectedRevision: 'no_stream' });
+    await store.appendToStream('subscription-acc2-s3', [requested()], {
+      expectedRevision: 'no_stream',
+    });
     expect(await keys.destroyAccount('acc1')).toEqual(['sub:s1', 'sub:s2']);
     const all = await store.readAll();
     const emails = all.map((e) => (e.data as any).verification.billingAdminEmail);
@@ -131,14 +166,22 @@ describe('EncryptingEventStore', () => {
   });
 
   it('will not decrypt a ciphertext moved to another stream or field (AAD), and says so', async () => {
-    await store.appendToStream('subscription-acc1-s1', [requested()], { expectedRevision: 'no_stream' });
+    await store.appendToStream('subscription-acc1-s1', [requested()], {
+      expectedRevision: 'no_stream',
+    });
     const [stored] = await raw.readStream('subscription-acc1-s1');
     const envelope = (stored!.data as any).verification.billingAdminEmail;
     // Same key id (same subscription), but another stream and another field.
-    await raw.appendToStream('subscription-acc1-s1-copy', [ev('X', { stolen: envelope })], { expectedRevision: 'any' });
-    await raw.appendToStream('subscription-acc1-s1', [ev('CancellationRequested', { survey: { comment: envelope } })], {
+    await raw.appendToStream('subscription-acc1-s1-copy', [ev('X', { stolen: envelope })], {
       expectedRevision: 'any',
     });
+    await raw.appendToStream(
+      'subscription-acc1-s1',
+      [ev('CancellationRequested', { survey: { comment: envelope } })],
+      {
+        expectedRevision: 'any',
+      },
+    );
     const [copy] = await store.readStream('subscription-acc1-s1-copy');
     expect(copy!.data['stolen']).toBe(UNREADABLE);
     const moved = await store.readStream('subscription-acc1-s1');
@@ -147,7 +190,9 @@ describe('EncryptingEventStore', () => {
   });
 
   it('propagates key store failures instead of pretending data was erased', async () => {
-    await store.appendToStream('subscription-acc1-s1', [requested()], { expectedRevision: 'no_stream' });
+    await store.appendToStream('subscription-acc1-s1', [requested()], {
+      expectedRevision: 'no_stream',
+    });
     await keys.close();
     await expect(store.readStream('subscription-acc1-s1')).rejects.toThrow();
   });

@@ -34,12 +34,21 @@ export interface EncryptingEventStoreOptions {
   /** The data key for an event's personal fields; null when the event has none to protect. */
   keyFor: (streamId: string, event: NewEvent) => DataKeyRef | null;
   /** A key exists but a field does not decrypt (corruption, tampering). The field reads UNREADABLE. */
-  onUnreadable?: (info: { streamId: string; eventId: string; path: string; keyId: string; error: unknown }) => void;
+  onUnreadable?: (info: {
+    streamId: string;
+    eventId: string;
+    path: string;
+    keyId: string;
+    error: unknown;
+  }) => void;
 }
 
 export class PersonalDataWithoutKeyError extends Error {
   readonly code = 'PERSONAL_DATA_WITHOUT_KEY';
-  constructor(readonly streamId: string, readonly eventType: string) {
+  constructor(
+    readonly streamId: string,
+    readonly eventType: string,
+  ) {
     super(`Event ${eventType} on ${streamId} carries personal data but keyFor returned no key`);
     this.name = 'PersonalDataWithoutKeyError';
   }
@@ -144,7 +153,13 @@ export class EncryptingEventStore implements EventStore {
       try {
         return decryptValue(key.key, personalDataAad(event.streamId, event.type, path), value);
       } catch (error) {
-        this.o.onUnreadable?.({ streamId: event.streamId, eventId: event.eventId, path, keyId: value.kid, error });
+        this.o.onUnreadable?.({
+          streamId: event.streamId,
+          eventId: event.eventId,
+          path,
+          keyId: value.kid,
+          error,
+        });
         return UNREADABLE;
       }
     });

@@ -39,11 +39,12 @@ export function replaceAtPath(
 
 /**
  * Walks all values (objects and arrays) and lets `visit` replace those it recognises; `visit`
- * returns undefined to keep walking into a value. `path` uses object keys only, as above.
+ * resolves to undefined to keep walking into a value (JSON has no undefined, so no clash).
+ * `path` uses object keys only, as above.
  */
 export async function mapValuesDeep(
   root: Record<string, unknown>,
-  visit: (value: unknown, path: string) => Promise<Json | undefined> | Json | undefined,
+  visit: (value: unknown, path: string) => Promise<unknown>,
 ): Promise<Record<string, unknown>> {
   const walk = async (node: unknown, path: string): Promise<unknown> => {
     if (path !== '') {
@@ -57,7 +58,8 @@ export async function mapValuesDeep(
     }
     if (isPlainObject(node)) {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(node)) out[k] = await walk(v, path === '' ? k : `${path}.${k}`);
+      for (const [k, v] of Object.entries(node))
+        out[k] = await walk(v, path === '' ? k : `${path}.${k}`);
       return out;
     }
     return node;

@@ -49,7 +49,10 @@ export class DataKeyAccountMismatchError extends Error {
 /** The key's bytes could not be unwrapped: wrong or missing KEY_ENCRYPTION_KEY, or corruption. */
 export class DataKeyUnwrapError extends Error {
   readonly code = 'DATA_KEY_UNWRAP_FAILED';
-  constructor(readonly keyId: string, reason: string) {
+  constructor(
+    readonly keyId: string,
+    reason: string,
+  ) {
     super(`Data key ${keyId} cannot be unwrapped: ${reason}`);
     this.name = 'DataKeyUnwrapError';
   }

@@ -29,7 +29,12 @@ export function wrapDataKey(kek: Buffer, keyId: string, accountId: string, key: 
 }
 
 /** Throws when the master key is wrong or the row was tampered with. */
-export function unwrapDataKey(kek: Buffer, keyId: string, accountId: string, wrapped: Buffer): Buffer {
+export function unwrapDataKey(
+  kek: Buffer,
+  keyId: string,
+  accountId: string,
+  wrapped: Buffer,
+): Buffer {
   const d = createDecipheriv('aes-256-gcm', kek, wrapped.subarray(0, IV), { authTagLength: TAG });
   d.setAAD(aadOf(keyId, accountId));
   d.setAuthTag(wrapped.subarray(IV, IV + TAG));

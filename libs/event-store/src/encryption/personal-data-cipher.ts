@@ -35,7 +35,12 @@ export const personalDataAad = (streamId: string, eventType: string, path: strin
   Buffer.from(JSON.stringify(['pd/v1', streamId, eventType, path]), 'utf8');
 
 /** AES-256-GCM over the JSON of the value (any JSON value), random 96-bit IV. */
-export function encryptValue(key: Buffer, keyId: string, aad: Buffer, value: unknown): EncryptedValue {
+export function encryptValue(
+  key: Buffer,
+  keyId: string,
+  aad: Buffer,
+  value: unknown,
+): EncryptedValue {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(aad);

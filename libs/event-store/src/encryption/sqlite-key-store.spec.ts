@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { useTmpDir } from '../../../../test/support/tmp-dir';
-import { DataKeyAccountMismatchError, DataKeyDestroyedError, DataKeyUnwrapError } from './key-store.port';
+import {
+  DataKeyAccountMismatchError,
+  DataKeyDestroyedError,
+  DataKeyUnwrapError,
+} from './key-store.port';
 import { parseKeyEncryptionKey } from './key-wrapping';
 import { SqliteKeyStore } from './sqlite-key-store';
 
@@ -22,7 +26,9 @@ describe('SqliteKeyStore', () => {
     expect(b.key.equals(a.key)).toBe(true);
     expect((await keys.get('sub:1'))!.key.equals(a.key)).toBe(true);
     expect(await keys.get('sub:unknown')).toBeNull();
-    await expect(keys.getOrCreate('sub:1', 'acc2')).rejects.toBeInstanceOf(DataKeyAccountMismatchError);
+    await expect(keys.getOrCreate('sub:1', 'acc2')).rejects.toBeInstanceOf(
+      DataKeyAccountMismatchError,
+    );
     await keys.close();
   });
 
@@ -88,7 +94,9 @@ describe('SqliteKeyStore', () => {
       expect(parseKeyEncryptionKey(kek('a').toString('base64')).equals(kek('a'))).toBe(true);
       expect(() => parseKeyEncryptionKey(Buffer.alloc(16).toString('base64'))).toThrow(/32 bytes/);
       expect(() => parseKeyEncryptionKey('not base64!')).toThrow(/32 bytes/);
-      expect(() => SqliteKeyStore.open(file(), { keyEncryptionKey: Buffer.alloc(8) })).toThrow(/32 bytes/);
+      expect(() => SqliteKeyStore.open(file(), { keyEncryptionKey: Buffer.alloc(8) })).toThrow(
+        /32 bytes/,
+      );
     });
   });
 });

@@ -80,7 +80,9 @@ export class SqliteKeyStore implements KeyStore {
     `);
     const db = this.db;
     this.q = {
-      get: db.prepare('SELECT key_id, account_id, material, wrapped FROM data_keys WHERE key_id = ?'),
+      get: db.prepare(
+        'SELECT key_id, account_id, material, wrapped FROM data_keys WHERE key_id = ?',
+      ),
       insert: db.prepare(
         'INSERT INTO data_keys (key_id, account_id, material, wrapped, created_at) VALUES (?, ?, ?, ?, ?)',
       ),

@@ -56,7 +56,10 @@ export class KurrentDbEventStore implements EventStore {
   private readonly releaseNotifier: () => void;
   private closed = false;
 
-  static connect(connectionString: string, options: KurrentDbEventStoreOptions = {}): KurrentDbEventStore {
+  static connect(
+    connectionString: string,
+    options: KurrentDbEventStoreOptions = {},
+  ): KurrentDbEventStore {
     const client = kurrent().KurrentDBClient.connectionString(connectionString);
     return new KurrentDbEventStore(client, connectionString, options);
   }
@@ -113,7 +116,8 @@ export class KurrentDbEventStore implements EventStore {
       );
     }
     const nextRevision = Number(result.nextExpectedRevision);
-    const position = result.position?.commit ?? (await this.positionOfRevision(streamId, nextRevision));
+    const position =
+      result.position?.commit ?? (await this.positionOfRevision(streamId, nextRevision));
     this.notifier.notify(position);
     return { nextRevision, position };
   }
@@ -149,7 +153,8 @@ export class KurrentDbEventStore implements EventStore {
     // inclusive, so everything at or before the cursor is skipped.
     let cursor = options.after;
     for (;;) {
-      const from: ReadPosition = cursor === undefined ? 'start' : { commit: cursor, prepare: cursor };
+      const from: ReadPosition =
+        cursor === undefined ? 'start' : { commit: cursor, prepare: cursor };
       const page = await collect(
         this.client.readAll({ direction: 'forwards', fromPosition: from, maxCount: pageSize }),
       );
@@ -195,7 +200,11 @@ export class KurrentDbEventStore implements EventStore {
     }
   }
 
-  async waitForAppend(after: bigint | null, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  async waitForAppend(
+    after: bigint | null,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
     this.assertOpen();
     return waitForHead({
       notifier: this.notifier,
@@ -230,7 +239,9 @@ export class KurrentDbEventStore implements EventStore {
   }
 }
 
-async function collect(it: AsyncIterable<AllStreamResolvedEvent>): Promise<AllStreamResolvedEvent[]> {
+async function collect(
+  it: AsyncIterable<AllStreamResolvedEvent>,
+): Promise<AllStreamResolvedEvent[]> {
   const out: AllStreamResolvedEvent[] = [];
   for await (const e of it) out.push(e);
   return out;

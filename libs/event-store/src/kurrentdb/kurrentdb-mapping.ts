@@ -62,7 +62,7 @@ export function toRecorded(ev: KurrentRecordedEvent, commitPosition?: bigint): R
 
 /** Events written by other tools may be binary or non-object JSON; keep them visible, never drop. */
 function toData(isJson: boolean, data: JSONType | Uint8Array): Record<string, unknown> {
-  if (isJson && isObject(data)) return data as Record<string, unknown>;
+  if (isJson && isObject(data)) return data;
   if (data instanceof Uint8Array) return { $binary: Buffer.from(data).toString('base64') };
   return { $value: data };
 }

@@ -64,7 +64,9 @@ describe('SqliteEventStore', () => {
         store.appendToStream('d1', [{ ...ev('D1'), eventId: dupId }], { expectedRevision: 'any' }),
         // A non-revision failure (duplicate event id) inside the batch also fails alone, and
         // its savepoint rollback leaves no half-written events behind.
-        store.appendToStream('d2', [ev('ok'), { ...ev('D2'), eventId: dupId }], { expectedRevision: 'any' }),
+        store.appendToStream('d2', [ev('ok'), { ...ev('D2'), eventId: dupId }], {
+          expectedRevision: 'any',
+        }),
       ]);
       expect(settled.map((s) => s.status)).toEqual([
         'fulfilled',
@@ -74,12 +76,31 @@ describe('SqliteEventStore', () => {
         'fulfilled',
         'rejected',
       ]);
-      expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedRevisionError);
-      expect((settled[3] as PromiseRejectedResult).reason).toMatchObject({ actual: 1, expected: 0 });
+      expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(
+        WrongExpectedRevisionError,
+      );
+      expect((settled[3] as PromiseRejectedResult).reason).toMatchObject({
+        actual: 1,
+        expected: 0,
+      });
       expect(store.stats.transactions).toBe(2);
       expect((await store.readStream('x')).map((e) => e.type)).toEqual(['X1', 'X2']);
       expect(await store.readStream('d2')).toEqual([]);
       expect((await store.readStream('taken')).map((e) => e.type)).toEqual(['A']);
+      await store.close();
+    });
+
+    it('writes what was passed at call time, even if the caller mutates it before the flush', async () => {
+      const store = SqliteEventStore.open(file());
+      const e = ev('A', { n: 1 });
+      const pending = store.appendToStream('s', [e], { expectedRevision: 'no_stream' });
+      e.data['n'] = 2;
+      // BigInt is not JSON: that caller alone fails.
+      await expect(
+        store.appendToStream('t', [ev('B', { big: 1n })], { expectedRevision: 'any' }),
+      ).rejects.toThrow(TypeError);
+      await pending;
+      expect((await store.readStream('s'))[0]!.data).toEqual({ n: 1 });
       await store.close();
     });
 
@@ -101,7 +122,11 @@ describe('SqliteEventStore', () => {
         fc.constantFrom<ExpectedRevision>('any', 'no_stream', 'stream_exists'),
         fc.integer({ min: 0, max: 4 }),
       );
-      const op = fc.record({ stream: fc.integer({ min: 0, max: 2 }), expected, n: fc.integer({ min: 1, max: 3 }) });
+      const op = fc.record({
+        stream: fc.integer({ min: 0, max: 2 }),
+        expected,
+        n: fc.integer({ min: 1, max: 3 }),
+      });
       let run = 0;
       await fc.assert(
         fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), async (ops) => {
@@ -127,7 +152,7 @@ describe('SqliteEventStore', () => {
                 { expectedRevision: ops[o]!.expected },
               ),
             ]);
-            b.push(r!);
+            b.push(r);
           }
           const outcome = (r: PromiseSettledResult<unknown>) =>
             r.status === 'fulfilled'
@@ -151,7 +176,9 @@ describe('SqliteEventStore', () => {
 
   it('truncateWal empties the -wal file', async () => {
     const store = SqliteEventStore.open(file());
-    await store.appendToStream('s', [ev('A', { pad: 'x'.repeat(10_000) })], { expectedRevision: 'any' });
+    await store.appendToStream('s', [ev('A', { pad: 'x'.repeat(10_000) })], {
+      expectedRevision: 'any',
+    });
     expect(statSync(`${file()}-wal`).size).toBeGreaterThan(0);
     const r = await store.truncateWal();
     expect(r.busy).toBe(0);
@@ -171,15 +198,23 @@ describe('SqliteEventStore', () => {
   it('rejects calls after close', async () => {
     const store = SqliteEventStore.open(file());
     await store.close();
-    await expect(store.appendToStream('s', [ev('A')], { expectedRevision: 'any' })).rejects.toThrow(/closed/);
+    await expect(store.appendToStream('s', [ev('A')], { expectedRevision: 'any' })).rejects.toThrow(
+      /closed/,
+    );
     await expect(store.readAll()).rejects.toThrow(/closed/);
   });
 
   it('rejects invalid arguments without writing', async () => {
     const store = SqliteEventStore.open(file());
-    await expect(store.appendToStream('', [ev('A')], { expectedRevision: 'any' })).rejects.toThrow(TypeError);
-    await expect(store.appendToStream('s', [ev('A')], { expectedRevision: -1 })).rejects.toThrow(TypeError);
-    await expect(store.appendToStream('s', [ev('A')], { expectedRevision: 1.5 })).rejects.toThrow(TypeError);
+    await expect(store.appendToStream('', [ev('A')], { expectedRevision: 'any' })).rejects.toThrow(
+      TypeError,
+    );
+    await expect(store.appendToStream('s', [ev('A')], { expectedRevision: -1 })).rejects.toThrow(
+      TypeError,
+    );
+    await expect(store.appendToStream('s', [ev('A')], { expectedRevision: 1.5 })).rejects.toThrow(
+      TypeError,
+    );
     await expect(
       store.appendToStream('s', [{ ...ev('A'), data: [] as unknown as Record<string, unknown> }], {
         expectedRevision: 'any',

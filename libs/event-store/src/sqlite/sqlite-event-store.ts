@@ -35,10 +35,12 @@ export interface SqliteEventStoreOptions extends SqliteConnectionOptions {
   pollIntervalMs?: number;
 }
 
+/** Serialised when the append is called, so a caller mutating its objects afterwards (before a
+ * group commit flushes) cannot change what is written, and bad JSON fails that caller alone. */
 interface AppendRequest {
   streamId: string;
-  events: readonly NewEvent[];
   expectedRevision: ExpectedRevision;
+  rows: Array<{ eventId: string; type: string; data: string; metadata: string }>;
 }
 
 /**
@@ -117,28 +119,33 @@ export class SqliteEventStore implements EventStore {
           );
   }
 
-  appendToStream(
+  /**
+   * async, but everything up to the enqueue runs synchronously at call time: appends issued in
+   * one turn of the event loop still land in one group commit.
+   */
+  async appendToStream(
     streamId: string,
     events: readonly NewEvent[],
     options: { expectedRevision: ExpectedRevision },
   ): Promise<AppendResult> {
-    try {
-      this.assertOpen();
-      validateAppend(streamId, events, options.expectedRevision);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const req: AppendRequest = { streamId, events, expectedRevision: options.expectedRevision };
+    this.assertOpen();
+    validateAppend(streamId, events, options.expectedRevision);
+    const req: AppendRequest = {
+      streamId,
+      expectedRevision: options.expectedRevision,
+      rows: events.map((e) => ({
+        eventId: e.eventId ?? randomUUID(),
+        type: e.type,
+        data: JSON.stringify(e.data),
+        metadata: JSON.stringify(e.metadata),
+      })),
+    };
     if (this.queue) return this.queue.enqueue(req);
-    try {
-      const [outcome] = this.commitBatch([req]);
-      if (!outcome) throw new Error('append produced no outcome');
-      if (!outcome.ok) throw outcome.error;
-      this.notifyCommitted([outcome.value]);
-      return Promise.resolve(outcome.value);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const [outcome] = this.commitBatch([req]);
+    if (!outcome) throw new Error('append produced no outcome');
+    if (!outcome.ok) throw outcome.error;
+    this.notifyCommitted([outcome.value]);
+    return outcome.value;
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -153,7 +160,10 @@ export class SqliteEventStore implements EventStore {
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     this.assertOpen();
-    const rows = this.stmt.readAll.all(options.after ?? 0n, limitOf(options.maxCount)) as EventRow[];
+    const rows = this.stmt.readAll.all(
+      options.after ?? 0n,
+      limitOf(options.maxCount),
+    ) as EventRow[];
     return rows.map(toRecorded);
   }
 
@@ -162,7 +172,11 @@ export class SqliteEventStore implements EventStore {
     return this.readHead();
   }
 
-  async waitForAppend(after: bigint | null, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  async waitForAppend(
+    after: bigint | null,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
     this.assertOpen();
     return waitForHead({
       notifier: this.notifier,
@@ -198,15 +212,15 @@ export class SqliteEventStore implements EventStore {
     checkExpectedRevision(req.streamId, req.expectedRevision, current);
     let revision = current ?? -1;
     let position = 0n;
-    for (const e of req.events) {
+    for (const row of req.rows) {
       revision++;
       const r = this.stmt.insert.run(
-        e.eventId ?? randomUUID(),
+        row.eventId,
         req.streamId,
         revision,
-        e.type,
-        JSON.stringify(e.data),
-        JSON.stringify(e.metadata),
+        row.type,
+        row.data,
+        row.metadata,
       );
       position = BigInt(r.lastInsertRowid);
     }

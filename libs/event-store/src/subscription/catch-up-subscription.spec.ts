@@ -2,7 +2,11 @@ import { join } from 'node:path';
 import { useTmpDir } from '../../../../test/support/tmp-dir';
 import { NewEvent, RecordedEvent } from '../event-store.port';
 import { SqliteEventStore } from '../sqlite/sqlite-event-store';
-import { CatchUpSubscription, SubscriptionErrorContext } from './catch-up-subscription';
+import {
+  CatchUpSubscription,
+  CatchUpSubscriptionOptions,
+  SubscriptionErrorContext,
+} from './catch-up-subscription';
 import { InMemoryCheckpointStore } from './in-memory-checkpoint-store';
 import { SqliteCheckpointStore } from './sqlite-checkpoint-store';
 
@@ -20,7 +24,11 @@ const ev = (i: number): NewEvent => ({
   },
 });
 
-const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> => {
+const until = async (
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 5000,
+): Promise<void> => {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out: ${what}`);
@@ -34,11 +42,20 @@ describe('CatchUpSubscription', () => {
   beforeEach(() => {
     store = SqliteEventStore.open(join(tmp(), 'events.sqlite'));
   });
+  // Stopped after each test, even a failed one, before the store closes under them.
+  const subs: CatchUpSubscription[] = [];
+  const subscription = (o: CatchUpSubscriptionOptions): CatchUpSubscription => {
+    const sub = new CatchUpSubscription(o);
+    subs.push(sub);
+    return sub;
+  };
   afterEach(async () => {
+    await Promise.all(subs.splice(0).map((s) => s.stop()));
     await store.close();
   });
   const append = async (from: number, n: number): Promise<void> => {
-    for (let i = from; i < from + n; i++) await store.appendToStream('s', [ev(i)], { expectedRevision: 'any' });
+    for (let i = from; i < from + n; i++)
+      await store.appendToStream('s', [ev(i)], { expectedRevision: 'any' });
   };
   const ids = (events: RecordedEvent[]): unknown[] => events.map((e) => e.data['i']);
 
@@ -48,7 +65,7 @@ describe('CatchUpSubscription', () => {
     const seen: RecordedEvent[] = [];
     const errors: SubscriptionErrorContext[] = [];
     let failuresLeft = 2;
-    const sub = new CatchUpSubscription({
+    const sub = subscription({
       name: 'p',
       store,
       checkpoints,
@@ -87,7 +104,7 @@ describe('CatchUpSubscription', () => {
     };
     const batches: unknown[][] = [];
     const stages: string[] = [];
-    const sub = new CatchUpSubscription({
+    const sub = subscription({
       name: 'p',
       store,
       checkpoints,
@@ -112,7 +129,7 @@ describe('CatchUpSubscription', () => {
     };
     const seen: RecordedEvent[] = [];
     const stages: string[] = [];
-    const sub = new CatchUpSubscription({
+    const sub = subscription({
       name: 'p',
       store,
       checkpoints: new InMemoryCheckpointStore(),
@@ -133,7 +150,7 @@ describe('CatchUpSubscription', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let entered = false;
-    const slow = new CatchUpSubscription({
+    const slow = subscription({
       name: 'p',
       store,
       checkpoints,
@@ -152,7 +169,7 @@ describe('CatchUpSubscription', () => {
     expect(ids(seen)).toEqual([0, 1, 2]);
     expect(await checkpoints.load('p')).toBe(3n);
 
-    const resumed = new CatchUpSubscription({
+    const resumed = subscription({
       name: 'p',
       store,
       checkpoints,
@@ -168,7 +185,7 @@ describe('CatchUpSubscription', () => {
 
   it('reports liveness: lag() is head minus checkpoint, lastProgressAt moves when caught up', async () => {
     const now = new Date('2024-05-01T00:00:00Z');
-    const sub = new CatchUpSubscription({
+    const sub = subscription({
       name: 'p',
       store,
       checkpoints: new InMemoryCheckpointStore(),
@@ -190,7 +207,7 @@ describe('CatchUpSubscription', () => {
 
   it('wakes at once on an append in the same process instead of waiting for the idle timeout', async () => {
     const seen: RecordedEvent[] = [];
-    const sub = new CatchUpSubscription({
+    const sub = subscription({
       name: 'p',
       store,
       checkpoints: new InMemoryCheckpointStore(),

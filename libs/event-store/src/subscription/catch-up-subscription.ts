@@ -77,7 +77,11 @@ export class CatchUpSubscription {
 
   /** The last error, until the next successful step; consecutive failures count. */
   get health(): { failing: boolean; consecutiveFailures: number; lastError: unknown } {
-    return { failing: this.failures > 0, consecutiveFailures: this.failures, lastError: this._lastError };
+    return {
+      failing: this.failures > 0,
+      consecutiveFailures: this.failures,
+      lastError: this._lastError,
+    };
   }
 
   /**
@@ -178,7 +182,11 @@ export class CatchUpSubscription {
   }
 
   /** Runs `fn` once; on failure reports, backs off and returns false. */
-  private async attempt(stage: SubscriptionStage, fn: () => Promise<void>, signal: AbortSignal): Promise<boolean> {
+  private async attempt(
+    stage: SubscriptionStage,
+    fn: () => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<boolean> {
     try {
       await fn();
       return true;
@@ -188,7 +196,11 @@ export class CatchUpSubscription {
     }
   }
 
-  private async failed(error: unknown, stage: SubscriptionStage, signal: AbortSignal): Promise<void> {
+  private async failed(
+    error: unknown,
+    stage: SubscriptionStage,
+    signal: AbortSignal,
+  ): Promise<void> {
     this.failures++;
     this._lastError = error;
     const initial = this.o.retry?.initialDelayMs ?? 100;

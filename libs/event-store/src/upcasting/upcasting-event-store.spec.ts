@@ -11,10 +11,16 @@ describe('UpcastingEventStore', () => {
     // v1 stored `reason` as a bare string; v2 has { code, text }. v2 → v3 renamed the type.
     const v1toV2: Upcaster = (e) =>
       e.type === 'CancellationRequested' && typeof e.data['reason'] === 'string'
-        ? { ...e, data: { ...e.data, reason: { code: e.data['reason'], text: null } }, metadata: { ...e.metadata, schemaVersion: 2 } }
+        ? {
+            ...e,
+            data: { ...e.data, reason: { code: e.data['reason'], text: null } },
+            metadata: { ...e.metadata, schemaVersion: 2 },
+          }
         : e;
     const v2toV3: Upcaster = (e) =>
-      e.type === 'CancellationRequested' ? { ...e, type: 'CancellationRequested.v3', position: -1n, revision: 99 } : e;
+      e.type === 'CancellationRequested'
+        ? { ...e, type: 'CancellationRequested.v3', position: -1n, revision: 99 }
+        : e;
     const store = new UpcastingEventStore(raw, [v1toV2, v2toV3]);
     const metadata = {
       correlationId: 'c',
