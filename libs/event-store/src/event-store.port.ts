@@ -110,9 +110,7 @@ export class WrongExpectedRevisionError extends Error {
     /** Current last revision, or 'no_stream'. */
     readonly actual: number | 'no_stream',
   ) {
-    super(
-      `Stream ${streamId}: expected revision ${String(expected)}, actual ${String(actual)}`,
-    );
+    super(`Stream ${streamId}: expected revision ${String(expected)}, actual ${String(actual)}`);
     this.name = 'WrongExpectedRevisionError';
   }
 }
