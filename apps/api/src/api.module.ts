@@ -12,6 +12,7 @@ import { ApiExceptionFilter } from './http/api-exception.filter';
 import { AuthGuard } from './http/auth';
 import { LegalHoldController } from './legal-hold/legal-hold.controller';
 import { ChangeLegalHoldHandler } from './legal-hold/legal-hold.handler';
+import { ReadSideModule } from './read-side/read-side.module';
 import { ReactivateSubscriptionController } from './reactivate-subscription/reactivate-subscription.controller';
 import { ReactivateSubscriptionHandler } from './reactivate-subscription/reactivate-subscription.handler';
 import { RegisterSubscriptionController } from './register-subscription/register-subscription.controller';
@@ -22,7 +23,7 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
 
 /** The HTTP API: one folder per use case; InfrastructureModule must be imported beside it. */
 @Module({
-  imports: [CqrsModule.forRoot(), PurgeModule],
+  imports: [CqrsModule.forRoot(), PurgeModule, ReadSideModule],
   controllers: [
     HealthController,
     RegisterSubscriptionController,

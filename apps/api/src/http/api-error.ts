@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   TRIAL_NEEDS_NO_CANCELLATION: 422,
   IDEMPOTENCY_KEY_REUSED: 422,
   SERVICE_UNAVAILABLE: 503,
+  /** `?minPosition=` was not reached by the read models within the bounded wait (Retry-After). */
+  READ_MODEL_BEHIND: 503,
   INTERNAL: 500,
 } as const;
 

@@ -13,8 +13,8 @@ import type { AppConfig, AuthScope, AuthTokenGrant } from '@app/platform';
 import { APP_CONFIG } from '@app/infrastructure';
 import { ApiError } from './api-error';
 
-const SCOPE_KEY = 'auth:scope';
-const PUBLIC_KEY = 'auth:public';
+export const SCOPE_KEY = 'auth:scope';
+export const PUBLIC_KEY = 'auth:public';
 
 /** The scope a route needs (API.md). Every route without @Public() needs one. */
 export const RequireScope = (scope: AuthScope) => SetMetadata(SCOPE_KEY, scope);

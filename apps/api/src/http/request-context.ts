@@ -24,10 +24,17 @@ export function idempotencyKeyOf(request: FastifyRequest): string | null {
   return raw;
 }
 
-/** The caller's correlation id (X-Correlation-Id) or a new one; it travels into every event. */
+/**
+ * The caller's correlation id (X-Correlation-Id) or a new one; it travels into every event.
+ * Decided once per request, so the request log, the response header and the events agree.
+ */
 export function correlationIdOf(request: FastifyRequest): string {
+  const memo = request as FastifyRequest & { correlationId?: string };
+  if (memo.correlationId !== undefined) return memo.correlationId;
   const raw = request.headers['x-correlation-id'];
-  return typeof raw === 'string' && CORRELATION_PATTERN.test(raw) ? raw : randomUUID();
+  memo.correlationId =
+    typeof raw === 'string' && CORRELATION_PATTERN.test(raw) ? raw : randomUUID();
+  return memo.correlationId;
 }
 
 /**

@@ -1,0 +1,63 @@
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import {
+  type ConfirmationView,
+  encodeCursor,
+  ReadStore,
+  toConfirmationView,
+} from '@app/read-models';
+import { afterCursor } from '../read-side/paging';
+import { RequireScope } from '../http/auth';
+import { idSchema } from '../http/common-schemas';
+import { parseInput } from '../http/zod-validation';
+import {
+  consistencyQuery,
+  cursorParam,
+  limitParam,
+  ReadConsistency,
+} from '../read-side/read-consistency';
+
+const CURSOR_KIND = 'confirmations';
+
+export const confirmationsQuerySchema = z.strictObject({
+  limit: limitParam,
+  cursor: cursorParam,
+  ...consistencyQuery,
+});
+
+/**
+ * R16: the confirmations contract customers get when their cancellation is recorded — the
+ * notifier's outbox (embedded adapter). With NOTIFY_WEBHOOK_URL set, each is also delivered as a
+ * signed webhook and its status shows the delivery.
+ */
+@ApiTags('queries')
+@Controller('v1/accounts/:accountId/confirmations')
+export class AccountConfirmationsController {
+  constructor(
+    private readonly store: ReadStore,
+    private readonly consistency: ReadConsistency,
+  ) {}
+
+  @Get()
+  @RequireScope('subscriptions:read')
+  @ApiOperation({ summary: 'Cancellation confirmations for a contract account (R16 outbox)' })
+  async list(
+    @Param('accountId', { schema: idSchema }) rawId: string,
+    @Query({ schema: confirmationsQuerySchema }) rawQuery: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ items: ConfirmationView[]; nextCursor: string | null }> {
+    const accountId = parseInput(idSchema, rawId, 'params');
+    const query = parseInput(confirmationsQuerySchema, rawQuery, 'query');
+    const after = afterCursor(CURSOR_KIND, query.cursor);
+    await this.consistency.ensure(query, reply);
+    const rows = await this.store.confirmationsOf(accountId, { after, limit: query.limit + 1 });
+    const page = rows.slice(0, query.limit);
+    return {
+      items: page.map(toConfirmationView),
+      nextCursor:
+        rows.length > query.limit ? encodeCursor(CURSOR_KIND, BigInt(page.at(-1)!.position)) : null,
+    };
+  }
+}

@@ -1,0 +1,76 @@
+import { Controller, Get, Headers, Inject, Query, Res, StreamableFile } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { LOGGER } from '@app/infrastructure';
+import { type AuditEvent, AuditReader, encodeCursor, ReadStore } from '@app/read-models';
+import { RequireScope } from '../http/auth';
+import { parseInput } from '../http/zod-validation';
+import { afterCursor, utc } from '../read-side/paging';
+import { ReadConsistency } from '../read-side/read-consistency';
+import { type AuditEventsQuery, auditEventsQuerySchema } from './audit-events.query';
+import { ndjsonExport } from './ndjson-export';
+
+const CURSOR_KIND = 'audit-events';
+
+/**
+ * The audit trail: every event with actor, channel, correlation and causation ids, oldest first.
+ * Pages are keyset-paginated on the log position, so they stay stable while events are appended
+ * (new events only ever come after the cursor). Personal fields are decrypted for audit:read
+ * callers while their key exists and read "[erased]" once it is shredded (R17).
+ */
+@ApiTags('audit')
+@Controller('v1/audit/events')
+export class AuditEventsController {
+  constructor(
+    private readonly store: ReadStore,
+    private readonly reader: AuditReader,
+    private readonly consistency: ReadConsistency,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @Get()
+  @RequireScope('audit:read')
+  @ApiOperation({ summary: 'Audit events (filters, cursor pages, or an NDJSON export)' })
+  @ApiProduces('application/json', 'application/x-ndjson')
+  async list(
+    @Query({ schema: auditEventsQuerySchema }) rawQuery: unknown,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ items: AuditEvent[]; nextCursor: string | null } | StreamableFile> {
+    const query = parseInput(auditEventsQuerySchema, rawQuery, 'query');
+    const after = afterCursor(CURSOR_KIND, query.cursor);
+    await this.consistency.ensure(query, reply);
+    const filter = filterOf(query);
+    if (wantsNdjson(query.format, accept)) {
+      // Snapshot of the end: the export ends even while events keep arriving.
+      const upTo = await this.store.auditHead();
+      void reply.header('x-export-up-to', upTo?.toString() ?? '0');
+      const stream = ndjsonExport(this.store, this.reader, filter, after, upTo, this.logger);
+      return new StreamableFile(stream, { type: 'application/x-ndjson; charset=utf-8' });
+    }
+    const rows = await this.store.auditRows(filter, { after, limit: query.limit + 1 });
+    const page = rows.slice(0, query.limit);
+    return {
+      items: await this.reader.toEvents(page),
+      nextCursor:
+        rows.length > query.limit ? encodeCursor(CURSOR_KIND, BigInt(page.at(-1)!.position)) : null,
+    };
+  }
+}
+
+function filterOf(q: AuditEventsQuery) {
+  return {
+    accountId: q.accountId,
+    subscriptionId: q.subscriptionId,
+    actorId: q.actorId,
+    types: q.type,
+    from: utc(q.from),
+    to: utc(q.to),
+  };
+}
+
+function wantsNdjson(format: 'json' | 'ndjson' | undefined, accept: string | undefined): boolean {
+  if (format !== undefined) return format === 'ndjson';
+  return typeof accept === 'string' && /application\/x-ndjson/i.test(accept);
+}
