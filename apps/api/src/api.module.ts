@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
+import { TerminusModule } from '@nestjs/terminus';
 import { PurgeModule } from '@app/purge';
 import { CancelSubscriptionController } from './cancel-subscription/cancel-subscription.controller';
 import { CancelSubscriptionHandler } from './cancel-subscription/cancel-subscription.handler';
@@ -23,7 +24,13 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
 
 /** The HTTP API: one folder per use case; InfrastructureModule must be imported beside it. */
 @Module({
-  imports: [CqrsModule.forRoot(), PurgeModule, ReadSideModule],
+  imports: [
+    CqrsModule.forRoot(),
+    // Readiness checks (health/); failures are answered in our error shape, not logged by terminus.
+    TerminusModule.forRoot({ logger: false }),
+    PurgeModule,
+    ReadSideModule,
+  ],
   controllers: [
     HealthController,
     RegisterSubscriptionController,
