@@ -15,6 +15,7 @@ import {
   KeyStore,
 } from './key-store.port';
 import { unwrapDataKey, wrapDataKey } from './key-wrapping';
+import { GroupCommitQueue, type Outcome } from '../group-commit';
 
 export interface SqliteKeyStoreOptions extends SqliteConnectionOptions {
   /** 32-byte master key (KEY_ENCRYPTION_KEY); when set, data keys are stored wrapped under it. */
@@ -48,6 +49,10 @@ export class SqliteKeyStore implements KeyStore {
     remove: Statement<[string]>;
     listAccount: Statement<[string]>;
   };
+  private readonly creations = new GroupCommitQueue<{ keyId: string; accountId: string }, KeyRow>(
+    (batch) => this.createBatch(batch),
+    256,
+  );
 
   static open(filePath: string, options: SqliteKeyStoreOptions = {}): SqliteKeyStore {
     return new SqliteKeyStore(filePath, options);
@@ -98,20 +103,36 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async getOrCreate(keyId: string, accountId: string): Promise<DataKey> {
-    // IMMEDIATE: two processes creating the same key concurrently must end up with one key.
-    const row = this.db
-      .transaction((): KeyRow => {
-        const existing = this.q.get.get(keyId) as KeyRow | undefined;
-        if (existing) return existing;
-        if (this.q.tombstone.get(keyId)) throw new DataKeyDestroyedError(keyId);
-        const key = randomBytes(32);
-        const material = this.kek ? wrapDataKey(this.kek, keyId, accountId, key) : key;
-        this.q.insert.run(keyId, accountId, material, this.kek ? 1 : 0, this.now().toISOString());
-        return { key_id: keyId, account_id: accountId, material, wrapped: this.kek ? 1 : 0 };
-      })
-      .immediate();
+    // Fast path without the write lock: almost every call finds an existing key.
+    const existing = this.q.get.get(keyId) as KeyRow | undefined;
+    const row = existing ?? (await this.creations.enqueue({ keyId, accountId }));
     if (row.account_id !== accountId) throw new DataKeyAccountMismatchError(keyId);
     return this.toDataKey(row);
+  }
+
+  /**
+   * Creates keys for a batch of requests in one IMMEDIATE transaction (one fsync for all the
+   * cancellations that needed a new key in the same turn of the event loop). IMMEDIATE: two
+   * processes creating the same key concurrently must end up with one key.
+   */
+  private createBatch(batch: readonly { keyId: string; accountId: string }[]): Outcome<KeyRow>[] {
+    return this.db
+      .transaction((): Outcome<KeyRow>[] =>
+        batch.map(({ keyId, accountId }) => {
+          const existing = this.q.get.get(keyId) as KeyRow | undefined;
+          if (existing) return { ok: true, value: existing };
+          if (this.q.tombstone.get(keyId))
+            return { ok: false, error: new DataKeyDestroyedError(keyId) };
+          const key = randomBytes(32);
+          const material = this.kek ? wrapDataKey(this.kek, keyId, accountId, key) : key;
+          this.q.insert.run(keyId, accountId, material, this.kek ? 1 : 0, this.now().toISOString());
+          return {
+            ok: true,
+            value: { key_id: keyId, account_id: accountId, material, wrapped: this.kek ? 1 : 0 },
+          };
+        }),
+      )
+      .immediate();
   }
 
   async get(keyId: string): Promise<DataKey | null> {
@@ -154,7 +175,10 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      this.creations.flush();
+      this.db.close();
+    }
   }
 
   /** Gets the deleted key bytes out of the WAL (secure_delete already zeroed the table pages). */
