@@ -18,6 +18,7 @@ import { ReactivateSubscriptionController } from './reactivate-subscription/reac
 import { ReactivateSubscriptionHandler } from './reactivate-subscription/reactivate-subscription.handler';
 import { RegisterSubscriptionController } from './register-subscription/register-subscription.controller';
 import { RegisterSubscriptionHandler } from './register-subscription/register-subscription.handler';
+import { SubscriptionCommands } from './subscription-commands';
 import { SubscriptionReader } from './subscription-reader';
 import { WithdrawCancellationController } from './withdraw-cancellation/withdraw-cancellation.controller';
 import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-cancellation.handler';
@@ -45,6 +46,7 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: ApiExceptionFilter },
     SubscriptionReader,
+    SubscriptionCommands,
     RegisterSubscriptionHandler,
     CancelSubscriptionHandler,
     WithdrawCancellationHandler,

@@ -1,7 +1,7 @@
 import { Command } from '@nestjs/cqrs';
 import type { CommandContext } from '@app/command-handling';
 import type { Actor, CustomerChannel } from '@app/domain';
-import type { SubscriptionCommandResult } from '../withdraw-cancellation/withdraw-cancellation.command';
+import type { SubscriptionCommandResult } from '../subscription-commands';
 
 export class ReactivateSubscriptionCommand extends Command<SubscriptionCommandResult> {
   constructor(

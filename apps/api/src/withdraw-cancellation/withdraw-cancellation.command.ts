@@ -1,13 +1,7 @@
 import { Command } from '@nestjs/cqrs';
 import type { CommandContext } from '@app/command-handling';
 import type { Actor, CustomerChannel } from '@app/domain';
-import type { SubscriptionView } from '../subscription-view';
-
-export interface SubscriptionCommandResult {
-  subscription: SubscriptionView;
-  events: string[];
-  position: string | null;
-}
+import type { SubscriptionCommandResult } from '../subscription-commands';
 
 export class WithdrawCancellationCommand extends Command<SubscriptionCommandResult> {
   constructor(

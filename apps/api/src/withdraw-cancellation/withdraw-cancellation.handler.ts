@@ -1,41 +1,19 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { DomainError, isRegistered, subscriptionDecider, subscriptionStreamId } from '@app/domain';
-import { CommandRunner } from '@app/infrastructure';
-import { SubscriptionReader } from '../subscription-reader';
-import {
-  type SubscriptionCommandResult,
-  WithdrawCancellationCommand,
-} from './withdraw-cancellation.command';
+import { SubscriptionCommands, type SubscriptionCommandResult } from '../subscription-commands';
+import { WithdrawCancellationCommand } from './withdraw-cancellation.command';
 
 /** D1: withdraw a pending cancellation before expiresAt. */
 @CommandHandler(WithdrawCancellationCommand)
 export class WithdrawCancellationHandler implements ICommandHandler<WithdrawCancellationCommand> {
-  constructor(
-    private readonly runner: CommandRunner,
-    private readonly reader: SubscriptionReader,
-  ) {}
+  constructor(private readonly commands: SubscriptionCommands) {}
 
-  async execute(c: WithdrawCancellationCommand): Promise<SubscriptionCommandResult> {
-    const result = await this.runner.run(
-      subscriptionStreamId(c.subscriptionId),
-      subscriptionDecider,
-      {
-        type: 'WithdrawCancellation',
-        data: {
-          subscriptionId: c.subscriptionId,
-          requestedBy: c.requestedBy,
-          channel: c.channel,
-          now: this.runner.now(),
-        },
-      },
-      c.context,
-    );
-    if (!isRegistered(result.state))
-      throw new DomainError('NOT_FOUND', `Subscription ${c.subscriptionId} does not exist.`);
-    return {
-      subscription: await this.reader.view(result.state, result.revision),
-      events: result.events.map((e) => e.type),
-      position: result.position?.toString() ?? null,
+  execute(c: WithdrawCancellationCommand): Promise<SubscriptionCommandResult> {
+    const data = {
+      subscriptionId: c.subscriptionId,
+      requestedBy: c.requestedBy,
+      channel: c.channel,
+      now: this.commands.now(),
     };
+    return this.commands.run({ type: 'WithdrawCancellation', data }, c.context);
   }
 }
