@@ -1,0 +1,138 @@
+// Health probe for the processes of the image (deploy/Dockerfile copies it to /app/probe.js).
+// Used by the Dockerfile HEALTHCHECK, docker-compose.yml and the Kubernetes exec probes; plain
+// Node (the slim image has no curl). Exit 0: healthy; exit 1: not, with the reason on stderr.
+//
+//   node probe.js http [path]  GET http://127.0.0.1:$PORT<path> (default /health/live) answers 2xx
+//   node probe.js redis        PING on $REDIS_URL answers (the worker's one essential dependency)
+//   node probe.js process      the app's main process runs and is not stopped (SIGSTOP)
+//   node probe.js [auto]       by the process this container runs: api -> http; worker ->
+//                              process + redis; ops (a one-shot CLI) -> healthy
+//
+// The app process is found in /proc by its command line; PROBE_PID names it instead (tests, or a
+// container that starts it some other way). PROBE_TIMEOUT_MS: default 4000.
+//
+// The worker serves no HTTP (apps/worker/src/main.ts), hence the process and redis probes.
+'use strict';
+
+const { readFileSync, readdirSync } = require('node:fs');
+const http = require('node:http');
+
+const TIMEOUT_MS = Number(process.env.PROBE_TIMEOUT_MS) || 4000;
+const APP_MAIN = /dist\/apps\/([\w-]+)\/src\/main\.js/;
+
+function fail(reason) {
+  process.stderr.write(`unhealthy: ${reason}\n`);
+  process.exit(1);
+}
+
+/** The command line of a process as its arguments, or null when it is gone. */
+function cmdlineOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return null;
+  }
+}
+
+/** `node .../dist/apps/<app>/src/main.js ...` -> { pid, app }, else null. */
+function asApp(pid) {
+  const cmdline = cmdlineOf(pid);
+  if (!cmdline || !/(^|\/)node$/.test(cmdline[0] ?? '')) return null;
+  const main = cmdline.slice(1).find((arg) => APP_MAIN.test(arg));
+  return main ? { pid, app: APP_MAIN.exec(main)[1] } : null;
+}
+
+/** The app process of this container: { pid, app: 'api' | 'worker' | 'ops' | ... } or null. */
+function findApp() {
+  if (process.env.PROBE_PID) return asApp(Number(process.env.PROBE_PID));
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const found = asApp(Number(entry));
+    if (found) return found;
+  }
+  return null;
+}
+
+/** State letter from /proc/<pid>/stat (R running, S sleeping, T stopped, Z zombie, ...). */
+function stateOf(pid) {
+  let stat;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 'gone';
+  }
+  return stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
+}
+
+function checkProcess() {
+  const found = findApp();
+  if (!found) return fail('no node dist/apps/<app>/src/main.js process in this container');
+  const state = stateOf(found.pid);
+  if (state === 'T' || state === 't' || state === 'Z' || state === 'gone')
+    return fail(`${found.app} (pid ${found.pid}) is in state ${state}`);
+  return Promise.resolve();
+}
+
+function checkHttp(path = '/health/live') {
+  const port = Number(process.env.PORT) || 3000;
+  return new Promise((resolve) => {
+    http
+      .get({ host: '127.0.0.1', port, path, timeout: TIMEOUT_MS }, (res) => {
+        res.resume();
+        if (res.statusCode >= 200 && res.statusCode < 300) resolve();
+        else fail(`GET ${path} on port ${port} answered ${res.statusCode}`);
+      })
+      .on('timeout', () => fail(`GET ${path} on port ${port} timed out`))
+      .on('error', (error) => fail(`GET ${path} on port ${port}: ${error.message}`));
+  });
+}
+
+async function checkRedis() {
+  const url = process.env.REDIS_URL;
+  if (!url) return fail('REDIS_URL is unset');
+  const { Redis } = require('ioredis');
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {}); // reported through the rejected promises below
+  try {
+    await redis.connect();
+    const answer = await redis.ping();
+    if (answer !== 'PONG') fail(`Redis answered ${answer} to PING`);
+  } catch (error) {
+    fail(`Redis: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function checkAuto() {
+  const found = findApp();
+  if (!found) return fail('no node dist/apps/<app>/src/main.js process in this container');
+  if (found.app === 'api') return checkHttp();
+  if (found.app === 'worker') {
+    await checkProcess();
+    return checkRedis();
+  }
+  // The ops CLI runs once and exits: nothing to probe.
+}
+
+const checks = {
+  http: () => checkHttp(process.argv[3]),
+  redis: checkRedis,
+  process: checkProcess,
+  auto: checkAuto,
+};
+
+const mode = process.argv[2] ?? 'auto';
+if (!Object.hasOwn(checks, mode))
+  fail(`unknown mode ${mode}: use one of ${Object.keys(checks).join(', ')}`);
+setTimeout(() => fail(`no answer within ${TIMEOUT_MS} ms`), TIMEOUT_MS + 1000).unref();
+checks[mode]().then(
+  () => process.exit(0),
+  (error) => fail(error instanceof Error ? error.message : String(error)),
+);
