@@ -219,7 +219,8 @@ export function readSideScenarios(setup: {
       ['aud_2', 'CancellationRequested'],
       ['aud_2', 'AutoRenewDisabled'],
     ]);
-    expect(all.json().nextCursor).toBeNull();
+    expect(all.json().hasMore).toBe(false);
+    expect(all.json().nextCursor).toEqual(expect.any(String));
     const positions = items.map((i) => BigInt(i['position'] as string));
     expect([...positions].sort((a, b) => (a < b ? -1 : 1))).toEqual(positions);
     expect(items[3]).toMatchObject({
@@ -254,18 +255,23 @@ export function readSideScenarios(setup: {
     const before = await audit('accountId=acc_aud&to=2026-03-01T10:00:00.000Z');
     expect(before.json().items).toHaveLength(2);
 
-    // Pages of 2: every event once, in order, then nextCursor null.
+    // Pages of 2: every event once, in order; hasMore false on the last one; an empty page
+    // after it has nextCursor null.
     const seen: string[] = [];
+    const more: boolean[] = [];
     let cursor: string | null = null;
-    let pages = 0;
-    do {
+    for (;;) {
       const page = await audit(`accountId=acc_aud&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
       expect(page.statusCode).toBe(200);
+      if (page.json().items.length === 0) {
+        expect(page.json()).toEqual({ items: [], nextCursor: null, hasMore: false });
+        break;
+      }
       seen.push(...page.json().items.map((i: { position: string }) => i.position));
-      cursor = page.json().nextCursor as string | null;
-      pages++;
-    } while (cursor);
-    expect([seen, pages]).toEqual([items.map((i) => i['position']), 3]);
+      more.push(page.json().hasMore as boolean);
+      cursor = page.json().nextCursor as string;
+    }
+    expect([seen, more]).toEqual([items.map((i) => i['position']), [true, true, false]]);
 
     for (const q of [
       'limit=1001',

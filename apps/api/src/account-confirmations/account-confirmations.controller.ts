@@ -2,13 +2,8 @@ import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import {
-  type ConfirmationView,
-  encodeCursor,
-  ReadStore,
-  toConfirmationView,
-} from '@app/read-models';
-import { afterCursor } from '../read-side/paging';
+import { type ConfirmationView, ReadStore, toConfirmationView } from '@app/read-models';
+import { afterCursor, type Page, toPage } from '../read-side/paging';
 import { RequireScope } from '../http/auth';
 import { idSchema } from '../http/common-schemas';
 import { parseInput } from '../http/zod-validation';
@@ -47,17 +42,12 @@ export class AccountConfirmationsController {
     @Param('accountId', { schema: idSchema }) rawId: string,
     @Query({ schema: confirmationsQuerySchema }) rawQuery: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ items: ConfirmationView[]; nextCursor: string | null }> {
+  ): Promise<Page<ConfirmationView>> {
     const accountId = parseInput(idSchema, rawId, 'params');
     const query = parseInput(confirmationsQuerySchema, rawQuery, 'query');
     const after = afterCursor(CURSOR_KIND, query.cursor);
     await this.consistency.ensure(query, reply);
     const rows = await this.store.confirmationsOf(accountId, { after, limit: query.limit + 1 });
-    const page = rows.slice(0, query.limit);
-    return {
-      items: page.map(toConfirmationView),
-      nextCursor:
-        rows.length > query.limit ? encodeCursor(CURSOR_KIND, BigInt(page.at(-1)!.position)) : null,
-    };
+    return toPage(CURSOR_KIND, rows, query.limit, (p) => p.map(toConfirmationView));
   }
 }

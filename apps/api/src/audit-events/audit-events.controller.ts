@@ -3,10 +3,10 @@ import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { LOGGER } from '@app/infrastructure';
-import { type AuditEvent, AuditReader, encodeCursor, ReadStore } from '@app/read-models';
+import { type AuditEvent, AuditReader, ReadStore } from '@app/read-models';
 import { RequireScope } from '../http/auth';
 import { parseInput } from '../http/zod-validation';
-import { afterCursor, utc } from '../read-side/paging';
+import { afterCursor, type Page, toPage, utc } from '../read-side/paging';
 import { ReadConsistency } from '../read-side/read-consistency';
 import { type AuditEventsQuery, auditEventsQuerySchema } from './audit-events.query';
 import { ndjsonExport } from './ndjson-export';
@@ -37,7 +37,7 @@ export class AuditEventsController {
     @Query({ schema: auditEventsQuerySchema }) rawQuery: unknown,
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ items: AuditEvent[]; nextCursor: string | null } | StreamableFile> {
+  ): Promise<Page<AuditEvent> | StreamableFile> {
     const query = parseInput(auditEventsQuerySchema, rawQuery, 'query');
     const after = afterCursor(CURSOR_KIND, query.cursor);
     await this.consistency.ensure(query, reply);
@@ -50,12 +50,7 @@ export class AuditEventsController {
       return new StreamableFile(stream, { type: 'application/x-ndjson; charset=utf-8' });
     }
     const rows = await this.store.auditRows(filter, { after, limit: query.limit + 1 });
-    const page = rows.slice(0, query.limit);
-    return {
-      items: await this.reader.toEvents(page),
-      nextCursor:
-        rows.length > query.limit ? encodeCursor(CURSOR_KIND, BigInt(page.at(-1)!.position)) : null,
-    };
+    return toPage(CURSOR_KIND, rows, query.limit, (p) => this.reader.toEvents(p));
   }
 }
 

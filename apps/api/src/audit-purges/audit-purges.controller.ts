@@ -2,16 +2,11 @@ import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import {
-  encodeCursor,
-  type PurgeReceiptView,
-  ReadStore,
-  toPurgeReceiptView,
-} from '@app/read-models';
+import { type PurgeReceiptView, ReadStore, toPurgeReceiptView } from '@app/read-models';
 import { RequireScope } from '../http/auth';
 import { idSchema, instantSchema } from '../http/common-schemas';
 import { parseInput } from '../http/zod-validation';
-import { afterCursor, utc } from '../read-side/paging';
+import { afterCursor, type Page, toPage, utc } from '../read-side/paging';
 import {
   consistencyQuery,
   cursorParam,
@@ -56,7 +51,7 @@ export class AuditPurgesController {
   async list(
     @Query({ schema: auditPurgesQuerySchema }) rawQuery: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ items: PurgeReceiptView[]; nextCursor: string | null }> {
+  ): Promise<Page<PurgeReceiptView>> {
     const query = parseInput(auditPurgesQuerySchema, rawQuery, 'query');
     const after = afterCursor(CURSOR_KIND, query.cursor);
     await this.consistency.ensure(query, reply);
@@ -69,11 +64,6 @@ export class AuditPurgesController {
       },
       { after, limit: query.limit + 1 },
     );
-    const page = rows.slice(0, query.limit);
-    return {
-      items: page.map(toPurgeReceiptView),
-      nextCursor:
-        rows.length > query.limit ? encodeCursor(CURSOR_KIND, BigInt(page.at(-1)!.position)) : null,
-    };
+    return toPage(CURSOR_KIND, rows, query.limit, (p) => p.map(toPurgeReceiptView));
   }
 }
