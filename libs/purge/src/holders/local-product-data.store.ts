@@ -71,13 +71,11 @@ export class LocalProductDataStore implements ProductDataHolder {
     writeFileSync(
       join(tmp, 'recordings-metadata.json'),
       JSON.stringify({
-        recordings: meetings
-          .slice(0, 3)
-          .map((m) => ({
-            meetingId: m.meetingId,
-            file: `rec-${m.meetingId}.mp4`,
-            sizeBytes: 1_048_576,
-          })),
+        recordings: meetings.slice(0, 3).map((m) => ({
+          meetingId: m.meetingId,
+          file: `rec-${m.meetingId}.mp4`,
+          sizeBytes: 1_048_576,
+        })),
       }),
     );
     writeFileSync(
