@@ -335,20 +335,24 @@ export class ReadModelProjection {
         .insertInto('rm_subscriptions')
         .values(rows.slice(i, i + CHUNK))
         .onConflict((oc) =>
-          oc.column('subscription_id').doUpdateSet((eb) => ({
-            account_id: eb.ref('excluded.account_id'),
-            product_id: eb.ref('excluded.product_id'),
-            status: eb.ref('excluded.status'),
-            section: eb.ref('excluded.section'),
-            contract: eb.ref('excluded.contract'),
-            revision: eb.ref('excluded.revision'),
-            position: eb.ref('excluded.position'),
-            expires_at: eb.ref('excluded.expires_at'),
-            purge_at: eb.ref('excluded.purge_at'),
-            purged_at: eb.ref('excluded.purged_at'),
-            state: eb.ref('excluded.state'),
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
+          oc
+            .column('subscription_id')
+            .doUpdateSet((eb) => ({
+              account_id: eb.ref('excluded.account_id'),
+              product_id: eb.ref('excluded.product_id'),
+              status: eb.ref('excluded.status'),
+              section: eb.ref('excluded.section'),
+              contract: eb.ref('excluded.contract'),
+              revision: eb.ref('excluded.revision'),
+              position: eb.ref('excluded.position'),
+              expires_at: eb.ref('excluded.expires_at'),
+              purge_at: eb.ref('excluded.purge_at'),
+              purged_at: eb.ref('excluded.purged_at'),
+              state: eb.ref('excluded.state'),
+              updated_at: eb.ref('excluded.updated_at'),
+            }))
+            // Never back: a second projector replaying older events must not undo newer ones.
+            .where((eb) => eb('rm_subscriptions.revision', '<', eb.ref('excluded.revision'))),
         )
         .execute();
     return rows.length;
@@ -408,13 +412,16 @@ export class ReadModelProjection {
         .insertInto('rm_accounts')
         .values(rows.slice(i, i + CHUNK))
         .onConflict((oc) =>
-          oc.column('account_id').doUpdateSet((eb) => ({
-            revision: eb.ref('excluded.revision'),
-            position: eb.ref('excluded.position'),
-            legal_hold: eb.ref('excluded.legal_hold'),
-            hold_id: eb.ref('excluded.hold_id'),
-            last_erased_at: eb.ref('excluded.last_erased_at'),
-          })),
+          oc
+            .column('account_id')
+            .doUpdateSet((eb) => ({
+              revision: eb.ref('excluded.revision'),
+              position: eb.ref('excluded.position'),
+              legal_hold: eb.ref('excluded.legal_hold'),
+              hold_id: eb.ref('excluded.hold_id'),
+              last_erased_at: eb.ref('excluded.last_erased_at'),
+            }))
+            .where((eb) => eb('rm_accounts.revision', '<', eb.ref('excluded.revision'))),
         )
         .execute();
   }
