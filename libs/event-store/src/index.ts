@@ -13,3 +13,4 @@ export * from './encryption/sqlite-key-store';
 export * from './encryption/personal-data-cipher';
 export * from './encryption/encrypting-event-store';
 export * from './upcasting/upcasting-event-store';
+export * from './encryption/postgres-key-store';

@@ -4,6 +4,7 @@ import {
   EncryptingEventStore,
   type EventStore,
   KurrentDbEventStore,
+  PostgresKeyStore,
   SqliteEventStore,
   SqliteKeyStore,
   UpcastingEventStore,
@@ -21,15 +22,18 @@ export interface EventStores {
 
 /** EVENTSTORE_URL selects KurrentDB; otherwise the embedded SQLite log under DATA_DIR. */
 export function openEventStores(
-  config: Pick<AppConfig, 'dataDir' | 'eventStoreUrl' | 'keyEncryptionKey'>,
+  config: Pick<AppConfig, 'dataDir' | 'eventStoreUrl' | 'readDbUrl' | 'keyEncryptionKey'>,
 ): EventStores {
   const raw: EventStore = config.eventStoreUrl
     ? KurrentDbEventStore.connect(config.eventStoreUrl)
     : SqliteEventStore.open(join(config.dataDir, 'events.sqlite'));
+  // Keys live beside the read models: PostgreSQL when READ_DB_URL is set (shared by every
+  // replica), else a SQLite file of its own under DATA_DIR.
+  const kek = config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {};
   const keys = new GenerationalKeyStore(
-    SqliteKeyStore.open(join(config.dataDir, 'keys.sqlite'), {
-      ...(config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {}),
-    }),
+    config.readDbUrl
+      ? new PostgresKeyStore({ connectionString: config.readDbUrl, ...kek })
+      : SqliteKeyStore.open(join(config.dataDir, 'keys.sqlite'), kek),
   );
   const encrypting = new EncryptingEventStore(raw, {
     policy: { personalFields: personalDataFields },

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { DataKeyUnwrapError } from './key-store.port';
 
 /**
  * Optional envelope encryption of data keys under a master key (KEY_ENCRYPTION_KEY), so a copy of
@@ -39,4 +40,21 @@ export function unwrapDataKey(
   d.setAAD(aadOf(keyId, accountId));
   d.setAuthTag(wrapped.subarray(IV, IV + TAG));
   return Buffer.concat([d.update(wrapped.subarray(IV + TAG)), d.final()]);
+}
+
+/**
+ * The data key of a stored row: unwrapped under the master key when it was stored wrapped, as is
+ * when it was stored before a master key was configured (not re-wrapped here).
+ */
+export function storedKeyBytes(
+  kek: Buffer | undefined,
+  row: { key_id: string; account_id: string; material: Buffer; wrapped: boolean | number },
+): Buffer {
+  if (!row.wrapped) return Buffer.from(row.material);
+  if (!kek) throw new DataKeyUnwrapError(row.key_id, 'no KEY_ENCRYPTION_KEY configured');
+  try {
+    return unwrapDataKey(kek, row.key_id, row.account_id, row.material);
+  } catch {
+    throw new DataKeyUnwrapError(row.key_id, 'wrong KEY_ENCRYPTION_KEY or tampered row');
+  }
 }

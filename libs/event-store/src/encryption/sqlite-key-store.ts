@@ -10,11 +10,10 @@ import {
   DataKey,
   DataKeyAccountMismatchError,
   DataKeyDestroyedError,
-  DataKeyUnwrapError,
   KeyShreddingIncompleteError,
   KeyStore,
 } from './key-store.port';
-import { unwrapDataKey, wrapDataKey } from './key-wrapping';
+import { storedKeyBytes, wrapDataKey } from './key-wrapping';
 import { GroupCommitQueue, type Outcome } from '../group-commit';
 
 export interface SqliteKeyStoreOptions extends SqliteConnectionOptions {
@@ -188,18 +187,6 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   private toDataKey(row: KeyRow): DataKey {
-    let key: Buffer;
-    if (row.wrapped) {
-      if (!this.kek) throw new DataKeyUnwrapError(row.key_id, 'no KEY_ENCRYPTION_KEY configured');
-      try {
-        key = unwrapDataKey(this.kek, row.key_id, row.account_id, row.material);
-      } catch {
-        throw new DataKeyUnwrapError(row.key_id, 'wrong KEY_ENCRYPTION_KEY or tampered row');
-      }
-    } else {
-      // Stored before a master key was configured: still readable as is (not re-wrapped here).
-      key = Buffer.from(row.material);
-    }
-    return { keyId: row.key_id, accountId: row.account_id, key };
+    return { keyId: row.key_id, accountId: row.account_id, key: storedKeyBytes(this.kek, row) };
   }
 }
