@@ -34,6 +34,7 @@ export class LogDriver {
     this.stores = openEventStores({
       dataDir: dir,
       eventStoreUrl: undefined,
+      readDbUrl: undefined,
       keyEncryptionKey: undefined,
     });
     this.clock = new ControlledClock(start);
