@@ -15,7 +15,9 @@ async function main(): Promise<void> {
     WorkerModule.forRoot({ config, logger, lifecycle: lifecycleOptionsFromEnv(process.env) }),
     { logger: ['error', 'warn'] },
   );
-  app.enableShutdownHooks();
+  // process.exit(0) after the hooks (rather than re-raising the signal) lets pino's asynchronous
+  // destination flush its last lines on 'exit'.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   logger.info({ dataDir: config.dataDir, pid: process.pid }, 'worker started');
 }
 

@@ -105,12 +105,17 @@ export class LifecycleQueues {
   }
 
   /**
-   * Removes jobs that the log no longer calls for. A job running right now is locked and stays:
-   * it re-checks the stream and finds nothing to do. Returns how many were removed.
+   * Removes jobs that the log no longer calls for. A job that has started (active) stays, even
+   * when its worker died and its lock expired: it finishes (or runs again after the stall) and
+   * finds its work done in the log. Returns how many were removed.
    */
   async unschedule(refs: readonly JobRef[]): Promise<number> {
     let removed = 0;
-    for (const chunk of chunks(refs, 200)) {
+    for (const batch of chunks(refs, 200)) {
+      const check = this.o.connection.pipeline();
+      for (const r of batch) check.lpos(this.queues[r.kind].keys.active!, r.jobId);
+      const positions = (await check.exec()) ?? [];
+      const chunk = batch.filter((_, i) => positions[i]?.[1] === null);
       const results = await Promise.all(
         chunk.map((r) => this.queues[r.kind].remove(r.jobId).catch(() => 0)),
       );

@@ -241,5 +241,6 @@ export class Lifecycle {
     this.table?.close();
     await this.checkpoints?.close();
     await this.redis.close();
+    this.deps.logger.info({ role: this.role }, 'lifecycle stopped');
   }
 }

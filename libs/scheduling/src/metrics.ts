@@ -47,8 +47,8 @@ export class LifecycleMetrics {
     counts: Record<'desired' | 'present' | 'recreated' | 'removed' | 'failed' | 'retried', number>,
   ): void {
     this.reconcilerRuns.inc();
-    for (const [key, value] of Object.entries(counts))
-      this.reconcilerLastRun.set({ count: key }, value);
+    for (const key of ['desired', 'present', 'recreated', 'removed', 'failed', 'retried'] as const)
+      this.reconcilerLastRun.set({ count: key }, counts[key]);
     this.service.recordReconcilerRepairs('job_recreated', counts.recreated);
     this.service.recordReconcilerRepairs('job_removed', counts.removed);
     this.service.recordReconcilerRepairs('job_retried', counts.retried);
