@@ -25,7 +25,7 @@ module.exports = {
   transform: { '^.+\\.(t|j|mj)s$': swc },
   // Packages below ship ESM only; everything else in node_modules stays untouched (fast).
   transformIgnorePatterns: [
-    '/node_modules/(?!(@nestjs|cookie|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)',
+    '/node_modules/(?!(@nestjs|cookie|content-disposition|file-type|strtok3|token-types|uint8array-extras|@tokenizer)/)',
   ],
   moduleNameMapper: {
     // Libraries are imported by their index only: @app/<lib> -> libs/<lib>/src.

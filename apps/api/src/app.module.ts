@@ -3,6 +3,7 @@ import { InfrastructureModule, type InfrastructureOptions } from '@app/infrastru
 import { LifecycleModule, type LifecycleOptions } from '@app/scheduling';
 import { ApiModule } from './api.module';
 import { OpsClockModule } from './ops-clock/ops-clock.module';
+import { OpsRoutesModule } from './ops-routes/ops-routes.module';
 
 export interface AppOptions extends InfrastructureOptions {
   /**
@@ -23,6 +24,7 @@ export class AppModule {
         InfrastructureModule.forRoot(options),
         ApiModule,
         OpsClockModule,
+        OpsRoutesModule,
         ...(options.lifecycle ? [LifecycleModule.forRoot(options.lifecycle)] : []),
       ],
     };

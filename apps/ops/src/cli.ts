@@ -1,0 +1,306 @@
+import { writeFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DateTime } from 'luxon';
+import pino from 'pino';
+import {
+  exportAudit,
+  inspectStream,
+  JobNotFoundError,
+  JobNotRetryableError,
+  LifecycleJobsAdmin,
+  OpsResources,
+  replayReadModels,
+  resolveProjections,
+  UnknownProjectionError,
+  verifyReadModels,
+} from '@app/ops';
+import { type AppConfig, loadConfig } from '@app/platform';
+import { formatInspection, formatReplay, formatVerify, table } from './format';
+import { progressBar } from './progress';
+
+/** Exit codes scripts can trust. */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+export class UsageError extends Error {}
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const isoInstant =
+  (what: string) =>
+  (value: string): string => {
+    const t = DateTime.fromISO(value, { setZone: true });
+    if (!t.isValid)
+      throw new InvalidArgumentError(`${what} must be an ISO 8601 time, e.g. 2026-06-30T00:00:00Z`);
+    return t.toUTC().toISO();
+  };
+
+const positiveInt = (value: string): number => {
+  if (!/^\d+$/.test(value) || Number(value) <= 0)
+    throw new InvalidArgumentError('must be a positive integer');
+  return Number(value);
+};
+
+/** Builds the program; `run` resolves to the exit code (never calls process.exit). */
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  let config: AppConfig | null = null;
+  const cfg = (): AppConfig => (config ??= loadConfig(io.env));
+  const withResources = async <T>(fn: (r: OpsResources) => Promise<T>): Promise<T> => {
+    const r = await OpsResources.open(cfg());
+    try {
+      return await fn(r);
+    } finally {
+      await r.close();
+    }
+  };
+  const print = (json: boolean, value: unknown, human: () => string): void =>
+    io.out(json ? `${JSON.stringify(value, null, 2)}\n` : human());
+
+  const program = new Command('ops')
+    .description(
+      'Operator tools for the subscription end-of-life service. Runs against the same DATA_DIR, ' +
+        'READ_DB_URL, EVENTSTORE_URL and REDIS_URL as the service.\n' +
+        'Exit codes: 0 ok, 1 failure or drift, 2 usage error.',
+    )
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('replay')
+    .description(
+      'Rebuild the read models from the event log into fresh tables, then switch readers over ' +
+        'atomically (queries keep answering from the live tables during the rebuild).',
+    )
+    .option('--projection <name>', 'projection to rebuild: read-models or all', 'all')
+    .option(
+      '--dry-run',
+      'build and compare with the live tables, do not switch (exit 1 if they differ)',
+    )
+    .option('--batch-size <n>', 'events per transaction', positiveInt, 2000)
+    .option('--json', 'machine-readable report')
+    .action(
+      async (o: { projection: string; dryRun?: boolean; batchSize: number; json?: boolean }) => {
+        try {
+          resolveProjections(o.projection);
+        } catch (error) {
+          if (error instanceof UnknownProjectionError) throw new UsageError(error.message);
+          throw error;
+        }
+        await withResources(async (r) => {
+          const bar = progressBar(o.dryRun ? 'replay (dry run)' : 'replay');
+          const report = await replayReadModels({
+            log: r.raw,
+            live: r.readDb,
+            dataDir: r.config.dataDir,
+            readDbUrl: r.config.readDbUrl,
+            upcast: r.upcast,
+            projection: o.projection,
+            dryRun: o.dryRun ?? false,
+            batchSize: o.batchSize,
+            onProgress: (p) => bar.update(p.done, p.total, p.events),
+          }).finally(() => bar.stop());
+          print(o.json ?? false, report, () => formatReplay(report));
+          if (report.dryRun && report.identical === false) setExit(EXIT.failure);
+        });
+      },
+    );
+
+  program
+    .command('inspect')
+    .description(
+      'Every event of a stream with the state folded after it; with --as-of, the state as of that time.',
+    )
+    .argument('<streamId>', 'e.g. subscription-sub_123 or account-acc_1')
+    .option('--as-of <iso>', 'only events recorded at or before this time', isoInstant('--as-of'))
+    .option('--json', 'machine-readable output')
+    .action(async (streamId: string, o: { asOf?: string; json?: boolean }) => {
+      await withResources(async (r) => {
+        const result = await inspectStream(r.store, streamId, {
+          asOf: o.asOf ? new Date(o.asOf) : null,
+        });
+        if (!result) {
+          io.err(`No stream ${streamId}.\n`);
+          setExit(EXIT.failure);
+          return;
+        }
+        print(o.json ?? false, result, () => formatInspection(result));
+      });
+    });
+
+  program
+    .command('verify')
+    .description(
+      'Compare every read-model row with the fold of its stream (and one audit row per event). ' +
+        'Exit 1 with a report on drift.',
+    )
+    .option('--max-drifts <n>', 'drifts listed in the report', positiveInt, 100)
+    .option('--json', 'machine-readable report')
+    .action(async (o: { maxDrifts: number; json?: boolean }) => {
+      await withResources(async (r) => {
+        const bar = progressBar('verify');
+        const report = await verifyReadModels({
+          log: r.raw,
+          readDb: r.readDb,
+          upcast: r.upcast,
+          maxDrifts: o.maxDrifts,
+          onProgress: (p) => bar.update(p.done, p.total),
+        }).finally(() => bar.stop());
+        print(o.json ?? false, report, () => formatVerify(report));
+        if (!report.ok) setExit(EXIT.failure);
+      });
+    });
+
+  program
+    .command('reconcile-jobs')
+    .description(
+      'Run the lifecycle reconciler now: make Redis hold exactly the jobs the log calls for. ' +
+        'Prints what it changes (with --dry-run: what it would change).',
+    )
+    .option('--dry-run', 'only print what would change')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { dryRun?: boolean; json?: boolean }) => {
+      const logger = pino({ level: 'warn' }, pino.destination(2));
+      await withResources(async (r) => {
+        const admin = await LifecycleJobsAdmin.open(r.config);
+        try {
+          const result = await admin.reconcile(r.raw, logger, o.dryRun ?? false);
+          print(o.json ?? false, result, () => {
+            const p = result.plan;
+            const lines = [
+              `${o.dryRun ? 'Would change' : 'Changes'} (scheduler at ${p.schedulerPosition ?? '-'}, log head ${p.logHead ?? '-'}${p.caughtUp ? '' : ', scheduler behind: nothing removed'}):`,
+              `  desired ${p.desired}, present ${p.present}`,
+              `  create ${p.missing.length}${p.missing.length ? `: ${p.missing.join(', ')}` : ''}`,
+              `  remove ${p.stale.length}${p.stale.length ? `: ${p.stale.join(', ')}` : ''}`,
+              `  retry ${p.retry.length}${p.retry.length ? `: ${p.retry.join(', ')}` : ''}`,
+              `  refused (left failed) ${p.refused.length}${p.refused.length ? `: ${p.refused.join(', ')}` : ''}`,
+            ];
+            if (result.applied)
+              lines.push(
+                `Applied: recreated ${result.applied.recreated}, removed ${result.applied.removed}, retried ${result.applied.retried}.`,
+              );
+            return `${lines.join('\n')}\n`;
+          });
+        } finally {
+          await admin.close();
+        }
+      });
+    });
+
+  program
+    .command('jobs')
+    .description(
+      'Lifecycle jobs (term ends and purges) and their state; default: pending and failed.',
+    )
+    .addOption(new Option('--failed', 'failed jobs only').conflicts('delayed'))
+    .addOption(new Option('--delayed', 'delayed (scheduled) jobs only').conflicts('failed'))
+    .option('--json', 'machine-readable output')
+    .action(async (o: { failed?: boolean; delayed?: boolean; json?: boolean }) => {
+      const admin = await LifecycleJobsAdmin.open(cfg());
+      try {
+        const states = o.failed
+          ? (['failed'] as const)
+          : o.delayed
+            ? (['delayed'] as const)
+            : (['active', 'wait', 'delayed', 'failed'] as const);
+        const jobs = await admin.list(states);
+        print(o.json ?? false, jobs, () =>
+          jobs.length === 0
+            ? 'No jobs.\n'
+            : table(
+                ['id', 'state', 'due', 'attempts', 'reason'],
+                jobs.map((j) => [
+                  j.id,
+                  j.state,
+                  j.dueAt ?? '',
+                  String(j.attemptsMade),
+                  j.failedReason ?? '',
+                ]),
+              ),
+        );
+      } finally {
+        await admin.close();
+      }
+    });
+
+  program
+    .command('retry')
+    .description(
+      'Retry a failed lifecycle job (a new series of attempts), or run a delayed one now.',
+    )
+    .argument('<jobId>', 'e.g. purge-sub_1-1767225600000')
+    .action(async (jobId: string) => {
+      const admin = await LifecycleJobsAdmin.open(cfg());
+      try {
+        const r = await admin.retry(jobId);
+        io.out(`${r.jobId}: ${r.action} (was ${r.from}).\n`);
+      } catch (error) {
+        if (error instanceof JobNotFoundError || error instanceof JobNotRetryableError) {
+          io.err(`${error.message}\n`);
+          setExit(EXIT.failure);
+          return;
+        }
+        throw error;
+      } finally {
+        await admin.close();
+      }
+    });
+
+  program
+    .command('export-audit')
+    .description(
+      'Write the audit events recorded in [--from, --to) to an NDJSON file, oldest first.',
+    )
+    .requiredOption('--from <iso>', 'inclusive start', isoInstant('--from'))
+    .requiredOption('--to <iso>', 'exclusive end', isoInstant('--to'))
+    .requiredOption('--out <file.ndjson>', 'output file (overwritten)')
+    .action(async (o: { from: string; to: string; out: string }) => {
+      if (o.from >= o.to) throw new UsageError('--from must be before --to');
+      writeFileSync(o.out, '');
+      await withResources(async (r) => {
+        const bar = progressBar('export-audit');
+        const result = await exportAudit({
+          store: r.readStore,
+          reader: r.auditReader,
+          from: o.from,
+          to: o.to,
+          out: o.out,
+          onProgress: (p) => bar.update(p.done, p.total),
+        }).finally(() => bar.stop());
+        io.out(`Wrote ${result.events} audit events to ${o.out}.\n`);
+      });
+    });
+
+  return program;
+}
+
+/** Runs the CLI on argv (without node and script) and resolves to its exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => {
+    code = Math.max(code, c);
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.exitCode === 0
+      )
+        return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (error instanceof UsageError) {
+      io.err(`error: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    io.err(`ops failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failure;
+  }
+}

@@ -1,0 +1,241 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { JobType } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { type EventStore, SqliteCheckpointStore } from '@app/event-store';
+import {
+  type AppConfig,
+  createRedisConnection,
+  type PrivateRedis,
+  startPrivateRedis,
+  SystemClock,
+} from '@app/platform';
+import {
+  DEFAULT_QUEUE_PREFIX,
+  type DesiredJob,
+  DOMAIN_REFUSAL,
+  kindOfJobId,
+  LIFECYCLE_JOB_KINDS,
+  LifecycleMetrics,
+  LifecycleQueues,
+  PENDING_STATES,
+  type ReconcileReport,
+  Reconciler,
+  SCHEDULER_SUBSCRIPTION,
+  ScheduleTable,
+  schedulerDbPath,
+} from '@app/scheduling';
+
+export interface JobView {
+  id: string;
+  kind: string;
+  state: string;
+  subscriptionId: string | null;
+  accountId: string | null;
+  dueAt: string | null;
+  attemptsMade: number;
+  failedReason: string | null;
+  createdAt: string;
+}
+
+export interface ReconcilePlan {
+  /** False when the scheduler's table has not caught up with the log (nothing is removed then). */
+  caughtUp: boolean;
+  schedulerPosition: string | null;
+  logHead: string | null;
+  desired: number;
+  present: number;
+  /** Desired, absent from Redis: would be (re)created. */
+  missing: string[];
+  /** In Redis, not called for by the log (and not running): would be removed. */
+  stale: string[];
+  /** Desired jobs in the failed set after an infrastructure error: would be retried. */
+  retry: string[];
+  /** Desired jobs failed by a domain refusal: left visible for an operator. */
+  refused: string[];
+}
+
+export class JobNotFoundError extends Error {
+  constructor(readonly jobId: string) {
+    super(`No lifecycle job ${jobId}.`);
+    this.name = 'JobNotFoundError';
+  }
+}
+
+export class JobNotRetryableError extends Error {
+  constructor(
+    readonly jobId: string,
+    readonly state: string,
+  ) {
+    super(`Job ${jobId} is ${state}: only failed jobs are retried and delayed ones promoted.`);
+    this.name = 'JobNotRetryableError';
+  }
+}
+
+/**
+ * The lifecycle queues as an operator sees them: list, retry, reconcile on demand. With REDIS_URL
+ * unset it starts the private redis-server on DATA_DIR/redis (the service's AOF), which is only
+ * right while the service is stopped: point REDIS_URL at the running service's Redis otherwise.
+ */
+export class LifecycleJobsAdmin {
+  private constructor(
+    private readonly config: AppConfig,
+    private readonly connection: Redis,
+    private readonly server: PrivateRedis | null,
+    readonly queues: LifecycleQueues,
+  ) {}
+
+  static async open(
+    config: AppConfig,
+    options: { prefix?: string; redisUrl?: string } = {},
+  ): Promise<LifecycleJobsAdmin> {
+    let server: PrivateRedis | null = null;
+    let url = options.redisUrl ?? config.redisUrl;
+    if (url === undefined) {
+      server = await startPrivateRedis({
+        dataDir: join(config.dataDir, 'redis'),
+        persistence: 'aof',
+      });
+      url = server.url;
+    }
+    const connection = createRedisConnection(url, {
+      forWorker: false,
+      connectionName: 'sub-eol-ops',
+    });
+    connection.on('error', () => undefined);
+    const queues = new LifecycleQueues({
+      connection,
+      prefix: options.prefix ?? process.env['LIFECYCLE_QUEUE_PREFIX'] ?? DEFAULT_QUEUE_PREFIX,
+      clock: new SystemClock(),
+      trackDueTimes: false,
+    });
+    return new LifecycleJobsAdmin(config, connection, server, queues);
+  }
+
+  async list(states: readonly JobType[]): Promise<JobView[]> {
+    const out: JobView[] = [];
+    for (const kind of LIFECYCLE_JOB_KINDS) {
+      const queue = this.queues.queue(kind);
+      for (const state of states) {
+        const jobs = await queue.getJobs([state], 0, -1, true);
+        for (const job of jobs) {
+          if (!job?.id) continue;
+          out.push({
+            id: job.id,
+            kind,
+            state,
+            subscriptionId: job.data?.subscriptionId ?? null,
+            accountId: job.data?.accountId ?? null,
+            dueAt: job.data?.dueAt ?? null,
+            attemptsMade: job.attemptsMade,
+            failedReason: job.failedReason || null,
+            createdAt: new Date(job.timestamp).toISOString(),
+          });
+        }
+      }
+    }
+    return out.sort(
+      (a, b) => (a.dueAt ?? '').localeCompare(b.dueAt ?? '') || a.id.localeCompare(b.id),
+    );
+  }
+
+  /** A failed job gets a new series of attempts; a delayed one runs now. */
+  async retry(
+    jobId: string,
+  ): Promise<{ jobId: string; from: string; action: 'retried' | 'promoted' }> {
+    const job = await this.queues.queue(kindOfJobId(jobId)).getJob(jobId);
+    if (!job) throw new JobNotFoundError(jobId);
+    const state = await job.getState();
+    if (state === 'failed') {
+      await job.retry('failed', { resetAttemptsMade: true });
+      return { jobId, from: state, action: 'retried' };
+    }
+    if (state === 'delayed') {
+      await job.promote();
+      return { jobId, from: state, action: 'promoted' };
+    }
+    throw new JobNotRetryableError(jobId, state);
+  }
+
+  /**
+   * What the reconciler would change (dryRun) or the reconciler itself (the same class the worker
+   * runs), against the scheduler's table in DATA_DIR/scheduler.sqlite.
+   */
+  async reconcile(
+    log: EventStore,
+    logger: Logger,
+    dryRun: boolean,
+  ): Promise<{ plan: ReconcilePlan; applied: ReconcileReport | null }> {
+    const file = schedulerDbPath(this.config.dataDir);
+    if (!existsSync(file))
+      throw new Error(`No scheduler table at ${file}: the worker has not run on this DATA_DIR.`);
+    const table = ScheduleTable.open(file);
+    const checkpoints = SqliteCheckpointStore.open(file);
+    try {
+      const [position, head] = [
+        await checkpoints.load(SCHEDULER_SUBSCRIPTION),
+        await log.headPosition(),
+      ];
+      const caughtUp = head === null || (position !== null && position >= head);
+      const plan = await this.plan(table.allDesiredJobs(), caughtUp);
+      plan.schedulerPosition = position?.toString() ?? null;
+      plan.logHead = head?.toString() ?? null;
+      if (dryRun) return { plan, applied: null };
+      const reconciler = new Reconciler({
+        table,
+        queues: this.queues,
+        scheduler: { waitCaughtUp: async () => caughtUp } as never,
+        mutex: { run: <T>(fn: () => Promise<T>) => fn() } as never,
+        logger,
+        metrics: new LifecycleMetrics(),
+      });
+      return { plan, applied: await reconciler.reconcile() };
+    } finally {
+      table.close();
+      await checkpoints.close();
+    }
+  }
+
+  private async plan(desired: readonly DesiredJob[], caughtUp: boolean): Promise<ReconcilePlan> {
+    const wanted = new Set(desired.map((j) => j.jobId));
+    const present = new Set<string>();
+    const failed = new Set<string>();
+    const stale: string[] = [];
+    for (const kind of LIFECYCLE_JOB_KINDS) {
+      const active = new Set(await this.queues.jobIds(kind, ['active']));
+      for (const id of await this.queues.jobIds(kind, PENDING_STATES)) {
+        present.add(id);
+        if (!wanted.has(id) && !active.has(id)) stale.push(id);
+      }
+      for (const id of await this.queues.jobIds(kind, ['failed'])) failed.add(id);
+    }
+    const retry: string[] = [];
+    const refused: string[] = [];
+    for (const j of desired.filter((d) => failed.has(d.jobId))) {
+      const job = await this.queues.queue(j.kind).getJob(j.jobId);
+      if (!job) continue;
+      if ((job.failedReason ?? '').startsWith(DOMAIN_REFUSAL)) refused.push(j.jobId);
+      else retry.push(j.jobId);
+    }
+    return {
+      caughtUp,
+      schedulerPosition: null,
+      logHead: null,
+      desired: desired.length,
+      present: desired.filter((j) => present.has(j.jobId)).length,
+      missing: desired
+        .filter((j) => !present.has(j.jobId) && !failed.has(j.jobId))
+        .map((j) => j.jobId),
+      stale: caughtUp ? stale : [],
+      retry,
+      refused,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.queues.close();
+    this.connection.disconnect();
+    await this.server?.stop();
+  }
+}

@@ -1,0 +1,441 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { type Kysely, sql } from 'kysely';
+import type { EventStore } from '@app/event-store';
+import {
+  READ_MODELS_PROJECTION,
+  ReadDb,
+  ReadModelProjection,
+  ReadStore,
+  type ReadDatabase,
+  type Upcast,
+} from '@app/read-models';
+import {
+  REBUILT_TABLES,
+  readModelChecksums,
+  type RebuiltTable,
+  type TableChecksum,
+} from './read-model-checksums';
+
+/**
+ * Projections a replay can rebuild. Every read model is written by one projection in one
+ * transaction (`read-models`), so `all` and `read-models` rebuild the same set of tables.
+ */
+export const PROJECTION_NAMES = [READ_MODELS_PROJECTION] as const;
+export type ProjectionName = (typeof PROJECTION_NAMES)[number];
+
+export class UnknownProjectionError extends Error {
+  constructor(readonly projection: string) {
+    super(
+      `Unknown projection "${projection}": known are ${[...PROJECTION_NAMES, 'all'].join(', ')}.`,
+    );
+    this.name = 'UnknownProjectionError';
+  }
+}
+
+/** `all` or a known name → the projections to rebuild. */
+export function resolveProjections(name: string | undefined): ProjectionName[] {
+  if (name === undefined || name === 'all') return [...PROJECTION_NAMES];
+  if ((PROJECTION_NAMES as readonly string[]).includes(name)) return [name as ProjectionName];
+  throw new UnknownProjectionError(name);
+}
+
+export interface ReplayProgress {
+  /** Events projected so far. */
+  events: number;
+  /** Positions covered so far and in all (dense on SQLite: equal to events). */
+  done: number;
+  total: number;
+}
+
+export interface ReplayOptions {
+  /** The raw log (audit rows keep the events as written). */
+  log: EventStore;
+  /** The live read database (its dialect decides how the shadow is built and swapped). */
+  live: ReadDb;
+  /** DATA_DIR (SQLite shadows go under DATA_DIR/replay/) and READ_DB_URL (PostgreSQL). */
+  dataDir: string;
+  readDbUrl?: string | undefined;
+  upcast?: Upcast;
+  projection?: string;
+  /** Build and compare, but do not switch readers over. */
+  dryRun?: boolean;
+  /** Events per read and per projection transaction (default 2000). */
+  batchSize?: number;
+  onProgress?: (p: ReplayProgress) => void;
+  /** Also checksum the live tables before and the rebuilt ones (default: with dryRun). */
+  compare?: boolean;
+}
+
+export interface ReplayReport {
+  projections: ProjectionName[];
+  generation: string;
+  dialect: 'sqlite' | 'postgres';
+  dryRun: boolean;
+  /** Events the rebuild projected (including the top-up taken under the swap lock). */
+  events: number;
+  /** Position the rebuilt tables include (their checkpoint). */
+  position: string | null;
+  /** The live read models' checkpoint when the switch happened (or when compared). */
+  livePosition: string | null;
+  buildMs: number;
+  swapMs: number;
+  eventsPerSecond: number;
+  swapped: boolean;
+  /** Per table: live and rebuilt checksums (when compared). */
+  tables?: Record<RebuiltTable, { live: TableChecksum; rebuilt: TableChecksum; equal: boolean }>;
+  /** True when every compared table is equal (null when not compared). */
+  identical: boolean | null;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Rebuilds the read models from the log into fresh tables, then switches readers over
+ * atomically; readers keep answering from the live tables while it builds.
+ *
+ * - SQLite: the shadow is a separate database file (DATA_DIR/replay/<generation>/), built with
+ *   secondary indexes dropped and re-created at the end. The switch is one write transaction on
+ *   the live file: the live projector is locked out, the shadow is topped up to the live
+ *   checkpoint, then every rebuilt table is replaced by the shadow's rows (DELETE + INSERT …
+ *   SELECT from the attached shadow). Readers (WAL) see the old rows until the COMMIT, the new
+ *   ones after it; a projector that wanted to write meanwhile waits (busy_timeout) and retries.
+ * - PostgreSQL: the shadow is a schema `<live schema>_replay_<generation>`. The switch is one
+ *   transaction: lock the live tables against writers, top up the shadow, then
+ *   `ALTER TABLE … SET SCHEMA` the live tables out and the shadow ones in (a rename: O(1)).
+ *
+ * Kept across the switch: scrub markers (rm_scrubs; scrubs that happened during the build are
+ * applied to the shadow first), the confirmations' delivery state (status, attempts, …), and
+ * other checkpoints. The read-models checkpoint becomes the shadow's (never behind the live one).
+ */
+export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> {
+  const projections = resolveProjections(o.projection);
+  const dryRun = o.dryRun ?? false;
+  const compare = o.compare ?? dryRun;
+  const generation = `g${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const started = Date.now();
+  const shadow = await openShadow(o, generation);
+  let events = 0;
+  try {
+    const shadowStore = new ReadStore(shadow.db);
+    await copyScrubs(o.live, shadowStore);
+    const projection = new ReadModelProjection(shadow.db, o.upcast);
+    const head = (await o.log.headPosition()) ?? 0n;
+    const dropped = await dropSecondaryIndexes(shadow.db);
+    let at: bigint | null = null;
+    const catchUp = async (until: bigint, report: boolean): Promise<void> => {
+      while (at === null || at < until) {
+        const batch = await o.log.readAll({
+          ...(at === null ? {} : { after: at }),
+          maxCount: o.batchSize ?? 2000,
+        });
+        if (batch.length === 0) break;
+        await projection.apply(batch, READ_MODELS_PROJECTION);
+        events += batch.length;
+        at = batch[batch.length - 1]!.position;
+        if (report)
+          o.onProgress?.({
+            events,
+            done: Number(at > head ? head : at),
+            total: Number(head),
+          });
+      }
+    };
+    await catchUp(head, true);
+    await recreateIndexes(shadow.db, dropped);
+    const buildMs = Date.now() - started;
+
+    let swapped = false;
+    let livePosition: bigint | null;
+    const swapStarted = Date.now();
+    let tables: ReplayReport['tables'];
+    const before = compare && !dryRun ? await readModelChecksums(o.live) : null;
+    if (dryRun) {
+      livePosition = await new ReadStore(o.live).checkpoint();
+      if (livePosition !== null) await catchUp(livePosition, false);
+    } else {
+      livePosition = await (o.live.dialect === 'sqlite'
+        ? swapSqlite(o.live, shadow.db, shadowStore, catchUp)
+        : swapPostgres(o.live, shadow.db, shadowStore, shadow.schema!, catchUp));
+      swapped = true;
+    }
+    const swapMs = Date.now() - swapStarted;
+    const position = await shadowStore.checkpoint();
+    if (compare) {
+      const rebuilt = await readModelChecksums(swapped ? o.live : shadow.db);
+      const live = before ?? (await readModelChecksums(o.live));
+      tables = {} as NonNullable<ReplayReport['tables']>;
+      for (const t of REBUILT_TABLES)
+        tables[t] = {
+          live: live[t],
+          rebuilt: rebuilt[t],
+          equal: live[t].sha256 === rebuilt[t].sha256 && live[t].rows === rebuilt[t].rows,
+        };
+    }
+    return {
+      projections,
+      generation,
+      dialect: o.live.dialect,
+      dryRun,
+      events,
+      position: position?.toString() ?? null,
+      livePosition: livePosition?.toString() ?? null,
+      buildMs,
+      swapMs,
+      eventsPerSecond: buildMs > 0 ? Math.round((events / buildMs) * 1000) : events,
+      swapped,
+      ...(tables ? { tables } : {}),
+      identical: tables ? Object.values(tables).every((t) => t.equal) : null,
+    };
+  } finally {
+    await shadow.dispose();
+  }
+}
+
+interface Shadow {
+  db: ReadDb;
+  schema: string | null;
+  dispose(): Promise<void>;
+}
+
+async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow> {
+  if (o.live.dialect === 'sqlite') {
+    const dir = join(o.dataDir, 'replay', generation);
+    mkdirSync(dir, { recursive: true });
+    const db = await ReadDb.open({ dataDir: dir });
+    // A shadow lost to a crash is simply rebuilt: no fsync per transaction.
+    await sql`pragma synchronous = OFF`.execute(db.db);
+    await sql`pragma cache_size = -131072`.execute(db.db);
+    return {
+      db,
+      schema: null,
+      async dispose() {
+        await db.close().catch(() => undefined);
+        rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+      },
+    };
+  }
+  if (!o.readDbUrl) throw new Error('PostgreSQL read models need READ_DB_URL');
+  const live = o.live.schema ?? 'public';
+  const schema = `${live}_replay_${generation}`.slice(0, 63);
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`Bad shadow schema name ${schema}`);
+  const url = new URL(o.readDbUrl);
+  url.searchParams.set('schema', schema);
+  const db = await ReadDb.open({ dataDir: o.dataDir, readDbUrl: url.toString(), poolSize: 2 });
+  return {
+    db,
+    schema,
+    async dispose() {
+      await db.close().catch(() => undefined);
+      // The shadow schema is empty after a switch but for its bookkeeping tables.
+      await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(o.live.db);
+    },
+  };
+}
+
+async function copyScrubs(live: ReadDb, shadow: ReadStore): Promise<void> {
+  const rows = await live.db.selectFrom('rm_scrubs').selectAll().execute();
+  for (let i = 0; i < rows.length; i += 500)
+    await shadow.readDb.db
+      .insertInto('rm_scrubs')
+      .values(rows.slice(i, i + 500))
+      .onConflict((oc) => oc.columns(['scope', 'id']).doNothing())
+      .execute();
+}
+
+/** Scrubs that happened on the live tables while the shadow was built are applied to it. */
+async function applyNewScrubs(
+  liveRows: readonly { scope: string; id: string }[],
+  shadow: ReadStore,
+): Promise<void> {
+  const known = new Set(
+    (await shadow.readDb.db.selectFrom('rm_scrubs').select(['scope', 'id']).execute()).map(
+      (r) => `${r.scope}\u0000${r.id}`,
+    ),
+  );
+  for (const r of liveRows) {
+    if (known.has(`${r.scope}\u0000${r.id}`)) continue;
+    if (r.scope === 'subscription') await shadow.scrubSubscription(r.id);
+    else if (r.scope === 'account') await shadow.scrubAccount(r.id);
+  }
+}
+
+interface IndexDef {
+  name: string;
+  ddl: string;
+}
+
+/** Bulk loading is faster without secondary indexes; they are re-created after the build. */
+async function dropSecondaryIndexes(db: ReadDb): Promise<IndexDef[]> {
+  const tables = [...REBUILT_TABLES];
+  const defs: IndexDef[] =
+    db.dialect === 'sqlite'
+      ? (
+          await sql<IndexDef>`select name, sql as ddl from sqlite_master where type = 'index'
+            and sql is not null and tbl_name in (${sql.join(tables)})`.execute(db.db)
+        ).rows
+      : (
+          await sql<IndexDef>`select i.indexname as name, i.indexdef as ddl from pg_indexes i
+            where i.schemaname = ${db.schema} and i.tablename in (${sql.join(tables)})
+            and not exists (select 1 from pg_constraint c where c.conname = i.indexname)`.execute(
+            db.db,
+          )
+        ).rows;
+  for (const d of defs) await sql`drop index ${sql.id(d.name)}`.execute(db.db);
+  return defs;
+}
+
+async function recreateIndexes(db: ReadDb, defs: readonly IndexDef[]): Promise<void> {
+  for (const d of defs) await sql.raw(d.ddl).execute(db.db);
+  await sql`analyze`.execute(db.db);
+}
+
+type CatchUp = (until: bigint, report: boolean) => Promise<void>;
+
+const CONFIRMATION_STATE = [
+  'status',
+  'attempts',
+  'next_attempt_at',
+  'delivered_at',
+  'last_error',
+] as const;
+
+async function swapSqlite(
+  live: ReadDb,
+  shadow: ReadDb,
+  shadowStore: ReadStore,
+  catchUp: CatchUp,
+): Promise<bigint | null> {
+  const liveFile = live.file!;
+  const shadowFile = shadow.file!;
+  const conn = new Database(liveFile);
+  try {
+    conn.pragma('busy_timeout = 30000');
+    conn.exec(`ATTACH DATABASE '${shadowFile.replace(/'/g, "''")}' AS shadow`);
+    conn.exec('BEGIN');
+    try {
+      // The first write takes the live file's write lock (and only that file's): from here the
+      // live projector cannot commit, so its checkpoint is final until COMMIT.
+      conn
+        .prepare('UPDATE main.rm_checkpoints SET name = name WHERE name = ?')
+        .run(READ_MODELS_PROJECTION);
+      const row = conn
+        .prepare('SELECT position FROM main.rm_checkpoints WHERE name = ?')
+        .get(READ_MODELS_PROJECTION) as { position: number } | undefined;
+      const livePosition = row ? BigInt(row.position) : null;
+      // Top up through the shadow's own connection (the swap connection has not read it yet).
+      if (livePosition !== null) await catchUp(livePosition, false);
+      const scrubs = conn.prepare('SELECT scope, id FROM main.rm_scrubs').all() as {
+        scope: string;
+        id: string;
+      }[];
+      await applyNewScrubs(scrubs, shadowStore);
+      const shadowPosition = await shadowStore.checkpoint();
+
+      const columnsOf = (table: string): string[] =>
+        (conn.prepare(`PRAGMA main.table_info(${table})`).all() as { name: string }[]).map(
+          (c) => c.name,
+        );
+      for (const table of REBUILT_TABLES) {
+        const cols = columnsOf(table);
+        const list = cols.map((c) => `"${c}"`).join(', ');
+        if (table === 'rm_confirmations') {
+          conn.exec(
+            `CREATE TEMP TABLE ops_keep AS SELECT event_id, ${CONFIRMATION_STATE.join(', ')} FROM main.rm_confirmations`,
+          );
+          conn.exec('DELETE FROM main.rm_confirmations');
+          const select = cols
+            .map((c) =>
+              (CONFIRMATION_STATE as readonly string[]).includes(c)
+                ? `CASE WHEN k.event_id IS NULL THEN s."${c}" ELSE k."${c}" END`
+                : `s."${c}"`,
+            )
+            .join(', ');
+          conn.exec(
+            `INSERT INTO main.rm_confirmations (${list}) SELECT ${select} FROM shadow.rm_confirmations s LEFT JOIN temp.ops_keep k ON k.event_id = s.event_id`,
+          );
+          conn.exec('DROP TABLE temp.ops_keep');
+        } else {
+          conn.exec(`DELETE FROM main.${table}`);
+          conn.exec(`INSERT INTO main.${table} (${list}) SELECT ${list} FROM shadow.${table}`);
+        }
+      }
+      if (shadowPosition !== null)
+        conn
+          .prepare(
+            `INSERT INTO main.rm_checkpoints (name, position, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT(name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
+          )
+          .run(READ_MODELS_PROJECTION, Number(shadowPosition), new Date().toISOString());
+      conn.exec('COMMIT');
+      return livePosition;
+    } catch (error) {
+      if (conn.inTransaction) conn.exec('ROLLBACK');
+      throw error;
+    }
+  } finally {
+    try {
+      conn.exec('DETACH DATABASE shadow');
+    } catch {
+      // already detached or never attached
+    }
+    conn.close();
+    await live.compact();
+  }
+}
+
+async function swapPostgres(
+  live: ReadDb,
+  shadow: ReadDb,
+  shadowStore: ReadStore,
+  shadowSchema: string,
+  catchUp: CatchUp,
+): Promise<bigint | null> {
+  const liveSchema = live.schema ?? 'public';
+  const old = `${shadowSchema}_old`.slice(0, 63);
+  const q = (schema: string, table: string) => sql`${sql.id(schema)}.${sql.id(table)}`;
+  const livePosition = await live.db.transaction().execute(async (trx) => {
+    const t = trx as unknown as Kysely<ReadDatabase>;
+    await sql`set local lock_timeout = '20s'`.execute(t);
+    // Writers (the live projector) wait from here to COMMIT; readers go on until the renames.
+    await sql`lock table ${sql.join(
+      [...REBUILT_TABLES, 'rm_checkpoints'].map((n) => q(liveSchema, n)),
+    )} in share row exclusive mode`.execute(t);
+    const row = (
+      await sql<{
+        position: string;
+      }>`select position from ${q(liveSchema, 'rm_checkpoints')} where name = ${READ_MODELS_PROJECTION}`.execute(
+        t,
+      )
+    ).rows[0];
+    const position = row ? BigInt(row.position) : null;
+    if (position !== null) await catchUp(position, false);
+    const scrubs = (
+      await sql<{
+        scope: string;
+        id: string;
+      }>`select scope, id from ${q(liveSchema, 'rm_scrubs')}`.execute(t)
+    ).rows;
+    await applyNewScrubs(scrubs, shadowStore);
+    const shadowPosition = await shadowStore.checkpoint();
+    await sql`update ${q(shadowSchema, 'rm_confirmations')} s set ${sql.join(
+      CONFIRMATION_STATE.map((c) => sql`${sql.id(c)} = l.${sql.id(c)}`),
+    )} from ${q(liveSchema, 'rm_confirmations')} l where l.event_id = s.event_id`.execute(t);
+    await sql`create schema ${sql.id(old)}`.execute(t);
+    for (const table of REBUILT_TABLES)
+      await sql`alter table ${q(liveSchema, table)} set schema ${sql.id(old)}`.execute(t);
+    for (const table of REBUILT_TABLES)
+      await sql`alter table ${q(shadowSchema, table)} set schema ${sql.id(liveSchema)}`.execute(t);
+    if (shadowPosition !== null)
+      await sql`insert into ${q(liveSchema, 'rm_checkpoints')} (name, position, updated_at)
+        values (${READ_MODELS_PROJECTION}, ${shadowPosition.toString()}, ${new Date().toISOString()})
+        on conflict (name) do update set position = excluded.position, updated_at = excluded.updated_at`.execute(
+        t,
+      );
+    return position;
+  });
+  await sql`drop schema if exists ${sql.id(old)} cascade`.execute(live.db);
+  return livePosition;
+}

@@ -1,0 +1,184 @@
+import { openEventStores } from '@app/infrastructure';
+import { readModelChecksums, verifyReadModels } from '@app/ops';
+import { loadConfig } from '@app/platform';
+import { ReadDb, ReadModelProjector, ReadStore } from '@app/read-models';
+import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
+import { runOps } from './ops-cli';
+import { seedLog } from './seed-log';
+
+/**
+ * The operator CLI as a real child process against a log of 100,000 events made by the real
+ * deciders, with read models projected by the live projector: replay, verify, inspect, exit codes.
+ */
+describe('ops CLI on 100,000 events (SQLite)', () => {
+  let dataDir: string;
+  let readDb: ReadDb;
+  let readStore: ReadStore;
+  let events = 0;
+  const env = () => ({ DATA_DIR: dataDir });
+
+  beforeAll(async () => {
+    dataDir = makeTmpDir('ops-cli-');
+    const config = loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'test', LOG_LEVEL: 'silent' });
+    const stores = openEventStores(config);
+    ({ events } = await seedLog(stores, 100_000, { encryptEvery: 10 }));
+    readDb = await ReadDb.open({ dataDir });
+    readStore = new ReadStore(readDb);
+    const projector = new ReadModelProjector({
+      log: stores.raw,
+      readDb,
+      readStore,
+      batchSize: 500,
+    });
+    projector.start();
+    expect(await projector.waitFor((await stores.raw.headPosition())!, 120_000)).toBe(true);
+    await projector.stop();
+    await stores.raw.close();
+    await stores.keys.close();
+  }, 180_000);
+
+  afterAll(async () => {
+    await readDb?.close();
+    if (dataDir) removeTmpDir(dataDir);
+  });
+
+  it('replay of 100,000 events rebuilds read models identical to the live ones (checksums equal), and queries keep answering while it runs', async () => {
+    expect(events).toBeGreaterThanOrEqual(100_000);
+    const before = await readModelChecksums(readDb);
+    const listed = (await readStore.subscriptionsOf('acc_1')).length;
+    expect(listed).toBe(5);
+
+    const replay = runOps(['replay', '--json'], env());
+    let done = false;
+    let queries = 0;
+    const answers = new Set<number>();
+    const reader = (async () => {
+      while (!done) {
+        answers.add((await readStore.subscriptionsOf('acc_1')).length);
+        queries++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const run = await replay;
+    done = true;
+    await reader;
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ swapped: true, dryRun: false, position: String(events) });
+    expect(report.events).toBeGreaterThanOrEqual(events);
+    // Every query during the rebuild and the switch answered, with the full list.
+    expect(queries).toBeGreaterThan(10);
+    expect([...answers]).toEqual([5]);
+
+    const after = await readModelChecksums(readDb);
+    expect(after).toEqual(before);
+    expect(after.rm_audit_events.rows).toBe(events);
+    expect(await readStore.checkpoint()).toBe(BigInt(events));
+  }, 120_000);
+
+  it('verify passes on projected read models (exit 0) and reports an injected drift (exit 1)', async () => {
+    const clean = await verifyReadModels({ log: (await openLog()).raw, readDb });
+    expect(clean).toMatchObject({ ok: true, driftCount: 0, events });
+
+    await readDb.db
+      .updateTable('rm_subscriptions')
+      .set({ status: 'active' })
+      .where('subscription_id', '=', 'sub_8')
+      .execute();
+    await readDb.db.deleteFrom('rm_audit_events').where('position', '=', 77).execute();
+    await readDb.db
+      .updateTable('rm_accounts')
+      .set({ legal_hold: 0, hold_id: null })
+      .where('account_id', '=', 'acc_0-sub')
+      .execute();
+
+    const run = await runOps(['verify', '--json'], env());
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.driftCount).toBe(3);
+    const kinds = report.drifts
+      .map((d: { kind: string; key: string }) => `${d.kind} ${d.key}`)
+      .sort();
+    expect(kinds).toEqual([
+      'account-row-different account-acc_0-sub',
+      'audit-row-missing 77',
+      'subscription-row-different subscription-sub_8',
+    ]);
+    const sub = report.drifts.find(
+      (d: { kind: string }) => d.kind === 'subscription-row-different',
+    );
+    expect(sub.fields.status).toEqual({ expected: 'purged', actual: 'active' });
+
+    const human = await runOps(['verify'], env());
+    expect(human.code).toBe(1);
+    expect(human.stdout).toContain('DRIFT');
+    expect(human.stdout).toContain('status: log says "purged", row has "active"');
+  }, 60_000);
+
+  it('inspect --as-of shows the state as of that date, personal fields as the decrypting store returns them', async () => {
+    // sub_0: monthly, registered 2025-01-01, a refused self-service attempt by a plain user on
+    // 01-11, cancelled through support on 01-12, expired at the term end, purged 90 days later.
+    const asOf = await runOps(
+      ['inspect', 'subscription-sub_0', '--as-of', '2025-01-20T00:00:00Z', '--json'],
+      env(),
+    );
+    expect(asOf.code).toBe(0);
+    const mid = JSON.parse(asOf.stdout);
+    expect(mid.state.status).toBe('cancellation_pending');
+    expect(mid.events.map((e: { type: string }) => e.type)).toEqual([
+      'SubscriptionRegistered',
+      'CancellationRefused',
+      'CancellationRequested',
+      'AutoRenewDisabled',
+    ]);
+    expect(mid.laterEvents).toBeGreaterThan(0);
+    const requested = mid.events.find((e: { type: string }) => e.type === 'CancellationRequested');
+    expect(requested.data.survey.comment).toBe('comment of sub_0');
+    expect(requested.data.verification.billingAdminEmail).toBe('acc_0@example.com');
+
+    const later = await runOps(
+      ['inspect', 'subscription-sub_0', '--as-of', '2025-03-01T00:00:00+01:00', '--json'],
+      env(),
+    );
+    expect(JSON.parse(later.stdout).state.status).toBe('expired');
+    const all = await runOps(['inspect', 'subscription-sub_0'], env());
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain('ProductDataPurged');
+    expect(all.stdout).toMatch(/State:\n\{\n[^]*"status": "purged"/);
+  }, 60_000);
+
+  it('exit codes: 0 for help, 2 for usage errors, 1 for an unknown stream', async () => {
+    const runs = await Promise.all([
+      runOps(['--help'], env()),
+      runOps(['replay', '--help'], env()),
+      runOps(['replay', '--projection', 'nope'], env()),
+      runOps(['inspect', 'subscription-sub_0', '--as-of', 'yesterday'], env()),
+      runOps(['verify', '--bogus'], env()),
+      runOps(['no-such-command'], env()),
+      runOps(['inspect', 'subscription-nope'], env()),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 2, 2, 2, 2, 1]);
+    expect(runs[0].stdout).toContain('Exit codes: 0 ok, 1 failure or drift, 2 usage error.');
+    expect(runs[2].stderr).toContain('Unknown projection "nope"');
+    expect(runs[3].stderr).toContain('--as-of must be an ISO 8601 time');
+    expect(runs[6].stderr).toContain('No stream subscription-nope.');
+  }, 60_000);
+
+  async function openLog() {
+    const stores = openEventStores(
+      loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
+    );
+    afterAllClose.push(async () => {
+      await stores.raw.close();
+      await stores.keys.close();
+    });
+    return stores;
+  }
+  const afterAllClose: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of afterAllClose) await c();
+  });
+});
