@@ -43,6 +43,8 @@ export class ReadDb {
       : ReadDb.openSqlite(join(options.dataDir, 'read-models.sqlite'));
     try {
       await migrateReadModels(readDb.db as Kysely<unknown>, readDb.dialect, readDb.schema);
+      // 0x10002: on open, analyse every table whose statistics are missing or stale.
+      readDb.sqlite?.pragma('optimize = 0x10002');
     } catch (error) {
       await readDb.close();
       throw error;
@@ -60,6 +62,13 @@ export class ReadDb {
     database.pragma('secure_delete = ON');
     database.pragma('busy_timeout = 5000');
     database.pragma('foreign_keys = ON');
+    // The audit table carries six B-trees (rows and one index per filter): a larger page cache
+    // and memory-mapped reads keep projection and deep pages off the disk.
+    database.pragma('cache_size = -65536');
+    database.pragma('mmap_size = 268435456');
+    database.pragma('temp_store = MEMORY');
+    // Planner statistics (which index is selective: an account beats an event type); bounded cost.
+    database.pragma('analysis_limit = 1000');
     const db = new Kysely<ReadDatabase>({ dialect: new SqliteDialect({ database }) });
     return new ReadDb(db, 'sqlite', null, database, file);
   }
@@ -96,6 +105,15 @@ export class ReadDb {
   /** A position as a query parameter: a number for SQLite (INTEGER), a string for PostgreSQL. */
   pos(position: bigint): number | string {
     return this.dialect === 'sqlite' ? Number(position) : position.toString();
+  }
+
+  /**
+   * Refreshes the query planner's statistics when the tables changed enough (SQLite's
+   * `PRAGMA optimize`; PostgreSQL's autovacuum does this on its own). Without them SQLite cannot
+   * tell that `account_id = ?` is far more selective than `type IN (…)`.
+   */
+  async optimize(): Promise<void> {
+    if (this.sqlite) this.sqlite.pragma('optimize');
   }
 
   async ping(): Promise<void> {

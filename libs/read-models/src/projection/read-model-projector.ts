@@ -50,6 +50,7 @@ export class ReadModelProjector {
   private readonly subscription: CatchUpSubscription;
   private readonly progress = new EventEmitter();
   private known: bigint | null = null;
+  private sinceOptimize = 0;
 
   constructor(private readonly o: ReadModelProjectorOptions) {
     this.progress.setMaxListeners(0);
@@ -64,6 +65,11 @@ export class ReadModelProjector {
       ...(o.onError ? { onError: o.onError } : {}),
       handle: async (events) => {
         await projection.apply(events, READ_MODELS_PROJECTION);
+        this.sinceOptimize += events.length;
+        if (this.sinceOptimize >= 50_000) {
+          this.sinceOptimize = 0;
+          await o.readDb.optimize();
+        }
         // The rows and checkpoint are committed: readers waiting for these positions may go.
         this.advance(events[events.length - 1]!.position);
       },
