@@ -7,6 +7,7 @@ import {
   type CancellationRequested,
   isRegistered,
   listingEntry,
+  personalDataFields,
   type ProductDataPurged,
   type RegisteredSubscription,
   SUBSCRIPTION_EVENT_TYPES,
@@ -30,6 +31,12 @@ import { holdsEncryptedFields, scrubEncryptedFields } from './scrub';
 export type Upcast = (event: RecordedEvent) => RecordedEvent;
 
 const SUBSCRIPTION_TYPES = new Set<string>(SUBSCRIPTION_EVENT_TYPES);
+/** Event types with personal fields (encrypted in the log): the only ones a scrub can touch. */
+const PERSONAL_TYPES = new Set<string>(
+  [...SUBSCRIPTION_EVENT_TYPES, ...ACCOUNT_EVENT_TYPES].filter(
+    (t) => personalDataFields(t).length > 0,
+  ),
+);
 const ACCOUNT_TYPES = new Set<string>(ACCOUNT_EVENT_TYPES);
 const SUBSCRIPTION_STREAM = 'subscription-';
 const ACCOUNT_STREAM = 'account-';
@@ -87,18 +94,30 @@ export class ReadModelProjection {
     const last = events[events.length - 1]!.position;
     await this.readDb.db.transaction().execute(async (trx) => {
       const subscriptionIds = new Set<string>();
-      const accountIds = new Set<string>();
+      const accountStreams = new Set<string>();
+      // Scrub markers only matter for events that carry encrypted personal data.
+      const personalSubscriptions = new Set<string>();
+      const personalAccounts = new Set<string>();
       for (const e of events) {
         if (e.streamId.startsWith(SUBSCRIPTION_STREAM))
           subscriptionIds.add(e.streamId.slice(SUBSCRIPTION_STREAM.length));
         else if (e.streamId.startsWith(ACCOUNT_STREAM))
-          accountIds.add(e.streamId.slice(ACCOUNT_STREAM.length));
-        const accountId = str(e.data['accountId']);
-        if (accountId) accountIds.add(accountId);
+          accountStreams.add(e.streamId.slice(ACCOUNT_STREAM.length));
+        if (!PERSONAL_TYPES.has(e.type)) continue;
+        const accountId =
+          str(e.data['accountId']) ??
+          (e.streamId.startsWith(ACCOUNT_STREAM) ? e.streamId.slice(ACCOUNT_STREAM.length) : null);
+        if (accountId) personalAccounts.add(accountId);
+        const subscriptionId =
+          str(e.data['subscriptionId']) ??
+          (e.streamId.startsWith(SUBSCRIPTION_STREAM)
+            ? e.streamId.slice(SUBSCRIPTION_STREAM.length)
+            : null);
+        if (subscriptionId) personalSubscriptions.add(subscriptionId);
       }
-      const scrubbed = await this.scrubMarkers(trx, subscriptionIds, accountIds);
+      const scrubbed = await this.scrubMarkers(trx, personalSubscriptions, personalAccounts);
       const subscriptions = await this.loadSubscriptions(trx, subscriptionIds);
-      const accounts = await this.loadAccounts(trx, accountIds);
+      const accounts = await this.loadAccounts(trx, accountStreams);
 
       const audit: AuditEventsTable[] = [];
       const receipts: PurgeReceiptsTable[] = [];
