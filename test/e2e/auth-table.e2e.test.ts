@@ -29,8 +29,6 @@ const CONTRACT: readonly Route[] = [
   { method: 'GET', path: '/health/ready', scope: null },
   { method: 'GET', path: '/metrics', scope: null },
 ];
-/** Routes of API.md that another issue (operators' tools, issue 7) brings; checked once served. */
-const BROUGHT_BY_OTHER_WORK = ['GET /v1/streams/{streamId}', 'POST /v1/ops/replay'];
 
 const SINGLE_SCOPE_TOKENS: Record<string, string> = {
   'subscriptions:write': TOKENS.writer,
@@ -59,7 +57,7 @@ describe('auth table over every route (API.md): no token 401, unknown token 401,
   it('every route of API.md is served with the scope API.md gives it', () => {
     const served = new Map(routes.map((r) => [key(r), r.scope]));
     const missing = CONTRACT.filter((r) => !served.has(key(r))).map(key);
-    expect(missing.filter((k) => !BROUGHT_BY_OTHER_WORK.includes(k))).toEqual([]);
+    expect(missing).toEqual([]);
     for (const r of CONTRACT)
       if (served.has(key(r))) expect([key(r), served.get(key(r))]).toEqual([key(r), r.scope]);
     // And no served route is left without a declared scope (the guard would close it anyway).

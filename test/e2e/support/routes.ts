@@ -23,9 +23,11 @@ export async function servedRoutes(t: ReadSideApp): Promise<Route[]> {
         path,
         scope: op.security && op.security.length === 0 ? null : (op['x-required-scope'] ?? '?'),
       });
-  // Served but kept out of the document itself.
+  // Served but kept out of the document: the docs themselves, and the queue dashboard (a
+  // Fastify plugin with its own bearer check, outside Nest's router).
   routes.push({ method: 'GET', path: '/docs', scope: null });
   routes.push({ method: 'GET', path: '/docs/json', scope: null });
+  routes.push({ method: 'GET', path: '/ops/queues', scope: 'ops' });
   return routes;
 }
 
