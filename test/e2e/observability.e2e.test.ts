@@ -185,6 +185,9 @@ describe('observability: metrics, request logs, OpenAPI, readiness (real app)', 
       ]),
     );
     expect(audit.responses['401']).toBeDefined();
+    expect(audit.responses['200'].content['application/json'].schema.properties).toHaveProperty(
+      'nextCursor',
+    );
     expect(doc.paths['/v1/accounts/{accountId}/subscriptions'].get['x-required-scope']).toBe(
       'subscriptions:read',
     );

@@ -1,5 +1,5 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { type ConfirmationView, ReadStore, toConfirmationView } from '@app/read-models';
@@ -7,6 +7,7 @@ import { afterCursor, type Page, toPage } from '../read-side/paging';
 import { RequireScope } from '../http/auth';
 import { idSchema } from '../http/common-schemas';
 import { parseInput } from '../http/zod-validation';
+import { RESPONSES } from '../read-side/response-schemas';
 import {
   consistencyQuery,
   cursorParam,
@@ -38,6 +39,7 @@ export class AccountConfirmationsController {
   @Get()
   @RequireScope('subscriptions:read')
   @ApiOperation({ summary: 'Cancellation confirmations for a contract account (R16 outbox)' })
+  @ApiOkResponse({ schema: RESPONSES.confirmationPage })
   async list(
     @Param('accountId', { schema: idSchema }) rawId: string,
     @Query({ schema: confirmationsQuerySchema }) rawQuery: unknown,

@@ -1,5 +1,5 @@
 import { Controller, Get, Headers, Inject, Query, Res, StreamableFile } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { LOGGER } from '@app/infrastructure';
@@ -7,6 +7,7 @@ import { type AuditEvent, AuditReader, ReadStore } from '@app/read-models';
 import { RequireScope } from '../http/auth';
 import { parseInput } from '../http/zod-validation';
 import { afterCursor, type Page, toPage, utc } from '../read-side/paging';
+import { RESPONSES } from '../read-side/response-schemas';
 import { ReadConsistency } from '../read-side/read-consistency';
 import { type AuditEventsQuery, auditEventsQuerySchema } from './audit-events.query';
 import { ndjsonExport } from './ndjson-export';
@@ -32,6 +33,14 @@ export class AuditEventsController {
   @Get()
   @RequireScope('audit:read')
   @ApiOperation({ summary: 'Audit events (filters, cursor pages, or an NDJSON export)' })
+  @ApiOkResponse({
+    description:
+      'A page (JSON), or with Accept: application/x-ndjson / ?format=ndjson one AuditEvent per line',
+    content: {
+      'application/json': { schema: RESPONSES.auditPage },
+      'application/x-ndjson': { schema: RESPONSES.auditEvent },
+    },
+  })
   @ApiProduces('application/json', 'application/x-ndjson')
   async list(
     @Query({ schema: auditEventsQuerySchema }) rawQuery: unknown,

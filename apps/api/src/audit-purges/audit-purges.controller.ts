@@ -1,5 +1,5 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { type PurgeReceiptView, ReadStore, toPurgeReceiptView } from '@app/read-models';
@@ -7,6 +7,7 @@ import { RequireScope } from '../http/auth';
 import { idSchema, instantSchema } from '../http/common-schemas';
 import { parseInput } from '../http/zod-validation';
 import { afterCursor, type Page, toPage, utc } from '../read-side/paging';
+import { RESPONSES } from '../read-side/response-schemas';
 import {
   consistencyQuery,
   cursorParam,
@@ -48,6 +49,7 @@ export class AuditPurgesController {
   @Get()
   @RequireScope('audit:read')
   @ApiOperation({ summary: 'Purge receipts (R15): what was deleted, where, when, by which job' })
+  @ApiOkResponse({ schema: RESPONSES.purgePage })
   async list(
     @Query({ schema: auditPurgesQuerySchema }) rawQuery: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,

@@ -1,10 +1,11 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ReadStore } from '@app/read-models';
 import { RequireScope } from '../http/auth';
 import { idSchema } from '../http/common-schemas';
 import { parseInput } from '../http/zod-validation';
+import { RESPONSES } from '../read-side/response-schemas';
 import { ReadConsistency } from '../read-side/read-consistency';
 import { type ListedSubscriptionView, toListedView } from '../read-side/subscription-list.view';
 import { listAccountSubscriptionsQuerySchema } from './list-account-subscriptions.query';
@@ -26,6 +27,7 @@ export class ListAccountSubscriptionsController {
   @Get()
   @RequireScope('subscriptions:read')
   @ApiOperation({ summary: "An account's subscriptions with status (R16)" })
+  @ApiOkResponse({ schema: RESPONSES.subscriptionList })
   async list(
     @Param('accountId', { schema: idSchema }) rawId: string,
     @Query({ schema: listAccountSubscriptionsQuerySchema }) rawQuery: unknown,
