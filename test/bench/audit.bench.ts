@@ -8,7 +8,8 @@
  * fields are really encrypted under keys in the service's key store (so pages pay for
  * decryption). The service then starts on that DATA_DIR (`npm start` configuration) and every
  * query kind is timed sequentially, one request at a time, from this process.
- * BENCH_READ_DB_URL=postgres://… runs the same on PostgreSQL.
+ * BENCH_READ_DB_URL='postgres://…/db?schema=bench_audit' runs the same on PostgreSQL (the schema
+ * is created and dropped).
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +22,7 @@ import {
   type RecordedEvent,
   SqliteKeyStore,
 } from '@app/event-store';
+import { Client } from 'pg';
 import { ReadDb, ReadModelProjection, READ_MODELS_PROJECTION } from '@app/read-models';
 import { machine, startServer } from './support/bench-server';
 
@@ -173,6 +175,18 @@ async function seed(dataDir: string): Promise<{ seconds: number }> {
   return { seconds: (Date.now() - started) / 1000 };
 }
 
+/** The bench's PostgreSQL schema (`?schema=` of BENCH_READ_DB_URL) is dropped at the end. */
+async function dropSchema(url: string): Promise<void> {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  if (!schema || schema === 'public') return;
+  parsed.searchParams.delete('schema');
+  const client = new Client({ connectionString: parsed.toString() });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await client.end();
+}
+
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
@@ -257,6 +271,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    if (READ_DB_URL) await dropSchema(READ_DB_URL);
   }
   all.sort((a, b) => a - b);
   console.log(

@@ -122,11 +122,19 @@ export class ReadDb {
 
   /**
    * SQLite: moves the WAL into the main file and truncates it, so that bytes just deleted or
-   * overwritten (with secure_delete on) leave the disk. PostgreSQL: nothing (VACUUM is the
-   * server's business).
+   * overwritten (with secure_delete on) leave the disk; true once done. PostgreSQL: nothing
+   * (VACUUM is the server's business).
    */
-  async compact(): Promise<void> {
-    if (this.sqlite) this.sqlite.pragma('wal_checkpoint(TRUNCATE)');
+  async compact(): Promise<boolean> {
+    if (!this.sqlite) return true;
+    // Another connection (the worker process, a long export) may hold a read snapshot for a
+    // moment: retry briefly; false when the WAL could still not be emptied.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const [result] = this.sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      if (!result || result.busy === 0) return true;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return false;
   }
 
   /** The SQLite file (for tests that scan bytes), null on PostgreSQL. */
