@@ -1,5 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { InfrastructureModule, type InfrastructureOptions } from '@app/infrastructure';
+import { PurgeModule } from '@app/purge';
+import { ReadModelsModule } from '@app/read-models';
 import { LifecycleModule, type LifecycleOptions } from '@app/scheduling';
 
 export interface WorkerOptions extends InfrastructureOptions {
@@ -19,6 +21,10 @@ export class WorkerModule {
       imports: [
         InfrastructureModule.forRoot(options),
         LifecycleModule.forRoot({ ...options.lifecycle, role: 'worker' }),
+        // The purge job runs the purge process (data holders, key shredding, read-model scrub);
+        // the read models are here for the scrub only: the API process runs their projector.
+        ReadModelsModule.forRoot({ projector: false }),
+        PurgeModule,
       ],
     };
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { AppConfig } from '@app/platform';
 import { APP_CONFIG } from '@app/infrastructure';
+import { PURGE_RUNNER } from '@app/scheduling';
 import { HolderRegistry } from './holders/holder-registry';
 import { LocalProductDataStore } from './holders/local-product-data.store';
 import { PurgeProcess } from './purge-process';
@@ -24,8 +25,10 @@ import { PersonalDataEraser } from './personal-data-eraser';
       useFactory: (local: LocalProductDataStore) => HolderRegistry.fromEnvironment(local),
     },
     PurgeProcess,
+    // The lifecycle's purge job hands the whole purge to this process (R15).
+    { provide: PURGE_RUNNER, useExisting: PurgeProcess },
     PersonalDataEraser,
   ],
-  exports: [LocalProductDataStore, HolderRegistry, PurgeProcess, PersonalDataEraser],
+  exports: [LocalProductDataStore, HolderRegistry, PurgeProcess, PURGE_RUNNER, PersonalDataEraser],
 })
 export class PurgeModule {}

@@ -135,15 +135,21 @@ describe('lifecycle on the real app with a controlled clock (BullMQ on a private
     );
   });
 
-  it('R14/R15: one jump past expiry and purge date runs the expiry, then the purge job the expiry scheduled', async () => {
+  it('R14/R15: one jump past expiry and purge date runs the expiry, then the purge job the expiry scheduled, which purges', async () => {
     await register(t, { subscriptionId: 'sub_j1' });
     await cancel(t, 'sub_j1');
     await moveClock(t, '2026-07-01T00:00:00.000Z');
     const all = await events(t, 'sub_j1');
-    expect(all.map((e) => e.type).slice(-2)).toEqual(['SubscriptionExpired', 'PurgeStarted']);
-    expect(all.at(-2)!.data['expiredAt']).toBe(FEB_28);
-    expect(all.at(-1)!.data['startedAt']).toBe(PURGE_AFTER_FEB_28);
-    expect(all.map((e) => e.type)).not.toContain('ProductDataPurged');
+    // The purge job hands the purge to the purge process: started, the local holder, done.
+    expect(all.map((e) => e.type).slice(-4)).toEqual([
+      'SubscriptionExpired',
+      'PurgeStarted',
+      'ProductDataHolderPurged',
+      'ProductDataPurged',
+    ]);
+    expect(all.at(-4)!.data['expiredAt']).toBe(FEB_28);
+    expect(all.at(-3)!.data['startedAt']).toBe(PURGE_AFTER_FEB_28);
+    expect(all.at(-1)!.data['purgedAt']).toBe(PURGE_AFTER_FEB_28);
   });
 
   it('R9: a fixed-term contract cancelled without 30 days notice renews once (notice missed), then expires at the next term end', async () => {
