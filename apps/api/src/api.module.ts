@@ -7,6 +7,7 @@ import { CancelSubscriptionController } from './cancel-subscription/cancel-subsc
 import { CancelSubscriptionHandler } from './cancel-subscription/cancel-subscription.handler';
 import { ErasePersonalDataController } from './erase-personal-data/erase-personal-data.controller';
 import { ErasePersonalDataHandler } from './erase-personal-data/erase-personal-data.handler';
+import { OpenPurgesController } from './open-purges/open-purges.controller';
 import { GetSubscriptionController } from './get-subscription/get-subscription.controller';
 import { HealthController } from './health/health.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
@@ -41,6 +42,7 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     GetSubscriptionController,
     LegalHoldController,
     ErasePersonalDataController,
+    OpenPurgesController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },

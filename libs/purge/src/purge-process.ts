@@ -12,6 +12,7 @@ import {
 } from '@app/domain';
 import type { CommandContext } from '@app/command-handling';
 import type { EventStore } from '@app/event-store';
+import { MetricsService } from '@app/metrics';
 import {
   CommandRunner,
   EVENT_STORE,
@@ -55,9 +56,17 @@ export class PurgeProcess {
     @Optional() @Inject(READ_MODEL_SCRUBBER) private readonly scrubber: ReadModelScrubber | null,
     @Optional() @Inject(LIFECYCLE_JOB_REMOVER) private readonly jobs: LifecycleJobRemover | null,
     @Optional() @Inject(DISK_COMPACTORS) private readonly compactors: DiskCompactor[] | null,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
+  /** Runs (or resumes) the purge; every outcome is counted in purges_total{outcome}. */
   async run(subscriptionId: string, context: CommandContext): Promise<PurgeOutcome> {
+    const outcome = await this.step(subscriptionId, context);
+    this.metrics?.recordPurge(outcome.status);
+    return outcome;
+  }
+
+  private async step(subscriptionId: string, context: CommandContext): Promise<PurgeOutcome> {
     const streamId = subscriptionStreamId(subscriptionId);
     const before = await this.load(subscriptionId);
     if (!before) return { status: 'not_registered' };

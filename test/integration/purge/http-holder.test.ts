@@ -1,5 +1,5 @@
 import { HolderFailedError, HttpProductDataHolder } from '@app/purge';
-import { startTestApp, type TestApp } from '../../support/app-harness';
+import { auth, startTestApp, type TestApp, TOKENS } from '../../support/app-harness';
 import { HolderServer } from './fake-holder-server';
 import { eventTypes, purge, registerAndCancel, runTermEnd } from './purge-helpers';
 
@@ -107,7 +107,7 @@ describe('a purge with a failing HTTP holder stays open, never "done"', () => {
     await server.stop();
   });
 
-  it('R15: open while the holder fails (local part recorded once), purged when it recovers, one receipt with both holders', async () => {
+  it('R15: open while the holder fails (local part recorded once, listed in /v1/ops/purges/open), purged when it recovers, one receipt with both holders', async () => {
     const { expiresAt, purgeAt } = await registerAndCancel(t, 'sub_h');
     await t.clock.advanceTo(expiresAt);
     await runTermEnd(t, 'sub_h');
@@ -123,6 +123,31 @@ describe('a purge with a failing HTTP holder stays open, never "done"', () => {
     });
     let types = await eventTypes(t, 'sub_h');
     expect(types).not.toContain('ProductDataPurged');
+    // Visible to operators while open (the read models follow the log: wait for them).
+    const waitOpen = async () => {
+      for (let i = 0; i < 100; i++) {
+        const r = await t.app.inject({
+          method: 'GET',
+          url: '/v1/ops/purges/open',
+          headers: auth(TOKENS.ops),
+        });
+        const items = r.json<{ items: { subscriptionId: string; holdersDone: string[] }[] }>()
+          .items;
+        if (items.some((x) => x.subscriptionId === 'sub_h' && x.holdersDone.includes('local')))
+          return items;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      throw new Error('open purge never listed');
+    };
+    expect((await waitOpen()).find((x) => x.subscriptionId === 'sub_h')).toMatchObject({
+      holdersDone: ['local'],
+    });
+    const forbidden = await t.app.inject({
+      method: 'GET',
+      url: '/v1/ops/purges/open',
+      headers: auth(TOKENS.reader),
+    });
+    expect(forbidden.statusCode).toBe(403);
     expect(types.filter((e) => e === 'ProductDataHolderPurged')).toHaveLength(1);
 
     server.behaviour = () => 'ok';

@@ -1,0 +1,63 @@
+import { Controller, Get } from '@nestjs/common';
+import { ReadDb } from '@app/read-models';
+import { RequireScope } from '../http/auth';
+
+export interface OpenPurge {
+  subscriptionId: string;
+  accountId: string | null;
+  purgeId: string | null;
+  startedAt: string;
+  /** Data holders that confirmed so far; the others keep the purge open. */
+  holdersDone: string[];
+  holders: string[];
+}
+
+/**
+ * R15: purges that started but have no ProductDataPurged yet — typically a data holder that keeps
+ * failing. An open purge is never reported done; operators watch this list (and the
+ * purges_total{outcome="open"} metric) until it is empty.
+ */
+@Controller('v1/ops/purges')
+export class OpenPurgesController {
+  constructor(private readonly readDb: ReadDb) {}
+
+  @Get('open')
+  @RequireScope('ops')
+  async open(): Promise<{ items: OpenPurge[] }> {
+    const db = this.readDb.db;
+    const rows = await db
+      .selectFrom('rm_audit_events')
+      .select(['subscription_id', 'account_id', 'type', 'data', 'recorded_at'])
+      .where('type', 'in', ['PurgeStarted', 'ProductDataHolderPurged'])
+      .where('subscription_id', 'not in', (q) =>
+        q
+          .selectFrom('rm_audit_events')
+          .select('subscription_id')
+          .where('type', '=', 'ProductDataPurged')
+          .where('subscription_id', 'is not', null),
+      )
+      .orderBy('position')
+      .execute();
+    const open = new Map<string, OpenPurge>();
+    for (const row of rows) {
+      if (!row.subscription_id) continue;
+      const data = JSON.parse(row.data) as {
+        purgeId?: string;
+        holders?: string[];
+        receipt?: { holder?: string };
+      };
+      if (row.type === 'PurgeStarted')
+        open.set(row.subscription_id, {
+          subscriptionId: row.subscription_id,
+          accountId: row.account_id,
+          purgeId: data.purgeId ?? null,
+          startedAt: row.recorded_at,
+          holders: data.holders ?? [],
+          holdersDone: [],
+        });
+      else if (data.receipt?.holder)
+        open.get(row.subscription_id)?.holdersDone.push(data.receipt.holder);
+    }
+    return { items: [...open.values()] };
+  }
+}
