@@ -96,6 +96,12 @@ async function main(): Promise<void> {
     // Let the projector (and the scheduler behind it) take in the seeded registrations first.
     if (process.env['READ_MODEL_PROJECTOR'] !== 'off')
       await waitForMetric(server.url, 'subscriptions_read_model_lag_positions', (v) => v === 0);
+    // …and the scheduler has put every seeded subscription's term-end job into Redis.
+    await waitForMetric(
+      server.url,
+      'subscriptions_lifecycle_scheduler_lag',
+      (v) => v === undefined || v === 0,
+    );
     await new Promise((r) => setTimeout(r, 3000));
     const ready = Date.now();
 

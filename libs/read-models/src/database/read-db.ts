@@ -43,8 +43,9 @@ export class ReadDb {
       : ReadDb.openSqlite(join(options.dataDir, 'read-models.sqlite'));
     try {
       await migrateReadModels(readDb.db as Kysely<unknown>, readDb.dialect, readDb.schema);
-      // 0x10002: on open, analyse every table whose statistics are missing or stale.
-      readDb.sqlite?.pragma('optimize = 0x10002');
+      // SQLite 0x10002: on open, analyse every table whose statistics are missing or stale.
+      if (readDb.sqlite) readDb.sqlite.pragma('optimize = 0x10002');
+      else await readDb.optimize();
     } catch (error) {
       await readDb.close();
       throw error;
@@ -108,12 +109,16 @@ export class ReadDb {
   }
 
   /**
-   * Refreshes the query planner's statistics when the tables changed enough (SQLite's
-   * `PRAGMA optimize`; PostgreSQL's autovacuum does this on its own). Without them SQLite cannot
-   * tell that `account_id = ?` is far more selective than `type IN (…)`.
+   * Refreshes the query planner's statistics (SQLite: `PRAGMA optimize`, only when the tables
+   * changed enough; PostgreSQL: `ANALYZE`, which autovacuum also runs on its own). Without them
+   * the planner cannot tell that `account_id = ?` is far more selective than `type IN (…)`.
    */
   async optimize(): Promise<void> {
     if (this.sqlite) this.sqlite.pragma('optimize');
+    else
+      await sql`ANALYZE rm_audit_events, rm_subscriptions, rm_purge_receipts, rm_confirmations`.execute(
+        this.db,
+      );
   }
 
   async ping(): Promise<void> {
