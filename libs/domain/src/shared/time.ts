@@ -21,7 +21,8 @@ export function toInstant(dt: DateTime): Instant {
 
 /** The instant seen in the account's time zone; all calendar arithmetic happens there (D4). */
 export function inZone(iso: Instant, timeZone: string): DateTime {
-  return parseInstant(iso).setZone(timeZone);
+  // IANAZone.create caches zones; setZone(string) would validate the name through Intl each time.
+  return parseInstant(iso).setZone(IANAZone.create(timeZone));
 }
 
 export function isValidTimeZone(timeZone: string): boolean {

@@ -230,7 +230,7 @@ describe('subscription invariants (property tests)', () => {
       }),
       { numRuns: 300 },
     );
-    expect(purges).toBeGreaterThan(10);
+    expect(purges).toBeGreaterThan(0); // about 10 per run on average: the case is reached
   });
 
   it('D6/R13: a refusal, a repeat or a rejected command never changes the state', () => {
