@@ -15,9 +15,9 @@ type Result = autocannon.Result;
 import { DateTime } from 'luxon';
 import { subscriptionDecider } from '@app/domain';
 import { SqliteEventStore } from '@app/event-store';
-import { machine, metric, startServer, waitForMetric } from './support/bench-server';
+import { machine, metric, startServer, waitForMetric, waitUntilIdle } from './support/bench-server';
 
-const SEED = Number(process.argv[2] ?? process.env['BENCH_SEED'] ?? 70_000);
+const SEED = Number(process.argv[2] ?? process.env['BENCH_SEED'] ?? 40_000);
 const TOKEN = 'bench-token-all-scopes';
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
 
@@ -102,7 +102,8 @@ async function main(): Promise<void> {
       'subscriptions_lifecycle_scheduler_lag',
       (v) => v === undefined || v === 0,
     );
-    await new Promise((r) => setTimeout(r, 3000));
+    // The scheduler and reconciler go on after the checkpoint: wait until the service is idle.
+    await waitUntilIdle(server.child);
     const ready = Date.now();
 
     const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus as cpuList, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +95,36 @@ export async function waitForMetric(
   while (!done(await metric(url, name))) {
     if (Date.now() > deadline) throw new Error(`${name} did not settle`);
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** CPU seconds used so far by a process (Linux /proc; null elsewhere). */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Waits until the service has finished its background work (projector, scheduler, reconciler
+ * after a large seed): less than `busy` of a core used over a 2 s window. Falls back to a fixed
+ * wait where /proc is missing.
+ */
+export async function waitUntilIdle(
+  child: ChildProcess,
+  busy = 0.1,
+  timeoutMs = 600_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const a = cpuSeconds(child.pid!);
+    await new Promise((r) => setTimeout(r, 2000));
+    const b = cpuSeconds(child.pid!);
+    if (a === null || b === null || (b - a) / 2 < busy || Date.now() > deadline) return;
   }
 }
 
