@@ -88,7 +88,7 @@ export class PurgeProcess {
           now: this.runner.now(),
         },
       },
-      context,
+      stepContext(context, 'start'),
     );
     const state = started.state;
     if (!isRegistered(state) || state.status !== 'expired') return { status: 'not_expired' };
@@ -114,7 +114,7 @@ export class PurgeProcess {
             type: 'RecordHolderPurged',
             data: { subscriptionId, purgeId: state.purge.purgeId, receipt, now: this.runner.now() },
           },
-          context,
+          stepContext(context, `holder-${name}`),
         );
       } catch (error) {
         if (!(error instanceof HolderFailedError)) throw error;
@@ -147,7 +147,7 @@ export class PurgeProcess {
           now: this.runner.now(),
         },
       },
-      context,
+      stepContext(context, 'complete'),
     );
     return { status: 'purged', purgeId: state.purge.purgeId };
   }
@@ -174,4 +174,14 @@ export class PurgeProcess {
       ).legalHold !== null
     );
   }
+}
+
+/**
+ * Each step of the purge is its own command: with one idempotency key for all of them, every step
+ * after the first would be answered as a replay of the first and write nothing.
+ */
+function stepContext(context: CommandContext, step: string): CommandContext {
+  return context.commandId === null
+    ? context
+    : { ...context, commandId: `${context.commandId}#${step}` };
 }

@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import type { ProductDataPurged } from '@app/domain';
 import type { EventStore } from '@app/event-store';
 import { EVENT_STORE } from '@app/infrastructure';
-import { LocalProductDataStore } from '@app/purge';
+import { LocalProductDataStore, PurgeProcess } from '@app/purge';
 import { auth, startTestApp, type TestApp, TOKENS } from '../../support/app-harness';
 import { scanBytes } from '../../support/byte-scan';
 import {
@@ -11,6 +11,7 @@ import {
   registerAndCancel,
   runTermEnd,
   surveyComment,
+  systemContext,
   verification,
 } from './purge-helpers';
 
@@ -64,6 +65,21 @@ describe('purge (R15) on the real app: SQLite files, local data holder, controll
     // A second run (a duplicate job) changes nothing.
     expect(await purge(t, 'sub_p1')).toEqual({ status: 'already_purged' });
     expect((await eventTypes(t, 'sub_p1')).length).toBe(types.length);
+  });
+
+  it('R15: a purge run under one idempotency key (a job id) still runs every step, and repeats as a no-op', async () => {
+    const { expiresAt, purgeAt } = await registerAndCancel(t, 'sub_key');
+    await t.clock.advanceTo(expiresAt);
+    await runTermEnd(t, 'sub_key');
+    await t.clock.advanceTo(purgeAt);
+    const ctx = { ...systemContext(), commandId: 'purge-sub_key-job', requestHash: 'job' };
+    expect(await t.app.get(PurgeProcess).run('sub_key', ctx)).toMatchObject({ status: 'purged' });
+    expect(await t.app.get(PurgeProcess).run('sub_key', ctx)).toEqual({ status: 'already_purged' });
+    expect((await eventTypes(t, 'sub_key')).slice(-3)).toEqual([
+      'PurgeStarted',
+      'ProductDataHolderPurged',
+      'ProductDataPurged',
+    ]);
   });
 
   it('R15/R17: after the purge no file under DATA_DIR holds the product data or the personal data the events carried', async () => {
