@@ -4,9 +4,9 @@ import {
   fold,
   isRegistered,
   nextTermEndDue,
-  parseInstant,
   type SubscriptionState,
 } from '@app/domain';
+import { epochMs } from './instants';
 import { lifecycleJobId, type LifecycleJobKind } from './job-ids';
 import type { DesiredJob } from './queues';
 
@@ -34,8 +34,6 @@ export function accountHoldView(events: readonly AccountEvent[]): AccountHoldVie
 export function needsAccountView(state: SubscriptionState): boolean {
   return state.status === 'expired' && state.purge === null && state.purgeDeferred;
 }
-
-const epochMs = (iso: string): number => parseInstant(iso).toMillis();
 
 /**
  * The lifecycle jobs a subscription's folded state calls for, right now. Pure: the scheduler and

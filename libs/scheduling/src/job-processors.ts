@@ -8,7 +8,6 @@ import {
   fold,
   isRegistered,
   nextTermEndDue,
-  parseInstant,
   type SubscriptionCommand,
   subscriptionDecider,
   type SubscriptionEvent,
@@ -18,6 +17,7 @@ import {
 } from '@app/domain';
 import type { EventStore } from '@app/event-store';
 import { accountHoldView, type AccountHoldView, desiredJobs, NO_HOLD } from './desired-jobs';
+import { epochMs } from './instants';
 import type { LifecycleJobKind } from './job-ids';
 import type { LifecycleJobData } from './queues';
 
@@ -78,7 +78,7 @@ export function toJobError(error: unknown): unknown {
   return error;
 }
 
-const ms = (iso: string): number => parseInstant(iso).toMillis();
+const ms = epochMs;
 
 function outcomeOf(result: HandleResult<SubscriptionState>): JobResult {
   const types = result.events.map((e) => e.type);

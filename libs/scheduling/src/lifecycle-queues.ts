@@ -112,10 +112,16 @@ export class LifecycleQueues {
   async unschedule(refs: readonly JobRef[]): Promise<number> {
     let removed = 0;
     for (const batch of chunks(refs, 200)) {
+      // Skip jobs that are gone already (typically: completed) and jobs that have started.
       const check = this.o.connection.pipeline();
-      for (const r of batch) check.lpos(this.queues[r.kind].keys.active!, r.jobId);
-      const positions = (await check.exec()) ?? [];
-      const chunk = batch.filter((_, i) => positions[i]?.[1] === null);
+      for (const r of batch) {
+        check.exists(this.queues[r.kind].toKey(r.jobId));
+        check.lpos(this.queues[r.kind].keys.active!, r.jobId);
+      }
+      const replies = (await check.exec()) ?? [];
+      const chunk = batch.filter(
+        (_, i) => replies[2 * i]?.[1] === 1 && replies[2 * i + 1]?.[1] === null,
+      );
       const results = await Promise.all(
         chunk.map((r) => this.queues[r.kind].remove(r.jobId).catch(() => 0)),
       );

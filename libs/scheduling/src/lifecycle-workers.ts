@@ -5,7 +5,12 @@ import type { LifecycleJobKind } from './job-ids';
 import type { JobResult } from './job-processors';
 import { DOMAIN_REFUSAL } from './job-processors';
 import type { LifecycleMetrics } from './metrics';
-import { LIFECYCLE_JOB_KINDS, LIFECYCLE_QUEUES, type LifecycleJobData } from './queues';
+import {
+  LIFECYCLE_JOB_KINDS,
+  LIFECYCLE_KEEP_JOBS,
+  LIFECYCLE_QUEUES,
+  type LifecycleJobData,
+} from './queues';
 
 export interface JobHandler {
   process(job: Job<LifecycleJobData>, token?: string): Promise<JobResult>;
@@ -53,6 +58,7 @@ export class LifecycleWorkers {
           connection: o.connection,
           prefix: o.prefix,
           autorun: false,
+          ...LIFECYCLE_KEEP_JOBS,
           concurrency: o.concurrency ?? 50,
           lockDuration: o.lockDurationMs ?? 30_000,
           stalledInterval: o.stalledIntervalMs ?? 30_000,

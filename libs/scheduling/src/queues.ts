@@ -1,4 +1,4 @@
-import type { JobsOptions } from 'bullmq';
+import type { JobsOptions, KeepJobs } from 'bullmq';
 import type { LifecycleJobKind } from './job-ids';
 
 /** One queue per job kind: term ends and purges scale and fail independently. */
@@ -33,15 +33,20 @@ export interface DesiredJob {
 }
 
 /**
- * Options every lifecycle job gets. Infrastructure errors retry with exponential backoff
+ * Options every lifecycle job carries. Infrastructure errors retry with exponential backoff
  * (1 s, 2 s, 4 s, … about 68 minutes over 12 attempts) and then stay in the failed set, where the
  * reconciler retries them; domain refusals fail at once (UnrecoverableError) and stay visible.
- * Completed jobs are removed: the log, not Redis, is the record of what happened, and removing
- * them lets a later job reuse a deterministic id.
+ * Kept small: every option is stored in each pending job's hash (Redis memory, bench:schedule).
  */
 export const LIFECYCLE_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
   attempts: 12,
   backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: true,
-  removeOnFail: false,
 });
+
+/**
+ * What the lifecycle workers keep of finished jobs (set on the workers, not on each job):
+ * completed jobs are removed (the log, not Redis, is the record of what happened, and removing
+ * them lets a later job reuse a deterministic id); failed jobs stay, visible to operators.
+ */
+export const LIFECYCLE_KEEP_JOBS: Readonly<{ removeOnComplete: KeepJobs; removeOnFail: KeepJobs }> =
+  Object.freeze({ removeOnComplete: { count: 0 }, removeOnFail: { count: -1 } });

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '../../..');
-const register = join(__dirname, 'fixtures', 'ts-register.js');
+const register = join(root, 'test', 'support', 'swc-register.js');
 const crash = join(__dirname, 'fixtures', 'crash-on-expiry.js');
 const main = join(root, 'apps', 'worker', 'src', 'main.ts');
 

@@ -1,0 +1,265 @@
+/**
+ * npm run bench:month-end [-- N]   (or BENCH_N=…; default 100,000)
+ *
+ * N subscriptions with the same term end (a month end). Measured from the due instant until
+ *   1. every one of them is expired (N SubscriptionExpired in the log; goto-room ones also revoke
+ *      the room account, R18),
+ *   2. the read models are updated (the projector's checkpoint has reached the log head),
+ *   3. their purge jobs are scheduled (N delayed purge jobs in Redis),
+ * printed next to the raw BullMQ no-op processing rate measured in the same run on the same Redis.
+ *
+ * Conditions are those of `npm start`: one process running the api app with the lifecycle in role
+ * `all` (scheduler, reconciler, term-end and purge workers at their default concurrency), the
+ * read-model projector, SQLite event log (WAL, synchronous=FULL) and a private redis-server with
+ * AOF (everysec). The app's clock is the real clock shifted by a fixed offset, so BullMQ's real
+ * delays fire the jobs (no controlled-clock promotion) while the term end can be a fixed instant.
+ */
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Queue, Worker } from 'bullmq';
+import { DateTime } from 'luxon';
+import { Test } from '@nestjs/testing';
+import pino from 'pino';
+import { subscriptionDecider, type SubscriptionEvent } from '@app/domain';
+import { SqliteEventStore } from '@app/event-store';
+import { type Clock, createRedisConnection, loadConfig, startPrivateRedis } from '@app/platform';
+import { ReadModelProjector } from '@app/read-models';
+import { LifecycleService, LISTPACK_VALUE } from '@app/scheduling';
+import { AppModule } from '../../apps/api/src/app.module';
+import { fastifyAdapter } from '../../apps/api/src/http/http-app.factory';
+import { machine } from './support/bench-server';
+
+const N = Number(process.argv[2] ?? process.env['BENCH_N'] ?? 100_000);
+const NOOP_JOBS = Number(process.env['BENCH_NOOP_JOBS'] ?? Math.min(N, 50_000));
+/** The month end: midnight of Jan 1 in Rome. */
+const TERM_END = '2026-12-31T23:00:00.000Z';
+const TERM_START = '2026-12-01T00:00:00+01:00';
+
+/** The real clock moved by a fixed offset: real delays, chosen instants. */
+class ShiftedClock implements Clock {
+  constructor(private readonly offsetMs: number) {}
+  now(): DateTime {
+    return DateTime.utc().plus({ milliseconds: this.offsetMs });
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en')}/s`;
+
+async function noopRate(redisUrl: string): Promise<{ jobs: number; ms: number }> {
+  const connection = createRedisConnection(redisUrl, { forWorker: true });
+  const queue = new Queue('bench-noop', { connection, prefix: 'bench' });
+  for (let i = 0; i < NOOP_JOBS; i += 1000)
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, NOOP_JOBS - i) }, (_, k) => ({
+        name: 'noop',
+        data: { subscriptionId: `sub_${i + k}`, accountId: 'acc', dueAt: TERM_END },
+        opts: { jobId: `noop-${i + k}`, removeOnComplete: true },
+      })),
+    );
+  let done = 0;
+  const started = Date.now();
+  const worker = new Worker('bench-noop', async () => undefined, {
+    connection,
+    prefix: 'bench',
+    concurrency: 100,
+  });
+  worker.on('completed', () => void done++);
+  while (done < NOOP_JOBS) await sleep(20);
+  const ms = Date.now() - started;
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  connection.disconnect();
+  return { jobs: NOOP_JOBS, ms };
+}
+
+/** Appends N registrations straight into the log (the command path's events, decided once). */
+async function seed(dataDir: string): Promise<void> {
+  const store = SqliteEventStore.open(join(dataDir, 'events.sqlite'));
+  const now = '2026-12-15T12:00:00.000Z';
+  const template = (id: string, room: boolean): SubscriptionEvent[] =>
+    subscriptionDecider.decide(
+      {
+        type: 'RegisterSubscription',
+        data: {
+          subscriptionId: id,
+          accountId: 'acc',
+          productId: room ? 'goto-room' : 'goto-meeting',
+          plan: { kind: 'monthly' },
+          termStart: TERM_START,
+          timeZone: 'Europe/Rome',
+          contract: false,
+          autoRenew: false,
+          now,
+        },
+      },
+      subscriptionDecider.initialState(),
+    );
+  const [meeting] = template('x', false);
+  const [room] = template('x', true);
+  let next = 0;
+  const lanes = Array.from({ length: 256 }, async () => {
+    while (next < N) {
+      const i = next++;
+      const id = `sub_me_${i}`;
+      const base = i % 10 === 7 ? room! : meeting!;
+      await store.appendToStream(
+        `subscription-${id}`,
+        [
+          {
+            type: base.type,
+            data: { ...base.data, subscriptionId: id, accountId: `acc_${i % 5000}` },
+            metadata: {
+              correlationId: `seed-${i}`,
+              causationId: null,
+              commandId: null,
+              actor: null,
+              channel: 'support',
+              recordedAt: now,
+              schemaVersion: 1,
+            },
+          },
+        ],
+        { expectedRevision: 'no_stream' },
+      );
+    }
+  });
+  await Promise.all(lanes);
+  await store.close();
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-month-end-'));
+  // Started as the service starts its private redis-server (REDIS_URL unset).
+  const redis = await startPrivateRedis({
+    dataDir: join(dir, 'redis'),
+    persistence: 'aof',
+    extraArgs: ['--hash-max-listpack-value', String(LISTPACK_VALUE)],
+  });
+  console.log(
+    `bench:month-end — N = ${N.toLocaleString('en')} subscriptions ending at ${TERM_END}`,
+  );
+  console.log(`machine: ${machine()}`);
+  console.log(`date: ${new Date().toISOString()}`);
+  try {
+    const noop = await noopRate(redis.url);
+    console.log(
+      `raw BullMQ no-op processing (same Redis, 1 worker, concurrency 100): ${noop.jobs.toLocaleString('en')} jobs in ${secs(noop.ms)} = ${rate(noop.jobs, noop.ms)}`,
+    );
+
+    const seeded = Date.now();
+    await seed(dir);
+    console.log(`seeded ${N.toLocaleString('en')} registrations in ${secs(Date.now() - seeded)}`);
+
+    // The app starts LEAD before the term end (shifted time): its scheduler must put the N
+    // term-end jobs into Redis before they are due.
+    const leadMs = Number(process.env['BENCH_LEAD_MS'] ?? Math.max(30_000, N * 0.4));
+    const offset = Date.parse(TERM_END) - leadMs - Date.now();
+    const clock = new ShiftedClock(offset);
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      DATA_DIR: dir,
+      REDIS_URL: redis.url,
+      LOG_LEVEL: 'warn',
+      AUTH_TOKENS: JSON.stringify({ bench: { service: 'bench', scopes: ['ops'] } }),
+    });
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        AppModule.forRoot({
+          config,
+          clock,
+          logger: pino({ level: 'warn' }),
+          lifecycle: { role: 'all' },
+        }),
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication(fastifyAdapter(), { logger: ['error', 'warn'] });
+    const started = Date.now();
+    await app.init();
+    const lifecycle = app.get(LifecycleService).lifecycle;
+    const projector = app.get(ReadModelProjector);
+    const terms = lifecycle.queues!.queue('term-end');
+    const purges = lifecycle.queues!.queue('purge');
+    await lifecycle.scheduler!.waitCaughtUp(600_000);
+    while ((await terms.getDelayedCount()) < N) await sleep(50);
+    const scheduledMs = Date.now() - started;
+    const dueAtReal = Date.parse(TERM_END) - offset;
+    console.log(
+      `scheduler: ${N.toLocaleString('en')} term-end jobs in Redis ${secs(scheduledMs)} after start ` +
+        `(${rate(N, scheduledMs)}, log replayed from the start), ${secs(dueAtReal - Date.now())} before the due instant`,
+    );
+    if (Date.now() > dueAtReal)
+      console.log('WARNING: scheduling overran the due instant; raise BENCH_LEAD_MS');
+
+    const db = new Database(join(dir, 'events.sqlite'), { readonly: true });
+    // Counted incrementally (new rows only), so that measuring costs the service next to nothing.
+    const newExpiries = db
+      .prepare(
+        "SELECT MAX(position) AS last, COUNT(*) FILTER (WHERE type = 'SubscriptionExpired') AS expired, " +
+          "COUNT(*) FILTER (WHERE type = 'SubscriptionExpired' AND json_extract(data, '$.expiredAt') < ?) AS early " +
+          'FROM events WHERE position > ?',
+      )
+      .safeIntegers();
+    let seen = 0n;
+    let expiredSoFar = 0;
+    let early = 0;
+    const countExpired = (): number => {
+      const row = newExpiries.get(TERM_END, seen) as {
+        last: bigint | null;
+        expired: bigint;
+        early: bigint;
+      };
+      if (row.last !== null) seen = row.last;
+      expiredSoFar += Number(row.expired);
+      early += Number(row.early);
+      return expiredSoFar;
+    };
+    await sleep(Math.max(0, dueAtReal - Date.now()));
+    const t0 = Date.now();
+    let expiredAt: number | null = null;
+    let projectedAt: number | null = null;
+    let purgesAt: number | null = null;
+    let lastReport = t0;
+    while (expiredAt === null || projectedAt === null || purgesAt === null) {
+      const now = Date.now();
+      const expired = countExpired();
+      if (expiredAt === null && expired >= N) expiredAt = now;
+      if (expiredAt !== null && projectedAt === null && (await projector.lag()) === 0n)
+        projectedAt = Date.now();
+      const purgeJobs = await purges.getDelayedCount();
+      if (purgesAt === null && purgeJobs >= N) purgesAt = Date.now();
+      if (now - lastReport >= 5000) {
+        lastReport = now;
+        console.log(
+          `  +${secs(now - t0)}: expired ${expired.toLocaleString('en')}, purge jobs ${purgeJobs.toLocaleString('en')}`,
+        );
+      }
+      if (now - t0 > 900_000) throw new Error('gave up after 15 minutes');
+      await sleep(100);
+    }
+    const all = Math.max(expiredAt, projectedAt, purgesAt) - t0;
+    console.log('results (from the due instant):');
+    console.log(
+      `  all ${N.toLocaleString('en')} expired:          ${secs(expiredAt - t0)}  (${rate(N, expiredAt - t0)})`,
+    );
+    console.log(`  read models updated:        ${secs(projectedAt - t0)}`);
+    console.log(`  purge jobs scheduled:       ${secs(purgesAt - t0)}`);
+    console.log(`  everything done:            ${secs(all)}  (target: 100,000 in 30 s on 2 cores)`);
+    console.log(`  expired before the due instant: ${early}`);
+    db.close();
+    await app.close();
+  } finally {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
