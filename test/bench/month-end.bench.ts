@@ -8,13 +8,17 @@
  *   3. their purge jobs are scheduled (N delayed purge jobs in Redis),
  * printed next to the raw BullMQ no-op processing rate measured in the same run on the same Redis.
  *
- * Conditions are those of `npm start`: one process running the api app with the lifecycle in role
- * `all` (scheduler, reconciler, term-end and purge workers at their default concurrency), the
- * read-model projector, SQLite event log (WAL, synchronous=FULL) and a private redis-server with
- * AOF (everysec). The app's clock is the real clock shifted by a fixed offset, so BullMQ's real
+ * Two shapes (BENCH_PROCESSES):
+ * - `2` (default, the deployed shape: deploy/k8s): an api process (`--api-only`: HTTP app and
+ *   read-model projector; this bench process) and a worker process (apps/worker/src/main.ts:
+ *   scheduler, reconciler, term-end and purge workers), one per core;
+ * - `1` (`npm start`): one process running everything.
+ * Both on the SQLite event log (WAL, synchronous=FULL) and a private redis-server with AOF
+ * (everysec). The lifecycle's clock is the real clock shifted by a fixed offset, so BullMQ's real
  * delays fire the jobs (no controlled-clock promotion) while the term end can be a fixed instant.
  */
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,12 +31,16 @@ import { subscriptionDecider, type SubscriptionEvent } from '@app/domain';
 import { SqliteEventStore } from '@app/event-store';
 import { type Clock, createRedisConnection, loadConfig, startPrivateRedis } from '@app/platform';
 import { ReadModelProjector } from '@app/read-models';
-import { LifecycleService, LISTPACK_VALUE } from '@app/scheduling';
+import { LIFECYCLE_QUEUES, lifecycleOptionsFromEnv, LISTPACK_VALUE } from '@app/scheduling';
 import { AppModule } from '../../apps/api/src/app.module';
 import { fastifyAdapter } from '../../apps/api/src/http/http-app.factory';
 import { machine } from './support/bench-server';
 
 const N = Number(process.argv[2] ?? process.env['BENCH_N'] ?? 100_000);
+const PROCESSES = process.env['BENCH_PROCESSES'] === '1' ? 1 : 2;
+/** Worker processes in shape 2 (the first schedules, the others only run jobs). */
+const WORKERS = Math.max(1, Number(process.env['BENCH_WORKERS'] ?? 1));
+const ROOT = join(__dirname, '..', '..');
 const NOOP_JOBS = Number(process.env['BENCH_NOOP_JOBS'] ?? Math.min(N, 50_000));
 /** The month end: midnight of Jan 1 in Rome. */
 const TERM_END = '2026-12-31T23:00:00.000Z';
@@ -146,6 +154,11 @@ async function main(): Promise<void> {
   );
   console.log(`machine: ${machine()}`);
   console.log(`date: ${new Date().toISOString()}`);
+  console.log(
+    PROCESSES === 2
+      ? `shape: api process (HTTP app, read-model projector) + ${WORKERS} worker process(es) (scheduler and reconciler in the first; term-end and purge workers in each)`
+      : 'shape: 1 process (npm start: api, projector, scheduler, reconciler, workers)',
+  );
   try {
     const noop = await noopRate(redis.url);
     console.log(
@@ -168,25 +181,61 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
       AUTH_TOKENS: JSON.stringify({ bench: { service: 'bench', scopes: ['ops'] } }),
     });
+    const started = Date.now();
+    // Worker processes (shape 2): the real worker entry point with its clock shifted. The first
+    // one follows the log (scheduler, reconciler); BENCH_WORKERS > 1 adds job-only replicas.
+    const spawnWorker = (index: number) =>
+      spawn(
+        process.execPath,
+        [
+          // e.g. BENCH_WORKER_NODE_ARGS=--cpu-prof to profile the worker under load
+          ...(process.env['BENCH_WORKER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
+          '-r',
+          join(ROOT, 'test/support/swc-register.js'),
+          '-r',
+          join(__dirname, 'month-end.clock-offset.js'),
+          join(ROOT, 'apps/worker/src/main.ts'),
+        ],
+        {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            NODE_ENV: 'test',
+            DATA_DIR: dir,
+            REDIS_URL: redis.url,
+            LOG_LEVEL: 'warn',
+            BENCH_CLOCK_OFFSET_MS: String(offset),
+            ...(index > 0 ? { LIFECYCLE_SCHEDULER: 'off' } : {}),
+          },
+          stdio: ['ignore', 'inherit', 'inherit'],
+        },
+      );
+    const workers =
+      PROCESSES === 2 ? Array.from({ length: WORKERS }, (_, i) => spawnWorker(i)) : [];
     const moduleRef = await Test.createTestingModule({
       imports: [
         AppModule.forRoot({
           config,
           clock,
           logger: pino({ level: 'warn' }),
-          lifecycle: { role: 'all' },
+          // LIFECYCLE_CONCURRENCY etc. apply, as they do to the service.
+          lifecycle: {
+            ...lifecycleOptionsFromEnv(process.env),
+            role: PROCESSES === 2 ? 'api' : 'all',
+          },
         }),
       ],
     }).compile();
     const app = moduleRef.createNestApplication(fastifyAdapter(), { logger: ['error', 'warn'] });
-    const started = Date.now();
     await app.init();
-    const lifecycle = app.get(LifecycleService).lifecycle;
     const projector = app.get(ReadModelProjector);
-    const terms = lifecycle.queues!.queue('term-end');
-    const purges = lifecycle.queues!.queue('purge');
-    await lifecycle.scheduler!.waitCaughtUp(600_000);
-    while ((await terms.getDelayedCount()) < N) await sleep(50);
+    const connection = createRedisConnection(redis.url, { forWorker: false });
+    const terms = new Queue(LIFECYCLE_QUEUES['term-end'], { connection });
+    const purges = new Queue(LIFECYCLE_QUEUES.purge, { connection });
+    while ((await terms.getDelayedCount()) < N) {
+      if (workers.some((w) => w.exitCode !== null)) throw new Error('a worker process exited');
+      await sleep(50);
+    }
     const scheduledMs = Date.now() - started;
     const dueAtReal = Date.parse(TERM_END) - offset;
     console.log(
@@ -252,6 +301,16 @@ async function main(): Promise<void> {
     console.log(`  everything done:            ${secs(all)}  (target: 100,000 in 30 s on 2 cores)`);
     console.log(`  expired before the due instant: ${early}`);
     db.close();
+    await terms.close();
+    await purges.close();
+    connection.disconnect();
+    await Promise.all(
+      workers.map((w) => {
+        const exited = new Promise((r) => w.once('exit', r));
+        w.kill('SIGTERM');
+        return exited;
+      }),
+    );
     await app.close();
   } finally {
     await redis.stop();

@@ -43,8 +43,8 @@ export function needsAccountView(state: SubscriptionState): boolean {
  *   expires the subscription (R14, R9, R11). None once expired or purged.
  * - A purge job at `purgeAt` once expired (R15), unless the purge already started (what happens
  *   next is the purge's own business) or was deferred by a legal hold (D3). A deferred purge gets
- *   its job again when the account has no hold any more, due at once: at the release (or at
- *   `purgeAt`, whichever is later).
+ *   its job again when the account has no hold any more, due at once: at the release (or just
+ *   after `purgeAt`, whichever is later).
  */
 export function desiredJobs(
   state: SubscriptionState,
@@ -68,8 +68,10 @@ export function desiredJobs(
     const purgeAt = epochMs(state.purgeAt);
     if (!state.purgeDeferred) jobs.push(job('purge', purgeAt));
     else if (!account.legalHold) {
-      const released = account.lastReleasedAt === null ? purgeAt : epochMs(account.lastReleasedAt);
-      jobs.push(job('purge', Math.max(purgeAt, released)));
+      // Due at the release, and never under the first purge job's id (purgeAt): that job's command
+      // id already answered with PurgeDeferred, so a job under it would be a replay.
+      const released = account.lastReleasedAt === null ? 0 : epochMs(account.lastReleasedAt);
+      jobs.push(job('purge', Math.max(purgeAt + 1, released)));
     }
   }
   return jobs;

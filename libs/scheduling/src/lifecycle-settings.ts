@@ -34,6 +34,11 @@ export interface LifecycleOptions {
   drainTimeoutMs?: number;
   /** Data holders named in PurgeStarted, per product (until the purge process is bound). */
   purgeHolders?: PurgeHolders;
+  /**
+   * Role `worker` only: false runs jobs without following the log (no scheduler, no reconciler),
+   * for extra worker replicas next to one that schedules (LIFECYCLE_SCHEDULER=off). Default true.
+   */
+  scheduler?: boolean;
   /** Overrides REDIS_URL from the configuration. */
   redisUrl?: string;
 }
@@ -52,6 +57,7 @@ const envSchema = z.object({
   LIFECYCLE_CONCURRENCY: positiveInt.optional(),
   LIFECYCLE_LOCK_DURATION_MS: positiveInt.optional(),
   LIFECYCLE_STALLED_INTERVAL_MS: positiveInt.optional(),
+  LIFECYCLE_SCHEDULER: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
 });
 
 /** Tuning knobs of the lifecycle worker from the environment (all optional). */
@@ -73,6 +79,7 @@ export function lifecycleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): L
     ...(e.LIFECYCLE_STALLED_INTERVAL_MS
       ? { stalledIntervalMs: e.LIFECYCLE_STALLED_INTERVAL_MS }
       : {}),
+    ...(e.LIFECYCLE_SCHEDULER ? { scheduler: e.LIFECYCLE_SCHEDULER === 'on' } : {}),
   };
 }
 

@@ -179,8 +179,11 @@ export class Lifecycle {
   /** Starts the scheduler, the workers, the clock driver and the reconciler (now and periodically). */
   start(): void {
     if (this.role === 'api') return;
-    this.scheduler!.start();
     this.workers!.run();
+    // A worker replica may leave the log to another replica's scheduler (LIFECYCLE_SCHEDULER=off):
+    // it then only runs jobs. The reconciler needs this replica's schedule table, so it goes too.
+    if (!this.runsScheduler) return;
+    this.scheduler!.start();
     this.clockDriver?.attach();
     if (this.options.reconcileOnStart ?? true) this.firstReconcile = this.reconcileNow();
     const every = this.options.reconcileIntervalMs ?? this.deps.config.reconcileIntervalMs;
@@ -193,9 +196,14 @@ export class Lifecycle {
     return this.firstReconcile;
   }
 
+  /** Whether this process follows the log (scheduler and reconciler), not only runs jobs. */
+  get runsScheduler(): boolean {
+    return this.role === 'all' || (this.role === 'worker' && this.options.scheduler !== false);
+  }
+
   /** Runs the reconciler now (joins a run in progress). Failures are logged, not thrown. */
   reconcileNow(): Promise<ReconcileReport | null> {
-    if (!this.reconciler || this.stopped) return Promise.resolve(null);
+    if (!this.reconciler || this.stopped || !this.runsScheduler) return Promise.resolve(null);
     this.reconciling ??= this.reconciler
       .reconcile()
       .catch((error: unknown) => {

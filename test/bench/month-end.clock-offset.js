@@ -1,0 +1,11 @@
+'use strict';
+// Preloaded (after test/support/swc-register.js) into the worker process of bench:month-end:
+// the worker's system clock reads real time shifted by BENCH_CLOCK_OFFSET_MS, so that BullMQ's real
+// delays fire the jobs while the term end is a fixed instant. Nothing else changes.
+const { SystemClock } = require('@app/platform');
+const { DateTime } = require('luxon');
+
+const offset = Number(process.env.BENCH_CLOCK_OFFSET_MS ?? 0);
+SystemClock.prototype.now = function shiftedNow() {
+  return DateTime.utc().plus({ milliseconds: offset });
+};
