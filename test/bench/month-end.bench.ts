@@ -159,6 +159,15 @@ async function main(): Promise<void> {
       ? `shape: api process (HTTP app, read-model projector) + ${WORKERS} worker process(es) (scheduler and reconciler in the first; term-end and purge workers in each)`
       : 'shape: 1 process (npm start: api, projector, scheduler, reconciler, workers)',
   );
+  // Ctrl+C: stop the private redis-server and remove the data, as a normal end does.
+  const abort = () => {
+    void redis.stop().finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
   try {
     const noop = await noopRate(redis.url);
     console.log(
@@ -171,7 +180,7 @@ async function main(): Promise<void> {
 
     // The app starts LEAD before the term end (shifted time): its scheduler must put the N
     // term-end jobs into Redis before they are due.
-    const leadMs = Number(process.env['BENCH_LEAD_MS'] ?? Math.max(30_000, N * 0.4));
+    const leadMs = Number(process.env['BENCH_LEAD_MS'] ?? Math.max(30_000, N * 0.6));
     const offset = Date.parse(TERM_END) - leadMs - Date.now();
     const clock = new ShiftedClock(offset);
     const config = loadConfig({
@@ -232,12 +241,12 @@ async function main(): Promise<void> {
     const connection = createRedisConnection(redis.url, { forWorker: false });
     const terms = new Queue(LIFECYCLE_QUEUES['term-end'], { connection });
     const purges = new Queue(LIFECYCLE_QUEUES.purge, { connection });
-    while ((await terms.getDelayedCount()) < N) {
+    const dueAtReal = Date.parse(TERM_END) - offset;
+    while ((await terms.getDelayedCount()) < N && Date.now() < dueAtReal) {
       if (workers.some((w) => w.exitCode !== null)) throw new Error('a worker process exited');
       await sleep(50);
     }
     const scheduledMs = Date.now() - started;
-    const dueAtReal = Date.parse(TERM_END) - offset;
     console.log(
       `scheduler: ${N.toLocaleString('en')} term-end jobs in Redis ${secs(scheduledMs)} after start ` +
         `(${rate(N, scheduledMs)}, log replayed from the start), ${secs(dueAtReal - Date.now())} before the due instant`,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { SqliteCheckpointStore, type EventStore } from '@app/event-store';
+import type { CheckpointStore, EventStore } from '@app/event-store';
 import { type AppConfig, type Clock, ControlledClock } from '@app/platform';
 import { Mutex } from './async-utils';
 import { ClockDriver } from './clock-driver';
@@ -54,7 +54,7 @@ export class Lifecycle {
   readonly workers: LifecycleWorkers | null;
   readonly clockDriver: ClockDriver | null;
   readonly metrics: LifecycleMetrics;
-  private readonly checkpoints: SqliteCheckpointStore | null;
+  private readonly checkpoints: CheckpointStore | null;
   private timer: NodeJS.Timeout | null = null;
   private reconciling: Promise<ReconcileReport | null> | null = null;
   private firstReconcile: Promise<ReconcileReport | null> = Promise.resolve(null);
@@ -119,7 +119,7 @@ export class Lifecycle {
       trackDueTimes: controlled !== null,
     });
     this.table = ScheduleTable.open(schedulerDbPath(deps.config.dataDir));
-    this.checkpoints = SqliteCheckpointStore.open(schedulerDbPath(deps.config.dataDir));
+    this.checkpoints = this.table.checkpointStore();
     this.scheduler = new LifecycleScheduler({
       feed: deps.feed,
       store: deps.store,
@@ -246,8 +246,8 @@ export class Lifecycle {
   async close(): Promise<void> {
     await this.stopProcessing();
     await this.queues?.close();
-    this.table?.close();
     await this.checkpoints?.close();
+    this.table?.close();
     await this.redis.close();
     this.deps.logger.info({ role: this.role }, 'lifecycle stopped');
   }

@@ -1,5 +1,11 @@
 import type { Statement } from 'better-sqlite3';
-import { openSqliteDatabase, type SqliteDatabase } from '@app/event-store';
+import {
+  type CheckpointStore,
+  openSqliteDatabase,
+  positionFromString,
+  positionToString,
+  type SqliteDatabase,
+} from '@app/event-store';
 import type { LifecycleJobKind } from './job-ids';
 import type { DesiredJob } from './queues';
 
@@ -63,8 +69,11 @@ export class ScheduleTable {
 
   private constructor(db: SqliteDatabase) {
     this.db = db;
-    // synchronous=FULL like the checkpoint beside it: a row lost while its checkpoint survived
-    // would make the reconciler take that subscription's jobs for stale ones.
+    // No fsync per commit: this table and the scheduler's checkpoint (checkpointStore(), same
+    // file) are derived state. WAL commits survive or vanish in order, so after a power loss rows
+    // and checkpoint are lost together and the scheduler re-derives those events; a row is never
+    // lost while a later checkpoint survives. The jobs themselves are already in Redis by then.
+    this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
     this.stmt = {
       get: db.prepare<[string]>('SELECT * FROM lifecycle_schedule WHERE subscription_id = ?'),
@@ -124,6 +133,32 @@ export class ScheduleTable {
     for (const raw of this.stmt.all.iterate() as IterableIterator<RawRow>)
       jobs.push(...toRow(raw).jobs);
     return jobs.sort((a, b) => a.dueMs - b.dueMs);
+  }
+
+  /**
+   * The scheduler's checkpoint, kept in this file's `checkpoints` table (the schema of
+   * SqliteCheckpointStore, which ops tools read) on this table's connection.
+   */
+  checkpointStore(): CheckpointStore {
+    const db = this.db;
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position TEXT NOT NULL)',
+    );
+    const load = db.prepare<[string]>('SELECT position FROM checkpoints WHERE name = ?').pluck();
+    const save = db.prepare<[string, string]>(
+      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ' +
+        'ON CONFLICT (name) DO UPDATE SET position = excluded.position',
+    );
+    const reset = db.prepare<[string]>('DELETE FROM checkpoints WHERE name = ?');
+    return {
+      load: async (name) => {
+        const stored = load.get(name) as string | undefined;
+        return stored === undefined ? null : positionFromString(stored);
+      },
+      save: async (name, position) => void save.run(name, positionToString(position)),
+      reset: async (name) => void reset.run(name),
+      close: async () => undefined, // closed with the table
+    };
   }
 
   count(): number {
