@@ -29,7 +29,8 @@ export interface LifecycleApp {
 }
 
 export interface StartOptions {
-  redisUrl: string;
+  /** The suite's Redis; null: none, the app starts its private redis-server (REDIS_URL unset). */
+  redisUrl: string | null;
   /** A ControlledClock at this instant (default), or the clock given. */
   start?: string;
   clock?: Clock;
@@ -54,7 +55,7 @@ export async function startLifecycleApp(o: StartOptions): Promise<LifecycleApp> 
   const clock = o.clock ?? new ControlledClock(o.start ?? '2026-02-10T09:00:00.000Z');
   const controlled = clock instanceof ControlledClock;
   const config = testConfig(dataDir, {
-    REDIS_URL: o.redisUrl,
+    ...(o.redisUrl !== null ? { REDIS_URL: o.redisUrl } : {}),
     ...(controlled ? { CLOCK_MODE: 'controlled' } : {}),
     ...o.env,
   });
@@ -72,7 +73,14 @@ export async function startLifecycleApp(o: StartOptions): Promise<LifecycleApp> 
   const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(), {
     logger: false,
   });
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    // A refused start-up (tests of it) must not leave the stores it opened behind.
+    await app.close().catch(() => undefined);
+    if (ownDir) removeTmpDir(dataDir);
+    throw error;
+  }
   await app.getHttpAdapter().getInstance().ready();
   const lifecycle = app.get(LifecycleService).lifecycle;
   await lifecycle.initialReconcile();
@@ -85,7 +93,7 @@ export async function startLifecycleApp(o: StartOptions): Promise<LifecycleApp> 
     lifecycle,
     async close() {
       await app.close();
-      if (o.prefix === undefined) await deleteKeys(o.redisUrl, prefix);
+      if (o.prefix === undefined && o.redisUrl !== null) await deleteKeys(o.redisUrl, prefix);
       if (ownDir) removeTmpDir(dataDir);
     },
   };

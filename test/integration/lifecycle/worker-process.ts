@@ -5,8 +5,12 @@ const root = resolve(__dirname, '../../..');
 const register = join(root, 'test', 'support', 'swc-register.js');
 const crash = join(__dirname, 'fixtures', 'crash-on-expiry.js');
 const main = join(root, 'apps', 'worker', 'src', 'main.ts');
+export const API_MAIN = join(root, 'apps', 'api', 'src', 'main.ts');
 
-/** A real worker process (`apps/worker/src/main.ts`), optionally with a crash point preloaded. */
+/**
+ * A real worker process (`apps/worker/src/main.ts`, or another entry point such as the api's),
+ * optionally with a crash point preloaded.
+ */
 export class WorkerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly lines: string[] = [];
@@ -14,8 +18,13 @@ export class WorkerProcess {
   private buffer = '';
   private waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
 
-  constructor(env: Record<string, string>, crashMode?: 'after-append' | 'before-append') {
-    const args = ['-r', register, ...(crashMode ? ['-r', crash] : []), main];
+  constructor(
+    env: Record<string, string>,
+    crashMode?: 'after-append' | 'before-append',
+    entry: string = main,
+    entryArgs: string[] = [],
+  ) {
+    const args = ['-r', register, ...(crashMode ? ['-r', crash] : []), entry, ...entryArgs];
     this.child = spawn(process.execPath, args, {
       cwd: root,
       env: {
