@@ -38,21 +38,20 @@ export interface LifecycleWorkersOptions {
 /** One BullMQ worker per lifecycle queue, calling the processors. Created paused; run() starts them. */
 export class LifecycleWorkers {
   readonly workers: Readonly<Record<LifecycleJobKind, Worker<LifecycleJobData, JobResult>>>;
+  /** Jobs being processed by this process right now. */
+  private inFlight = 0;
 
   constructor(private readonly o: LifecycleWorkersOptions) {
     const make = (kind: LifecycleJobKind) => {
       const worker = new Worker<LifecycleJobData, JobResult>(
         LIFECYCLE_QUEUES[kind],
         async (job, token) => {
-          if (job.attemptsMade === 0)
-            o.metrics.jobStarted(
-              LIFECYCLE_QUEUES[kind],
-              kind,
-              (o.nowMs() - Date.parse(job.data.dueAt)) / 1000,
-            );
-          const result = await o.handlers[kind].process(job, token);
-          o.metrics.jobFinished(kind, result.outcome);
-          return result;
+          this.inFlight++;
+          try {
+            return await this.runJob(kind, job, token);
+          } finally {
+            this.inFlight--;
+          }
         },
         {
           connection: o.connection,
@@ -91,6 +90,22 @@ export class LifecycleWorkers {
     this.workers = { 'term-end': make('term-end'), purge: make('purge') };
   }
 
+  private async runJob(
+    kind: LifecycleJobKind,
+    job: Job<LifecycleJobData>,
+    token: string | undefined,
+  ): Promise<JobResult> {
+    if (job.attemptsMade === 0)
+      this.o.metrics.jobStarted(
+        LIFECYCLE_QUEUES[kind],
+        kind,
+        (this.o.nowMs() - Date.parse(job.data.dueAt)) / 1000,
+      );
+    const result = await this.o.handlers[kind].process(job, token);
+    this.o.metrics.jobFinished(kind, result.outcome);
+    return result;
+  }
+
   /** Starts fetching jobs (run() resolves only when the worker closes, so it is not awaited). */
   run(): void {
     for (const kind of LIFECYCLE_JOB_KINDS) {
@@ -104,8 +119,21 @@ export class LifecycleWorkers {
     }
   }
 
-  /** Waits for the jobs in hand to finish, then closes (force: do not wait). */
-  async close(force = false): Promise<void> {
-    await Promise.all(LIFECYCLE_JOB_KINDS.map((k) => this.workers[k].close(force)));
+  /**
+   * Stops fetching, waits up to `graceMs` for the jobs in hand to finish, then closes by force
+   * (BullMQ's graceful close can wait forever on its blocking connection after Redis restarted).
+   * A job still running then is cut short and runs again once its lock expires (idempotent).
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    const workers = LIFECYCLE_JOB_KINDS.map((k) => this.workers[k]);
+    await Promise.all(workers.map((w) => w.pause(true)));
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.inFlight > 0)
+      this.o.logger.warn(
+        { inFlight: this.inFlight, graceMs },
+        'lifecycle workers closing with jobs still running; they run again after their lock expires',
+      );
+    await Promise.all(workers.map((w) => w.close(true)));
   }
 }

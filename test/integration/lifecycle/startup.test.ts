@@ -33,7 +33,7 @@ describe('lifecycle start-up and Redis', () => {
     try {
       expect(server.dataDir).toBe(`${t.dataDir}/redis`);
       const redis = createRedisConnection(server.url, { forWorker: false });
-      const config = async (name: string) => ((await redis.config('GET', name)) as string[])[1];
+      const config = async (name: string) => (await redis.config('GET', name))[1];
       expect([
         await config('appendonly'),
         await config('appendfsync'),
