@@ -1,9 +1,13 @@
 /**
  * npm run bench:http [-- SEED]: cancellations per second over HTTP with p50/p99, next to a
  * trivial route of the same app in the same run (GET /health/live), and the latency of
- * cancellations at a fixed 1,000/s. The service runs as `npm start` runs it (its own process:
- * API, read-model projector, lifecycle scheduler and workers, private redis-server, SQLite event
- * log with synchronous=FULL); autocannon runs in this process, on the same machine.
+ * cancellations at a fixed 1,000/s. SQLite event log with synchronous=FULL; autocannon runs in
+ * this process, on the same machine. Two shapes (BENCH_SHAPE):
+ * - `deployed` (default; deploy/k8s): an api process (`npm run start:api`, READ_MODEL_PROJECTOR=off:
+ *   HTTP and the command path) and a worker process (`npm run start:worker`,
+ *   READ_MODEL_PROJECTOR=on: scheduler, reconciler, BullMQ workers, read-model projector), one
+ *   redis-server with AOF started here;
+ * - `single` (`npm start`): one process running everything with its private redis-server.
  */
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,11 +19,22 @@ type Result = autocannon.Result;
 import { DateTime } from 'luxon';
 import { subscriptionDecider } from '@app/domain';
 import { SqliteEventStore } from '@app/event-store';
-import { machine, metric, startServer, waitForMetric, waitUntilIdle } from './support/bench-server';
+import { startPrivateRedis } from '@app/platform';
+import { LISTPACK_VALUE } from '@app/scheduling';
+import {
+  cpuSeconds,
+  machine,
+  metric,
+  startServer,
+  startWorker,
+  waitForMetric,
+  waitUntilIdle,
+} from './support/bench-server';
 
 const SEED = Number(process.argv[2] ?? process.env['BENCH_SEED'] ?? 40_000);
 const TOKEN = 'bench-token-all-scopes';
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
+const SHAPE = process.env['BENCH_SHAPE'] === 'single' ? 'single' : 'deployed';
 
 /** Registers SEED subscriptions straight into the event log before the service starts. */
 async function seed(dataDir: string): Promise<void> {
@@ -81,7 +96,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   await seed(dataDir);
   const seeded = Date.now();
-  const server = await startServer({
+  const auth = {
     NODE_ENV: 'production',
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info',
@@ -91,7 +106,22 @@ async function main(): Promise<void> {
         scopes: ['subscriptions:write', 'subscriptions:read', 'audit:read', 'ops'],
       },
     }),
-  });
+  };
+  const redis =
+    SHAPE === 'deployed'
+      ? await startPrivateRedis({
+          dataDir: join(dataDir, 'redis'),
+          persistence: 'aof',
+          extraArgs: ['--hash-max-listpack-value', String(LISTPACK_VALUE)],
+        })
+      : null;
+  const worker = redis
+    ? startWorker({ ...auth, REDIS_URL: redis.url, READ_MODEL_PROJECTOR: 'on' })
+    : null;
+  const server = await startServer(
+    redis ? { ...auth, REDIS_URL: redis.url, READ_MODEL_PROJECTOR: 'off' } : auth,
+    redis ? ['--api-only'] : [],
+  );
   try {
     // Let the projector (and the scheduler behind it) take in the seeded registrations first.
     if (process.env['READ_MODEL_PROJECTOR'] !== 'off')
@@ -104,6 +134,7 @@ async function main(): Promise<void> {
     );
     // The scheduler and reconciler go on after the checkpoint: wait until the service is idle.
     await waitUntilIdle(server.child);
+    if (worker) await waitUntilIdle(worker.child);
     const ready = Date.now();
 
     const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -132,6 +163,7 @@ async function main(): Promise<void> {
       connections: 16,
       duration: DURATION,
     });
+    const cpuBefore = [server.child, worker?.child].map((c) => (c ? cpuSeconds(c.pid!) : null));
     const max = await autocannon({
       url: server.url,
       connections: 64,
@@ -139,6 +171,15 @@ async function main(): Promise<void> {
       ...cancellation,
     });
     const cancelledAtMax = next;
+    const cpuAfter = [server.child, worker?.child].map((c) => (c ? cpuSeconds(c.pid!) : null));
+    const maxOk = max.statusCodeStats['200']?.count ?? 0;
+    const cpuPer = (i: number) => {
+      const a = cpuBefore[i];
+      const b = cpuAfter[i];
+      return a == null || b == null || maxOk === 0
+        ? '?'
+        : `${Math.round(((b - a) / maxOk) * 1e6)} µs (${((b - a) / max.duration).toFixed(2)} cores)`;
+    };
     const paced = await autocannon({
       url: server.url,
       connections: 32,
@@ -153,7 +194,9 @@ async function main(): Promise<void> {
 
     const lines = [
       `bench:http — ${new Date().toISOString().slice(0, 10)} — ${before}`,
-      `service: npm start configuration in its own process (API + projector + scheduler + workers + private redis-server; SQLite log, synchronous=FULL; LOG_LEVEL=${process.env['LOG_LEVEL'] ?? 'info'}); load generator: autocannon in the parent process, same machine.`,
+      SHAPE === 'deployed'
+        ? `service: deployed shape: api process (start:api, READ_MODEL_PROJECTOR=off) + worker process (start:worker: scheduler, reconciler, BullMQ workers, projector) + redis-server (AOF everysec); SQLite log, synchronous=FULL; LOG_LEVEL=${process.env['LOG_LEVEL'] ?? 'info'}; load generator: autocannon in the parent process, same machine.`
+        : `service: npm start configuration in one process (API + projector + scheduler + workers + private redis-server); SQLite log, synchronous=FULL; LOG_LEVEL=${process.env['LOG_LEVEL'] ?? 'info'}; load generator: autocannon in the parent process, same machine.`,
       `seeded ${SEED.toLocaleString('en')} subscriptions in ${((seeded - t0) / 1000).toFixed(1)} s; service ready and caught up after ${((ready - seeded) / 1000).toFixed(1)} s`,
       '',
       '| run | rate (2xx) | p50 | p99 | max | non-2xx | errors |',
@@ -162,12 +205,15 @@ async function main(): Promise<void> {
       row(`POST …/cancellation, 64 connections, as fast as it goes, ${DURATION} s`, max),
       row(`POST …/cancellation at 1,000/s, 32 connections, ${DURATION} s`, paced),
       '',
+      `CPU per cancellation in the max run: ${SHAPE === 'deployed' ? `api process ${cpuPer(0)}, worker process ${cpuPer(1)}` : `service ${cpuPer(0)}`}`,
       `cancellations written (commands_total written): ${written?.toLocaleString('en') ?? '?'} (${cancelledAtMax.toLocaleString('en')} sent in the max run)`,
       `targets: ≥ 3,000 cancellations/s → ${Math.round((max.statusCodeStats['200']?.count ?? 0) / max.duration) >= 3000 ? 'met' : 'NOT met'}; p99 ≤ 25 ms at 1,000/s → ${paced.latency.p99 <= 25 ? 'met' : 'NOT met'}`,
     ];
     console.log(lines.join('\n'));
   } finally {
     await server.stop();
+    await worker?.stop();
+    await redis?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -12,7 +12,13 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config, { name: 'worker' });
   const app = await NestFactory.createApplicationContext(
-    WorkerModule.forRoot({ config, logger, lifecycle: lifecycleOptionsFromEnv(process.env) }),
+    WorkerModule.forRoot({
+      config,
+      logger,
+      lifecycle: lifecycleOptionsFromEnv(process.env),
+      // Only an explicit `on`: by default the API process projects.
+      projector: process.env['READ_MODEL_PROJECTOR'] === 'on',
+    }),
     { logger: ['error', 'warn'] },
   );
   // process.exit(0) after the hooks (rather than re-raising the signal) lets pino's asynchronous

@@ -6,6 +6,12 @@ import { LifecycleModule, type LifecycleOptions } from '@app/scheduling';
 
 export interface WorkerOptions extends InfrastructureOptions {
   lifecycle?: Omit<LifecycleOptions, 'role'>;
+  /**
+   * Run the read-model projector here (worker main: READ_MODEL_PROJECTOR=on, explicitly). Off by
+   * default: the API process projects unless it runs with READ_MODEL_PROJECTOR=off, which leaves
+   * its event loop to requests and moves the projection next to the scheduler.
+   */
+  projector?: boolean;
 }
 
 /**
@@ -22,8 +28,8 @@ export class WorkerModule {
         InfrastructureModule.forRoot(options),
         LifecycleModule.forRoot({ ...options.lifecycle, role: 'worker' }),
         // The purge job runs the purge process (data holders, key shredding, read-model scrub);
-        // the read models are here for the scrub only: the API process runs their projector.
-        ReadModelsModule.forRoot({ projector: false }),
+        // the read models are here for the scrub, and for the projector when asked for.
+        ReadModelsModule.forRoot({ projector: options.projector ?? false }),
         PurgeModule,
       ],
     };

@@ -24,6 +24,36 @@ export interface BenchServer {
 }
 
 /**
+ * Starts the real lifecycle worker (apps/worker/src/main.ts, what `npm run start:worker` runs) in
+ * its own process; `env` needs at least DATA_DIR and REDIS_URL.
+ */
+export function startWorker(env: Record<string, string>): {
+  child: ChildProcess;
+  stop(): Promise<void>;
+} {
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env['BENCH_WORKER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
+      '-r',
+      join(ROOT, 'test/support/swc-register.js'),
+      join(ROOT, 'apps/worker/src/main.ts'),
+    ],
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  return { child, stop: () => stopChild(child) };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
  * Starts the real service (apps/api/src/main.ts, what `npm start` runs: api, projector,
  * scheduler and workers with a private redis-server) in its own process, through the project's
  * swc register hook, and waits until it is ready.
@@ -67,14 +97,7 @@ export async function startServer(
   return {
     url,
     child,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child),
   };
 }
 
@@ -99,7 +122,7 @@ export async function waitForMetric(
 }
 
 /** CPU seconds used so far by a process (Linux /proc; null elsewhere). */
-function cpuSeconds(pid: number): number | null {
+export function cpuSeconds(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
