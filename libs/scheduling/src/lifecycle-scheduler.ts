@@ -22,6 +22,7 @@ import {
   needsAccountView,
 } from './desired-jobs';
 import type { JobRef, LifecycleQueues } from './lifecycle-queues';
+import type { DesiredJob } from './queues';
 import type { ScheduleRow, ScheduleTable } from './schedule-table';
 
 export const SCHEDULER_SUBSCRIPTION = 'lifecycle-scheduler';
@@ -143,11 +144,19 @@ export class LifecycleScheduler {
     const rows = (await mapLimit(subscriptionIds, 16, (id) => this.derive(id))).filter(
       (r): r is ScheduleRow => r !== null,
     );
-    const toAdd = rows.flatMap((r) => r.jobs);
+    const toAdd: DesiredJob[] = [];
     const toRemove: JobRef[] = [];
     for (const row of rows) {
       const before = this.o.table.get(row.subscriptionId);
-      if (!before || before.revision > row.revision) continue;
+      if (!before || before.revision > row.revision) {
+        toAdd.push(...row.jobs);
+        continue;
+      }
+      // A job this derivation shares with the recorded one was put into Redis then: most events
+      // (a cancellation, a refusal, a survey) leave the jobs as they were and cost no Redis call.
+      // A job lost from Redis since then is the reconciler's to restore, as after a FLUSHALL.
+      const had = new Set(before.jobs.map((j) => j.jobId));
+      for (const job of row.jobs) if (!had.has(job.jobId)) toAdd.push(job);
       const keep = new Set(row.jobs.map((j) => j.jobId));
       for (const old of before.jobs)
         if (!keep.has(old.jobId)) toRemove.push({ kind: old.kind, jobId: old.jobId });
