@@ -320,6 +320,8 @@ describe('deploy/docker-compose.yml', () => {
       expect(env['REDIS_URL']).toMatch(/^redis:\/\/redis:6379/);
       expect(env['READ_DB_URL']).toMatch(/^postgres(ql)?:\/\/[^@]+@postgres:5432\//);
       expect(env['DATA_DIR']).toBe('/app/var');
+      // The worker projects the read models; the api leaves its event loop to requests.
+      expect(env['READ_MODEL_PROJECTOR']).toBe(name === 'api' ? 'off' : 'on');
     });
 
     it('takes secrets from the environment or deploy/.env, never as literals', () => {
@@ -429,6 +431,13 @@ describe('deploy/k8s', () => {
       expect(image).not.toMatch(/:latest$/);
       const flags = component === 'api' ? [API_ONLY] : [];
       expect(container().command).toEqual(['node', entryOf(component), ...flags]);
+    });
+
+    it('projects the read models in the worker only (READ_MODEL_PROJECTOR), so the api serves requests', () => {
+      const env = Object.fromEntries(
+        (container().env ?? []).map((e: { name: string; value: string }) => [e.name, e.value]),
+      );
+      expect(env['READ_MODEL_PROJECTOR']).toBe(component === 'api' ? 'off' : 'on');
     });
 
     if (component === 'api') {
