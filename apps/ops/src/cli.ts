@@ -11,6 +11,7 @@ import {
   OpsResources,
   replayReadModels,
   resolveProjections,
+  STALE_GRACE_MS,
   UnknownProjectionError,
   verifyReadModels,
 } from '@app/ops';
@@ -29,12 +30,25 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
+/** A time part followed by `Z` or a numeric offset: `…T10:00Z`, `…T10:00:00.000+01:00`. */
+const EXPLICIT_OFFSET = /T[^+-]*(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
+
+/**
+ * An ISO 8601 instant with an explicit offset (what the HTTP API accepts too). A time without
+ * one would be read in the host's time zone, so the same command would select other events on
+ * another machine: refused.
+ */
 const isoInstant =
   (what: string) =>
   (value: string): string => {
     const t = DateTime.fromISO(value, { setZone: true });
     if (!t.isValid)
       throw new InvalidArgumentError(`${what} must be an ISO 8601 time, e.g. 2026-06-30T00:00:00Z`);
+    if (!EXPLICIT_OFFSET.test(value))
+      throw new InvalidArgumentError(
+        `${what} must be an ISO 8601 time with an offset (Z or ±hh:mm), e.g. 2026-06-30T00:00:00Z; ` +
+          "without one it would be read in this host's time zone",
+      );
     return t.toUTC().toISO();
   };
 
@@ -175,6 +189,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
               `  desired ${p.desired}, present ${p.present}`,
               `  create ${p.missing.length}${p.missing.length ? `: ${p.missing.join(', ')}` : ''}`,
               `  remove ${p.stale.length}${p.stale.length ? `: ${p.stale.join(', ')}` : ''}`,
+              ...(p.recent.length
+                ? [
+                    `  keep, not called for but added less than ${STALE_GRACE_MS / 1000} s ago ${p.recent.length}: ${p.recent.join(', ')}`,
+                  ]
+                : []),
               `  retry ${p.retry.length}${p.retry.length ? `: ${p.retry.join(', ')}` : ''}`,
               `  refused (left failed) ${p.refused.length}${p.refused.length ? `: ${p.refused.join(', ')}` : ''}`,
             ];

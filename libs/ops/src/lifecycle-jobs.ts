@@ -48,8 +48,13 @@ export interface ReconcilePlan {
   present: number;
   /** Desired, absent from Redis: would be (re)created. */
   missing: string[];
-  /** In Redis, not called for by the log (and not running): would be removed. */
+  /** In Redis, not called for by the log, not running, older than the grace: would be removed. */
   stale: string[];
+  /**
+   * In Redis, not called for by the log, but added less than STALE_GRACE_MS ago: left alone (a
+   * running scheduler may have added it for an event this table does not show yet).
+   */
+  recent: string[];
   /** Desired jobs in the failed set after an infrastructure error: would be retried. */
   retry: string[];
   /** Desired jobs failed by a domain refusal: left visible for an operator. */
@@ -73,10 +78,28 @@ export class JobNotRetryableError extends Error {
   }
 }
 
+/** A job the log does not call for is removed only once older than this (reconciler default). */
+export const STALE_GRACE_MS = 60_000;
+
+/** How long the job commands wait for Redis to answer before giving up (exit 1, not a hang). */
+export const REDIS_ANSWER_TIMEOUT_MS = 5_000;
+
+/** scheme://host:port of a Redis URL: never its credentials. */
+function redisDisplay(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return 'REDIS_URL';
+  }
+}
+
 /**
  * The lifecycle queues as an operator sees them: list, retry, reconcile on demand. With REDIS_URL
  * unset it starts the private redis-server on DATA_DIR/redis (the service's AOF), which is only
  * right while the service is stopped: point REDIS_URL at the running service's Redis otherwise.
+ * With CLOCK_MODE=controlled (tests, staging) the jobs it recreates also go into the due index
+ * the clock driver promotes from, as the service's own reconciler does.
  */
 export class LifecycleJobsAdmin {
   private constructor(
@@ -88,7 +111,7 @@ export class LifecycleJobsAdmin {
 
   static async open(
     config: AppConfig,
-    options: { prefix?: string; redisUrl?: string } = {},
+    options: { prefix?: string; redisUrl?: string; answerTimeoutMs?: number } = {},
   ): Promise<LifecycleJobsAdmin> {
     let server: PrivateRedis | null = null;
     let url = options.redisUrl ?? config.redisUrl;
@@ -103,13 +126,40 @@ export class LifecycleJobsAdmin {
       forWorker: false,
       connectionName: 'sub-eol-ops',
     });
-    connection.on('error', () => undefined);
+    const seen: { error: Error | null } = { error: null };
+    connection.on('error', (error: Error) => {
+      seen.error = error;
+    });
+    // BullMQ waits for a connection without a bound: an unreachable REDIS_URL would hang the
+    // command forever (and print a stack per reconnect). One bounded PING first.
+    const timeoutMs = options.answerTimeoutMs ?? REDIS_ANSWER_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        connection.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      connection.disconnect();
+      await server?.stop();
+      const cause = seen.error ?? (error instanceof Error ? error : null);
+      throw new Error(
+        `Redis at ${redisDisplay(url)} did not answer within ${timeoutMs} ms` +
+          `${cause && cause.message !== 'timeout' ? ` (${cause.message})` : ''}: check REDIS_URL.`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
     const queues = new LifecycleQueues({
       connection,
       prefix: options.prefix ?? process.env['LIFECYCLE_QUEUE_PREFIX'] ?? DEFAULT_QUEUE_PREFIX,
       clock: new SystemClock(),
-      trackDueTimes: false,
+      trackDueTimes: config.clockMode === 'controlled',
     });
+    // Connection errors surface as failed commands; without a listener BullMQ prints each one.
+    for (const kind of LIFECYCLE_JOB_KINDS) queues.queue(kind).on('error', () => undefined);
     return new LifecycleJobsAdmin(config, connection, server, queues);
   }
 
@@ -189,6 +239,7 @@ export class LifecycleJobsAdmin {
         mutex: { run: <T>(fn: () => Promise<T>) => fn() } as never,
         logger,
         metrics: new LifecycleMetrics(),
+        staleGraceMs: STALE_GRACE_MS,
       });
       return { plan, applied: await reconciler.reconcile() };
     } finally {
@@ -210,6 +261,14 @@ export class LifecycleJobsAdmin {
       }
       for (const id of await this.queues.jobIds(kind, ['failed'])) failed.add(id);
     }
+    // What the reconciler will remove: only jobs older than the grace (see STALE_GRACE_MS).
+    const old: string[] = [];
+    const recent: string[] = [];
+    for (const id of stale) {
+      const job = await this.queues.queue(kindOfJobId(id)).getJob(id);
+      if (!job) continue;
+      (Date.now() - job.timestamp >= STALE_GRACE_MS ? old : recent).push(id);
+    }
     const retry: string[] = [];
     const refused: string[] = [];
     for (const j of desired.filter((d) => failed.has(d.jobId))) {
@@ -227,7 +286,8 @@ export class LifecycleJobsAdmin {
       missing: desired
         .filter((j) => !present.has(j.jobId) && !failed.has(j.jobId))
         .map((j) => j.jobId),
-      stale: caughtUp ? stale : [],
+      stale: caughtUp ? old : [],
+      recent: caughtUp ? recent : [],
       retry,
       refused,
     };
