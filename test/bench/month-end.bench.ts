@@ -20,6 +20,7 @@
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -34,7 +35,7 @@ import { ReadModelProjector } from '@app/read-models';
 import { LIFECYCLE_QUEUES, lifecycleOptionsFromEnv, LISTPACK_VALUE } from '@app/scheduling';
 import { AppModule } from '../../apps/api/src/app.module';
 import { fastifyAdapter } from '../../apps/api/src/http/http-app.factory';
-import { machine } from './support/bench-server';
+import { cpuSeconds, machine, machineBusySeconds } from './support/bench-server';
 
 const N = Number(process.argv[2] ?? process.env['BENCH_N'] ?? 100_000);
 const PROCESSES = process.env['BENCH_PROCESSES'] === '1' ? 1 : 2;
@@ -50,7 +51,7 @@ const TERM_START = '2026-12-01T00:00:00+01:00';
 class ShiftedClock implements Clock {
   constructor(private readonly offsetMs: number) {}
   now(): DateTime {
-    return DateTime.utc().plus({ milliseconds: this.offsetMs });
+    return DateTime.fromMillis(Date.now() + this.offsetMs, { zone: 'utc' });
   }
 }
 
@@ -279,6 +280,14 @@ async function main(): Promise<void> {
     };
     await sleep(Math.max(0, dueAtReal - Date.now()));
     const t0 = Date.now();
+    // CPU used from the due instant on: this process (api: projector; in shape 1 everything) and
+    // the worker processes, and the whole machine (/proc/stat), to tell cost from contention.
+    const cpuAt = () => ({
+      self: process.cpuUsage(),
+      workers: workers.map((w) => cpuSeconds(w.pid!) ?? 0).reduce((a, b) => a + b, 0),
+      machine: machineBusySeconds(),
+    });
+    const cpu0 = cpuAt();
     let expiredAt: number | null = null;
     let projectedAt: number | null = null;
     let purgesAt: number | null = null;
@@ -301,6 +310,10 @@ async function main(): Promise<void> {
       await sleep(100);
     }
     const all = Math.max(expiredAt, projectedAt, purgesAt) - t0;
+    const cpu1 = cpuAt();
+    const selfS = (cpu1.self.user + cpu1.self.system - cpu0.self.user - cpu0.self.system) / 1e6;
+    const workersS = cpu1.workers - cpu0.workers;
+    const perExpiry = (sec: number) => `${Math.round((sec / N) * 1e6)} µs`;
     console.log('results (from the due instant):');
     console.log(
       `  all ${N.toLocaleString('en')} expired:          ${secs(expiredAt - t0)}  (${rate(N, expiredAt - t0)})`,
@@ -309,6 +322,9 @@ async function main(): Promise<void> {
     console.log(`  purge jobs scheduled:       ${secs(purgesAt - t0)}`);
     console.log(`  everything done:            ${secs(all)}  (target: 100,000 in 30 s on 2 cores)`);
     console.log(`  expired before the due instant: ${early}`);
+    console.log(
+      `  CPU per expiry: ${PROCESSES === 2 ? `api process (projector) ${perExpiry(selfS)}, worker process(es) ${perExpiry(workersS)}` : `service ${perExpiry(selfS)}`}; whole machine busy ${((cpu1.machine - cpu0.machine) / (all / 1000)).toFixed(2)} of ${cpus().length} cores (other work included)`,
+    );
     db.close();
     await terms.close();
     await purges.close();

@@ -6,6 +6,8 @@ const { SystemClock } = require('@app/platform');
 const { DateTime } = require('luxon');
 
 const offset = Number(process.env.BENCH_CLOCK_OFFSET_MS ?? 0);
+// fromMillis costs what DateTime.utc() costs (plus() in luxon would cost several times more and
+// show up in the profile as work the real service does not do).
 SystemClock.prototype.now = function shiftedNow() {
-  return DateTime.utc().plus({ milliseconds: offset });
+  return DateTime.fromMillis(Date.now() + offset, { zone: 'utc' });
 };

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Decider } from '@app/domain';
 import {
   type EventStore,
   type NewEvent,
   type RecordedEvent,
   WrongExpectedRevisionError,
+  newEventId,
 } from '@app/event-store';
 import type { Clock } from '@app/platform';
 import { toInstant } from '@app/domain';
@@ -73,7 +73,7 @@ export async function handleCommand<Command, Event extends DomainEventShape, Sta
 
     const recordedAt = toInstant(clock.now());
     const toAppend: (NewEvent & WrittenEvent)[] = events.map((e, i) => ({
-      eventId: randomUUID(),
+      eventId: newEventId(),
       revision: revision + 1 + i,
       type: e.type,
       data: e.data as Record<string, unknown>,

@@ -14,3 +14,4 @@ export * from './encryption/personal-data-cipher';
 export * from './encryption/encrypting-event-store';
 export * from './upcasting/upcasting-event-store';
 export * from './encryption/postgres-key-store';
+export { newEventId } from './event-id';

@@ -151,6 +151,19 @@ export async function waitUntilIdle(
   }
 }
 
+/** CPU seconds the whole machine has spent busy (all cores, /proc/stat; 0 elsewhere). */
+export function machineBusySeconds(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const [user, nice, system, , , irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number);
+    return (
+      ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100
+    );
+  } catch {
+    return 0;
+  }
+}
+
 export function machine(): string {
   const cpus = cpuList();
   const load = loadavg()

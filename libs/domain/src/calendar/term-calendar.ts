@@ -78,12 +78,33 @@ export function termIndexAt(anchor: Instant, timeZone: string, plan: Plan, at: I
   return k;
 }
 
-/** Purge date: expiry + 90 calendar days at the same local wall-clock time (D4, R15). */
-export function purgeDateFor(expiresAt: Instant, timeZone: string): Instant {
-  return toInstant(inZone(expiresAt, timeZone).plus({ days: PURGE_GRACE_DAYS }));
+/**
+ * A pure function of (instant, zone) remembered for the instants last asked about. Term ends
+ * cluster (month ends, the same anchor for a whole cohort), and calendar arithmetic in an IANA
+ * zone is the costliest step of a decision (luxon asks Intl for the offset several times).
+ * Bounded: the whole memo is dropped when it is full.
+ */
+function zonedMemo(compute: (at: Instant, timeZone: string) => Instant, max = 10_000) {
+  const memo = new Map<string, Instant>();
+  return (at: Instant, timeZone: string): Instant => {
+    const key = `${at} ${timeZone}`;
+    let value = memo.get(key);
+    if (value === undefined) {
+      value = compute(at, timeZone);
+      if (memo.size >= max) memo.clear();
+      memo.set(key, value);
+    }
+    return value;
+  };
 }
 
+/** Purge date: expiry + 90 calendar days at the same local wall-clock time (D4, R15). */
+export const purgeDateFor: (expiresAt: Instant, timeZone: string) => Instant = zonedMemo(
+  (expiresAt, timeZone) => toInstant(inZone(expiresAt, timeZone).plus({ days: PURGE_GRACE_DAYS })),
+);
+
 /** Last moment a fixed-term contract can be cancelled without rolling one more term (R9). */
-export function noticeDeadlineFor(renewalDate: Instant, timeZone: string): Instant {
-  return toInstant(inZone(renewalDate, timeZone).minus({ days: FIXED_TERM_NOTICE_DAYS }));
-}
+export const noticeDeadlineFor: (renewalDate: Instant, timeZone: string) => Instant = zonedMemo(
+  (renewalDate, timeZone) =>
+    toInstant(inZone(renewalDate, timeZone).minus({ days: FIXED_TERM_NOTICE_DAYS })),
+);

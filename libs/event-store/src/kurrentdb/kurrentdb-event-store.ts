@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type {
   AllStreamResolvedEvent,
   KurrentDBClient,
@@ -24,6 +23,7 @@ import {
   toRecorded,
   toStreamState,
 } from './kurrentdb-mapping';
+import { newEventId } from '../event-id';
 
 type KurrentLib = typeof import('@kurrent/kurrentdb-client');
 let lib: KurrentLib | undefined;
@@ -85,7 +85,7 @@ export class KurrentDbEventStore implements EventStore {
     const payload = events.map((e) =>
       kurrent().jsonEvent({
         // KurrentDB needs UUID ids; it also uses them to make retried appends idempotent.
-        id: e.eventId ?? randomUUID(),
+        id: e.eventId ?? newEventId(),
         type: e.type,
         data: e.data,
         metadata: { ...e.metadata },

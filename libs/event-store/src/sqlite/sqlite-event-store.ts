@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import {
@@ -22,6 +21,7 @@ import {
   WalCheckpointResult,
 } from './sqlite-connection';
 import { CREATE_SCHEMA, EventRow, SCHEMA_VERSION, SQL } from './sqlite-event-store.sql';
+import { newEventId } from '../event-id';
 
 export interface SqliteEventStoreOptions extends SqliteConnectionOptions {
   /**
@@ -134,7 +134,7 @@ export class SqliteEventStore implements EventStore {
       streamId,
       expectedRevision: options.expectedRevision,
       rows: events.map((e) => ({
-        eventId: e.eventId ?? randomUUID(),
+        eventId: e.eventId ?? newEventId(),
         type: e.type,
         data: JSON.stringify(e.data),
         metadata: JSON.stringify(e.metadata),
