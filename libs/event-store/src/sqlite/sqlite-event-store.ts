@@ -22,6 +22,7 @@ import {
 } from './sqlite-connection';
 import { CREATE_SCHEMA, EventRow, SCHEMA_VERSION, SQL } from './sqlite-event-store.sql';
 import { newEventId } from '../event-id';
+import { WalCheckpointer } from './wal-checkpointer';
 
 export interface SqliteEventStoreOptions extends SqliteConnectionOptions {
   /**
@@ -33,6 +34,12 @@ export interface SqliteEventStoreOptions extends SqliteConnectionOptions {
   maxAppendsPerCommit?: number;
   /** How often waitForAppend polls for appends made by other processes. */
   pollIntervalMs?: number;
+  /**
+   * 'background' (default): this connection never checkpoints inside a commit; a thread of its
+   * own (WalCheckpointer, started at the first append) copies the WAL back. 'commit': SQLite's
+   * automatic checkpoint in the committing transaction.
+   */
+  checkpoint?: 'background' | 'commit';
 }
 
 /** Serialised when the append is called, so a caller mutating its objects afterwards (before a
@@ -62,6 +69,8 @@ export class SqliteEventStore implements EventStore {
   };
   private readonly commitBatch: (batch: readonly AppendRequest[]) => Outcome<AppendResult>[];
   private closed = false;
+  private checkpointer: WalCheckpointer | null = null;
+  private readonly backgroundCheckpoint: boolean;
   /** Write transactions committed and appends they carried (appends / transactions = batching). */
   readonly stats = { transactions: 0, appends: 0 };
 
@@ -74,7 +83,9 @@ export class SqliteEventStore implements EventStore {
     private readonly options: SqliteEventStoreOptions,
   ) {
     this.db = openSqliteDatabase(filePath, options);
+    this.backgroundCheckpoint = options.checkpoint !== 'commit' && filePath !== ':memory:';
     try {
+      if (this.backgroundCheckpoint) this.db.pragma('wal_autocheckpoint = 0');
       this.migrate();
       this.stmt = {
         streamRevision: this.db.prepare<[string]>(SQL.streamRevision).pluck(),
@@ -130,6 +141,7 @@ export class SqliteEventStore implements EventStore {
   ): Promise<AppendResult> {
     this.assertOpen();
     validateAppend(streamId, events, options.expectedRevision);
+    if (this.backgroundCheckpoint) this.checkpointer ??= new WalCheckpointer(this.filePath);
     const req: AppendRequest = {
       streamId,
       expectedRevision: options.expectedRevision,
@@ -203,6 +215,7 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) return;
     this.queue?.flush(); // acknowledge or fail every queued append before the handle goes away
     this.closed = true;
+    await this.checkpointer?.stop();
     this.releaseNotifier();
     this.db.close();
   }
