@@ -21,7 +21,15 @@ const size = (file: string): number => {
 describe('SQLite event store: background WAL checkpoints', () => {
   const tmp = useTmpDir('es-wal-');
   const data = { note: 'x'.repeat(400) };
-  const meta = { correlationId: 'c', causationId: null, recordedAt: '2026-11-26T00:00:00.000Z' };
+  const meta = {
+    correlationId: 'c',
+    causationId: null,
+    commandId: null,
+    actor: null,
+    channel: 'system',
+    recordedAt: '2026-11-26T00:00:00.000Z',
+    schemaVersion: 1,
+  };
 
   async function appendMany(store: SqliteEventStore, streams: number): Promise<void> {
     for (let i = 0; i < streams; i += 200)
