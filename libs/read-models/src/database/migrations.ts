@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } from 'kysely';
 import type { ReadDialect } from './read-db';
 
 /**
@@ -166,7 +166,18 @@ export class ReadModelMigrationError extends Error {
   }
 }
 
-/** Brings the schema to the latest migration (idempotent; safe when several processes start). */
+/**
+ * Brings the schema to the latest migration (idempotent). Safe when several processes (api and
+ * worker replicas) open a fresh database at the same moment:
+ * - SQLite: Kysely takes no lock there (it assumes a single connection), so the migrations run
+ *   inside one `BEGIN IMMEDIATE` write transaction: a second process waits for the first (up to
+ *   the connection's busy_timeout), then finds the migrations recorded (Kysely reads the executed
+ *   migrations inside the transaction) and does nothing. A failed migration leaves nothing behind.
+ * - PostgreSQL: Kysely serialises the migrations themselves (a session advisory lock, then one
+ *   transaction); the caller must hold `pg_advisory_xact_lock` for the schema around creating the
+ *   schema and calling this (see ReadDb.open), which also covers Kysely's own set-up statements
+ *   (its migration and lock tables are created before its lock is taken).
+ */
 export async function migrateReadModels(
   db: Kysely<unknown>,
   dialect: ReadDialect,
@@ -180,7 +191,30 @@ export async function migrateReadModels(
     // Named explicitly: Kysely otherwise finds the table of another schema of the same database.
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  if (dialect === 'postgres') return applied(await migrator.migrateToLatest());
+
+  // Every start after the first: nothing pending, no write lock taken (a replica starting while
+  // the projector writes does not wait for it).
+  if ((await migrator.getMigrations()).every((m) => m.executedAt)) return [];
+  // On Kysely's one SQLite connection, so the migrator's statements run inside it (ReadDb.open
+  // migrates before anything else uses the connection).
+  await sql`begin immediate`.execute(db);
+  let result: MigrationResultSet;
+  try {
+    result = await migrator.migrateToLatest();
+  } catch (error) {
+    result = { error };
+  }
+  if (result.error) {
+    // SQLite may already have rolled back (e.g. disk full): then there is nothing to undo.
+    await sql`rollback`.execute(db).catch(() => undefined);
+    return applied(result);
+  }
+  await sql`commit`.execute(db);
+  return applied(result);
+}
+
+function applied({ error, results }: MigrationResultSet): string[] {
   const failed = results?.find((r) => r.status === 'Error');
   if (error) throw new ReadModelMigrationError(failed?.migrationName ?? null, error);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { migrateReadModels } from './migrations';
 import type { ReadDatabase } from './read-db.schema';
 
@@ -22,6 +22,31 @@ export interface ReadDbOptions {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** SQLite: how long a statement waits for another process's lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Switches the file to WAL. On a file still in rollback-journal mode (a fresh one) that needs an
+ * exclusive lock, and SQLite answers SQLITE_BUSY at once, without waiting in the busy handler,
+ * when another connection holds any lock: what happens when several processes open a fresh
+ * database together. Retried for up to the busy timeout; once one of them has switched, the
+ * file is in WAL mode for good and the others' switch is a no-op.
+ */
+async function switchToWal(database: Database.Database): Promise<void> {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      database.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || Date.now() >= deadline)
+        throw error;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+    }
+  }
+}
+
 /**
  * The read database: Kysely over better-sqlite3 (embedded default, a file under DATA_DIR) or over
  * a pg Pool (READ_DB_URL). Migrated to the latest schema when opened.
@@ -39,13 +64,21 @@ export class ReadDb {
 
   static async open(options: ReadDbOptions): Promise<ReadDb> {
     const readDb = options.readDbUrl
-      ? await ReadDb.openPostgres(options.readDbUrl, options.poolSize ?? 10)
-      : ReadDb.openSqlite(join(options.dataDir, 'read-models.sqlite'));
+      ? ReadDb.openPostgres(options.readDbUrl, options.poolSize ?? 10)
+      : await ReadDb.openSqlite(join(options.dataDir, 'read-models.sqlite'));
     try {
-      await migrateReadModels(readDb.db as Kysely<unknown>, readDb.dialect, readDb.schema);
-      // SQLite 0x10002: on open, analyse every table whose statistics are missing or stale.
-      if (readDb.sqlite) readDb.sqlite.pragma('optimize = 0x10002');
-      else await readDb.optimize();
+      if (readDb.sqlite) {
+        await migrateReadModels(readDb.db as Kysely<unknown>, 'sqlite', null);
+        // 0x10002: on open, analyse every table whose statistics are missing or stale.
+        readDb.sqlite.pragma('optimize = 0x10002');
+      } else {
+        await ReadDb.whileLocked(options.readDbUrl!, readDb.schema!, async () => {
+          if (readDb.schema !== 'public')
+            await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(readDb.schema!)}`.execute(readDb.db);
+          await migrateReadModels(readDb.db as Kysely<unknown>, 'postgres', readDb.schema);
+        });
+        await readDb.optimize();
+      }
     } catch (error) {
       await readDb.close();
       throw error;
@@ -53,42 +86,75 @@ export class ReadDb {
     return readDb;
   }
 
-  private static openSqlite(file: string): ReadDb {
+  /**
+   * Runs `fn` holding a transaction-scoped advisory lock for the schema, on a connection of its
+   * own (outside the pool, so that a pool of one connection cannot deadlock): processes opening
+   * the same schema at once create it and migrate it one after the other (concurrent
+   * `CREATE SCHEMA IF NOT EXISTS` fails on pg_namespace's unique index otherwise). The server
+   * releases the lock when the transaction ends, also when this process dies.
+   */
+  private static async whileLocked(
+    url: string,
+    schema: string,
+    fn: () => Promise<void>,
+  ): Promise<void> {
+    const parsed = new URL(url);
+    parsed.searchParams.delete('schema');
+    const client = new Client({
+      connectionString: parsed.toString(),
+      connectionTimeoutMillis: 5000,
+    });
+    // A connection lost while idle emits 'error': the failed COMMIT reports it instead.
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      // This transaction sits idle while the pool's connections migrate: a server-wide
+      // idle_in_transaction_session_timeout must not end it (releasing the lock) midway.
+      await client.query('SET LOCAL idle_in_transaction_session_timeout = 0');
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('rm_migrations'), hashtext($1))", [
+        schema,
+      ]);
+      await fn();
+      await client.query('COMMIT');
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private static async openSqlite(file: string): Promise<ReadDb> {
     mkdirSync(dirname(file), { recursive: true });
-    const database = new Database(file);
-    // Derived data: NORMAL is enough (a lost last commit is projected again from the log, the
-    // checkpoint lives in the same transaction). secure_delete: scrubbed bytes leave the pages.
-    database.pragma('journal_mode = WAL');
-    database.pragma('synchronous = NORMAL');
-    database.pragma('secure_delete = ON');
-    database.pragma('busy_timeout = 5000');
-    database.pragma('foreign_keys = ON');
-    // The audit table carries six B-trees (rows and one index per filter): a larger page cache
-    // and memory-mapped reads keep projection and deep pages off the disk.
-    database.pragma('cache_size = -65536');
-    database.pragma('mmap_size = 268435456');
-    database.pragma('temp_store = MEMORY');
-    // Planner statistics (which index is selective: an account beats an event type); bounded cost.
-    database.pragma('analysis_limit = 1000');
+    const database = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+    try {
+      database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      await switchToWal(database);
+      // Derived data: NORMAL is enough (a lost last commit is projected again from the log, the
+      // checkpoint lives in the same transaction). secure_delete: scrubbed bytes leave the pages.
+      database.pragma('synchronous = NORMAL');
+      database.pragma('secure_delete = ON');
+      database.pragma('foreign_keys = ON');
+      // The audit table carries six B-trees (rows and one index per filter): a larger page cache
+      // and memory-mapped reads keep projection and deep pages off the disk.
+      database.pragma('cache_size = -65536');
+      database.pragma('mmap_size = 268435456');
+      database.pragma('temp_store = MEMORY');
+      // Planner statistics (which index is selective: an account beats an event type); bounded.
+      database.pragma('analysis_limit = 1000');
+    } catch (error) {
+      database.close();
+      throw error;
+    }
     const db = new Kysely<ReadDatabase>({ dialect: new SqliteDialect({ database }) });
     return new ReadDb(db, 'sqlite', null, database, file);
   }
 
-  private static async openPostgres(url: string, poolSize: number): Promise<ReadDb> {
+  /** The pool and its Kysely; `open` creates the schema (under a lock) before migrating. */
+  private static openPostgres(url: string, poolSize: number): ReadDb {
     const parsed = new URL(url);
     const schema = parsed.searchParams.get('schema') ?? 'public';
     if (!SCHEMA_NAME.test(schema))
       throw new Error('READ_DB_URL: schema must be lower-case letters, digits and _ (max 63)');
     parsed.searchParams.delete('schema');
-    if (schema !== 'public') {
-      // Created before the pool pins search_path to it.
-      const setup = new Pool({ connectionString: parsed.toString(), max: 1 });
-      try {
-        await setup.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-      } finally {
-        await setup.end();
-      }
-    }
     const pool = new Pool({
       connectionString: parsed.toString(),
       max: poolSize,
