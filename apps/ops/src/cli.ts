@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DateTime } from 'luxon';
 import pino from 'pino';
@@ -275,10 +274,12 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     )
     .requiredOption('--from <iso>', 'inclusive start', isoInstant('--from'))
     .requiredOption('--to <iso>', 'exclusive end', isoInstant('--to'))
-    .requiredOption('--out <file.ndjson>', 'output file (overwritten)')
+    .requiredOption(
+      '--out <file.ndjson>',
+      'output file, replaced atomically once the export is complete (left as it was on failure)',
+    )
     .action(async (o: { from: string; to: string; out: string }) => {
       if (o.from >= o.to) throw new UsageError('--from must be before --to');
-      writeFileSync(o.out, '');
       await withResources(async (r) => {
         const bar = progressBar('export-audit');
         const result = await exportAudit({

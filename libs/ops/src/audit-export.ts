@@ -1,5 +1,5 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { open, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { AuditReader, ReadStore } from '@app/read-models';
 
 export interface AuditExportOptions {
@@ -17,31 +17,61 @@ export interface AuditExportOptions {
 /**
  * Writes the audit events recorded in [from, to) to an NDJSON file, oldest first, up to the audit
  * head at the start (so the export ends), decrypted as GET /v1/audit/events returns them.
+ *
+ * Atomic: the events go to `<out>.<pid>.tmp` in the same directory, which is synced and then
+ * renamed over `out` once complete. A failed export removes its temporary file and leaves a file
+ * already at `out` as it was; a reader of `out` never sees a partial export.
  */
 export async function exportAudit(
   o: AuditExportOptions,
 ): Promise<{ events: number; upTo: string | null }> {
-  const upTo = await o.store.auditHead();
-  const out = createWriteStream(o.out, { encoding: 'utf8' });
-  let events = 0;
-  let after: bigint | null = null;
-  const total = Number(upTo ?? 0n);
+  const tmp = `${o.out}.${process.pid}.tmp`;
+  // First: a path that cannot be written fails before anything is read.
+  const file = await open(tmp, 'w');
+  let renamed = false;
   try {
+    const upTo = await o.store.auditHead();
+    let events = 0;
+    let after: bigint | null = null;
+    const total = Number(upTo ?? 0n);
     for (;;) {
       const rows = await o.store.auditRows(
         { from: o.from, to: o.to },
         { after, upTo, limit: o.pageSize ?? 1000 },
       );
       if (rows.length === 0) break;
-      for (const e of await o.reader.toEvents(rows))
-        if (!out.write(`${JSON.stringify(e)}\n`)) await once(out, 'drain');
+      let page = '';
+      for (const e of await o.reader.toEvents(rows)) page += `${JSON.stringify(e)}\n`;
+      // At the file's position, all of it (writeFile on a handle loops over short writes).
+      await file.writeFile(page, 'utf8');
       events += rows.length;
       after = BigInt(rows[rows.length - 1]!.position);
       o.onProgress?.({ done: Number(after), total });
     }
+    await file.sync();
+    await file.close();
+    await rename(tmp, o.out);
+    renamed = true;
+    await syncDirectory(dirname(o.out));
+    return { events, upTo: upTo?.toString() ?? null };
   } finally {
-    out.end();
-    await once(out, 'finish');
+    if (!renamed) {
+      await file.close().catch(() => undefined);
+      await rm(tmp, { force: true });
+    }
   }
-  return { events, upTo: upTo?.toString() ?? null };
+}
+
+/** Makes the rename durable (best effort: not every platform can open a directory). */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // The export is complete and in place; only its durability across a power cut is unproven.
+  }
 }

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EventStore } from '@app/event-store';
 import { createRedisConnection } from '@app/platform';
+import { type AuditEventsTable, ReadDb } from '@app/read-models';
 import {
   LIFECYCLE_JOB_OPTIONS,
   LIFECYCLE_QUEUES,
@@ -570,8 +571,9 @@ describe('ops CLI: lifecycle jobs and audit export (child process, real redis-se
 
     it('runtime failures exit 1 with a message: reconcile-jobs where the worker never ran, export-audit into a missing directory, job commands when Redis does not answer (bounded, no hang)', async () => {
       const port = await closedPort();
-      // Its own DATA_DIR: two processes opening a fresh read database at once race on its
-      // migrations (a separate issue), which is not what this test is about.
+      // Its own DATA_DIR: processes opening fresh SQLite files at once is not what this test is
+      // about (the read database copes, see read-models/migration-race.test.ts; the event log's
+      // switch to WAL, libs/event-store sqlite-connection.ts, does not retry on SQLITE_BUSY yet).
       const downDir = join(dir, 'down');
       mkdirSync(downDir);
       const down = { DATA_DIR: downDir, REDIS_URL: `redis://127.0.0.1:${port}` };
@@ -606,6 +608,78 @@ describe('ops CLI: lifecycle jobs and audit export (child process, real redis-se
         expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
       }
       expect(Date.now() - started).toBeLessThan(20_000);
+    }, 30_000);
+
+    it('export-audit replaces --out atomically: an export failing midway (an audit row that cannot be decoded, on the second page, after the first was written) exits 1, leaves the existing file as it was and no temporary file; once the row is fixed the same export replaces the file', async () => {
+      // A read database holding 1,500 audit rows of January; the 1,200th is not JSON, so the
+      // export writes its first page (1,000 events) and fails on the second.
+      const dataDir = join(dir, 'data');
+      const readDb = await ReadDb.open({ dataDir });
+      const row = (position: number): AuditEventsTable => ({
+        position,
+        event_id: `ev-${position}`,
+        stream_id: 'subscription-sub_x',
+        revision: position - 1,
+        type: 'SubscriptionNoted',
+        recorded_at: new Date(ms('2026-01-10T00:00:00.000Z') + position * 1000).toISOString(),
+        subscription_id: 'sub_x',
+        account_id: 'acc_x',
+        actor_id: null,
+        actor_role: null,
+        channel: 'test',
+        correlation_id: `corr-${position}`,
+        causation_id: null,
+        data: position === 1200 ? '{"n": ' : JSON.stringify({ n: position }),
+        personal: 0,
+        scrubbed: 0,
+      });
+      try {
+        for (let first = 1; first <= 1500; first += 250)
+          await readDb.db
+            .insertInto('rm_audit_events')
+            .values(Array.from({ length: 250 }, (_, i) => row(first + i)))
+            .execute();
+      } finally {
+        await readDb.close();
+      }
+
+      const exports = join(dir, 'exports');
+      mkdirSync(exports);
+      const out = join(exports, 'audit.ndjson');
+      writeFileSync(out, 'the previous export\n');
+      const args = [
+        'export-audit',
+        '--from',
+        '2026-01-01T00:00:00Z',
+        '--to',
+        '2026-02-01T00:00:00Z',
+        '--out',
+        out,
+      ];
+      const failed = await runOps(args, { ...env(), DATA_DIR: dataDir });
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/^ops failed: .*JSON/);
+      expect(failed.stdout).toBe('');
+      expect(readFileSync(out, 'utf8')).toBe('the previous export\n');
+      expect(readdirSync(exports)).toEqual(['audit.ndjson']);
+
+      const fixed = await ReadDb.open({ dataDir });
+      try {
+        await fixed.db
+          .updateTable('rm_audit_events')
+          .set({ data: JSON.stringify({ n: 1200 }) })
+          .where('position', '=', 1200)
+          .execute();
+      } finally {
+        await fixed.close();
+      }
+      const ok = await runOps(args, { ...env(), DATA_DIR: dataDir });
+      expect(ok).toEqual({ code: 0, stdout: `Wrote 1500 audit events to ${out}.\n`, stderr: '' });
+      const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
+      expect(lines.map((l) => JSON.parse(l).data.n)).toEqual(
+        Array.from({ length: 1500 }, (_, i) => i + 1),
+      );
+      expect(readdirSync(exports)).toEqual(['audit.ndjson']);
     }, 30_000);
   });
 });
