@@ -27,7 +27,8 @@ export async function exportAudit(
 ): Promise<{ events: number; upTo: string | null }> {
   const tmp = `${o.out}.${process.pid}.tmp`;
   // First: a path that cannot be written fails before anything is read.
-  const file = await open(tmp, 'w');
+  // Owner-only: the export holds personal fields decrypted.
+  const file = await open(tmp, 'w', 0o600);
   let renamed = false;
   try {
     const upTo = await o.store.auditHead();

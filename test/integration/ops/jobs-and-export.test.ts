@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -474,6 +474,8 @@ describe('ops CLI: lifecycle jobs and audit export (child process, real redis-se
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       const text = readFileSync(out, 'utf8');
+      // Decrypted personal fields: readable by the owner only.
+      expect(statSync(out).mode & 0o777).toBe(0o600);
       expect(text.endsWith('\n')).toBe(true);
       const lines = text.trimEnd().split('\n');
       const exported = lines.map((l) => JSON.parse(l));

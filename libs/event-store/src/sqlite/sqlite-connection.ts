@@ -26,7 +26,7 @@ export function openSqliteDatabase(
   const db = new Database(filePath, { timeout: options.busyTimeoutMs ?? 5000 });
   try {
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
-    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    const mode = switchToWal(db, options.busyTimeoutMs ?? 5000);
     if (filePath !== ':memory:' && String(mode).toLowerCase() !== 'wal') {
       throw new Error(`SQLite ${filePath}: could not switch to WAL (journal_mode=${String(mode)})`);
     }
@@ -37,6 +37,27 @@ export function openSqliteDatabase(
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * `PRAGMA journal_mode = WAL` on a fresh file answers SQLITE_BUSY at once, without waiting for
+ * busy_timeout, while another process holds a lock on it (processes starting together on a new
+ * DATA_DIR): retried until the busy timeout. Opening is synchronous, so the pause between tries
+ * is too (Atomics.wait; start-up only).
+ */
+function switchToWal(db: SqliteDatabase, timeoutMs: number): unknown {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return db.pragma('journal_mode = WAL', { simple: true });
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || Date.now() >= deadline)
+        throw error;
+      Atomics.wait(pause, 0, 0, 5 + Math.random() * 20);
+    }
   }
 }
 
