@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { Client, Pool } from 'pg';
+import { WalCheckpointer } from '@app/event-store';
 import { migrateReadModels } from './migrations';
 import type { ReadDatabase } from './read-db.schema';
 
@@ -60,6 +61,7 @@ export class ReadDb {
     private readonly sqlite: Database.Database | null,
     /** Where the data lives, without credentials (for logs and health output). */
     readonly location: string,
+    private readonly checkpointer: WalCheckpointer | null = null,
   ) {}
 
   static async open(options: ReadDbOptions): Promise<ReadDb> {
@@ -140,12 +142,15 @@ export class ReadDb {
       database.pragma('temp_store = MEMORY');
       // Planner statistics (which index is selective: an account beats an event type); bounded.
       database.pragma('analysis_limit = 1000');
+      // The projector commits often while API processes read: checkpoints run in a thread of
+      // their own rather than inside the projector's commits (see WalCheckpointer).
+      database.pragma('wal_autocheckpoint = 0');
     } catch (error) {
       database.close();
       throw error;
     }
     const db = new Kysely<ReadDatabase>({ dialect: new SqliteDialect({ database }) });
-    return new ReadDb(db, 'sqlite', null, database, file);
+    return new ReadDb(db, 'sqlite', null, database, file, new WalCheckpointer(file));
   }
 
   /** The pool and its Kysely; `open` creates the schema (under a lock) before migrating. */
@@ -214,6 +219,7 @@ export class ReadDb {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
     await this.db.destroy();
   }
 }
