@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
-import type { EventStore } from '@app/event-store';
+import { type EventStore, SqliteEventStore } from '@app/event-store';
 import {
   READ_MODELS_PROJECTION,
   ReadDb,
@@ -12,6 +12,7 @@ import {
   type ReadDatabase,
   type Upcast,
 } from '@app/read-models';
+import { BulkBuildUnsupportedError, bulkBuildReadModels } from './read-model-bulk-build';
 import {
   REBUILT_TABLES,
   readModelChecksums,
@@ -96,8 +97,12 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * Rebuilds the read models from the log into fresh tables, then switches readers over
  * atomically; readers keep answering from the live tables while it builds.
  *
- * - SQLite: the shadow is a separate database file (DATA_DIR/replay/<generation>/), built with
- *   secondary indexes dropped and re-created at the end. The switch is one write transaction on
+ * - SQLite: the shadow is a separate database file (DATA_DIR/replay/<generation>/). With the
+ *   SQLite log it is built by the bulk build (read-model-bulk-build.ts: raw pages of the log,
+ *   streams folded in memory, prepared statements, no journal), then topped up by the live
+ *   projection; otherwise by the live projection alone. Its secondary indexes are dropped and
+ *   only those a scrub during the build needs are made again: the shadow's rows are copied into
+ *   the live tables, whose own indexes that copy keeps up. The switch is one write transaction on
  *   the live file: the live projector is locked out, the shadow is topped up to the live
  *   checkpoint, then every rebuilt table is replaced by the shadow's rows (DELETE + INSERT …
  *   SELECT from the attached shadow). Readers (WAL) see the old rows until the COMMIT, the new
@@ -116,16 +121,50 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
   const compare = o.compare ?? dryRun;
   const generation = `g${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const started = Date.now();
-  const shadow = await openShadow(o, generation);
+  let shadow = await openShadow(o, generation);
   let events = 0;
   try {
-    const shadowStore = new ReadStore(shadow.db);
-    await copyScrubs(o.live, shadowStore);
-    const projection = new ReadModelProjection(shadow.db, o.upcast);
+    await copyScrubs(o.live, shadow.db);
     const head = (await o.log.headPosition()) ?? 0n;
-    const dropped = await dropSecondaryIndexes(shadow.db);
+    let dropped = await dropSecondaryIndexes(shadow.db);
     let at: bigint | null = null;
-    const catchUp = async (until: bigint, report: boolean): Promise<void> => {
+    const report = (done: bigint) =>
+      o.onProgress?.({ events, done: Number(done > head ? head : done), total: Number(head) });
+
+    // SQLite log and SQLite read models: the bulk build (read-model-bulk-build.ts) writes the
+    // rows the live projection would, much faster; the live projection then tops it up.
+    const logFile = o.log instanceof SqliteEventStore ? o.log.filePath : null;
+    if (logFile && shadow.file && head > 0n) {
+      await shadow.close();
+      try {
+        const built = await bulkBuildReadModels({
+          logFile,
+          shadowFile: shadow.file,
+          until: head,
+          upcast: o.upcast,
+          onPage: (n, position) => {
+            events = n;
+            report(position);
+          },
+        });
+        events = built.events;
+        at = built.position;
+        await shadow.reopen();
+      } catch (error) {
+        if (!(error instanceof BulkBuildUnsupportedError)) throw error;
+        // Start again with the live projection, in a new shadow (the bulk build writes without
+        // a journal: what it left is not worth repairing).
+        await shadow.dispose();
+        shadow = await openShadow(o, `${generation}b`);
+        await copyScrubs(o.live, shadow.db);
+        dropped = await dropSecondaryIndexes(shadow.db);
+        events = 0;
+      }
+    }
+
+    const shadowStore = new ReadStore(shadow.db);
+    const projection = new ReadModelProjection(shadow.db, o.upcast);
+    const catchUp = async (until: bigint, progress: boolean): Promise<void> => {
       while (at === null || at < until) {
         const batch = await o.log.readAll({
           ...(at === null ? {} : { after: at }),
@@ -135,16 +174,21 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
         await projection.apply(batch, READ_MODELS_PROJECTION);
         events += batch.length;
         at = batch[batch.length - 1]!.position;
-        if (report)
-          o.onProgress?.({
-            events,
-            done: Number(at > head ? head : at),
-            total: Number(head),
-          });
+        if (progress) report(at);
       }
     };
     await catchUp(head, true);
-    await recreateIndexes(shadow.db, dropped);
+    // A PostgreSQL shadow becomes the live tables: it gets every index. A SQLite shadow is only
+    // copied into the live tables (whose own indexes that copy keeps up): its indexes are built
+    // only where the switch reads them (scrubs, below).
+    if (o.live.dialect === 'postgres') await recreateIndexes(shadow.db, dropped);
+    const ensureScrubIndexes = once(() =>
+      recreateIndexes(
+        shadow.db,
+        dropped.filter((d) => SCRUB_INDEXES.includes(d.name)),
+        false,
+      ),
+    );
     const buildMs = Date.now() - started;
 
     let swapped = false;
@@ -155,10 +199,17 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
     if (dryRun) {
       livePosition = await new ReadStore(o.live).checkpoint();
       if (livePosition !== null) await catchUp(livePosition, false);
+    } else if (o.live.dialect === 'sqlite') {
+      // Scrubs made while the shadow was built, applied before the switch takes the lock.
+      await applyNewScrubs(
+        await o.live.db.selectFrom('rm_scrubs').select(['scope', 'id']).execute(),
+        shadowStore,
+        ensureScrubIndexes,
+      );
+      livePosition = await swapSqlite(o.live, shadow.db, shadowStore, catchUp, ensureScrubIndexes);
+      swapped = true;
     } else {
-      livePosition = await (o.live.dialect === 'sqlite'
-        ? swapSqlite(o.live, shadow.db, shadowStore, catchUp)
-        : swapPostgres(o.live, shadow.db, shadowStore, shadow.schema!, catchUp));
+      livePosition = await swapPostgres(o.live, shadow.db, shadowStore, shadow.schema!, catchUp);
       swapped = true;
     }
     const swapMs = Date.now() - swapStarted;
@@ -195,8 +246,14 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
 }
 
 interface Shadow {
-  db: ReadDb;
+  /** The shadow's read database (a new object after reopen()). */
+  readonly db: ReadDb;
   schema: string | null;
+  /** SQLite: the shadow file (null on PostgreSQL). */
+  file: string | null;
+  /** SQLite: closes the connection (for the bulk build's own) / opens it again. */
+  close(): Promise<void>;
+  reopen(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -204,15 +261,31 @@ async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow>
   if (o.live.dialect === 'sqlite') {
     const dir = join(o.dataDir, 'replay', generation);
     mkdirSync(dir, { recursive: true });
-    const db = await ReadDb.open({ dataDir: dir });
-    // A shadow lost to a crash is simply rebuilt: no fsync per transaction.
-    await sql`pragma synchronous = OFF`.execute(db.db);
-    await sql`pragma cache_size = -131072`.execute(db.db);
+    const open = async () => {
+      const db = await ReadDb.open({ dataDir: dir });
+      // A shadow lost to a crash is simply rebuilt: no fsync per transaction.
+      await sql`pragma synchronous = OFF`.execute(db.db);
+      await sql`pragma cache_size = -131072`.execute(db.db);
+      return db;
+    };
+    let db: ReadDb | null = await open();
     return {
-      db,
+      get db() {
+        if (!db) throw new Error('replay: the shadow database is closed');
+        return db;
+      },
       schema: null,
+      file: db.file,
+      async close() {
+        await db?.close();
+        db = null;
+      },
+      async reopen() {
+        if (!db) db = await open();
+      },
       async dispose() {
-        await db.close().catch(() => undefined);
+        await db?.close().catch(() => undefined);
+        db = null;
         rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
       },
     };
@@ -227,6 +300,11 @@ async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow>
   return {
     db,
     schema,
+    file: null,
+    async close() {
+      throw new Error('replay: a PostgreSQL shadow is not closed before the end');
+    },
+    async reopen() {},
     async dispose() {
       await db.close().catch(() => undefined);
       // The shadow schema is empty after a switch but for its bookkeeping tables.
@@ -235,10 +313,10 @@ async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow>
   };
 }
 
-async function copyScrubs(live: ReadDb, shadow: ReadStore): Promise<void> {
+async function copyScrubs(live: ReadDb, shadow: ReadDb): Promise<void> {
   const rows = await live.db.selectFrom('rm_scrubs').selectAll().execute();
   for (let i = 0; i < rows.length; i += 500)
-    await shadow.readDb.db
+    await shadow.db
       .insertInto('rm_scrubs')
       .values(rows.slice(i, i + 500))
       .onConflict((oc) => oc.columns(['scope', 'id']).doNothing())
@@ -249,6 +327,7 @@ async function copyScrubs(live: ReadDb, shadow: ReadStore): Promise<void> {
 async function applyNewScrubs(
   liveRows: readonly { scope: string; id: string }[],
   shadow: ReadStore,
+  beforeFirst: () => Promise<void> = async () => undefined,
 ): Promise<void> {
   const known = new Set(
     (await shadow.readDb.db.selectFrom('rm_scrubs').select(['scope', 'id']).execute()).map(
@@ -257,10 +336,20 @@ async function applyNewScrubs(
   );
   for (const r of liveRows) {
     if (known.has(`${r.scope}\u0000${r.id}`)) continue;
+    if (r.scope !== 'subscription' && r.scope !== 'account') continue;
+    await beforeFirst();
     if (r.scope === 'subscription') await shadow.scrubSubscription(r.id);
-    else if (r.scope === 'account') await shadow.scrubAccount(r.id);
+    else await shadow.scrubAccount(r.id);
   }
 }
+
+/** A scrub looks audit rows up by subscription or account. */
+const SCRUB_INDEXES = ['rm_audit_events_subscription_id', 'rm_audit_events_account_id'];
+
+const once = (f: () => Promise<void>): (() => Promise<void>) => {
+  let done: Promise<void> | null = null;
+  return () => (done ??= f());
+};
 
 interface IndexDef {
   name: string;
@@ -287,9 +376,13 @@ async function dropSecondaryIndexes(db: ReadDb): Promise<IndexDef[]> {
   return defs;
 }
 
-async function recreateIndexes(db: ReadDb, defs: readonly IndexDef[]): Promise<void> {
+async function recreateIndexes(
+  db: ReadDb,
+  defs: readonly IndexDef[],
+  analyze = true,
+): Promise<void> {
   for (const d of defs) await sql.raw(d.ddl).execute(db.db);
-  await sql`analyze`.execute(db.db);
+  if (analyze) await sql`analyze`.execute(db.db);
 }
 
 type CatchUp = (until: bigint, report: boolean) => Promise<void>;
@@ -307,6 +400,7 @@ async function swapSqlite(
   shadow: ReadDb,
   shadowStore: ReadStore,
   catchUp: CatchUp,
+  beforeFirstScrub: () => Promise<void>,
 ): Promise<bigint | null> {
   const liveFile = live.file!;
   const shadowFile = shadow.file!;
@@ -331,7 +425,7 @@ async function swapSqlite(
         scope: string;
         id: string;
       }[];
-      await applyNewScrubs(scrubs, shadowStore);
+      await applyNewScrubs(scrubs, shadowStore, beforeFirstScrub);
       const shadowPosition = await shadowStore.checkpoint();
 
       const columnsOf = (table: string): string[] =>
