@@ -63,7 +63,10 @@ export interface BulkBuildOptions {
   upcast?: Upcast | undefined;
   /** Events per page of the fold (read, fold, one write transaction). Default 8192. */
   pageSize?: number;
-  /** Subscription and account entries kept in memory between pages. Default 100,000. */
+  /**
+   * Subscription and account entries kept in memory between pages (default 20,000): enough for
+   * the events a stream gets close together; rows of streams seen again later are read back.
+   */
   maxCachedStreams?: number;
   /** Progress: events folded and position reached by both threads; then the event loop gets a turn. */
   onPage?: (events: number, position: bigint) => void;
@@ -137,7 +140,7 @@ interface AccountEntry {
 
 export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuildResult> {
   const pageSize = o.pageSize ?? 8192;
-  const maxCached = o.maxCachedStreams ?? 100_000;
+  const maxCached = o.maxCachedStreams ?? 20_000;
   const until = Number(o.until);
   const foldFile = `${o.shadowFile}.fold`;
   const result: BulkBuildResult = {
@@ -153,7 +156,8 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
   let fold: Database.Database | null = null;
   let audit: AuditCopy | null = null;
   try {
-    log.pragma('cache_size = -32768');
+    // Read once, in order: the OS cache does the rest.
+    log.pragma('cache_size = -8192');
     fold = openScratch(o.shadowFile, foldFile);
     audit = startAuditCopy(o.logFile, o.shadowFile, until);
     const folded = await foldLog(o, log, lookup, fold, until, pageSize, maxCached, result, audit);
@@ -572,7 +576,7 @@ function finish(
   try {
     db.pragma('journal_mode = OFF');
     db.pragma('synchronous = OFF');
-    db.pragma('cache_size = -65536');
+    db.pragma('cache_size = -16384');
     db.prepare('ATTACH DATABASE ? AS fold').run(foldFile);
     const scrubbed = { subscriptions: new Set<string>(), accounts: new Set<string>() };
     for (const r of db.prepare('SELECT scope, id FROM main.rm_scrubs').all() as {
@@ -761,7 +765,7 @@ try {
   // Set before the log is attached: they apply to the shadow only.
   db.pragma('journal_mode = OFF');
   db.pragma('synchronous = OFF');
-  db.pragma('cache_size = -65536');
+  db.pragma('cache_size = -16384');
   db.pragma('temp_store = MEMORY');
   db.prepare('ATTACH DATABASE ? AS log').run(w.logFile);
   db.exec('CREATE INDEX main.bulk_audit_fixup ON rm_audit_events (position) WHERE scrubbed = ${FIXUP}');
