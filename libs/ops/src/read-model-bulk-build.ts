@@ -41,8 +41,8 @@ import {
  *   `JSON.stringify` produced, which is what the projection writes (a sample is checked; a log
  *   holding other JSON text ends the build with `BulkBuildUnsupportedError` and the caller falls
  *   back to the live projection). A row SQL cannot settle exactly as the projection does (a
- *   `recordedAt` not already in canonical ISO form, a metadata field that is not a string, an
- *   event to store scrubbed) is marked and rewritten afterwards by the projection's own logic.
+ *   `recordedAt` not in canonical ISO form, an event to store scrubbed) is marked and rewritten
+ *   afterwards by the projection's own logic.
  * - **Folded rows** (subscriptions, accounts, purge receipts, confirmations) are built on this
  *   thread from raw pages of the log: streams are folded in memory across pages; a subscription
  *   or account row is written once, when its entry leaves the cache (least recently used,
@@ -107,20 +107,13 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 /** better-sqlite3 refuses undefined; Kysely leaves such a column out (NULL). */
 const orNull = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
 
-/**
- * [position, stream_id, revision, type, data, recordedAt if a string], then with upcasters
- * (they get whole events) event_id and metadata.
- */
-type LogRow = [number, string, number, string, string, string | null, string?, string?];
+/** [position, stream_id, revision, type, data, event_id, metadata] */
+type LogRow = [number, string, number, string, string, string, string];
 
-const LOG_COLUMNS = `position, stream_id, revision, type, data,
-  CASE json_type(metadata, '$.recordedAt') WHEN 'text' THEN json_extract(metadata, '$.recordedAt') END`;
-
-/** What the fold reads of a few events only (receipts, confirmations). */
-interface EventDetails {
-  eventId: string;
-  metadata: EventMetadata;
-}
+/** An event's metadata: as stored (JSON text, parsed when needed) or as an upcaster made it. */
+type Metadata = string | EventMetadata;
+const metadataOf = (m: Metadata): EventMetadata =>
+  typeof m === 'string' ? (JSON.parse(m) as EventMetadata) : m;
 
 interface SubscriptionEntry {
   state: SubscriptionState;
@@ -128,7 +121,8 @@ interface SubscriptionEntry {
   registeredPosition: number | null;
   changed: boolean;
   lastPosition: number | null;
-  lastRecordedAt: unknown;
+  /** The last event's metadata (its recordedAt is the row's updated_at). */
+  lastMetadata: Metadata | null;
 }
 
 interface AccountEntry {
@@ -152,7 +146,6 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
     auditFixups: 0,
   };
   const log = new Database(o.logFile, { readonly: true, fileMustExist: true });
-  const lookup = new Database(o.logFile, { readonly: true, fileMustExist: true });
   let fold: Database.Database | null = null;
   let audit: AuditCopy | null = null;
   try {
@@ -160,18 +153,16 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
     log.pragma('cache_size = -8192');
     fold = openScratch(o.shadowFile, foldFile);
     audit = startAuditCopy(o.logFile, o.shadowFile, until);
-    const folded = await foldLog(o, log, lookup, fold, until, pageSize, maxCached, result, audit);
-    const marked = await audit.done;
+    const folded = await foldLog(o, log, fold, until, pageSize, maxCached, result, audit);
+    const fixups = await audit.done;
     fold.close();
     fold = null;
-    const fixups = [...new Set([...folded.fixups, ...marked])].sort((a, b) => a - b);
-    result.auditFixups = finish(o, log, foldFile, fixups, folded.position);
-    result.position = folded.position === null ? null : BigInt(folded.position);
+    result.auditFixups = finish(o, log, foldFile, fixups, folded);
+    result.position = folded === null ? null : BigInt(folded);
     return result;
   } finally {
     await audit?.stop();
     fold?.close();
-    lookup.close();
     log.close();
     rmSync(foldFile, { force: true });
   }
@@ -207,24 +198,16 @@ function openScratch(shadowFile: string, file: string): Database.Database {
 async function foldLog(
   o: BulkBuildOptions,
   log: Database.Database,
-  lookup: Database.Database,
   db: Database.Database,
   until: number,
   pageSize: number,
   maxCached: number,
   result: BulkBuildResult,
   audit: AuditCopy,
-): Promise<{ position: number | null; fixups: number[] }> {
-  // A second connection: the first is busy iterating while these are read.
-  const details = lookup.prepare('SELECT event_id, metadata FROM events WHERE position = ?').raw();
-  const load = (position: number): EventDetails => {
-    const row = details.get(position) as [string, string] | undefined;
-    if (!row) throw new Error(`event at position ${position} vanished from the log`);
-    return { eventId: row[0], metadata: JSON.parse(row[1]) as EventMetadata };
-  };
+): Promise<number | null> {
   const read = log
     .prepare(
-      `SELECT ${LOG_COLUMNS}${o.upcast ? ', event_id, metadata' : ''} FROM events
+      `SELECT position, stream_id, revision, type, data, event_id, metadata FROM events
        WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
     )
     .raw();
@@ -293,7 +276,7 @@ async function foldLog(
       'purgeAt' in state ? orNull(state.purgeAt) : null,
       state.status === 'purged' ? orNull(state.purgedAt) : null,
       JSON.stringify(state),
-      instant(e.lastRecordedAt),
+      instant(e.lastMetadata === null ? undefined : metadataOf(e.lastMetadata).recordedAt),
     );
     e.changed = false;
     result.subscriptionRows++;
@@ -329,7 +312,7 @@ async function foldLog(
       registeredPosition: null,
       changed: false,
       lastPosition: null,
-      lastRecordedAt: null,
+      lastMetadata: null,
     };
     if (evictedSubscriptions.delete(id)) {
       const row = selectSubscription.get(id) as
@@ -395,20 +378,19 @@ async function foldLog(
 
   const applySubscriptionEvent = (
     id: string,
+    eventId: string,
     revision: number,
     position: number,
     type: string,
     data: Record<string, unknown>,
-    recordedAt: unknown,
-    /** The (upcast) event; null: its id and metadata are read from the log when needed. */
-    upcast: EventDetails | null,
+    metadata: Metadata,
   ): void => {
     const entry = subscriptionEntry(id);
     if (revision <= entry.revision) return; // delivered again: already applied
     const before = entry.state;
     entry.revision = revision;
     entry.lastPosition = position;
-    entry.lastRecordedAt = recordedAt;
+    entry.lastMetadata = metadata;
     entry.changed = true;
     if (!SUBSCRIPTION_TYPES.has(type)) return; // a type this code does not know yet
     entry.state = subscriptionDecider.evolve(before, {
@@ -424,19 +406,19 @@ async function foldLog(
       } as unknown as CancellationRequested);
       if (c)
         insertConfirmation.run(
-          (upcast ?? load(position)).eventId,
+          eventId,
           position,
           c.accountId,
           c.subscriptionId,
           entry.state.productId,
           c.subject,
           c.body,
-          instant(recordedAt),
+          instant(metadataOf(metadata).recordedAt),
         );
     }
     if (type === 'ProductDataPurged') {
       const d = data as unknown as ProductDataPurged['data'];
-      const { eventId, metadata: m } = upcast ?? load(position);
+      const m = metadataOf(metadata);
       insertReceipt.run(
         position,
         eventId,
@@ -474,11 +456,10 @@ async function foldLog(
   };
 
   const upcast = o.upcast;
-  const fixups: number[] = [];
   const applyPage = db.transaction((from: number): number => {
     let last = -1;
     for (const row of read.iterate(from, until, pageSize) as IterableIterator<LogRow>) {
-      const [position, streamId, revision, type, dataText, recordedAt] = row;
+      const [position, streamId, revision, type, dataText, eventId, metadataText] = row;
       last = position;
       const data = JSON.parse(dataText) as Record<string, unknown>;
       if (result.events % CANONICAL_SAMPLE === 0 && JSON.stringify(data) !== dataText)
@@ -486,16 +467,11 @@ async function foldLog(
           `event at position ${position}: its data is not the JSON text the SQLite store writes`,
         );
       result.events++;
-      // The audit copy stores a string recordedAt as it is: one normalizeInstant would change
-      // is left to auditRow.
-      if (typeof recordedAt === 'string' && instant(recordedAt) !== recordedAt)
-        fixups.push(position);
       if (upcast) {
-        const metadataText = row[7]!;
         let metadata: EventMetadata | undefined;
         // A plain object like the store's (upcasters may spread it); metadata parsed if read.
         const stored: RecordedEvent = {
-          eventId: row[6]!,
+          eventId,
           streamId,
           revision,
           position: BigInt(position),
@@ -506,16 +482,18 @@ async function foldLog(
           },
         };
         const e = upcast(stored);
+        // What the upcasters made of it (most often the stored event itself).
         const at = e === stored ? position : Number(e.position);
+        const m = e === stored ? (metadata ?? metadataText) : e.metadata;
         if (e.streamId.startsWith(SUBSCRIPTION_STREAM))
           applySubscriptionEvent(
             e.streamId.slice(SUBSCRIPTION_STREAM.length),
+            e.eventId,
             e.revision,
             at,
             e.type,
             e.data,
-            e === stored ? recordedAt : e.metadata.recordedAt,
-            e,
+            m,
           );
         else if (e.streamId.startsWith(ACCOUNT_STREAM))
           applyAccountEvent(
@@ -525,15 +503,17 @@ async function foldLog(
             e.type,
             e.data,
           );
-      } else if (streamId.startsWith(SUBSCRIPTION_STREAM))
+        continue;
+      }
+      if (streamId.startsWith(SUBSCRIPTION_STREAM))
         applySubscriptionEvent(
           streamId.slice(SUBSCRIPTION_STREAM.length),
+          eventId,
           revision,
           position,
           type,
           data,
-          recordedAt,
-          null,
+          metadataText,
         );
       else if (streamId.startsWith(ACCOUNT_STREAM))
         applyAccountEvent(streamId.slice(ACCOUNT_STREAM.length), revision, position, type, data);
@@ -558,7 +538,7 @@ async function foldLog(
     for (const [id, e] of subscriptions) saveSubscription(id, e);
     for (const [id, e] of accounts) saveAccount(id, e);
   })();
-  return { position, fixups };
+  return position;
 }
 
 /**
@@ -719,27 +699,34 @@ function memoizedInstant(): (v: unknown) => string {
 
 /**
  * The audit rows' SQL: every column as `ReadModelProjection.auditRow` computes it:
- * - recorded_at: the string as stored, '' for anything else (a string `normalizeInstant` would
- *   change is found by the fold, which reads every `recordedAt`, and rewritten by `auditRow`);
+ * - recorded_at: a string as stored when it is in canonical `toISOString()` form (the GLOB and
+ *   the ranges prove `normalizeInstant` returns it unchanged; days 29 to 31 are checked by a
+ *   round trip through strftime), '' for a number or null; any other string is marked;
  * - subscription_id / account_id: the data's string field, else the id in the stream name;
  * - actor, channel, correlation and causation ids: the JSON values (a string, or null when
  *   missing; the projection cannot store an object or a boolean there either);
  * - personal: the data holds "$pd"; a personal row of a scrubbed subscription or account is
- *   marked (scrubbed = FIXUP) and rewritten by `auditRow`, which stores it scrubbed.
+ *   marked too.
+ * A marked row (scrubbed = FIXUP) is rewritten by `auditRow`, the projection's logic.
  */
 const AUDIT_SQL = `
 INSERT INTO main.rm_audit_events (position, event_id, stream_id, revision, type, recorded_at,
   subscription_id, account_id, actor_id, actor_role, channel, correlation_id, causation_id, data,
   personal, scrubbed)
-SELECT position, event_id, stream_id, revision, type, r, sub, acc, actor_id, actor_role, channel,
-  coalesce(corr, ''), caus, data, personal,
-  CASE WHEN personal AND (sub IN (SELECT id FROM main.rm_scrubs WHERE scope = 'subscription')
-                          OR acc IN (SELECT id FROM main.rm_scrubs WHERE scope = 'account'))
+SELECT position, event_id, stream_id, revision, type, CASE WHEN typeof(r) = 'text' THEN r ELSE '' END,
+  sub, acc, actor_id, actor_role, channel, coalesce(corr, ''), caus, data, personal,
+  CASE WHEN (typeof(r) = 'text' AND NOT (
+              r GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9].[0-9][0-9][0-9]Z'
+              AND substr(r, 6, 2) BETWEEN '01' AND '12' AND substr(r, 12, 2) <= '23'
+              AND (substr(r, 9, 2) BETWEEN '01' AND '28'
+                   OR strftime('%Y-%m-%dT%H:%M:%fZ', r) IS r)))
+         OR (personal AND (sub IN (SELECT id FROM main.rm_scrubs WHERE scope = 'subscription')
+                           OR acc IN (SELECT id FROM main.rm_scrubs WHERE scope = 'account')))
        THEN ${FIXUP} ELSE 0 END
 FROM (
   SELECT position, event_id, stream_id, revision, type, data,
     CASE WHEN json_type(metadata, '$.recordedAt') = 'text'
-         THEN json_extract(metadata, '$.recordedAt') ELSE '' END AS r,
+         THEN json_extract(metadata, '$.recordedAt') END AS r,
     CASE WHEN json_type(data, '$.subscriptionId') = 'text' THEN json_extract(data, '$.subscriptionId')
          WHEN substr(stream_id, 1, 13) = '${SUBSCRIPTION_STREAM}' THEN substr(stream_id, 14) END AS sub,
     CASE WHEN json_type(data, '$.accountId') = 'text' THEN json_extract(data, '$.accountId')

@@ -59,9 +59,16 @@ describe('replay bulk build = live projection (SQLite)', () => {
     });
 
     // Two subscriptions re-written event by event, interleaved, one under a renamed event type,
-    // one event with a recordedAt that is not in UTC.
+    // some events with a recordedAt not in canonical form: an offset, a day the month does not
+    // have (Date.parse rolls it over), hour 24, a valid 31st.
+    const ODD_INSTANTS: Record<number, string> = {
+      1: '2025-01-12T01:30:00+01:00',
+      2: '2025-02-29T10:00:00.000Z',
+      3: '2025-01-10T24:00:00.000Z',
+      4: '2025-01-31T10:00:00.000Z',
+    };
     const copies = await Promise.all(
-      ['sub_1', 'sub_7'].map(async (id) => ({
+      ['sub_4', 'sub_7'].map(async (id) => ({
         id,
         events: await raw.readStream(`subscription-${id}`),
       })),
@@ -81,8 +88,9 @@ describe('replay bulk build = live projection (SQLite)', () => {
             {
               type: e.type === 'AutoRenewDisabled' ? 'AutoRenewSwitchedOff' : e.type,
               data,
-              metadata:
-                i === 1 ? { ...e.metadata, recordedAt: '2025-01-12T01:30:00+01:00' } : e.metadata,
+              metadata: ODD_INSTANTS[i]
+                ? { ...e.metadata, recordedAt: ODD_INSTANTS[i]! }
+                : e.metadata,
             },
           ],
           { expectedRevision: i === 0 ? 'no_stream' : i - 1 },
@@ -125,7 +133,7 @@ describe('replay bulk build = live projection (SQLite)', () => {
     }
     expect(withdrawn).toBe(3);
     await raw.appendToStream(
-      'subscription-mix_sub_1',
+      'subscription-mix_sub_4',
       [{ type: 'SubscriptionNoteAdded', data: { note: 'not a known type' }, metadata: meta() }],
       { expectedRevision: 'any' },
     );
@@ -234,6 +242,21 @@ describe('replay bulk build = live projection (SQLite)', () => {
         'AutoRenewSwitchedOff',
         'SubscriptionNoteAdded',
         'MaintenanceWindow',
+      ]),
+    );
+    const instants = (
+      await live.db
+        .selectFrom('rm_audit_events')
+        .select('recorded_at')
+        .where('stream_id', '=', 'subscription-mix_sub_4')
+        .execute()
+    ).map((r) => r.recorded_at);
+    expect(instants).toEqual(
+      expect.arrayContaining([
+        '2025-01-12T00:30:00.000Z',
+        '2025-03-01T10:00:00.000Z',
+        '2025-01-11T00:00:00.000Z',
+        '2025-01-31T10:00:00.000Z',
       ]),
     );
     const c = await readModelChecksums(live);
