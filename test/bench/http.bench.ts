@@ -24,6 +24,7 @@ import { LISTPACK_VALUE } from '@app/scheduling';
 import {
   cpuSeconds,
   machine,
+  machineBusySeconds,
   metric,
   startServer,
   startWorker,
@@ -167,6 +168,8 @@ async function main(): Promise<void> {
       duration: DURATION,
     });
     const cpuBefore = [server.child, worker?.child].map((c) => (c ? cpuSeconds(c.pid!) : null));
+    const loadGenBefore = process.cpuUsage();
+    const machineBefore = machineBusySeconds();
     const max = await autocannon({
       url: server.url,
       connections: 64,
@@ -175,6 +178,8 @@ async function main(): Promise<void> {
     });
     const cancelledAtMax = next;
     const cpuAfter = [server.child, worker?.child].map((c) => (c ? cpuSeconds(c.pid!) : null));
+    const loadGen = process.cpuUsage(loadGenBefore);
+    const machineBusy = (machineBusySeconds() - machineBefore) / max.duration;
     const maxOk = max.statusCodeStats['200']?.count ?? 0;
     const cpuPer = (i: number) => {
       const a = cpuBefore[i];
@@ -224,6 +229,7 @@ async function main(): Promise<void> {
       ),
       '',
       `api event loop during the open-loop run: lag p99 ${lagP99 === undefined ? '?' : ms(lagP99 * 1000)}, max ${lagMax === undefined ? '?' : ms(lagMax * 1000)}`,
+      `CPU in the max run: load generator (autocannon) ${((loadGen.user + loadGen.system) / 1e6 / max.duration).toFixed(2)} cores; whole machine ${machineBusy.toFixed(2)} of ${cpus().length} cores busy (redis-server and any other work included)`,
       `CPU per cancellation in the max run: ${SHAPE === 'deployed' ? `api process ${cpuPer(0)}, worker process ${cpuPer(1)}` : `service ${cpuPer(0)}`}`,
       `cancellations written (commands_total written): ${written?.toLocaleString('en') ?? '?'} (${cancelledAtMax.toLocaleString('en')} sent in the max run)`,
       `targets: ≥ 3,000 cancellations/s → ${Math.round((max.statusCodeStats['200']?.count ?? 0) / max.duration) >= 3000 ? 'met' : 'NOT met'}; p99 ≤ 25 ms at 1,000/s (open loop) → ${paced.p99 <= 25 ? 'met' : 'NOT met'}`,
