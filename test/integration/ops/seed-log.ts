@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import {
   type AccountCommand,
@@ -59,6 +60,13 @@ export interface SeedOptions {
    */
   reuseDecisions?: boolean;
   verifyEvery?: number;
+  /**
+   * Order of the raw (directly written) events in the log: `stream` (default) writes each
+   * subscription's events together; `time` writes them in recordedAt order across subscriptions,
+   * as a log written over the years would hold them (a subscription's registration, cancellation,
+   * expiry and purge far apart). Subscriptions through the encrypting store come first.
+   */
+  order?: 'stream' | 'time';
 }
 
 /** An event ready for the log: data and metadata as the store serialises them. */
@@ -90,7 +98,10 @@ export async function seedLog(
   const prefix = options.prefix ?? 'sub';
   const concurrency = options.concurrency ?? 256;
   const verifyEvery = options.verifyEvery ?? 97;
-  const direct = stores.raw instanceof SqliteEventStore ? openDirect(stores.raw.filePath) : null;
+  const direct =
+    stores.raw instanceof SqliteEventStore
+      ? openDirect(stores.raw.filePath, options.order ?? 'stream')
+      : null;
   const templates = new Map<number, SerializedEvent[]>();
   const pending: Array<{ streamId: string; events: SerializedEvent[] }> = [];
   let pendingEvents = 0;
@@ -164,6 +175,7 @@ export async function seedLog(
       if (pendingEvents >= 20_000) flush();
     }
     flush();
+    direct?.finish();
   } finally {
     direct?.close();
   }
@@ -349,17 +361,35 @@ const deserialize = (e: SerializedEvent): NewEvent => ({
 
 /**
  * A connection of our own to the SQLite log, inserting whole streams (revisions from 0) in one
- * transaction per call. No fsync per transaction: a seed lost to a crash is seeded again.
+ * transaction per call. No fsync per transaction: a seed lost to a crash is seeded again. In
+ * `time` order the events wait in a staging file and go into the log at finish(), sorted by
+ * recordedAt (ties in the order written, so each stream keeps its revision order).
  */
-function openDirect(file: string): {
+function openDirect(
+  file: string,
+  order: 'stream' | 'time',
+): {
   write(streams: ReadonlyArray<{ streamId: string; events: SerializedEvent[] }>): void;
+  /** Everything written: staged events go into the log. */
+  finish(): void;
   close(): void;
 } {
   const db = new Database(file, { timeout: 30_000 });
   db.pragma('synchronous = OFF');
   db.pragma('cache_size = -262144');
+  const columns = 'event_id, stream_id, revision, type, data, metadata';
+  const staging = `${file}.seed-staging`;
+  if (order === 'time') {
+    rmSync(staging, { force: true });
+    db.prepare('ATTACH DATABASE ? AS staging').run(staging);
+    db.exec('PRAGMA staging.journal_mode = OFF');
+    db.exec(
+      `CREATE TABLE staging.events (seq INTEGER PRIMARY KEY, event_id TEXT, stream_id TEXT,
+        revision INTEGER, type TEXT, data TEXT, metadata TEXT)`,
+    );
+  }
   const insert = db.prepare(
-    'INSERT INTO events (event_id, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+    `INSERT INTO ${order === 'time' ? 'staging' : 'main'}.events (${columns}) VALUES (?, ?, ?, ?, ?, ?)`,
   );
   const write = db.transaction(
     (streams: ReadonlyArray<{ streamId: string; events: SerializedEvent[] }>) => {
@@ -371,6 +401,18 @@ function openDirect(file: string): {
   );
   return {
     write: (streams) => write.immediate(streams),
-    close: () => db.close(),
+    finish: () => {
+      if (order === 'time')
+        db.transaction(() =>
+          db.exec(
+            `INSERT INTO main.events (${columns}) SELECT ${columns} FROM staging.events
+             ORDER BY json_extract(metadata, '$.recordedAt'), seq`,
+          ),
+        ).immediate();
+    },
+    close: () => {
+      db.close();
+      rmSync(staging, { force: true });
+    },
   };
 }
