@@ -102,11 +102,12 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  *   streams folded in memory, prepared statements, no journal), then topped up by the live
  *   projection; otherwise by the live projection alone. Its secondary indexes are dropped and
  *   only those a scrub during the build needs are made again: the shadow's rows are copied into
- *   the live tables, whose own indexes that copy keeps up. The switch is one write transaction on
- *   the live file: the live projector is locked out, the shadow is topped up to the live
- *   checkpoint, then every rebuilt table is replaced by the shadow's rows (DELETE + INSERT …
- *   SELECT from the attached shadow). Readers (WAL) see the old rows until the COMMIT, the new
- *   ones after it; a projector that wanted to write meanwhile waits (busy_timeout) and retries.
+ *   the live tables, which have their own. The switch is one write transaction on the live
+ *   file: the live projector is locked out, the shadow is topped up to the live checkpoint, then
+ *   every rebuilt table is replaced by the shadow's rows (its secondary indexes dropped, DELETE +
+ *   INSERT … SELECT from the attached shadow, the indexes built again). Readers (WAL) see the
+ *   old rows and indexes until the COMMIT, the new ones after it; a projector that wanted to
+ *   write meanwhile waits (busy_timeout) and retries.
  * - PostgreSQL: the shadow is a schema `<live schema>_replay_<generation>`. The switch is one
  *   transaction: lock the live tables against writers, top up the shadow, then
  *   `ALTER TABLE … SET SCHEMA` the live tables out and the shadow ones in (a rename: O(1)).
