@@ -2,18 +2,21 @@
  * npm run bench:replay [-- N]: events per second of a full replay of the read models (build into
  * a shadow, switch over) from a log of N events (default 1,000,000) made by the real deciders,
  * next to the raw read-and-parse rate of the same store (readAll pages, nothing else) measured in
- * the same run on the same machine. Prints the peak RSS of the replay and the load average.
+ * the same run on the same machine. The replay is the operator's command, `npm run ops -- replay
+ * --json`, run as a child process on the seeded DATA_DIR (a fresh process, as operators run it);
+ * its peak RSS is read from /proc. Prints the load average before and after.
  * BENCH_ORDER=time writes the log in recordedAt order across subscriptions (a subscription's
  * events far apart, as years of appends leave them) instead of each subscription's events
  * together.
  */
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { composeUpcasters } from '@app/event-store';
-import { openEventStores, UPCASTERS } from '@app/infrastructure';
-import { replayReadModels } from '@app/ops';
+import { openEventStores } from '@app/infrastructure';
+import type { ReplayReport } from '@app/ops';
 import { loadConfig } from '@app/platform';
-import { ReadDb } from '@app/read-models';
+import { ROOT } from '../integration/ops/ops-cli';
 import { seedLog } from '../integration/ops/seed-log';
 import { makeTmpDir, removeTmpDir } from '../support/tmp-dir';
 
@@ -58,36 +61,24 @@ async function main(): Promise<void> {
     }
     const readMs = Date.now() - t;
 
-    const live = await ReadDb.open({ dataDir });
-    const rssBefore = process.memoryUsage().rss;
-    let peakRss = rssBefore;
-    const sample = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
-    const sampler = setInterval(sample, 20);
+    await stores.raw.close();
+    await stores.keys.close();
+
     const loadBefore = load();
-    // As `npm run ops -- replay` runs it: the raw log, the upcasters of the app.
-    const report = await replayReadModels({
-      log: stores.raw,
-      live,
-      dataDir,
-      upcast: composeUpcasters(UPCASTERS),
-      onProgress: sample,
-    });
-    clearInterval(sampler);
-    sample();
-    await live.close();
+    const { report, peakRss } = await replayInChild(dataDir);
     const rate = (n: number, ms: number) => Math.round((n / ms) * 1000).toLocaleString('en');
     console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}`);
     console.log(
       `raw read-and-parse (readAll, 2000/page): ${read.toLocaleString('en')} events in ${(readMs / 1000).toFixed(2)} s = ${rate(read, readMs)} events/s`,
     );
     console.log(
-      `replay (bulk build into the shadow, top-up): ${report.events.toLocaleString('en')} events in ${(report.buildMs / 1000).toFixed(2)} s = ${rate(report.events, report.buildMs)} events/s; switch-over ${(report.swapMs / 1000).toFixed(2)} s`,
+      `replay (ops replay: bulk build into the shadow, top-up): ${report.events.toLocaleString('en')} events in ${(report.buildMs / 1000).toFixed(2)} s = ${rate(report.events, report.buildMs)} events/s; switch-over ${(report.swapMs / 1000).toFixed(2)} s`,
     );
     console.log(
       `replay / raw read: ${((report.buildMs ? readMs / report.buildMs : 0) * 100).toFixed(0)} %; target 100,000 events/s: ${(report.events / report.buildMs) * 1000 >= 100_000 ? 'met' : 'NOT met'}`,
     );
     console.log(
-      `memory: peak RSS during the replay ${MB(peakRss)} (${MB(rssBefore)} before it; sampled every 20 ms and at each page); process max RSS ${MB(process.resourceUsage().maxRSS * 1024)} (seeding included)`,
+      `memory: peak RSS of the replay process ${peakRss === null ? 'n/a (no /proc)' : MB(peakRss)}`,
     );
     console.log(`load average (1 / 5 / 15 min): before the replay ${loadBefore}, after ${load()}`);
   } finally {
@@ -95,6 +86,45 @@ async function main(): Promise<void> {
     await stores.keys.close();
     removeTmpDir(dataDir);
   }
+}
+
+/** `npm run ops -- replay --json` on dataDir; its report and its peak RSS (VmHWM). */
+async function replayInChild(
+  dataDir: string,
+): Promise<{ report: ReplayReport; peakRss: number | null }> {
+  const child = spawn(
+    process.execPath,
+    ['-r', './test/support/swc-register.js', 'apps/ops/src/main.ts', 'replay', '--json'],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        DATA_DIR: dataDir,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  let peakRss: number | null = null;
+  const hwm = () => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) peakRss = Math.max(peakRss ?? 0, Number(m[1]) * 1024);
+    } catch {
+      // the process is gone (its last reading stands) or there is no /proc
+    }
+  };
+  const sampler = setInterval(hwm, 50);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (c) => resolve(c));
+  });
+  clearInterval(sampler);
+  if (code !== 0) throw new Error(`ops replay exited with ${code}: ${stdout}`);
+  return { report: JSON.parse(stdout) as ReplayReport, peakRss };
 }
 
 main().catch((error: unknown) => {
