@@ -65,7 +65,9 @@ async function main(): Promise<void> {
     await stores.keys.close();
 
     const loadBefore = load();
-    const { report, peakRss } = await replayInChild(dataDir);
+    const started = Date.now();
+    const { report, peakRss, cpuSeconds } = await replayInChild(dataDir);
+    const wallSeconds = (Date.now() - started) / 1000;
     const rate = (n: number, ms: number) => Math.round((n / ms) * 1000).toLocaleString('en');
     console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}`);
     console.log(
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
       `replay / raw read: ${((report.buildMs ? readMs / report.buildMs : 0) * 100).toFixed(0)} %; target 100,000 events/s: ${(report.events / report.buildMs) * 1000 >= 100_000 ? 'met' : 'NOT met'}`,
     );
     console.log(
-      `memory: peak RSS of the replay process ${peakRss === null ? 'n/a (no /proc)' : MB(peakRss)}`,
+      `replay process: peak RSS ${peakRss === null ? 'n/a (no /proc)' : MB(peakRss)}; CPU ${cpuSeconds === null ? 'n/a' : `${cpuSeconds.toFixed(1)} s`} (all threads, start-up and switch-over included) in ${wallSeconds.toFixed(1)} s of wall time`,
     );
     console.log(`load average (1 / 5 / 15 min): before the replay ${loadBefore}, after ${load()}`);
   } finally {
@@ -91,7 +93,7 @@ async function main(): Promise<void> {
 /** `npm run ops -- replay --json` on dataDir; its report and its peak RSS (VmHWM). */
 async function replayInChild(
   dataDir: string,
-): Promise<{ report: ReplayReport; peakRss: number | null }> {
+): Promise<{ report: ReplayReport; peakRss: number | null; cpuSeconds: number | null }> {
   const child = spawn(
     process.execPath,
     ['-r', './test/support/swc-register.js', 'apps/ops/src/main.ts', 'replay', '--json'],
@@ -109,10 +111,15 @@ async function replayInChild(
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   let peakRss: number | null = null;
+  let cpuSeconds: number | null = null;
   const hwm = () => {
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       if (m) peakRss = Math.max(peakRss ?? 0, Number(m[1]) * 1024);
+      // utime and stime (fields 14 and 15, in clock ticks of 1/100 s on Linux), all threads.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100;
     } catch {
       // the process is gone (its last reading stands) or there is no /proc
     }
@@ -124,7 +131,7 @@ async function replayInChild(
   });
   clearInterval(sampler);
   if (code !== 0) throw new Error(`ops replay exited with ${code}: ${stdout}`);
-  return { report: JSON.parse(stdout) as ReplayReport, peakRss };
+  return { report: JSON.parse(stdout) as ReplayReport, peakRss, cpuSeconds };
 }
 
 main().catch((error: unknown) => {
