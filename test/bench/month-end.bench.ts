@@ -9,9 +9,10 @@
  * printed next to the raw BullMQ no-op processing rate measured in the same run on the same Redis.
  *
  * Two shapes (BENCH_PROCESSES):
- * - `2` (default, the deployed shape: deploy/k8s): an api process (`--api-only`: HTTP app and
- *   read-model projector; this bench process) and a worker process (apps/worker/src/main.ts:
- *   scheduler, reconciler, term-end and purge workers), one per core;
+ * - `2` (default, the deployed shape: deploy/k8s): an api process (`--api-only`, HTTP app,
+ *   READ_MODEL_PROJECTOR=off; this bench process) and BENCH_WORKERS worker processes (default 2,
+ *   as deploy/k8s runs them; apps/worker/src/main.ts): the first one runs the scheduler, the
+ *   reconciler and the read-model projector, every one runs term-end and purge jobs;
  * - `1` (`npm start`): one process running everything.
  * Both on the SQLite event log (WAL, synchronous=FULL) and a private redis-server with AOF
  * (everysec). The lifecycle's clock is the real clock shifted by a fixed offset, so BullMQ's real
@@ -40,7 +41,8 @@ import { cpuSeconds, machine, machineBusySeconds } from './support/bench-server'
 const N = Number(process.argv[2] ?? process.env['BENCH_N'] ?? 100_000);
 const PROCESSES = process.env['BENCH_PROCESSES'] === '1' ? 1 : 2;
 /** Worker processes in shape 2 (the first schedules, the others only run jobs). */
-const WORKERS = Math.max(1, Number(process.env['BENCH_WORKERS'] ?? 1));
+// Two, as deploy/k8s runs the worker (replicas: 2); the second one only runs jobs.
+const WORKERS = Math.max(1, Number(process.env['BENCH_WORKERS'] ?? 2));
 const ROOT = join(__dirname, '..', '..');
 const NOOP_JOBS = Number(process.env['BENCH_NOOP_JOBS'] ?? Math.min(N, 50_000));
 /** The month end: midnight of Jan 1 in Rome. */
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
   console.log(`date: ${new Date().toISOString()}`);
   console.log(
     PROCESSES === 2
-      ? `shape: api process (HTTP app, read-model projector) + ${WORKERS} worker process(es) (scheduler and reconciler in the first; term-end and purge workers in each)`
+      ? `shape: api process (HTTP app; READ_MODEL_PROJECTOR=off) + ${WORKERS} worker process(es) (scheduler, reconciler and read-model projector in the first; term-end and purge workers in each)`
       : 'shape: 1 process (npm start: api, projector, scheduler, reconciler, workers)',
   );
   // Ctrl+C: stop the private redis-server and remove the data, as a normal end does.
@@ -215,13 +217,15 @@ async function main(): Promise<void> {
             REDIS_URL: redis.url,
             LOG_LEVEL: 'warn',
             BENCH_CLOCK_OFFSET_MS: String(offset),
-            ...(index > 0 ? { LIFECYCLE_SCHEDULER: 'off' } : {}),
+            // As deploy/ runs them: the (first) worker projects the read models, the api does not.
+            ...(index > 0 ? { LIFECYCLE_SCHEDULER: 'off' } : { READ_MODEL_PROJECTOR: 'on' }),
           },
           stdio: ['ignore', 'inherit', 'inherit'],
         },
       );
     const workers =
       PROCESSES === 2 ? Array.from({ length: WORKERS }, (_, i) => spawnWorker(i)) : [];
+    if (PROCESSES === 2) process.env['READ_MODEL_PROJECTOR'] = 'off';
     const moduleRef = await Test.createTestingModule({
       imports: [
         AppModule.forRoot({
@@ -285,6 +289,7 @@ async function main(): Promise<void> {
     const cpuAt = () => ({
       self: process.cpuUsage(),
       workers: workers.map((w) => cpuSeconds(w.pid!) ?? 0).reduce((a, b) => a + b, 0),
+      redis: cpuSeconds(redis.pid) ?? 0,
       machine: machineBusySeconds(),
     });
     const cpu0 = cpuAt();
@@ -323,7 +328,7 @@ async function main(): Promise<void> {
     console.log(`  everything done:            ${secs(all)}  (target: 100,000 in 30 s on 2 cores)`);
     console.log(`  expired before the due instant: ${early}`);
     console.log(
-      `  CPU per expiry: ${PROCESSES === 2 ? `api process (projector) ${perExpiry(selfS)}, worker process(es) ${perExpiry(workersS)}` : `service ${perExpiry(selfS)}`}; whole machine busy ${((cpu1.machine - cpu0.machine) / (all / 1000)).toFixed(2)} of ${cpus().length} cores (other work included)`,
+      `  CPU per expiry: ${PROCESSES === 2 ? `api process (and this bench's polling) ${perExpiry(selfS)}, worker process(es) ${perExpiry(workersS)}` : `service ${perExpiry(selfS)}`}; redis-server ${perExpiry(cpu1.redis - cpu0.redis)}; whole machine busy ${((cpu1.machine - cpu0.machine) / (all / 1000)).toFixed(2)} of ${cpus().length} cores (other work included)`,
     );
     db.close();
     await terms.close();
