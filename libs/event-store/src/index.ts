@@ -15,4 +15,4 @@ export * from './encryption/encrypting-event-store';
 export * from './upcasting/upcasting-event-store';
 export * from './encryption/postgres-key-store';
 export { newEventId } from './event-id';
-export { WalCheckpointer, type WalCheckpointerOptions } from './sqlite/wal-checkpointer';
+export { WalCheckpointer } from './sqlite/wal-checkpointer';
