@@ -242,18 +242,25 @@ export async function runDemo(print: Print = (l) => console.log(l)): Promise<Dem
     print(`  release: ${release.status}`);
     await moveTo('2026-06-01T09:00:01.000Z');
 
-    // Wait for the read models to include everything before printing the audit trail.
-    const head = (await call('GET', '/v1/audit/events?limit=1000')).body;
-    void head;
+    // The audit trail and receipts come from the read models, which follow the log: every query
+    // below waits (minPosition) until they include the last event of every demo stream.
+    let head = 0n;
+    for (const stream of [...subs.map((s) => `subscription-${s.id}`), 'account-acc_tokyo']) {
+      const events = (await call('GET', `/v1/streams/${stream}`)).body['events'] as
+        { position: string }[] | undefined;
+      const last = events?.at(-1)?.position;
+      if (last !== undefined && BigInt(last) > head) head = BigInt(last);
+    }
+    const upToDate = `minPosition=${head}`;
     const result: DemoResult = { subscriptions: {}, receipts: 0, refusals };
     print(
       "\n================ Audit trail per subscription (times in the account's zone) ================",
     );
     for (const s of subs) {
       const state = (await call('GET', `/v1/subscriptions/${s.id}`)).body;
-      const events = (await call('GET', `/v1/audit/events?subscriptionId=${s.id}&limit=1000`)).body[
-        'items'
-      ] as Record<string, any>[];
+      const events = (
+        await call('GET', `/v1/audit/events?subscriptionId=${s.id}&limit=1000&${upToDate}`)
+      ).body['items'] as Record<string, any>[];
       result.subscriptions[s.id] = {
         status: state['status'],
         events: events.map((e) => e['type']),
@@ -268,10 +275,9 @@ export async function runDemo(print: Print = (l) => console.log(l)): Promise<Dem
       ]);
       print(table(['when', 'event', 'who', 'channel', 'detail'], rows));
     }
-    const receipts = (await call('GET', '/v1/audit/purges?limit=100')).body['items'] as Record<
-      string,
-      any
-    >[];
+    const receipts = (await call('GET', `/v1/audit/purges?limit=100&${upToDate}`)).body[
+      'items'
+    ] as Record<string, any>[];
     result.receipts = receipts.length;
     print('\n================ Purge receipts (R15) ================');
     print(
