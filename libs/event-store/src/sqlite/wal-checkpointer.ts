@@ -5,13 +5,13 @@ const INTERVAL_MS = 250;
 /**
  * Runs in the thread (plain CommonJS, so no build or test transform is involved): one connection
  * per file, a PASSIVE checkpoint of each every INTERVAL_MS. PASSIVE never waits for a lock and
- * never blocks readers or writers: it copies back what no reader still needs.
+ * never blocks readers or writers: it copies back what no reader still needs. `exit` closes every
+ * connection (after a last checkpoint) and ends the thread.
  */
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const files = new Map();
-let timer = null;
 const checkpoint = (db) => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
@@ -19,48 +19,50 @@ const checkpoint = (db) => {
     // SQLITE_BUSY: another connection is checkpointing; the next tick tries again.
   }
 };
-const run = () => {
-  for (const entry of files.values()) checkpoint(entry.db);
+const close = (file) => {
+  const entry = files.get(file);
+  if (!entry) return;
+  checkpoint(entry.db);
+  entry.db.close();
+  files.delete(file);
 };
+const timer = setInterval(() => {
+  for (const entry of files.values()) checkpoint(entry.db);
+}, workerData.intervalMs);
 parentPort.on('message', (m) => {
-  let ok = true;
   if (m.op === 'add') {
-    let entry = files.get(m.file);
-    if (!entry) {
+    const entry = files.get(m.file);
+    if (entry) entry.refs++;
+    else {
       try {
         const db = new Database(m.file, { fileMustExist: true });
         db.pragma('busy_timeout = 0');
         db.pragma('wal_autocheckpoint = 0');
-        entry = { db, refs: 0 };
-        files.set(m.file, entry);
+        files.set(m.file, { db, refs: 1 });
       } catch {
-        ok = false;
+        // Not checkpointed from here; SQLite still checkpoints on close and on the next open.
       }
     }
-    if (entry) entry.refs++;
   } else if (m.op === 'remove') {
     const entry = files.get(m.file);
-    if (entry && --entry.refs === 0) {
-      checkpoint(entry.db);
-      entry.db.close();
-      files.delete(m.file);
-    }
-  }
-  if (files.size > 0 && timer === null) timer = setInterval(run, workerData.intervalMs);
-  if (files.size === 0 && timer !== null) {
+    if (entry && --entry.refs === 0) close(m.file);
+  } else if (m.op === 'exit') {
     clearInterval(timer);
-    timer = null;
+    for (const file of [...files.keys()]) close(file);
+    parentPort.close();
   }
-  parentPort.postMessage({ id: m.id, ok });
 });
 `;
 
-/** The one checkpoint thread of this process, shared by every file; gone when none is left. */
+/**
+ * The one checkpoint thread of this process, shared by every file, ended when the last user
+ * releases it. Requests are one-way messages and nothing of this module listens to the thread:
+ * a running thread then keeps nothing of the code that started it alive (a listener would, and
+ * with it every object a forgotten store still references).
+ */
 class CheckpointThread {
   private static current: CheckpointThread | null = null;
   private readonly worker: Worker;
-  private readonly waiting = new Map<number, () => void>();
-  private nextId = 0;
   private users = 0;
 
   static acquire(): CheckpointThread {
@@ -74,47 +76,22 @@ class CheckpointThread {
       eval: true,
       workerData: { driver: require.resolve('better-sqlite3'), intervalMs: INTERVAL_MS },
     });
-    // Never what keeps a process alive (held only while an answer is awaited). An error in the
-    // thread only costs background checkpoints: SQLite still checkpoints on close and next open.
+    // Never what keeps a process alive. An error in the thread only costs background
+    // checkpoints (SQLite still checkpoints on close and on the next open); the no-op listener
+    // is a built-in function so that it holds on to nothing of this module.
     this.worker.unref();
-    this.worker.on('message', (m: { id: number }) => {
-      this.waiting.get(m.id)?.();
-    });
-    this.worker.on('error', () => this.settleAll());
-    this.worker.on('exit', () => {
-      if (CheckpointThread.current === this) CheckpointThread.current = null;
-      this.settleAll();
-    });
+    this.worker.on('error', Function.prototype as () => void);
   }
 
-  /** Sends one request; resolves on its answer, or after 5 s, or when the thread is gone. */
-  send(op: 'add' | 'remove', file: string): Promise<void> {
-    const id = this.nextId++;
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, 5000);
-      function done(this: void): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.waiting.set(id, () => {
-        this.waiting.delete(id);
-        if (this.waiting.size === 0) this.worker.unref();
-        done();
-      });
-      this.worker.ref();
-      this.worker.postMessage({ op, file, id });
-    });
+  post(op: 'add' | 'remove', file: string): void {
+    this.worker.postMessage({ op, file });
   }
 
-  /** One user fewer; the last one ends the thread. */
-  async release(): Promise<void> {
+  /** One user fewer; the last one ends the thread (after it closed its connections). */
+  release(): void {
     if (--this.users > 0) return;
     if (CheckpointThread.current === this) CheckpointThread.current = null;
-    await this.worker.terminate();
-  }
-
-  private settleAll(): void {
-    for (const settle of [...this.waiting.values()]) settle();
+    this.worker.postMessage({ op: 'exit' });
   }
 }
 
@@ -131,20 +108,19 @@ class CheckpointThread {
  */
 export class WalCheckpointer {
   private readonly thread = CheckpointThread.acquire();
-  private readonly added: Promise<void>;
-  private stopped: Promise<void> | null = null;
+  private stopped = false;
 
   constructor(private readonly file: string) {
-    this.added = this.thread.send('add', file);
+    this.thread.post('add', file);
   }
 
-  /** Runs a last checkpoint of the file and stops checkpointing it. */
+  /** Stops checkpointing the file (the thread runs a last checkpoint of it first). */
   stop(): Promise<void> {
-    this.stopped ??= (async () => {
-      await this.added;
-      await this.thread.send('remove', this.file);
-      await this.thread.release();
-    })();
-    return this.stopped;
+    if (!this.stopped) {
+      this.stopped = true;
+      this.thread.post('remove', this.file);
+      this.thread.release();
+    }
+    return Promise.resolve();
   }
 }
