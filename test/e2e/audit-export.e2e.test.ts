@@ -98,7 +98,7 @@ describe('NDJSON export of the audit log', () => {
       gc();
       samples++;
       peak = Math.max(peak, process.memoryUsage().heapUsed);
-    }, 25);
+    }, 50);
     const result = await new Promise<{
       status: number;
       type: string;
