@@ -1,12 +1,15 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 
 const INTERVAL_MS = 250;
+/** How long stop() waits for the thread to confirm it closed the file (a dead thread never will). */
+const STOP_CONFIRM_MS = 2_000;
 
 /**
  * Runs in the thread (plain CommonJS, so no build or test transform is involved): one connection
  * per file, a PASSIVE checkpoint of each every INTERVAL_MS. PASSIVE never waits for a lock and
  * never blocks readers or writers: it copies back what no reader still needs. `exit` closes every
- * connection (after a last checkpoint) and ends the thread.
+ * connection (after a last checkpoint) and ends the thread. `remove` may carry a port: the thread
+ * answers on it once its connection to the file is closed.
  */
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -46,6 +49,10 @@ parentPort.on('message', (m) => {
   } else if (m.op === 'remove') {
     const entry = files.get(m.file);
     if (entry && --entry.refs === 0) close(m.file);
+    if (m.reply) {
+      m.reply.postMessage('closed');
+      m.reply.close();
+    }
   } else if (m.op === 'exit') {
     clearInterval(timer);
     for (const file of [...files.keys()]) close(file);
@@ -83,8 +90,29 @@ class CheckpointThread {
     this.worker.on('error', Function.prototype as () => void);
   }
 
-  post(op: 'add' | 'remove', file: string): void {
-    this.worker.postMessage({ op, file });
+  add(file: string): void {
+    this.worker.postMessage({ op: 'add', file });
+  }
+
+  /**
+   * Resolves once the thread has closed its connection to the file (or after STOP_CONFIRM_MS).
+   * The answer comes on a channel of this request alone, closed with it, so no listener outlives
+   * the request.
+   */
+  remove(file: string): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        port1.close();
+        resolve();
+      };
+      // Both stay referenced: a process shutting down waits for the answer (bounded by the timer)
+      // instead of exiting in the middle of the caller's close sequence.
+      const timer = setTimeout(done, STOP_CONFIRM_MS);
+      port1.once('message', done);
+      this.worker.postMessage({ op: 'remove', file, reply: port2 }, [port2]);
+    });
   }
 
   /** One user fewer; the last one ends the thread (after it closed its connections). */
@@ -108,19 +136,22 @@ class CheckpointThread {
  */
 export class WalCheckpointer {
   private readonly thread = CheckpointThread.acquire();
-  private stopped = false;
+  private stopping: Promise<void> | null = null;
 
   constructor(private readonly file: string) {
-    this.thread.post('add', file);
+    this.thread.add(file);
   }
 
-  /** Stops checkpointing the file (the thread runs a last checkpoint of it first). */
+  /**
+   * Stops checkpointing the file; resolves once the thread has run a last checkpoint and closed
+   * its connection, so the file can be deleted or renamed right after (a caller that removed the
+   * directory at once used to race the thread's open handle).
+   */
   stop(): Promise<void> {
-    if (!this.stopped) {
-      this.stopped = true;
-      this.thread.post('remove', this.file);
+    if (!this.stopping) {
+      this.stopping = this.thread.remove(this.file);
       this.thread.release();
     }
-    return Promise.resolve();
+    return this.stopping;
   }
 }
