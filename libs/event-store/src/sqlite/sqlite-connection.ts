@@ -43,10 +43,11 @@ export function openSqliteDatabase(
 /**
  * `PRAGMA journal_mode = WAL` on a fresh file answers SQLITE_BUSY at once, without waiting for
  * busy_timeout, while another process holds a lock on it (processes starting together on a new
- * DATA_DIR): retried until the busy timeout. Opening is synchronous, so the pause between tries
+ * DATA_DIR): retried until the busy timeout. Once one of them has switched, the file is in WAL mode
+ * for good and the others' switch is a no-op. Also used by the SQLite read database. Opening is synchronous, so the pause between tries
  * is too (Atomics.wait; start-up only).
  */
-function switchToWal(db: SqliteDatabase, timeoutMs: number): unknown {
+export function switchToWal(db: SqliteDatabase, timeoutMs: number): unknown {
   const deadline = Date.now() + timeoutMs;
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (;;) {

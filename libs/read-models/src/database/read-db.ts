@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { Client, Pool } from 'pg';
-import { WalCheckpointer } from '@app/event-store';
+import { WalCheckpointer, switchToWal } from '@app/event-store';
 import { migrateReadModels } from './migrations';
 import type { ReadDatabase } from './read-db.schema';
 
@@ -27,28 +27,6 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const BUSY_TIMEOUT_MS = 5000;
 
 /**
- * Switches the file to WAL. On a file still in rollback-journal mode (a fresh one) that needs an
- * exclusive lock, and SQLite answers SQLITE_BUSY at once, without waiting in the busy handler,
- * when another connection holds any lock: what happens when several processes open a fresh
- * database together. Retried for up to the busy timeout; once one of them has switched, the
- * file is in WAL mode for good and the others' switch is a no-op.
- */
-async function switchToWal(database: Database.Database): Promise<void> {
-  const deadline = Date.now() + BUSY_TIMEOUT_MS;
-  for (;;) {
-    try {
-      database.pragma('journal_mode = WAL');
-      return;
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || Date.now() >= deadline)
-        throw error;
-      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
-    }
-  }
-}
-
-/**
  * The read database: Kysely over better-sqlite3 (embedded default, a file under DATA_DIR) or over
  * a pg Pool (READ_DB_URL). Migrated to the latest schema when opened.
  */
@@ -67,7 +45,7 @@ export class ReadDb {
   static async open(options: ReadDbOptions): Promise<ReadDb> {
     const readDb = options.readDbUrl
       ? ReadDb.openPostgres(options.readDbUrl, options.poolSize ?? 10)
-      : await ReadDb.openSqlite(join(options.dataDir, 'read-models.sqlite'));
+      : ReadDb.openSqlite(join(options.dataDir, 'read-models.sqlite'));
     try {
       if (readDb.sqlite) {
         await migrateReadModels(readDb.db as Kysely<unknown>, 'sqlite', null);
@@ -124,12 +102,12 @@ export class ReadDb {
     }
   }
 
-  private static async openSqlite(file: string): Promise<ReadDb> {
+  private static openSqlite(file: string): ReadDb {
     mkdirSync(dirname(file), { recursive: true });
     const database = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     try {
       database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      await switchToWal(database);
+      switchToWal(database, BUSY_TIMEOUT_MS);
       // Derived data: NORMAL is enough (a lost last commit is projected again from the log, the
       // checkpoint lives in the same transaction). secure_delete: scrubbed bytes leave the pages.
       database.pragma('synchronous = NORMAL');
