@@ -2,9 +2,10 @@ import { Client } from 'pg';
 import { openEventStores } from '@app/infrastructure';
 import { readModelChecksums, replayReadModels, verifyReadModels } from '@app/ops';
 import { loadConfig } from '@app/platform';
-import { ReadDb, ReadModelProjector, ReadStore } from '@app/read-models';
+import { ReadDb, ReadStore } from '@app/read-models';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { dropSchema, freshSchema, PG_URL, urlWithSchema } from '../read-models/support/postgres';
+import { projectLive } from './project-live';
 import { seedLog } from './seed-log';
 
 /**
@@ -29,15 +30,7 @@ describe('replay and verify on PostgreSQL (20,000 events)', () => {
     ({ events } = await seedLog(stores, 20_000, { encryptEvery: 10 }));
     readDb = await ReadDb.open({ dataDir, readDbUrl: urlWithSchema(schema), poolSize: 4 });
     readStore = new ReadStore(readDb);
-    const projector = new ReadModelProjector({
-      log: stores.raw,
-      readDb,
-      readStore,
-      batchSize: 500,
-    });
-    projector.start();
-    expect(await projector.waitFor((await stores.raw.headPosition())!, 120_000)).toBe(true);
-    await projector.stop();
+    await projectLive(stores.raw, readDb, readStore);
   }, 180_000);
 
   afterAll(async () => {

@@ -1,9 +1,10 @@
 import { openEventStores } from '@app/infrastructure';
 import { readModelChecksums, verifyReadModels } from '@app/ops';
 import { loadConfig } from '@app/platform';
-import { ReadDb, ReadModelProjector, ReadStore } from '@app/read-models';
+import { ReadDb, ReadStore } from '@app/read-models';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { runOps } from './ops-cli';
+import { projectLive } from './project-live';
 import { seedLog } from './seed-log';
 
 /**
@@ -24,15 +25,7 @@ describe('ops CLI on 100,000 events (SQLite)', () => {
     ({ events } = await seedLog(stores, 100_000, { encryptEvery: 10 }));
     readDb = await ReadDb.open({ dataDir });
     readStore = new ReadStore(readDb);
-    const projector = new ReadModelProjector({
-      log: stores.raw,
-      readDb,
-      readStore,
-      batchSize: 500,
-    });
-    projector.start();
-    expect(await projector.waitFor((await stores.raw.headPosition())!, 120_000)).toBe(true);
-    await projector.stop();
+    await projectLive(stores.raw, readDb, readStore);
     await stores.raw.close();
     await stores.keys.close();
   }, 180_000);
