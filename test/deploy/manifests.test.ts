@@ -563,7 +563,7 @@ describe('deploy/k8s', () => {
     expect(read(join(K8S, secret.file))).toMatch(/PLACEHOLDERS ONLY/);
   });
 
-  it('ships placeholders the app refuses to start with (REQUEST_HASH_KEY is not validated)', () => {
+  it('ships placeholders the app refuses to start with', () => {
     const env = { NODE_ENV: 'production', ...configMap.data, ...secret.stringData };
     let error: unknown;
     try {
@@ -573,7 +573,6 @@ describe('deploy/k8s', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const refused = (error as ConfigError).issues.map((i) => i.variable).sort();
-    const expected = Object.keys(secret.stringData).filter((k) => k !== 'REQUEST_HASH_KEY');
-    expect(refused).toEqual(expected.sort());
+    expect(refused).toEqual(Object.keys(secret.stringData).sort());
   });
 });

@@ -67,7 +67,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         { provide: KEY_STORE, useValue: stores.keys },
         {
           provide: RequestFingerprinter,
-          useValue: RequestFingerprinter.fromEnvironment(config.dataDir),
+          useValue: RequestFingerprinter.fromConfig(config),
         },
         // One Prometheus registry per process (GET /metrics); other parts report into it.
         { provide: MetricsService, useValue: new MetricsService() },

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { AppConfig } from '@app/platform';
 
 /**
  * Fingerprints a command request for idempotency (same key + same request = replay; same key +
@@ -8,19 +9,16 @@ import { dirname, join } from 'node:path';
  * an HMAC under a secret rather than a plain hash: request bodies carry personal data (R10), and
  * a plain hash of a 4-digit card suffix is reversible by trying all 10,000.
  *
- * The secret comes from REQUEST_HASH_KEY (base64, shared by every replica in production) or is
- * created once under DATA_DIR (embedded default).
+ * The secret comes from REQUEST_HASH_KEY (32 bytes of base64, validated with the rest of the
+ * config; the same on every replica in production) or is created once under DATA_DIR (embedded
+ * default).
  */
 export class RequestFingerprinter {
   constructor(private readonly secret: Buffer) {}
 
-  static fromEnvironment(
-    dataDir: string,
-    env: NodeJS.ProcessEnv = process.env,
-  ): RequestFingerprinter {
-    const fromEnv = env['REQUEST_HASH_KEY']?.trim();
-    if (fromEnv) return new RequestFingerprinter(Buffer.from(fromEnv, 'base64'));
-    const file = join(dataDir, 'secrets', 'request-hash.key');
+  static fromConfig(config: Pick<AppConfig, 'dataDir' | 'requestHashKey'>): RequestFingerprinter {
+    if (config.requestHashKey) return new RequestFingerprinter(config.requestHashKey);
+    const file = join(config.dataDir, 'secrets', 'request-hash.key');
     if (!existsSync(file)) {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       writeFileSync(file, randomBytes(32), { flag: 'wx', mode: 0o600 });

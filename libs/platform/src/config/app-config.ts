@@ -32,4 +32,6 @@ export interface AppConfig {
   readonly reconcileIntervalMs: number;
   /** 32 raw bytes decoded from base64. */
   readonly keyEncryptionKey: Buffer | undefined;
+  /** HMAC key of idempotency fingerprints, 32 raw bytes decoded from base64. */
+  readonly requestHashKey: Buffer | undefined;
 }

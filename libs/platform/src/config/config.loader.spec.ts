@@ -35,6 +35,7 @@ describe('loadConfig', () => {
         logLevel: 'info',
         reconcileIntervalMs: 300_000,
         keyEncryptionKey: undefined,
+        requestHashKey: undefined,
       });
     });
 
@@ -177,6 +178,8 @@ describe('loadConfig', () => {
       ['RECONCILE_INTERVAL_MS', '-5'],
       ['KEY_ENCRYPTION_KEY', Buffer.alloc(16).toString('base64')],
       ['KEY_ENCRYPTION_KEY', 'not base64 at all!!'],
+      ['REQUEST_HASH_KEY', Buffer.alloc(16).toString('base64')],
+      ['REQUEST_HASH_KEY', 'REPLACE_ME: openssl rand -base64 32'],
     ])('rejects %s=%s', (variable, value) => {
       const error = configError({ [variable]: value });
       expect(error.issues.map((i) => i.variable)).toEqual([variable]);

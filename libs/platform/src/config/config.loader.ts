@@ -68,6 +68,7 @@ export function loadConfig(
     logLevel: data.LOG_LEVEL,
     reconcileIntervalMs: data.RECONCILE_INTERVAL_MS,
     keyEncryptionKey: data.KEY_ENCRYPTION_KEY,
+    requestHashKey: data.REQUEST_HASH_KEY,
   });
 }
 

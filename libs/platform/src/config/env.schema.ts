@@ -99,6 +99,7 @@ export const envSchema = z.object({
     integer(1, Number.MAX_SAFE_INTEGER, 'a positive integer (milliseconds)').default(300_000),
   ),
   KEY_ENCRYPTION_KEY: optional(base64Key32),
+  REQUEST_HASH_KEY: optional(base64Key32),
 });
 
 export type ParsedEnv = z.output<typeof envSchema>;

@@ -19,6 +19,8 @@ export const SENSITIVE_KEYS = [
   'secret',
   'keyEncryptionKey',
   'key_encryption_key',
+  'requestHashKey',
+  'request_hash_key',
   'dataKey',
   'email',
   'billingAdminEmail',
