@@ -5,6 +5,9 @@ export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const CLOCK_MODES = ['system', 'controlled'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** The conventional port of a Prometheus exporter; the standalone worker's health and metrics. */
+export const DEFAULT_WORKER_HEALTH_PORT = 9464;
+
 export type NodeEnv = (typeof NODE_ENVS)[number];
 export type ClockMode = (typeof CLOCK_MODES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -12,6 +15,12 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** The validated environment (API.md, "Other settings"). Frozen; unset optionals are undefined. */
 export interface AppConfig {
   readonly port: number;
+  /**
+   * WORKER_HEALTH_PORT: where the standalone worker (`npm run start:worker`) serves /health/live,
+   * /health/ready and /metrics; 0: a free port; null (`off`): no port. The api process (`npm
+   * start` included) ignores it: its own port serves those routes.
+   */
+  readonly workerHealthPort: number | null;
   /** Absolute: DATA_DIR resolved against the working directory at load time. */
   readonly dataDir: string;
   /** Unset: the app starts a private redis-server under dataDir. */

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       const config = loadConfig({}, { cwd: '/srv/app' });
       expect(config).toMatchObject({
         port: 3000,
+        workerHealthPort: 9464,
         dataDir: '/srv/app/var',
         redisUrl: undefined,
         eventStoreUrl: undefined,
@@ -60,6 +61,7 @@ describe('loadConfig', () => {
     it('parses every variable into its type', () => {
       const config = loadConfig({
         PORT: '8080',
+        WORKER_HEALTH_PORT: '9100',
         REDIS_URL: 'redis://127.0.0.1:6380/2',
         EVENTSTORE_URL: 'kurrentdb://localhost:2113?tls=false',
         READ_DB_URL: 'postgres://app@127.0.0.1:5432/test',
@@ -72,6 +74,7 @@ describe('loadConfig', () => {
         KEY_ENCRYPTION_KEY: KEY,
       });
       expect(config.port).toBe(8080);
+      expect(config.workerHealthPort).toBe(9100);
       expect(config.redisUrl).toBe('redis://127.0.0.1:6380/2');
       expect(config.eventStoreUrl).toBe('kurrentdb://localhost:2113?tls=false');
       expect(config.readDbUrl).toBe('postgres://app@127.0.0.1:5432/test');
@@ -85,6 +88,12 @@ describe('loadConfig', () => {
 
     it('allows PORT=0 (let the OS pick, handy in tests)', () => {
       expect(loadConfig({ PORT: '0' }).port).toBe(0);
+    });
+
+    it('WORKER_HEALTH_PORT: 0 lets the OS pick, off turns the worker health port off, blank is the default', () => {
+      expect(loadConfig({ WORKER_HEALTH_PORT: '0' }).workerHealthPort).toBe(0);
+      expect(loadConfig({ WORKER_HEALTH_PORT: 'off' }).workerHealthPort).toBeNull();
+      expect(loadConfig({ WORKER_HEALTH_PORT: ' ' }).workerHealthPort).toBe(9464);
     });
   });
 
@@ -167,6 +176,11 @@ describe('loadConfig', () => {
       ['PORT', 'abc'],
       ['PORT', '70000'],
       ['PORT', '1e3'],
+      ['WORKER_HEALTH_PORT', 'abc'],
+      ['WORKER_HEALTH_PORT', '65536'],
+      ['WORKER_HEALTH_PORT', '-1'],
+      ['WORKER_HEALTH_PORT', 'OFF'],
+      ['WORKER_HEALTH_PORT', 'false'],
       ['REDIS_URL', 'http://localhost:6379'],
       ['REDIS_URL', 'localhost:6379'],
       ['READ_DB_URL', 'mysql://x'],

@@ -56,6 +56,7 @@ export function loadConfig(
 
   return deepFreeze({
     port: data.PORT,
+    workerHealthPort: data.WORKER_HEALTH_PORT === 'off' ? null : data.WORKER_HEALTH_PORT,
     dataDir: resolve(options.cwd ?? process.cwd(), data.DATA_DIR),
     redisUrl: data.REDIS_URL,
     eventStoreUrl: data.EVENTSTORE_URL,

@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { AUTH_SCOPES } from './auth-scopes';
-import { CLOCK_MODES, LOG_LEVELS, NODE_ENVS } from './app-config';
+import { CLOCK_MODES, DEFAULT_WORKER_HEALTH_PORT, LOG_LEVELS, NODE_ENVS } from './app-config';
 
 // Messages never echo the value: several variables hold secrets, and it is simpler to have
 // one rule for all than to remember which ones.
@@ -70,6 +70,15 @@ export const grantSchema = z.strictObject({
 /** Per-variable rules. AUTH_TOKENS is only checked for being present here (see loader). */
 export const envSchema = z.object({
   PORT: z.preprocess(blankAsUnset, integer(0, 65535, 'an integer from 0 to 65535').default(3000)),
+  // The standalone worker's health and metrics port; `off`: none. (`npm start` never opens it.)
+  WORKER_HEALTH_PORT: z.preprocess(
+    blankAsUnset,
+    z
+      .union([z.literal('off'), integer(0, 65535, 'an integer from 0 to 65535, or off')], {
+        error: 'must be an integer from 0 to 65535, or off',
+      })
+      .default(DEFAULT_WORKER_HEALTH_PORT),
+  ),
   DATA_DIR: z.preprocess(blankAsUnset, z.string().default('./var')),
   REDIS_URL: optional(urlWithScheme(['redis:', 'rediss:'], 'redis:// or rediss://')),
   EVENTSTORE_URL: optional(

@@ -7,6 +7,7 @@ export {
   type LogLevel,
   type NodeEnv,
   CLOCK_MODES,
+  DEFAULT_WORKER_HEALTH_PORT,
   LOG_LEVELS,
   NODE_ENVS,
 } from './app-config';
