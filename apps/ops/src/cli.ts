@@ -282,6 +282,12 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       if (o.from >= o.to) throw new UsageError('--from must be before --to');
       await withResources(async (r) => {
         const bar = progressBar('export-audit');
+        // Ctrl+C or SIGTERM: stop between pages and remove the partial file (it holds decrypted
+        // personal fields) instead of dying with it on disk.
+        const interrupted = new AbortController();
+        const stop = (): void =>
+          interrupted.abort(new Error(`export-audit interrupted; ${o.out} left as it was`));
+        process.once('SIGINT', stop).once('SIGTERM', stop);
         const result = await exportAudit({
           store: r.readStore,
           reader: r.auditReader,
@@ -289,7 +295,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
           to: o.to,
           out: o.out,
           onProgress: (p) => bar.update(p.done, p.total),
-        }).finally(() => bar.stop());
+          signal: interrupted.signal,
+        }).finally(() => {
+          process.off('SIGINT', stop).off('SIGTERM', stop);
+          bar.stop();
+        });
         io.out(`Wrote ${result.events} audit events to ${o.out}.\n`);
       });
     });

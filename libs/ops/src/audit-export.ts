@@ -1,5 +1,5 @@
-import { open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { AuditReader, ReadStore } from '@app/read-models';
 
 export interface AuditExportOptions {
@@ -12,6 +12,8 @@ export interface AuditExportOptions {
   out: string;
   pageSize?: number;
   onProgress?: (p: { done: number; total: number }) => void;
+  /** Aborting stops the export between pages; its temporary file is removed, `out` untouched. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -19,12 +21,16 @@ export interface AuditExportOptions {
  * head at the start (so the export ends), decrypted as GET /v1/audit/events returns them.
  *
  * Atomic: the events go to `<out>.<pid>.tmp` in the same directory, which is synced and then
- * renamed over `out` once complete. A failed export removes its temporary file and leaves a file
- * already at `out` as it was; a reader of `out` never sees a partial export.
+ * renamed over `out` once complete. A failed or aborted export removes its temporary file and
+ * leaves a file already at `out` as it was; a reader of `out` never sees a partial export. The
+ * temporary files of earlier exports to the same `out` whose process is gone (killed with
+ * SIGKILL, power cut) are removed first: they hold decrypted personal fields.
  */
 export async function exportAudit(
   o: AuditExportOptions,
 ): Promise<{ events: number; upTo: string | null }> {
+  o.signal?.throwIfAborted();
+  await removeOrphanedTmpFiles(o.out);
   const tmp = `${o.out}.${process.pid}.tmp`;
   // First: a path that cannot be written fails before anything is read.
   // Owner-only: the export holds personal fields decrypted.
@@ -36,6 +42,7 @@ export async function exportAudit(
     let after: bigint | null = null;
     const total = Number(upTo ?? 0n);
     for (;;) {
+      o.signal?.throwIfAborted();
       const rows = await o.store.auditRows(
         { from: o.from, to: o.to },
         { after, upTo, limit: o.pageSize ?? 1000 },
@@ -60,6 +67,33 @@ export async function exportAudit(
       await file.close().catch(() => undefined);
       await rm(tmp, { force: true });
     }
+  }
+}
+
+/** `<out>.<pid>.tmp` files left by export processes that no longer run. */
+async function removeOrphanedTmpFiles(out: string): Promise<void> {
+  const prefix = `${basename(out)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(out));
+  } catch {
+    return; // The directory does not exist: open() below reports it.
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = name.slice(prefix.length, -'.tmp'.length);
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid || isRunning(Number(pid))) continue;
+    await rm(join(dirname(out), name), { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

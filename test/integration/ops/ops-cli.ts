@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..', '..');
@@ -13,7 +13,7 @@ export interface CliRun {
 export function runOps(
   args: readonly string[],
   env: Record<string, string>,
-): Promise<CliRun> & { pid?: number } {
+): Promise<CliRun> & { child: ChildProcess } {
   const child = spawn(
     process.execPath,
     ['-r', './test/support/swc-register.js', 'apps/ops/src/main.ts', ...args],
@@ -26,8 +26,10 @@ export function runOps(
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise<CliRun>((resolve, reject) => {
+  const run = new Promise<CliRun>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+  // The process itself, for tests that signal it mid-run.
+  return Object.assign(run, { child });
 }

@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { openEventStores } from '@app/infrastructure';
 import { readModelChecksums, verifyReadModels } from '@app/ops';
 import { loadConfig } from '@app/platform';
@@ -159,6 +161,41 @@ describe('ops CLI on 100,000 events (SQLite)', () => {
     expect(runs[3].stderr).toContain('--as-of must be an ISO 8601 time');
     expect(runs[6].stderr).toContain('No stream subscription-nope.');
   }, 60_000);
+
+  it('export-audit interrupted by SIGINT removes its partial file (decrypted personal fields) and leaves --out as it was; the next export removes a file orphaned by a killed export', async () => {
+    const out = join(dataDir, 'export', 'audit.ndjson');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, 'previous export\n');
+    // A dead export's leftover: no process has this pid (above the kernel's pid_max).
+    const orphan = `${out}.99999999.tmp`;
+    writeFileSync(orphan, '{"partial": true}\n');
+    const window = ['--from', '2000-01-01T00:00:00Z', '--to', '2100-01-01T00:00:00Z'];
+
+    const run = runOps(['export-audit', ...window, '--out', out], env());
+    const tmp = `${out}.${run.child.pid}.tmp`;
+    // Interrupt once the export has started writing (100,000 events take seconds).
+    while (!existsSync(tmp) || statSync(tmp).size === 0) {
+      expect(run.child.exitCode).toBeNull();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    run.child.kill('SIGINT');
+    const interrupted = await run;
+    expect(interrupted.code).toBe(1);
+    expect(interrupted.stderr).toContain('export-audit interrupted');
+    expect(existsSync(tmp)).toBe(false);
+    expect(readFileSync(out, 'utf8')).toBe('previous export\n');
+    expect(existsSync(orphan)).toBe(false); // removed by this export already, before it started
+
+    writeFileSync(orphan, '{"partial": true}\n');
+    const complete = await runOps(['export-audit', ...window, '--out', out], env());
+    expect(complete.code).toBe(0);
+    expect(readdirSync(dirname(out))).toEqual(['audit.ndjson']);
+    const { rows } = await readDb.db
+      .selectFrom('rm_audit_events')
+      .select((e) => e.fn.countAll<number>().as('rows'))
+      .executeTakeFirstOrThrow();
+    expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(Number(rows));
+  }, 120_000);
 
   async function openLog() {
     const stores = openEventStores(
