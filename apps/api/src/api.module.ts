@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
-import { TerminusModule } from '@nestjs/terminus';
+import { HealthModule } from '@app/health';
 import { PurgeModule } from '@app/purge';
 import { CancelSubscriptionController } from './cancel-subscription/cancel-subscription.controller';
 import { CancelSubscriptionHandler } from './cancel-subscription/cancel-subscription.handler';
@@ -28,8 +28,8 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
 @Module({
   imports: [
     CqrsModule.forRoot(),
-    // Readiness checks (health/); failures are answered in our error shape, not logged by terminus.
-    TerminusModule.forRoot({ logger: false }),
+    // Readiness checks (health/, libs/health), answered in our error shape.
+    HealthModule,
     PurgeModule,
     ReadSideModule,
   ],
