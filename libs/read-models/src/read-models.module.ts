@@ -16,6 +16,7 @@ import { MetricsService } from '@app/metrics';
 import type { AppConfig } from '@app/platform';
 import { AuditReader } from './audit/audit-reader';
 import { ReadDb } from './database/read-db';
+import { isLockContention } from './database/lock-contention';
 import {
   ConfirmationDispatcher,
   WebhookConfirmationSender,
@@ -160,7 +161,12 @@ export class ReadModelsModule {
               readStore,
               upcast: composeUpcasters(UPCASTERS),
               onError: (err, context) =>
-                logger.error({ err, ...context }, 'read-model projection failed; retrying'),
+                isLockContention(err)
+                  ? logger.warn(
+                      { err, ...context },
+                      'read database locked by another writer (an ops replay switching over?); retrying',
+                    )
+                  : logger.error({ err, ...context }, 'read-model projection failed; retrying'),
             }),
         },
         {
