@@ -1,6 +1,9 @@
 /** Read models that may hold a subscription's or account's personal data (issue: read models). */
 export interface ReadModelScrubber {
-  /** Removes or blanks personal data of one subscription; returns the rows changed. */
+  /**
+   * Removes or blanks personal data of one subscription (or account); returns how many of its rows
+   * are scrubbed afterwards (the same answer when called again, so a resumed purge counts right).
+   */
   scrubSubscription(subscriptionId: string): Promise<number>;
   scrubAccount(accountId: string): Promise<number>;
 }

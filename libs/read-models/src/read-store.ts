@@ -209,8 +209,10 @@ export class ReadStore {
   /**
    * R15 (purge): replaces the encrypted personal fields of the subscription's audit rows with
    * "[erased]" and remembers the scrub, so rows projected later are stored scrubbed too. Returns
-   * the number of rows changed (0 when called again). On SQLite the WAL is then truncated, so the
-   * old bytes leave the disk (secure_delete is on).
+   * how many of the subscription's rows are scrubbed afterwards, whichever call scrubbed them: a
+   * purge resumed after a crash between this step and its receipt counts the rows the first
+   * attempt scrubbed (counting only the rows changed by this call reported 0 there). On SQLite
+   * the WAL is then truncated, so the old bytes leave the disk (secure_delete is on).
    */
   scrubSubscription(subscriptionId: string): Promise<number> {
     return this.scrub('subscription', subscriptionId);
@@ -223,7 +225,7 @@ export class ReadStore {
 
   private async scrub(scope: 'subscription' | 'account', id: string): Promise<number> {
     const column = scope === 'subscription' ? 'subscription_id' : 'account_id';
-    let changed = 0;
+    let scrubbed = 0;
     await this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('rm_scrubs')
@@ -244,10 +246,16 @@ export class ReadStore {
           .where('position', '=', row.position)
           .execute();
       }
-      changed = rows.length;
+      const { count } = await trx
+        .selectFrom('rm_audit_events')
+        .select((e) => e.fn.countAll<number | string>().as('count'))
+        .where(column, '=', id)
+        .where('scrubbed', '=', 1)
+        .executeTakeFirstOrThrow();
+      scrubbed = Number(count);
     });
     await this.readDb.compact();
-    return changed;
+    return scrubbed;
   }
 
   async ping(): Promise<void> {

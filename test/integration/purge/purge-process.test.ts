@@ -3,6 +3,7 @@ import type { ProductDataPurged } from '@app/domain';
 import type { EventStore } from '@app/event-store';
 import { EVENT_STORE } from '@app/infrastructure';
 import { LocalProductDataStore, PurgeProcess } from '@app/purge';
+import { ReadModelProjector, ReadStore } from '@app/read-models';
 import { auth, startTestApp, type TestApp, TOKENS } from '../../support/app-harness';
 import { scanBytes } from '../../support/byte-scan';
 import {
@@ -80,6 +81,23 @@ describe('purge (R15) on the real app: SQLite files, local data holder, controll
       'ProductDataHolderPurged',
       'ProductDataPurged',
     ]);
+  });
+
+  it('R15: a purge resumed after a crash between the read-model scrub and its receipt still counts the rows the first attempt scrubbed', async () => {
+    const { expiresAt, purgeAt } = await registerAndCancel(t, 'sub_resume');
+    await t.clock.advanceTo(expiresAt);
+    await runTermEnd(t, 'sub_resume');
+    await t.clock.advanceTo(purgeAt);
+    const head = (await t.app.get<EventStore>(EVENT_STORE).headPosition())!;
+    expect(await t.app.get(ReadModelProjector).waitFor(head, 10_000)).toBe(true);
+    // The first attempt got as far as scrubbing the read models, then the process died.
+    const scrubbedFirst = await t.app.get(ReadStore).scrubSubscription('sub_resume');
+    expect(scrubbedFirst).toBeGreaterThan(0);
+
+    expect(await purge(t, 'sub_resume')).toMatchObject({ status: 'purged' });
+    const events = await t.app.get<EventStore>(EVENT_STORE).readStream('subscription-sub_resume');
+    const purged = events.at(-1)!.data as ProductDataPurged['data'];
+    expect(purged.receipt.readModelRowsScrubbed).toBe(scrubbedFirst);
   });
 
   it('R15/R17: after the purge no file under DATA_DIR holds the product data or the personal data the events carried', async () => {
