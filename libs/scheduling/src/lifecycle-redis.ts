@@ -86,6 +86,10 @@ export class LifecycleRedis {
 
   /** Readiness: PING answered within `timeoutMs`. */
   async ping(timeoutMs = 1000): Promise<boolean> {
+    // Not connected: down, without sending. ioredis would keep the PING in its offline queue
+    // until Redis is back, and quit() at shutdown waits for that queue: a readiness probe during
+    // an outage then held up SIGTERM.
+    if (this.connection.status !== 'ready') return false;
     let timer: NodeJS.Timeout | undefined;
     try {
       const reply = await Promise.race([
@@ -102,14 +106,29 @@ export class LifecycleRedis {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes both connections: QUIT (replies in flight arrive first), bounded by `quitTimeoutMs`.
+   * While Redis is down, commands wait in ioredis' offline queue and QUIT waits behind them until
+   * Redis is back: then the connection is dropped instead, so that shutdown never hangs on an
+   * outage (the jobs are derived from the log; nothing is lost).
+   */
+  async close(quitTimeoutMs = 2000): Promise<void> {
     await Promise.all(
       [this.connection, this.workerConnection].map(async (c) => {
         if (!c) return;
+        if (c.status !== 'ready') return c.disconnect();
+        let timer: NodeJS.Timeout | undefined;
         try {
-          await c.quit();
+          await Promise.race([
+            c.quit(),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error('QUIT timed out')), quitTimeoutMs);
+            }),
+          ]);
         } catch {
           c.disconnect();
+        } finally {
+          clearTimeout(timer);
         }
       }),
     );
