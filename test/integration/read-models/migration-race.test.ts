@@ -116,7 +116,10 @@ describe('read-model migrations: processes opening a fresh read database at the 
       const reference = dir();
       await (await ReadDb.open({ dataDir: reference })).close();
       const expected = sqliteSchema(reference);
-      expect(expected.migrations).toEqual([{ name: '001_read_models' }]);
+      expect(expected.migrations).toEqual([
+        { name: '001_read_models' },
+        { name: '002_ops_replays' },
+      ]);
       expect(expected.objects.map((o) => (o as { name: string }).name)).toContain(
         'rm_audit_events',
       );
@@ -179,7 +182,10 @@ describe('read-model migrations: processes opening a fresh read database at the 
         await ReadDb.open({ dataDir: '/nonexistent', readDbUrl: urlWithSchema(reference) })
       ).close();
       const expected = await pgSchema(reference);
-      expect(expected.migrations).toEqual([{ name: '001_read_models' }]);
+      expect(expected.migrations).toEqual([
+        { name: '001_read_models' },
+        { name: '002_ops_replays' },
+      ]);
       expect(expected.indexes.length).toBeGreaterThan(10);
 
       for (let round = 0; round < ROUNDS.postgres; round++) {

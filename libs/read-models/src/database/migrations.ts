@@ -150,6 +150,28 @@ function migrations(dialect: ReadDialect): Record<string, Migration> {
           .execute();
       },
     },
+    // Replays started over HTTP (POST /v1/ops/replay): shared by every api replica, kept across
+    // restarts. Not a read model: no replay rebuilds, swaps, checksums or verifies it. Times are
+    // ISO 8601 UTC text (text order is time order), progress and report JSON text, dry_run 0/1:
+    // the same types in both dialects.
+    '002_ops_replays': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('ops_replays')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('projection', 'text', (c) => c.notNull())
+          .addColumn('dry_run', 'integer', (c) => c.notNull())
+          .addColumn('started_at', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text')
+          .addColumn('progress', 'text', (c) => c.notNull())
+          .addColumn('report', 'text')
+          .addColumn('error', 'text')
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('heartbeat_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -114,6 +114,31 @@ export interface ScrubsTable {
   scrubbed_at: string;
 }
 
+/**
+ * Replays started over HTTP (one row per job handle, the most recent kept). Not a read model:
+ * a replay neither rebuilds nor swaps it.
+ */
+export interface OpsReplaysTable {
+  /** `replay-<uuid>`: the handle's id. */
+  id: string;
+  /** 'running', 'succeeded' or 'failed'. */
+  status: string;
+  projection: string;
+  /** 1 for a dry run. */
+  dry_run: number;
+  started_at: string;
+  finished_at: string | null;
+  /** JSON of the ReplayProgress (events, done, total), written with each heartbeat. */
+  progress: string;
+  /** JSON of the ReplayReport once succeeded. */
+  report: string | null;
+  error: string | null;
+  /** The process that runs (ran) it: `hostname/pid`. */
+  owner: string;
+  /** Last sign of life of that process while running (ISO 8601 UTC). */
+  heartbeat_at: string;
+}
+
 export interface ReadDatabase {
   rm_audit_events: AuditEventsTable;
   rm_subscriptions: SubscriptionsTable;
@@ -122,6 +147,7 @@ export interface ReadDatabase {
   rm_confirmations: ConfirmationsTable;
   rm_checkpoints: CheckpointsTable;
   rm_scrubs: ScrubsTable;
+  ops_replays: OpsReplaysTable;
 }
 
 export const positionOf = (value: PositionValue): bigint => BigInt(value);
