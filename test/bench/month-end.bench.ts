@@ -217,6 +217,8 @@ async function main(): Promise<void> {
             REDIS_URL: redis.url,
             LOG_LEVEL: 'warn',
             BENCH_CLOCK_OFFSET_MS: String(offset),
+            // Several workers on one machine: each its own free health port (9464 by default).
+            WORKER_HEALTH_PORT: '0',
             // As deploy/ runs them: the (first) worker projects the read models, the api does not.
             ...(index > 0 ? { LIFECYCLE_SCHEDULER: 'off' } : { READ_MODEL_PROJECTOR: 'on' }),
           },

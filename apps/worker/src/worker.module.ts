@@ -1,8 +1,14 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { HealthModule } from '@app/health';
 import { InfrastructureModule, type InfrastructureOptions } from '@app/infrastructure';
 import { PurgeModule } from '@app/purge';
 import { ReadModelsModule } from '@app/read-models';
 import { LifecycleModule, type LifecycleOptions } from '@app/scheduling';
+import {
+  WORKER_HEALTH_OPTIONS,
+  type WorkerHealthOptions,
+  WorkerHealthServer,
+} from './health/worker-health.server';
 
 export interface WorkerOptions extends InfrastructureOptions {
   lifecycle?: Omit<LifecycleOptions, 'role'>;
@@ -12,11 +18,17 @@ export interface WorkerOptions extends InfrastructureOptions {
    * its event loop to requests and moves the projection next to the scheduler.
    */
   projector?: boolean;
+  /**
+   * The health and metrics port (worker main: WORKER_HEALTH_PORT unless `off`). Absent: none.
+   * Only the standalone worker has one: with `npm start` the api's port serves those routes.
+   */
+  health?: WorkerHealthOptions;
 }
 
 /**
  * The worker process: infrastructure (config, clock, stores) + the lifecycle in role `worker`:
- * the scheduler following the log, the reconciler, and the BullMQ processors (term end, purge).
+ * the scheduler following the log, the reconciler, and the BullMQ processors (term end, purge);
+ * with `health`, a small HTTP port for probes and Prometheus.
  * Several replicas may run against one Redis: job ids are deterministic, processors idempotent.
  */
 @Module({})
@@ -31,7 +43,11 @@ export class WorkerModule {
         // the read models are here for the scrub, and for the projector when asked for.
         ReadModelsModule.forRoot({ projector: options.projector ?? false }),
         PurgeModule,
+        ...(options.health ? [HealthModule] : []),
       ],
+      providers: options.health
+        ? [{ provide: WORKER_HEALTH_OPTIONS, useValue: options.health }, WorkerHealthServer]
+        : [],
     };
   }
 }

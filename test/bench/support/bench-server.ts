@@ -39,7 +39,12 @@ export function startWorker(env: Record<string, string>): {
       join(ROOT, 'test/support/swc-register.js'),
       join(ROOT, 'apps/worker/src/main.ts'),
     ],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
+    {
+      cwd: ROOT,
+      // A free health port unless given (9464 by default; benches may run several workers).
+      env: { ...process.env, WORKER_HEALTH_PORT: '0', ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
   );
   return { child, stop: () => stopChild(child) };
 }

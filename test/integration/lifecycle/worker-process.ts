@@ -31,6 +31,8 @@ export class WorkerProcess {
         PATH: process.env['PATH'] ?? '',
         NODE_ENV: 'test',
         LOG_LEVEL: 'info',
+        // A free port, not 9464: several workers (and test files) run at once on one machine.
+        WORKER_HEALTH_PORT: '0',
         ...(crashMode ? { CRASH_ON_EXPIRY: crashMode } : {}),
         ...env,
       },
