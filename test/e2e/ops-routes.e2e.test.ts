@@ -140,6 +140,64 @@ describe('ops routes (GET /v1/streams/{streamId}, POST /v1/ops/replay, /ops/queu
     expect(missing.statusCode).toBe(404);
   });
 
+  it('POST /v1/ops/replay: the handle lives in the read database: another replica on the same DATA_DIR answers for it and refuses a second replay meanwhile; a restarted one still has the report', async () => {
+    /** GET a handle until it is no longer running. */
+    const poll = async (app: TestApp, href: string) => {
+      for (let i = 0; ; i++) {
+        const res = await app.app.inject({ method: 'GET', url: href, headers: auth(TOKENS.ops) });
+        expect(res.statusCode).toBe(200);
+        if (res.json().status !== 'running' || i >= 400) return res.json();
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    // A second replica on the same DATA_DIR, up before the replay starts on the first.
+    const replica = await startTestApp('2026-02-15T10:00:00.000Z', { DATA_DIR: t.dataDir });
+    let job: { id: string; href: string; owner: string };
+    let done: Record<string, unknown>;
+    try {
+      const started = await t.app.inject({
+        method: 'POST',
+        url: '/v1/ops/replay',
+        headers: auth(TOKENS.ops),
+        payload: { dryRun: true },
+      });
+      expect(started.statusCode).toBe(202);
+      job = started.json();
+      expect(job).toMatchObject({ status: 'running', alreadyRunning: false, dryRun: true });
+
+      const second = await replica.app.inject({
+        method: 'POST',
+        url: '/v1/ops/replay',
+        headers: auth(TOKENS.ops),
+        payload: {},
+      });
+      expect(second.statusCode).toBe(202);
+      const other = second.json();
+      // Still running: the same handle; already finished: a replay of its own (then let it end).
+      if (other.alreadyRunning) expect(other.id).toBe(job.id);
+      else expect(await poll(replica, other.href)).toMatchObject({ status: 'succeeded' });
+      done = await poll(replica, job.href);
+      expect(done).toMatchObject({ id: job.id, status: 'succeeded', dryRun: true, error: null });
+      expect(done['report']).toMatchObject({ events: 3, identical: true, swapped: false });
+      expect(done['owner']).toBe(job.owner);
+      expect(await poll(t, job.href)).toEqual(done);
+    } finally {
+      await replica.close();
+    }
+
+    const restarted = await startTestApp('2026-02-15T10:00:00.000Z', { DATA_DIR: t.dataDir });
+    try {
+      const res = await restarted.app.inject({
+        method: 'GET',
+        url: job.href,
+        headers: auth(TOKENS.ops),
+      });
+      expect([res.statusCode, res.json()]).toEqual([200, done]);
+    } finally {
+      await restarted.close();
+    }
+  });
+
   it('/ops/queues: the Bull Board dashboard behind the ops scope', async () => {
     const none = await t.app.inject({ method: 'GET', url: '/ops/queues' });
     expect([none.statusCode, none.json().error.code]).toEqual([401, 'UNAUTHENTICATED']);

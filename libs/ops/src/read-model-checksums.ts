@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { ReadDb } from '@app/read-models';
 
-/** The read-model tables a replay rebuilds from the log (rm_scrubs and rm_checkpoints are kept). */
+/**
+ * The read-model tables a replay rebuilds from the log (rm_scrubs and rm_checkpoints are kept;
+ * ops_replays, the replay jobs themselves, is no read model: never rebuilt, swapped or compared).
+ */
 export const REBUILT_TABLES = [
   'rm_audit_events',
   'rm_subscriptions',

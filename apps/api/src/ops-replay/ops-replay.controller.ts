@@ -18,7 +18,8 @@ const handle = (job: ReplayJob) => ({ ...job, href: `/v1/ops/replay/${job.id}` }
 /**
  * POST /v1/ops/replay (ops): rebuilds the read models from the log in the background (the same
  * engine as `npm run ops -- replay`) and answers 202 with a job handle; GET /v1/ops/replay/{id}
- * reports its progress and, once done, its report.
+ * reports its progress and, once done, its report. Handles are kept in the read database: any
+ * replica answers for them, also after a restart (see ReplayJobs).
  */
 @Controller('v1/ops/replay')
 export class OpsReplayController {
@@ -27,16 +28,16 @@ export class OpsReplayController {
   @Post()
   @HttpCode(202)
   @RequireScope('ops')
-  start(@Body() rawBody: unknown) {
+  async start(@Body() rawBody: unknown) {
     const body = parseInput(replayRequestSchema, rawBody ?? {}, 'body');
-    const { job, started } = this.jobs.start(body.projection, body.dryRun);
+    const { job, started } = await this.jobs.start(body.projection, body.dryRun);
     return { ...handle(job), alreadyRunning: !started };
   }
 
   @Get(':id')
   @RequireScope('ops')
-  get(@Param('id') id: string) {
-    const job = this.jobs.get(id);
+  async get(@Param('id') id: string) {
+    const job = await this.jobs.get(id);
     if (!job) throw new ApiError('NOT_FOUND', `No replay ${id}.`);
     return handle(job);
   }
