@@ -1,17 +1,22 @@
 // Health probe for the processes of the image (deploy/Dockerfile copies it to /app/probe.js).
-// Used by the Dockerfile HEALTHCHECK, docker-compose.yml and the Kubernetes exec probes; plain
-// Node (the slim image has no curl). Exit 0: healthy; exit 1: not, with the reason on stderr.
+// Used by the Dockerfile HEALTHCHECK and docker-compose.yml; plain Node (the slim image has no
+// curl). Exit 0: healthy; exit 1: not, with the reason on stderr. (Kubernetes probes api and
+// worker with httpGet on their ports instead.)
 //
-//   node probe.js http [path]  GET http://127.0.0.1:$PORT<path> (default /health/live) answers 2xx
-//   node probe.js redis        PING on $REDIS_URL answers (the worker's one essential dependency)
-//   node probe.js process      the app's main process runs and is not stopped (SIGSTOP)
-//   node probe.js [auto]       by the process this container runs: api -> http; worker ->
-//                              process + redis; ops (a one-shot CLI) -> healthy
+//   node probe.js http [path] [port]  GET http://127.0.0.1:<port><path> answers 2xx (path default
+//                                     /health/live, port default $PORT, else 3000)
+//   node probe.js redis               PING on $REDIS_URL answers
+//   node probe.js process             the app's main process runs and is not stopped (SIGSTOP)
+//   node probe.js [auto]              by the process this container runs: api -> http; worker ->
+//                                     GET /health/ready on $WORKER_HEALTH_PORT (default 9464),
+//                                     or, with that port off or 0, process + redis; ops (a
+//                                     one-shot CLI) -> healthy
 //
 // The app process is found in /proc by its command line; PROBE_PID names it instead (tests, or a
 // container that starts it some other way). PROBE_TIMEOUT_MS: default 4000.
 //
-// The worker serves no HTTP (apps/worker/src/main.ts), hence the process and redis probes.
+// An HTTP answer proves the process's event loop runs; a process that is alive but hung (or
+// stopped) accepts the connection and never answers: the probe times out.
 'use strict';
 
 const { readFileSync, readdirSync } = require('node:fs');
@@ -73,8 +78,7 @@ function checkProcess() {
   return Promise.resolve();
 }
 
-function checkHttp(path = '/health/live') {
-  const port = Number(process.env.PORT) || 3000;
+function checkHttp(path = '/health/live', port = Number(process.env.PORT) || 3000) {
   return new Promise((resolve) => {
     http
       .get({ host: '127.0.0.1', port, path, timeout: TIMEOUT_MS }, (res) => {
@@ -115,6 +119,10 @@ async function checkAuto() {
   if (!found) return fail('no node dist/apps/<app>/src/main.js process in this container');
   if (found.app === 'api') return checkHttp();
   if (found.app === 'worker') {
+    // The worker's health port (apps/worker, WORKER_HEALTH_PORT): readiness, as the process +
+    // Redis check before it, plus the event store, the read store and a responsive event loop.
+    const setting = (process.env.WORKER_HEALTH_PORT ?? '').trim() || '9464';
+    if (setting !== 'off' && setting !== '0') return checkHttp('/health/ready', Number(setting));
     await checkProcess();
     return checkRedis();
   }
@@ -122,7 +130,7 @@ async function checkAuto() {
 }
 
 const checks = {
-  http: () => checkHttp(process.argv[3]),
+  http: () => checkHttp(process.argv[3], Number(process.argv[4]) || undefined),
   redis: checkRedis,
   process: checkProcess,
   auto: checkAuto,

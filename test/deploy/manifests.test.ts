@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { ConfigError, loadConfig } from '@app/platform';
+import { ConfigError, DEFAULT_WORKER_HEALTH_PORT, loadConfig } from '@app/platform';
 
 const ROOT = resolve(__dirname, '../..');
 const DEPLOY = join(ROOT, 'deploy');
@@ -30,6 +30,8 @@ const PLACEHOLDER = 'REPLACE_ME';
 const PROBE = '/app/probe.js';
 /** The api's flag for "the worker runs elsewhere" (apps/api/src/main.ts). */
 const API_ONLY = '--api-only';
+/** The worker's health and metrics port as deploy/ sets it (WORKER_HEALTH_PORT, the app's default). */
+const WORKER_HEALTH_PORT = DEFAULT_WORKER_HEALTH_PORT;
 
 /** nest-cli.json project -> the file `npm run build` (tsc + tsc-alias, outDir dist) emits for it. */
 function entryOf(project: 'api' | 'worker' | 'ops'): string {
@@ -176,7 +178,7 @@ describe('deploy/Dockerfile', () => {
 
   it('defaults to the api, exposes PORT and probes with deploy/probe.js', () => {
     expect(JSON.parse(last(runtime, 'CMD')!)).toEqual(['node', entryOf('api')]);
-    expect(last(runtime, 'EXPOSE')).toBe('3000');
+    expect(last(runtime, 'EXPOSE')).toBe(`3000 ${WORKER_HEALTH_PORT}`);
     expect(last(runtime, 'WORKDIR')).toBe('/app');
     const probe = runtime.instructions.find(
       (i) => i.keyword === 'COPY' && i.args.startsWith('deploy/probe.js '),
@@ -308,9 +310,11 @@ describe('deploy/docker-compose.yml', () => {
       expect(argv(service.command)).toBe(`node ${entryOf(name)}${flags}`);
     });
 
-    it('is probed by deploy/probe.js (the api over HTTP, the worker has no HTTP)', () => {
-      const mode = name === 'api' ? 'http /health/live' : 'auto';
+    it('is probed by deploy/probe.js over HTTP (the worker: readiness on its health port)', () => {
+      const mode =
+        name === 'api' ? 'http /health/live' : `http /health/ready ${env['WORKER_HEALTH_PORT']}`;
       expect(argv(service.healthcheck.test)).toBe(`CMD node ${PROBE} ${mode}`);
+      if (name === 'worker') expect(env['WORKER_HEALTH_PORT']).toBe(String(WORKER_HEALTH_PORT));
     });
 
     it('gets every required setting, pointing at the compose services', () => {
@@ -457,15 +461,36 @@ describe('deploy/k8s', () => {
         );
       });
     } else {
-      it('has exec probes (no HTTP): liveness = its process, readiness = Redis', () => {
-        expect(container().ports).toBeUndefined();
-        expect(container().livenessProbe.exec.command).toEqual(['node', PROBE, 'process']);
-        expect(container().readinessProbe.exec.command).toEqual(['node', PROBE, 'redis']);
-        for (const probe of ['livenessProbe', 'readinessProbe']) {
-          expect(container()[probe].timeoutSeconds).toBeGreaterThanOrEqual(5); // node starts
+      it('serves probes and metrics on its health port (WORKER_HEALTH_PORT): startup and liveness /health/live (no dependency), readiness /health/ready', () => {
+        const env = Object.fromEntries(
+          (container().env ?? []).map((e: { name: string; value: string }) => [e.name, e.value]),
+        );
+        expect(env['WORKER_HEALTH_PORT']).toBe(String(WORKER_HEALTH_PORT));
+        expect(container().ports).toEqual([
+          { name: 'metrics', containerPort: WORKER_HEALTH_PORT, protocol: 'TCP' },
+        ]);
+        const paths = {
+          startupProbe: '/health/live',
+          livenessProbe: '/health/live',
+          readinessProbe: '/health/ready',
+        };
+        for (const [probe, path] of Object.entries(paths)) {
+          const httpGet = container()[probe]?.httpGet;
+          expect([probe, httpGet?.path, httpGet?.port]).toEqual([probe, path, 'metrics']);
         }
+        // The readiness checks are bounded at 2 s each (libs/health): the timeout leaves room.
+        expect(container().readinessProbe.timeoutSeconds).toBeGreaterThanOrEqual(3);
       });
     }
+
+    it('is scraped by Prometheus on the port that serves /metrics', () => {
+      const annotations = d().spec.template.metadata.annotations ?? {};
+      expect(annotations['prometheus.io/scrape']).toBe('true');
+      expect(annotations['prometheus.io/path']).toBe('/metrics');
+      const port = component === 'api' ? Number(configMap.data.PORT) : WORKER_HEALTH_PORT;
+      expect(annotations['prometheus.io/port']).toBe(String(port));
+      expect(container().ports.map((p: any) => p.containerPort)).toContain(port);
+    });
 
     it('sets resource requests and limits', () => {
       const { requests, limits } = container().resources;

@@ -1,6 +1,6 @@
-// deploy/probe.js, the health probe the image runs for Docker, compose and Kubernetes: run as the
-// kubelet or Docker would (a child process; exit code 0 = healthy), against a real HTTP server, a
-// private redis-server and real processes that look like the app's.
+// deploy/probe.js, the health probe the image runs for Docker and compose: run as Docker would (a
+// child process; exit code 0 = healthy), against a real HTTP server, a private redis-server and
+// real processes that look like the app's.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -63,6 +63,13 @@ describe('deploy/probe.js', () => {
       const result = await probe(['http'], { PORT: String(port) });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('answered 503');
+    });
+
+    it('probes another port when given one (the worker health port)', async () => {
+      status = 200;
+      const free = await findFreePort();
+      const result = await probe(['http', '/health/ready', String(port)], { PORT: String(free) });
+      expect(result).toEqual({ code: 0, stderr: '' });
     });
 
     it('is unhealthy when nothing listens', async () => {
@@ -131,15 +138,44 @@ describe('deploy/probe.js', () => {
       expect((await probe(['process'], { PROBE_PID: String(process.pid) })).code).toBe(1);
     });
 
-    it('auto: a worker needs its process and Redis', async () => {
+    it('auto: a worker is probed on its health port (GET /health/ready on WORKER_HEALTH_PORT)', async () => {
+      const worker = await fakeApp('worker');
+      let status = 200;
+      const paths: string[] = [];
+      const server: Server = createServer((req, res) => {
+        paths.push(req.url ?? '');
+        res.statusCode = status;
+        res.end('{}');
+      });
+      await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+      const env = {
+        PROBE_PID: String(worker.pid),
+        WORKER_HEALTH_PORT: String((server.address() as AddressInfo).port),
+      };
+      try {
+        expect(await probe(['auto'], env)).toEqual({ code: 0, stderr: '' });
+        status = 503;
+        const unready = await probe(['auto'], env);
+        expect(unready.code).toBe(1);
+        expect(unready.stderr).toContain('/health/ready');
+        expect(paths).toEqual(['/health/ready', '/health/ready']);
+      } finally {
+        await new Promise<void>((closed) => server.close(() => closed()));
+      }
+    });
+
+    it('auto: a worker with WORKER_HEALTH_PORT off (or 0) needs its process and Redis', async () => {
       const worker = await fakeApp('worker');
       const free = await findFreePort();
-      const result = await probe(['auto'], {
-        PROBE_PID: String(worker.pid),
-        REDIS_URL: `redis://127.0.0.1:${free}`,
-      });
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain('Redis');
+      for (const setting of ['off', '0']) {
+        const result = await probe(['auto'], {
+          PROBE_PID: String(worker.pid),
+          WORKER_HEALTH_PORT: setting,
+          REDIS_URL: `redis://127.0.0.1:${free}`,
+        });
+        expect([setting, result.code]).toEqual([setting, 1]);
+        expect(result.stderr).toContain('Redis');
+      }
     });
 
     it('auto: an api is probed over HTTP; the one-shot ops CLI is always healthy', async () => {

@@ -158,20 +158,22 @@ describe('the standalone worker: health and metrics port (WORKER_HEALTH_PORT)', 
   it('a stopped process (SIGSTOP: alive, not running) does not answer /health/live within the probe timeout; after SIGCONT it does', async () => {
     const port = await startWorker();
     const url = `http://127.0.0.1:${port}/health/live`;
-    const env = { PORT: String(port), PROBE_TIMEOUT_MS: '1000' };
-    expect(await probe(['http', '/health/live'], env)).toEqual({ code: 0, stderr: '' });
+    // deploy/probe.js as compose runs it against the worker's port, with a 1 s timeout.
+    const live = ['http', '/health/live', String(port)];
+    const env = { PROBE_TIMEOUT_MS: '1000' };
+    expect(await probe(live, env)).toEqual({ code: 0, stderr: '' });
     process.kill(worker!.pid, 'SIGSTOP');
     try {
       // The kernel still accepts the connection; nobody answers it.
       await expect(get(url, 1000)).rejects.toMatchObject({ name: 'TimeoutError' });
-      const stopped = await probe(['http', '/health/live'], env);
+      const stopped = await probe(live, env);
       expect(stopped.code).toBe(1);
       expect(stopped.stderr).toContain('timed out');
     } finally {
       process.kill(worker!.pid, 'SIGCONT');
     }
     expect(await json(url)).toMatchObject({ status: 200, body: { status: 'ok' } });
-    expect((await probe(['http', '/health/live'], env)).code).toBe(0);
+    expect((await probe(live, env)).code).toBe(0);
   });
 
   it('WORKER_HEALTH_PORT=off: no port; a port in use: the worker refuses to start, saying so', async () => {
