@@ -57,6 +57,27 @@ const positiveInt = (value: string): number => {
   return Number(value);
 };
 
+/** Progress for a parent process: a JSON line on stderr at most every 200 ms, and the last one. */
+function progressLines(io: CliIo): {
+  update(done: number, total: number, events: number): void;
+  stop(): void;
+} {
+  let last: string | null = null;
+  let writtenAt = 0;
+  const write = () => {
+    if (last) io.err(last);
+    last = null;
+    writtenAt = Date.now();
+  };
+  return {
+    update(done, total, events) {
+      last = `${JSON.stringify({ progress: { events, done, total } })}\n`;
+      if (Date.now() - writtenAt >= 200) write();
+    },
+    stop: write,
+  };
+}
+
 /** Builds the program; `run` resolves to the exit code (never calls process.exit). */
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   let config: AppConfig | null = null;
@@ -95,8 +116,18 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     )
     .option('--batch-size <n>', 'events per transaction', positiveInt, 2000)
     .option('--json', 'machine-readable report')
+    .option(
+      '--progress-ndjson',
+      'progress as one JSON object per line on stderr, {"progress": {events, done, total}} (for a parent process)',
+    )
     .action(
-      async (o: { projection: string; dryRun?: boolean; batchSize: number; json?: boolean }) => {
+      async (o: {
+        projection: string;
+        dryRun?: boolean;
+        batchSize: number;
+        json?: boolean;
+        progressNdjson?: boolean;
+      }) => {
         try {
           resolveProjections(o.projection);
         } catch (error) {
@@ -104,7 +135,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
           throw error;
         }
         await withResources(async (r) => {
-          const bar = progressBar(o.dryRun ? 'replay (dry run)' : 'replay');
+          const bar = o.progressNdjson
+            ? progressLines(io)
+            : progressBar(o.dryRun ? 'replay (dry run)' : 'replay');
           const report = await replayReadModels({
             log: r.raw,
             live: r.readDb,

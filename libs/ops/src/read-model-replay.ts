@@ -65,12 +65,6 @@ export interface ReplayOptions {
   dryRun?: boolean;
   /** Events per read and per projection transaction (default 2000). */
   batchSize?: number;
-  /**
-   * SQLite bulk build: events folded between two turns of the event loop (default 8192, about
-   * 80-100 ms of work). A replay run inside the API process passes a smaller one, so requests
-   * keep being answered while it runs.
-   */
-  foldPageSize?: number;
   onProgress?: (p: ReplayProgress) => void;
   /** Also checksum the live tables before and the rebuilt ones (default: with dryRun). */
   compare?: boolean;
@@ -149,7 +143,6 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
           shadowFile: shadow.file,
           until: head,
           upcast: o.upcast,
-          ...(o.foldPageSize ? { pageSize: o.foldPageSize } : {}),
           onPage: (n, position) => {
             events = n;
             report(position);

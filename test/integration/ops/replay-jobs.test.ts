@@ -38,7 +38,7 @@ describe.each(['sqlite', 'postgres'] as const)(
     /** A ReplayJobs on a connection of its own (another replica, or the same one restarted). */
     const instance = async (options: ReplayJobsOptions = {}) => {
       const readDb = await openDb();
-      const jobs = new ReplayJobs(stores.raw, config, logger, readDb, {
+      const jobs = new ReplayJobs(config, logger, readDb, {
         heartbeatMs: 50,
         ...options,
       });

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { composeUpcasters, type EventStore } from '@app/event-store';
-import { APP_CONFIG, LOGGER, RAW_EVENT_STORE, UPCASTERS } from '@app/infrastructure';
-import { replayReadModels } from '@app/ops';
+import { APP_CONFIG, LOGGER } from '@app/infrastructure';
 import type { AppConfig } from '@app/platform';
 import { ReadDb } from '@app/read-models';
 import {
@@ -12,6 +10,7 @@ import {
   ReplayJobStore,
   type ReplayJobStoreOptions,
 } from './replay-job-store';
+import { runReplayProcess } from './replay-process';
 
 export type { ReplayJob } from './replay-job-store';
 
@@ -27,9 +26,10 @@ export const REPLAY_JOBS_OPTIONS = Symbol.for('app.api.ReplayJobsOptions');
  * Replays started over HTTP. The handles live in the read database (ReplayJobStore, table
  * ops_replays): any api replica on the same read database answers for any handle, before and
  * after a restart (the most recent 20 are kept). One replay at a time across the replicas: a
- * start while one runs anywhere gets the running job's handle. The replay runs in the process
- * that started it, which writes a heartbeat and the progress every second and the outcome at
- * the end; a job whose process stopped (no heartbeat for 30 s) is reported failed.
+ * start while one runs anywhere gets the running job's handle. The replay itself runs in a child
+ * process (the ops CLI, see replay-process.ts) so that this process keeps answering requests;
+ * the process that started it writes a heartbeat and the progress every second and the outcome
+ * at the end; a job whose process stopped (no heartbeat for 30 s) is reported failed.
  */
 @Injectable()
 export class ReplayJobs implements OnApplicationShutdown {
@@ -40,10 +40,9 @@ export class ReplayJobs implements OnApplicationShutdown {
   private current: ReplayJob | null = null;
 
   constructor(
-    @Inject(RAW_EVENT_STORE) private readonly log: EventStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    private readonly readDb: ReadDb,
+    readDb: ReadDb,
     @Optional() @Inject(REPLAY_JOBS_OPTIONS) options: ReplayJobsOptions | null = null,
   ) {
     this.store = new ReplayJobStore(readDb, options ?? {});
@@ -93,12 +92,8 @@ export class ReplayJobs implements OnApplicationShutdown {
     };
     const timer = setInterval(beat, this.heartbeatMs);
     timer.unref();
-    this.running = replayReadModels({
-      log: this.log,
-      live: this.readDb,
-      dataDir: this.config.dataDir,
-      readDbUrl: this.config.readDbUrl,
-      upcast: composeUpcasters(UPCASTERS),
+    this.running = runReplayProcess({
+      config: this.config,
       projection: job.projection,
       dryRun: job.dryRun,
       onProgress: (p) => (job.progress = p),
