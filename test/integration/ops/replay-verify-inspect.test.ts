@@ -73,6 +73,22 @@ describe('ops CLI on 100,000 events (SQLite)', () => {
     expect(await readStore.checkpoint()).toBe(BigInt(events));
   }, 120_000);
 
+  it('replay --dry-run --progress-ndjson: progress as JSON lines on stderr up to the head, the report on stdout, the live tables untouched', async () => {
+    const before = await readModelChecksums(readDb);
+    const run = await runOps(['replay', '--dry-run', '--json', '--progress-ndjson'], env());
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ dryRun: true, swapped: false, identical: true });
+    const lines = run.stderr.trimEnd().split('\n');
+    const progress = lines.map(
+      (l) => (JSON.parse(l) as { progress: { done: number; total: number } }).progress,
+    );
+    expect(progress.length).toBeGreaterThan(0);
+    const done = progress.map((p) => p.done);
+    expect(done).toEqual([...done].sort((a, b) => a - b));
+    expect(progress.at(-1)).toMatchObject({ done: events, total: events });
+    expect(await readModelChecksums(readDb)).toEqual(before);
+  }, 120_000);
+
   it('verify passes on projected read models (exit 0) and reports an injected drift (exit 1)', async () => {
     const clean = await verifyReadModels({ log: (await openLog()).raw, readDb });
     expect(clean).toMatchObject({ ok: true, driftCount: 0, events });
