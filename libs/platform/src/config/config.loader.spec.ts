@@ -230,6 +230,24 @@ describe('loadConfig', () => {
       }
     });
 
+    it('production with a shared event log (EVENTSTORE_URL) needs READ_DB_URL, where the keys are shared', () => {
+      const production = {
+        NODE_ENV: 'production',
+        AUTH_TOKENS: TOKENS,
+        EVENTSTORE_URL: 'kurrentdb://kurrentdb:2113?tls=false',
+      };
+      expect(configError(production).issues).toEqual([
+        { variable: 'READ_DB_URL', message: expect.stringContaining('personal-data keys') },
+      ]);
+      expect(
+        loadConfig({ ...production, READ_DB_URL: 'postgres://app@db:5432/subscriptions' })
+          .readDbUrl,
+      ).toBe('postgres://app@db:5432/subscriptions');
+      // The embedded log (one host) and other environments keep the SQLite key store.
+      expect(() => loadConfig({ NODE_ENV: 'production', AUTH_TOKENS: TOKENS })).not.toThrow();
+      expect(() => loadConfig({ EVENTSTORE_URL: production.EVENTSTORE_URL })).not.toThrow();
+    });
+
     it('does not echo secret values in the error', () => {
       const error = configError({ KEY_ENCRYPTION_KEY: 'c2VjcmV0LWtleS1tYXRlcmlhbA==' });
       expect(error.message).not.toContain('c2VjcmV0LWtleS1tYXRlcmlhbA==');

@@ -38,6 +38,16 @@ export function loadConfig(
         'Set it to {"<token>": {"service": "<name>", "scopes": ["subscriptions:read", ...]}}',
     });
   }
+  // A shared event log with keys in a per-process SQLite file: an event one replica encrypted
+  // would not decrypt on another, and a replaced pod would take its keys with it.
+  if (isProduction && env['EVENTSTORE_URL']?.trim() && !env['READ_DB_URL']?.trim()) {
+    issues.push({
+      variable: 'READ_DB_URL',
+      message:
+        'is required when NODE_ENV=production and EVENTSTORE_URL is set: the personal-data keys ' +
+        'live beside the read models, and without it each process would keep its own under DATA_DIR',
+    });
+  }
   const clockModeRaw = env['CLOCK_MODE']?.trim() || 'system';
   if (env['CLOCK_START']?.trim() && clockModeRaw === 'system') {
     issues.push({
