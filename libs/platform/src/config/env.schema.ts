@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { AUTH_SCOPES } from './auth-scopes';
+import { redisUrlProblem } from '../redis/redis-url';
 import { CLOCK_MODES, DEFAULT_WORKER_HEALTH_PORT, LOG_LEVELS, NODE_ENVS } from './app-config';
 
 // Messages never echo the value: several variables hold secrets, and it is simpler to have
@@ -30,6 +31,12 @@ const urlWithScheme = (schemes: readonly string[], hint: string) =>
     },
     { error: `must be a URL starting with ${hint}` },
   );
+
+/** redis://, rediss:// or the sentinel form (redis-url.ts); the message names the rule only. */
+const redisUrl = z.string().superRefine((value, ctx) => {
+  const problem = redisUrlProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', input: '(hidden)', message: problem });
+});
 
 const isoInstant = z.string().transform((value, ctx) => {
   const parsed = DateTime.fromISO(value, { zone: 'utc' });
@@ -80,7 +87,7 @@ export const envSchema = z.object({
       .default(DEFAULT_WORKER_HEALTH_PORT),
   ),
   DATA_DIR: z.preprocess(blankAsUnset, z.string().default('./var')),
-  REDIS_URL: optional(urlWithScheme(['redis:', 'rediss:'], 'redis:// or rediss://')),
+  REDIS_URL: optional(redisUrl),
   EVENTSTORE_URL: optional(
     z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/\S+$/i, {
       error: 'must be a connection string such as kurrentdb://host:2113?tls=false',

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { parseRedisUrl } from './redis-url';
 
 export interface RedisConnectionOptions {
   /**
@@ -14,8 +15,34 @@ export interface RedisConnectionOptions {
   overrides?: RedisOptions;
 }
 
+/**
+ * A connection for REDIS_URL in either form (redis-url.ts): `redis://` / `rediss://` go to ioredis
+ * as they are; `redis+sentinel://` / `rediss+sentinel://` become ioredis' sentinel options, so the
+ * connection asks the sentinels for the master and, after a failover, reconnects to the new one.
+ * Throws RedisUrlError for an unusable URL (the configuration has validated it before).
+ */
 export function createRedisConnection(url: string, options: RedisConnectionOptions): Redis {
   const base: RedisOptions = options.forWorker ? { maxRetriesPerRequest: null } : {};
   if (options.connectionName !== undefined) base.connectionName = options.connectionName;
-  return new Redis(url, { ...base, ...options.overrides });
+  const target = parseRedisUrl(url);
+  if (target.kind === 'direct') return new Redis(target.url, { ...base, ...options.overrides });
+  const sentinel: RedisOptions = {
+    sentinels: target.sentinels,
+    name: target.name,
+    role: 'master',
+    db: target.db,
+    // Subscribes to the sentinels' +switch-master: a failover drops the connection to the old
+    // master at once instead of when that socket fails.
+    failoverDetector: true,
+  };
+  if (target.username !== undefined) sentinel.username = target.username;
+  if (target.password !== undefined) sentinel.password = target.password;
+  if (target.sentinelUsername !== undefined) sentinel.sentinelUsername = target.sentinelUsername;
+  if (target.sentinelPassword !== undefined) sentinel.sentinelPassword = target.sentinelPassword;
+  if (target.tls) {
+    sentinel.tls = {};
+    sentinel.enableTLSForSentinelMode = true;
+    sentinel.sentinelTLS = {};
+  }
+  return new Redis({ ...sentinel, ...base, ...options.overrides });
 }
