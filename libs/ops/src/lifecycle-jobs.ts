@@ -7,6 +7,7 @@ import { type EventStore, SqliteCheckpointStore } from '@app/event-store';
 import {
   type AppConfig,
   createRedisConnection,
+  describeRedisUrl,
   type PrivateRedis,
   startPrivateRedis,
   SystemClock,
@@ -84,16 +85,6 @@ export const STALE_GRACE_MS = 60_000;
 /** How long the job commands wait for Redis to answer before giving up (exit 1, not a hang). */
 export const REDIS_ANSWER_TIMEOUT_MS = 5_000;
 
-/** scheme://host:port of a Redis URL: never its credentials. */
-function redisDisplay(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return 'REDIS_URL';
-  }
-}
-
 /**
  * The lifecycle queues as an operator sees them: list, retry, reconcile on demand. With REDIS_URL
  * unset it starts the private redis-server on DATA_DIR/redis (the service's AOF), which is only
@@ -146,7 +137,7 @@ export class LifecycleJobsAdmin {
       await server?.stop();
       const cause = seen.error ?? (error instanceof Error ? error : null);
       throw new Error(
-        `Redis at ${redisDisplay(url)} did not answer within ${timeoutMs} ms` +
+        `Redis at ${describeRedisUrl(url)} did not answer within ${timeoutMs} ms` +
           `${cause && cause.message !== 'timeout' ? ` (${cause.message})` : ''}: check REDIS_URL.`,
       );
     } finally {

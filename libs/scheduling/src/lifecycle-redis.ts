@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import {
   assertRedisUsable,
   createRedisConnection,
+  describeRedisUrl,
   PlatformError,
   type PrivateRedis,
   startPrivateRedis,
@@ -70,7 +71,7 @@ export class LifecycleRedis {
       if (error instanceof PlatformError) throw error;
       throw new LifecycleStartError(
         'REDIS_UNREACHABLE',
-        `Cannot reach Redis at ${redactUrl(url)}: ${error instanceof Error ? error.message : String(error)}`,
+        `Cannot reach Redis at ${describeRedisUrl(url)}: ${error instanceof Error ? error.message : String(error)}`,
         { cause: error },
       );
     }
@@ -156,16 +157,5 @@ async function adviseListpack(redis: Redis, logger: Logger): Promise<void> {
       );
   } catch {
     // CONFIG disabled (managed Redis): nothing to advise on.
-  }
-}
-
-/** A Redis URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable REDIS_URL)';
   }
 }
