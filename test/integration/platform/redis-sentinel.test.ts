@@ -1,0 +1,140 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue, Worker, type Job } from 'bullmq';
+import pino from 'pino';
+import { LifecycleJobsAdmin } from '@app/ops';
+import { assertRedisUsable, createRedisConnection, findFreePort, loadConfig } from '@app/platform';
+import { LifecycleRedis } from '@app/scheduling';
+import { startSentinelSetup, type SentinelSetup } from '../../support/redis-sentinel-harness';
+
+/**
+ * REDIS_URL in the sentinel form against real processes: a master, a replica and one sentinel
+ * (quorum 1, down-after 1 s, failover-timeout 3 s), each a redis-server on a free port. The
+ * failover is a real one: the master is SIGKILLed and the sentinel promotes the replica; it takes
+ * about 2-4 s here (down-after 1 s plus the sentinel's election and promotion).
+ */
+describe('Redis through Sentinel (redis+sentinel://, real master, replica and sentinel)', () => {
+  let setup: SentinelSetup;
+  let dir: string;
+
+  beforeAll(async () => {
+    setup = await startSentinelSetup();
+    dir = await mkdtemp(join(tmpdir(), 'sentinel-test-'));
+  }, 30_000);
+
+  afterAll(async () => {
+    await setup?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('a connection through the sentinel reaches the master: PING, role:master on its port, the noeviction check', async () => {
+    const redis = createRedisConnection(setup.url, { forWorker: false });
+    try {
+      expect(await redis.ping()).toBe('PONG');
+      const replication = await redis.info('replication');
+      expect(replication).toMatch(/^role:master/m);
+      expect(replication).toMatch(/^connected_slaves:1/m);
+      expect(await redis.info('server')).toMatch(
+        new RegExp(`^tcp_port:${setup.master.port}\\b`, 'm'),
+      );
+      expect(await assertRedisUsable(redis)).toBe('noeviction');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('the job commands name the sentinels, never the password, when no sentinel answers (bounded)', async () => {
+    const port = await findFreePort();
+    const url = `redis+sentinel://app:hunter2-secret@127.0.0.1:${port}/nomaster`;
+    const config = loadConfig({ DATA_DIR: dir, REDIS_URL: url });
+    const started = Date.now();
+    const error = (await LifecycleJobsAdmin.open(config, { answerTimeoutMs: 500 }).then(
+      () => new Error('opened'),
+      (e: unknown) => e,
+    )) as Error;
+    expect(error.message).toMatch(
+      new RegExp(
+        `^Redis at redis\\+sentinel://127\\.0\\.0\\.1:${port}/nomaster did not answer within 500 ms`,
+      ),
+    );
+    expect(error.message).not.toContain('hunter2');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('failover: the lifecycle connections (producer and worker) follow the promoted replica; delayed jobs added before are there, a job added after runs', async () => {
+    // The service's own start-up path: sentinel URL -> connections, noeviction check, listpack hint.
+    const lifecycle = await LifecycleRedis.open({
+      url: setup.url,
+      dataDir: dir,
+      logger: pino({ level: 'silent' }),
+      forWorkers: true,
+    });
+    const prefix = 'sentinel-test';
+    const queueName = 'term-end';
+    const queue = new Queue(queueName, { connection: lifecycle.connection, prefix });
+    queue.on('error', () => undefined);
+    const processed: string[] = [];
+    let worker: Worker | undefined;
+    try {
+      const before = ['term-end-sub_1-1767225600000', 'term-end-sub_2-1767312000000'];
+      for (const id of before)
+        await queue.add(
+          queueName,
+          { subscriptionId: id.split('-')[2] },
+          { jobId: id, delay: 3_600_000 },
+        );
+      // The replica has them before the master dies (replication is asynchronous).
+      expect(await lifecycle.connection.call('WAIT', 1, 2000)).toBe(1);
+
+      let resolveAfter: (job: Job) => void = () => undefined;
+      const afterRan = new Promise<Job>((resolve) => (resolveAfter = resolve));
+      worker = new Worker(
+        queueName,
+        async (job: Job) => {
+          processed.push(job.id ?? '?');
+          if (job.id === 'term-end-sub_3-1767398400000') resolveAfter(job);
+          return 'done';
+        },
+        { connection: lifecycle.workerConnection!, prefix },
+      );
+      worker.on('error', () => undefined);
+      await worker.waitUntilReady();
+
+      const killedAt = Date.now();
+      await setup.master.kill('SIGKILL');
+      await setup.waitForMaster(setup.replica.port, 20_000);
+      const failoverMs = Date.now() - killedAt;
+
+      // Same Queue, same connections as before the failover.
+      for (const id of before) expect(await (await queue.getJob(id))?.getState()).toBe('delayed');
+      await queue.add(
+        queueName,
+        { subscriptionId: 'sub_3' },
+        { jobId: 'term-end-sub_3-1767398400000' },
+      );
+      const job = await Promise.race([
+        afterRan,
+        new Promise<never>((_, reject) =>
+          setTimeout(
+            () => reject(new Error('the job added after the failover did not run')),
+            15_000,
+          ),
+        ),
+      ]);
+      expect(job.data).toEqual({ subscriptionId: 'sub_3' });
+      expect(processed).toEqual(['term-end-sub_3-1767398400000']);
+      expect(await lifecycle.connection.info('server')).toMatch(
+        new RegExp(`^tcp_port:${setup.replica.port}\\b`, 'm'),
+      );
+      expect(await lifecycle.workerConnection!.info('replication')).toMatch(/^role:master/m);
+      expect(await lifecycle.ping()).toBe(true);
+      // For the record (a 2-core machine): how long the sentinel took to promote the replica.
+      expect(failoverMs).toBeLessThan(20_000);
+    } finally {
+      await worker?.close();
+      await queue.close();
+      await lifecycle.close();
+    }
+  }, 45_000);
+});
