@@ -5,7 +5,7 @@
 //
 //   node probe.js http [path] [port]  GET http://127.0.0.1:<port><path> answers 2xx (path default
 //                                     /health/live, port default $PORT, else 3000)
-//   node probe.js redis               PING on $REDIS_URL answers
+//   node probe.js redis               PING on $REDIS_URL answers (redis+sentinel://: the master)
 //   node probe.js process             the app's main process runs and is not stopped (SIGSTOP)
 //   node probe.js [auto]              by the process this container runs: api -> http; worker ->
 //                                     GET /health/ready on $WORKER_HEALTH_PORT (default 9464),
@@ -91,17 +91,60 @@ function checkHttp(path = '/health/live', port = Number(process.env.PORT) || 300
   });
 }
 
+/**
+ * ioredis options for REDIS_URL's sentinel form, redis+sentinel://[user:password@]host[:port][,...]
+ * /<masterName>[/db][?db=&sentinelUsername=&sentinelPassword=] (rediss+sentinel: TLS). The app
+ * validates the URL at start-up (libs/platform redis-url.ts); this plain-JS copy only has to
+ * connect, and never prints the URL. Null for redis:// and rediss://.
+ */
+function sentinelOptions(url) {
+  const m = /^(rediss?)\+sentinel:\/\/([^/?#]*)\/([^/?#]+)(?:\/(\d+))?(?:\?([^#]*))?$/i.exec(url);
+  if (!/^rediss?\+sentinel:/i.test(url)) return null;
+  if (!m) return fail('REDIS_URL is not a usable redis+sentinel:// URL');
+  const at = m[2].lastIndexOf('@');
+  const userinfo = at >= 0 ? m[2].slice(0, at) : '';
+  const colon = userinfo.indexOf(':');
+  const username = decodeURIComponent(colon >= 0 ? userinfo.slice(0, colon) : userinfo);
+  const password = colon >= 0 ? decodeURIComponent(userinfo.slice(colon + 1)) : '';
+  const sentinels = m[2]
+    .slice(at + 1)
+    .split(',')
+    .map((entry) => {
+      const hp = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(entry) || [];
+      return { host: hp[1] || hp[2], port: Number(hp[3] || 26379) };
+    });
+  const params = new URLSearchParams(m[5] || '');
+  const options = {
+    sentinels,
+    name: decodeURIComponent(m[3]),
+    db: Number(m[4] || params.get('db') || 0),
+    sentinelRetryStrategy: () => null,
+  };
+  if (username) options.username = username;
+  if (password) options.password = password;
+  if (params.get('sentinelUsername')) options.sentinelUsername = params.get('sentinelUsername');
+  if (params.get('sentinelPassword')) options.sentinelPassword = params.get('sentinelPassword');
+  if (m[1].toLowerCase() === 'rediss') {
+    options.tls = {};
+    options.enableTLSForSentinelMode = true;
+    options.sentinelTLS = {};
+  }
+  return options;
+}
+
 async function checkRedis() {
   const url = process.env.REDIS_URL;
   if (!url) return fail('REDIS_URL is unset');
   const { Redis } = require('ioredis');
-  const redis = new Redis(url, {
+  const common = {
     lazyConnect: true,
     connectTimeout: TIMEOUT_MS,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: () => null,
-  });
+  };
+  const sentinel = sentinelOptions(url);
+  const redis = sentinel ? new Redis({ ...sentinel, ...common }) : new Redis(url, common);
   redis.on('error', () => {}); // reported through the rejected promises below
   try {
     await redis.connect();

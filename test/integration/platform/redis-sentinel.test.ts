@@ -1,6 +1,7 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
 import pino from 'pino';
 import { LifecycleJobsAdmin } from '@app/ops';
@@ -60,6 +61,25 @@ describe('Redis through Sentinel (redis+sentinel://, real master, replica and se
     );
     expect(error.message).not.toContain('hunter2');
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('deploy/probe.js redis: PING on the master through the sentinel; unhealthy without a sentinel, the password not shown', async () => {
+    const probe = (url: string) =>
+      new Promise<{ code: number; stderr: string }>((done) => {
+        execFile(
+          process.execPath,
+          [resolve(__dirname, '../../../deploy/probe.js'), 'redis'],
+          { env: { ...process.env, REDIS_URL: url, PROBE_TIMEOUT_MS: '2000' } },
+          (error, _stdout, stderr) =>
+            done({ code: error ? Number(error.code ?? 1) : 0, stderr: String(stderr) }),
+        );
+      });
+    expect(await probe(setup.url)).toEqual({ code: 0, stderr: '' });
+    const port = await findFreePort();
+    const down = await probe(`redis+sentinel://app:hunter2-secret@127.0.0.1:${port}/nomaster`);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^unhealthy: /);
+    expect(down.stderr).not.toContain('hunter2');
   });
 
   it('failover: the lifecycle connections (producer and worker) follow the promoted replica; delayed jobs added before are there, a job added after runs', async () => {
