@@ -186,12 +186,17 @@ function openScratch(shadowFile: string, file: string): Database.Database {
   }
   rmSync(file, { force: true });
   const db = new Database(file);
-  db.pragma('journal_mode = OFF');
-  db.pragma('synchronous = OFF');
-  db.pragma('locking_mode = EXCLUSIVE');
-  db.pragma('cache_size = -65536');
-  for (const sql of ddl) db.exec(sql);
-  return db;
+  try {
+    db.pragma('journal_mode = OFF');
+    db.pragma('synchronous = OFF');
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('cache_size = -65536');
+    for (const sql of ddl) db.exec(sql);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }
 
 /** Folds the log into the scratch file; returns the last position folded. */
@@ -479,6 +484,10 @@ async function foldLog(
           data,
           get metadata() {
             return (metadata ??= JSON.parse(metadataText) as EventMetadata);
+          },
+          // Upcasters may assign it, as they can on the store's plain objects.
+          set metadata(value: EventMetadata) {
+            metadata = value;
           },
         };
         const e = upcast(stored);

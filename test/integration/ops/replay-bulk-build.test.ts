@@ -321,6 +321,38 @@ describe('replay bulk build = live projection (SQLite)', () => {
     }
   }, 60_000);
 
+  it("an upcaster that assigns metadata in place (as it may on the store's plain events) builds the same rows", async () => {
+    const assigning: Upcast = (e) => {
+      const out = upcast(e);
+      if (out === e) e.metadata = { ...e.metadata };
+      return out;
+    };
+    const shadowDir = makeTmpDir('replay-bulk-assign-');
+    try {
+      const shadow = await ReadDb.open({ dataDir: shadowDir });
+      await shadow.db
+        .insertInto('rm_scrubs')
+        .values(await live.db.selectFrom('rm_scrubs').selectAll().execute())
+        .execute();
+      const file = shadow.file!;
+      await shadow.close();
+      await bulkBuildReadModels({
+        logFile: join(dataDir, 'events.sqlite'),
+        shadowFile: file,
+        until: (await stores.raw.headPosition())!,
+        upcast: assigning,
+      });
+      const rebuilt = await ReadDb.open({ dataDir: shadowDir });
+      try {
+        expect(await readModelChecksums(rebuilt)).toEqual(await readModelChecksums(live));
+      } finally {
+        await rebuilt.close();
+      }
+    } finally {
+      removeTmpDir(shadowDir);
+    }
+  }, 60_000);
+
   it('a replay keeps the delivery state of the confirmations and switches to identical tables', async () => {
     const first = await live.db
       .selectFrom('rm_confirmations')
