@@ -288,16 +288,24 @@ describe('replay bulk build = live projection (SQLite)', () => {
     expect(report.events).toBe(Number(await stores.raw.headPosition()));
   }, 60_000);
 
-  it('with a tiny cache and small pages (rows written, read back, written again) the rows are the same', async () => {
-    const shadowDir = makeTmpDir('replay-bulk-shadow-');
+  /** A fresh shadow database holding the live scrub markers, as the replay prepares it; its file. */
+  async function shadowWithLiveScrubs(shadowDir: string): Promise<string> {
+    const shadow = await ReadDb.open({ dataDir: shadowDir });
     try {
-      const shadow = await ReadDb.open({ dataDir: shadowDir });
       await shadow.db
         .insertInto('rm_scrubs')
         .values(await live.db.selectFrom('rm_scrubs').selectAll().execute())
         .execute();
-      const file = shadow.file!;
+      return shadow.file!;
+    } finally {
       await shadow.close();
+    }
+  }
+
+  it('with a tiny cache and small pages (rows written, read back, written again) the rows are the same', async () => {
+    const shadowDir = makeTmpDir('replay-bulk-shadow-');
+    try {
+      const file = await shadowWithLiveScrubs(shadowDir);
       const result = await bulkBuildReadModels({
         logFile: join(dataDir, 'events.sqlite'),
         shadowFile: file,
@@ -329,13 +337,7 @@ describe('replay bulk build = live projection (SQLite)', () => {
     };
     const shadowDir = makeTmpDir('replay-bulk-assign-');
     try {
-      const shadow = await ReadDb.open({ dataDir: shadowDir });
-      await shadow.db
-        .insertInto('rm_scrubs')
-        .values(await live.db.selectFrom('rm_scrubs').selectAll().execute())
-        .execute();
-      const file = shadow.file!;
-      await shadow.close();
+      const file = await shadowWithLiveScrubs(shadowDir);
       await bulkBuildReadModels({
         logFile: join(dataDir, 'events.sqlite'),
         shadowFile: file,
