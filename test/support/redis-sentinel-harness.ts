@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { findFreePort, startPrivateRedis, type PrivateRedis } from '@app/platform';
+import { stopChildProcess } from './processes';
 
 export interface SentinelSetupOptions {
   /** Master group name; default `eolmaster`. */
@@ -47,7 +48,7 @@ export async function startSentinelSetup(
   const started: PrivateRedis[] = [];
   let sentinel: ChildProcess | undefined;
   const stop = async (): Promise<void> => {
-    if (sentinel) await stopProcess(sentinel);
+    if (sentinel) await stopChildProcess(sentinel, 5000);
     await Promise.all(started.map((s) => s.stop()));
     await rm(dir, { recursive: true, force: true });
   };
@@ -175,13 +176,4 @@ async function until(
   throw new Error(
     `Timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last: ${last})` : ''}`,
   );
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
 }

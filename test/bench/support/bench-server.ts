@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus as cpuList, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { stopChildProcess } from '../../support/processes';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -46,16 +47,7 @@ export function startWorker(env: Record<string, string>): {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
-  return { child, stop: () => stopChild(child) };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
+  return { child, stop: () => stopChildProcess(child, 15_000) };
 }
 
 /**
@@ -102,7 +94,7 @@ export async function startServer(
   return {
     url,
     child,
-    stop: () => stopChild(child),
+    stop: () => stopChildProcess(child, 15_000),
   };
 }
 

@@ -1,6 +1,6 @@
-import { createConnection } from 'node:net';
 import { ControlledClock, createRedisConnection, findFreePort, SystemClock } from '@app/platform';
 import { LifecycleService, termEndJobId } from '@app/scheduling';
+import { listening } from '../../support/processes';
 import { usePrivateRedis } from '../../support/redis-harness';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import {
@@ -14,17 +14,6 @@ import {
 import { API_MAIN, WorkerProcess } from './worker-process';
 
 const FEB_28 = Date.parse('2026-02-27T23:00:00.000Z');
-
-/** True when something accepts TCP connections on the port. */
-const listening = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 describe('lifecycle start-up and Redis', () => {
   it('REDIS_URL unset: the app starts its own redis-server (AOF everysec, noeviction) under DATA_DIR/redis and stops it on shutdown', async () => {

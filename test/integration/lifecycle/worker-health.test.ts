@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Registry } from 'prom-client';
 import { findFreePort } from '@app/platform';
+import { listening } from '../../support/processes';
 import { usePrivateRedis } from '../../support/redis-harness';
 import { makeTmpDir, removeTmpDir, useTmpDir } from '../../support/tmp-dir';
 import { deleteKeys, freshPrefix, until } from './lifecycle-harness';
@@ -36,17 +37,6 @@ function probe(
     );
   });
 }
-
-/** True when something accepts TCP connections on the port. */
-const listening = (port: number): Promise<boolean> =>
-  new Promise((done) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
 
 /**
  * The standalone worker (apps/worker/src/main.ts, what `npm run start:worker` runs) in its own
