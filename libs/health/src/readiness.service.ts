@@ -7,6 +7,7 @@ import {
 } from '@nestjs/terminus';
 import type { EventStore } from '@app/event-store';
 import { RAW_EVENT_STORE } from '@app/infrastructure';
+import { ShutdownState } from '@app/platform';
 import { ReadStore } from '@app/read-models';
 import { LifecycleService } from '@app/scheduling';
 
@@ -16,9 +17,15 @@ export const READINESS_PROBE_TIMEOUT_MS = 2000;
 export interface ReadinessReport {
   /** Every check up. */
   ready: boolean;
-  /** State of each check by name (`eventStore`, `redis`, `readStore`): `up` or `down`. */
+  /**
+   * State of each check by name (`eventStore`, `redis`, `readStore`): `up` or `down`; while the
+   * process shuts down only `shutdown: 'in progress'` (the dependencies are not probed then).
+   */
   checks: Record<string, string>;
-  /** Names the checks that are not up, for a person: `Not ready: redis not reachable.` */
+  /**
+   * Names the checks that are not up, for a person: `Not ready: redis not reachable.`, or
+   * `Not ready: shutting down.`
+   */
   message: string;
 }
 
@@ -26,7 +33,9 @@ export interface ReadinessReport {
  * Readiness of a process with @nestjs/terminus: event store, Redis (when the lifecycle runs in
  * the process) and read store (when the read models are there), each probed in parallel with a
  * 2 s bound. Shared by the api's GET /health/ready and the standalone worker's health port, which
- * each answer it in the error shape of API.md.
+ * each answer it in the error shape of API.md. From the moment the process receives SIGTERM or
+ * SIGINT (ShutdownState) it is not ready, whatever the checks would say, so that Kubernetes stops
+ * routing to it while it drains (SHUTDOWN_DRAIN_MS); liveness is not affected.
  */
 @Injectable()
 export class ReadinessService {
@@ -38,9 +47,17 @@ export class ReadinessService {
     @Optional() private readonly lifecycle?: LifecycleService,
     // Absent when the app runs without the read models.
     @Optional() private readonly readStore?: ReadStore,
+    // Provided by InfrastructureModule; optional for modules assembled without it.
+    @Optional() private readonly shutdown?: ShutdownState,
   ) {}
 
   async check(): Promise<ReadinessReport> {
+    if (this.shutdown?.shuttingDown)
+      return {
+        ready: false,
+        checks: { shutdown: 'in progress' },
+        message: 'Not ready: shutting down.',
+      };
     const checks: HealthIndicatorFunction[] = [
       () => this.probe('eventStore', async () => void (await this.store.headPosition())),
     ];

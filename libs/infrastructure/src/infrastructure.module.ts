@@ -16,6 +16,7 @@ import {
   ControlledClock,
   createLogger,
   loadConfig,
+  ShutdownState,
   SystemClock,
 } from '@app/platform';
 import { CommandRunner } from './command-runner';
@@ -30,6 +31,8 @@ export interface InfrastructureOptions {
   clock?: Clock;
   /** Default: pino from config. */
   logger?: PinoLogger;
+  /** The process's shutdown state, which main.ts's signal handler begins. Default: a fresh one. */
+  shutdown?: ShutdownState;
 }
 
 function clockFor(config: AppConfig): Clock {
@@ -62,6 +65,8 @@ export class InfrastructureModule implements OnApplicationShutdown {
         { provide: CLOCK, useValue: options.clock ?? clockFor(config) },
         { provide: LOGGER, useValue: logger },
         { provide: Logger, useValue: new Logger('app') },
+        // Readiness answers 503 once it has begun; the lifecycle's start-up stops waiting on Redis.
+        { provide: ShutdownState, useValue: options.shutdown ?? new ShutdownState() },
         { provide: RAW_EVENT_STORE, useValue: stores.raw },
         { provide: EVENT_STORE, useValue: stores.store },
         { provide: KEY_STORE, useValue: stores.keys },
@@ -78,6 +83,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         CLOCK,
         LOGGER,
         Logger,
+        ShutdownState,
         RAW_EVENT_STORE,
         EVENT_STORE,
         KEY_STORE,

@@ -1,6 +1,7 @@
-// Public API of @app/platform: clock, configuration, logging, private Redis.
+// Public API of @app/platform: clock, configuration, logging, private Redis, shutdown state.
 export * from './errors';
 export * from './clock';
 export * from './config';
 export * from './logging';
 export * from './redis';
+export * from './shutdown';

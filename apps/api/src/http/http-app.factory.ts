@@ -26,7 +26,11 @@ export function requestIdOf(request: IncomingMessage): string {
   return typeof raw === 'string' && REQUEST_ID.test(raw) ? raw : randomUUID();
 }
 
-/** Creates the Nest app on Fastify with the house settings (used by main and by tests). */
+/**
+ * Creates the Nest app on Fastify with the house settings (used by main and by tests). No
+ * signal handling here: main.ts handles SIGTERM/SIGINT (shutdownOnSignals: readiness 503, drain,
+ * app.close(), exit 0); Nest's enableShutdownHooks would answer every request with 503 at once.
+ */
 export async function createHttpApp(rootModule: unknown): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     rootModule as never,
@@ -36,7 +40,6 @@ export async function createHttpApp(rootModule: unknown): Promise<NestFastifyApp
       logger: ['error', 'warn'],
     },
   );
-  app.enableShutdownHooks();
   return app;
 }
 

@@ -39,6 +39,12 @@ export interface AppConfig {
   readonly clockStart: DateTime | undefined;
   readonly logLevel: LogLevel;
   readonly reconcileIntervalMs: number;
+  /**
+   * SHUTDOWN_DRAIN_MS: after SIGTERM/SIGINT the api (and the worker's health port) answers
+   * /health/ready with 503 at once but keeps serving for this long before it closes, so that
+   * Kubernetes stops routing to it first. 0 (default): close at once.
+   */
+  readonly shutdownDrainMs: number;
   /** 32 raw bytes decoded from base64. */
   readonly keyEncryptionKey: Buffer | undefined;
   /** HMAC key of idempotency fingerprints, 32 raw bytes decoded from base64. */

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
         clockStart: undefined,
         logLevel: 'info',
         reconcileIntervalMs: 300_000,
+        shutdownDrainMs: 0,
         keyEncryptionKey: undefined,
         requestHashKey: undefined,
       });
@@ -71,6 +72,7 @@ describe('loadConfig', () => {
         CLOCK_START: '2026-12-31T23:00:00.000+01:00',
         LOG_LEVEL: 'debug',
         RECONCILE_INTERVAL_MS: '1000',
+        SHUTDOWN_DRAIN_MS: '15000',
         KEY_ENCRYPTION_KEY: KEY,
       });
       expect(config.port).toBe(8080);
@@ -83,6 +85,7 @@ describe('loadConfig', () => {
       expect(config.clockStart?.toISO()).toBe('2026-12-31T22:00:00.000Z');
       expect(config.logLevel).toBe('debug');
       expect(config.reconcileIntervalMs).toBe(1000);
+      expect(config.shutdownDrainMs).toBe(15_000);
       expect(config.keyEncryptionKey?.equals(Buffer.alloc(32, 7))).toBe(true);
     });
 
@@ -190,6 +193,9 @@ describe('loadConfig', () => {
       ['LOG_LEVEL', 'verbose'],
       ['RECONCILE_INTERVAL_MS', '0'],
       ['RECONCILE_INTERVAL_MS', '-5'],
+      ['SHUTDOWN_DRAIN_MS', '-1'],
+      ['SHUTDOWN_DRAIN_MS', '1.5'],
+      ['SHUTDOWN_DRAIN_MS', '600001'],
       ['KEY_ENCRYPTION_KEY', Buffer.alloc(16).toString('base64')],
       ['KEY_ENCRYPTION_KEY', 'not base64 at all!!'],
       ['REQUEST_HASH_KEY', Buffer.alloc(16).toString('base64')],

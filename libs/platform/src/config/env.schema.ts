@@ -114,6 +114,11 @@ export const envSchema = z.object({
     blankAsUnset,
     integer(1, Number.MAX_SAFE_INTEGER, 'a positive integer (milliseconds)').default(300_000),
   ),
+  // After SIGTERM/SIGINT: serve normally (readiness 503) this long before closing. 0: at once.
+  SHUTDOWN_DRAIN_MS: z.preprocess(
+    blankAsUnset,
+    integer(0, 600_000, 'an integer from 0 to 600000 (milliseconds)').default(0),
+  ),
   KEY_ENCRYPTION_KEY: optional(base64Key32),
   REQUEST_HASH_KEY: optional(base64Key32),
 });

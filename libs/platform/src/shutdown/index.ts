@@ -1,0 +1,6 @@
+export {
+  ShutdownInProgressError,
+  ShutdownState,
+  shutdownOnSignals,
+  type ShutdownOnSignalsOptions,
+} from './shutdown-state';
