@@ -2,7 +2,11 @@
 export class LifecycleStartError extends Error {
   constructor(
     readonly code:
-      'REDIS_UNREACHABLE' | 'REDIS_URL_REQUIRED' | 'CONTROLLED_CLOCK_NEEDS_ONE_PROCESS',
+      | 'REDIS_UNREACHABLE'
+      | 'REDIS_URL_REQUIRED'
+      | 'CONTROLLED_CLOCK_NEEDS_ONE_PROCESS'
+      /** SIGTERM/SIGINT arrived while the start-up waited for Redis. */
+      | 'SHUTDOWN',
     message: string,
     options?: { cause?: unknown },
   ) {

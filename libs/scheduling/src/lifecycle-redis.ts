@@ -18,6 +18,11 @@ export interface LifecycleRedisOptions {
   logger: Logger;
   /** Open the worker connection too (maxRetriesPerRequest: null). */
   forWorkers: boolean;
+  /**
+   * Aborted when the process begins to shut down: the start-up checks stop waiting for a Redis
+   * that does not answer (open() then rejects with LifecycleStartError SHUTDOWN).
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -63,19 +68,28 @@ export class LifecycleRedis {
     connection.on('error', (error) =>
       o.logger.warn({ err: error }, 'lifecycle Redis connection error'),
     );
+    o.logger.info({ redis: describeRedisUrl(url) }, 'lifecycle: connecting to Redis');
     try {
-      await assertRedisUsable(connection);
+      // A Redis that accepts the connection but never answers (stopped, overloaded, a black hole)
+      // holds these up indefinitely: only the shutdown cuts them short.
+      await untilAborted(assertRedisUsable(connection), o.signal);
+      if (server === null) await untilAborted(adviseListpack(connection, o.logger), o.signal);
     } catch (error) {
       connection.disconnect();
       await server?.stop();
       if (error instanceof PlatformError) throw error;
+      if (o.signal?.aborted)
+        throw new LifecycleStartError(
+          'SHUTDOWN',
+          `Start-up interrupted by the shutdown while waiting for Redis at ${describeRedisUrl(url)}.`,
+          { cause: error },
+        );
       throw new LifecycleStartError(
         'REDIS_UNREACHABLE',
         `Cannot reach Redis at ${describeRedisUrl(url)}: ${error instanceof Error ? error.message : String(error)}`,
         { cause: error },
       );
     }
-    if (server === null) await adviseListpack(connection, o.logger);
     const workerConnection = o.forWorkers
       ? createRedisConnection(url, { forWorker: true, connectionName: 'sub-eol-lifecycle-worker' })
       : null;
@@ -108,6 +122,16 @@ export class LifecycleRedis {
   }
 
   /**
+   * Drops both connections at once, without QUIT: commands in flight or queued fail ("Connection
+   * is closed"), within ioredis' disconnectTimeout (2 s) when Redis does not answer. For a
+   * shutdown that cannot wait for a Redis that has stopped answering.
+   */
+  disconnect(): void {
+    this.connection.disconnect();
+    this.workerConnection?.disconnect();
+  }
+
+  /**
    * Closes both connections: QUIT (replies in flight arrive first), bounded by `quitTimeoutMs`.
    * While Redis is down, commands wait in ioredis' offline queue and QUIT waits behind them until
    * Redis is back: then the connection is dropped instead, so that shutdown never hangs on an
@@ -135,6 +159,18 @@ export class LifecycleRedis {
     );
     await this.privateServer?.stop();
   }
+}
+
+/** Resolves or rejects as `work` does, or rejects once `signal` is aborted, whichever is first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () =>
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**

@@ -110,15 +110,15 @@ export class LifecycleScheduler {
 
   /**
    * Resolves true once every event in the log when called (and since) has its jobs in Redis;
-   * false after `timeoutMs`.
+   * false after `timeoutMs`, or as soon as `signal` is aborted (the lifecycle stopping).
    */
-  async waitCaughtUp(timeoutMs = 30_000): Promise<boolean> {
+  async waitCaughtUp(timeoutMs = 30_000, signal?: AbortSignal): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const head = await this.o.feed.headPosition();
       const at = this.subscription.position;
       if (head === null || (at !== null && at >= head)) return true;
-      if (Date.now() > deadline) return false;
+      if (Date.now() > deadline || signal?.aborted) return false;
       await sleep(5);
     }
   }

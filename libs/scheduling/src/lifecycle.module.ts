@@ -22,7 +22,7 @@ import {
   RAW_EVENT_STORE,
 } from '@app/infrastructure';
 import { MetricsService } from '@app/metrics';
-import type { AppConfig, Clock } from '@app/platform';
+import { type AppConfig, type Clock, ShutdownState } from '@app/platform';
 import { PURGE_RUNNER, type PurgeRunnerPort } from './job-processors';
 import { Lifecycle } from './lifecycle';
 import type { LifecycleOptions } from './lifecycle-settings';
@@ -52,6 +52,8 @@ export class LifecycleService
     private readonly runner: CommandRunner,
     private readonly moduleRef: ModuleRef,
     @Optional() private readonly metrics?: MetricsService,
+    // InfrastructureModule provides it: a SIGTERM during start-up stops the wait for Redis.
+    @Optional() private readonly shutdown?: ShutdownState,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -71,6 +73,7 @@ export class LifecycleService
         runner: this.runner,
         metrics: this.metrics ?? null,
         purgeRunner,
+        ...(this.shutdown ? { shutdown: this.shutdown.signal } : {}),
       },
       this.options,
     );

@@ -34,7 +34,20 @@ export interface LifecycleDeps {
   metrics?: MetricsService | null;
   /** The purge process, when one is bound (the purge issue); default: StartPurge only. */
   purgeRunner?: PurgeRunnerPort | null;
+  /**
+   * Aborted when the process begins to shut down (ShutdownState): create() stops waiting for a
+   * Redis that does not answer and rejects (LifecycleStartError SHUTDOWN).
+   */
+  shutdown?: AbortSignal;
 }
+
+/**
+ * On stopProcessing, how long the Redis work in hand (a reconcile, a scheduler batch) gets to
+ * finish before the connections are dropped so that its commands fail. Short: both are
+ * idempotent and redone from the log by the next run, and a Redis that does not answer would
+ * otherwise hold the shutdown until Kubernetes kills the pod.
+ */
+export const STOP_WAIT_FOR_REDIS_MS = 2000;
 
 /** Where the scheduler keeps its checkpoint and schedule table. */
 export const schedulerDbPath = (dataDir: string): string => join(dataDir, 'scheduler.sqlite');
@@ -59,6 +72,8 @@ export class Lifecycle {
   private reconciling: Promise<ReconcileReport | null> | null = null;
   private firstReconcile: Promise<ReconcileReport | null> = Promise.resolve(null);
   private stopped = false;
+  /** Aborted by stopProcessing: a reconcile waiting for the scheduler stops waiting. */
+  private readonly stopping = new AbortController();
 
   static async create(deps: LifecycleDeps, options: LifecycleOptions = {}): Promise<Lifecycle> {
     const role = options.role ?? 'all';
@@ -81,6 +96,7 @@ export class Lifecycle {
       dataDir: deps.config.dataDir,
       logger: deps.logger,
       forWorkers: role !== 'api',
+      ...(deps.shutdown ? { signal: deps.shutdown } : {}),
     });
     try {
       return new Lifecycle(deps, options, role, redis);
@@ -205,12 +221,18 @@ export class Lifecycle {
   reconcileNow(): Promise<ReconcileReport | null> {
     if (!this.reconciler || this.stopped || !this.runsScheduler) return Promise.resolve(null);
     this.reconciling ??= this.reconciler
-      .reconcile()
+      .reconcile(this.stopping.signal)
       .catch((error: unknown) => {
-        this.deps.logger.error(
-          { err: error },
-          'lifecycle reconciler failed; next run at the next interval',
-        );
+        if (this.stopping.signal.aborted)
+          this.deps.logger.info(
+            { err: error },
+            'lifecycle reconciler: cut short by the shutdown; the next start reconciles again',
+          );
+        else
+          this.deps.logger.error(
+            { err: error },
+            'lifecycle reconciler failed; next run at the next interval',
+          );
         return null;
       })
       .finally(() => {
@@ -231,14 +253,30 @@ export class Lifecycle {
     return lag;
   }
 
-  /** Stops taking work: timers, clock driver, scheduler, then workers (jobs in hand finish). */
+  /**
+   * Stops taking work: timers, clock driver, then the reconcile and the scheduler (the batch in
+   * hand is finished and checkpointed), then workers (jobs in hand finish). If Redis does not
+   * answer the reconcile or the batch within STOP_WAIT_FOR_REDIS_MS (stopped, unreachable), the
+   * connections are dropped: their commands fail, the reconcile ends, and the scheduler saves no
+   * checkpoint for the batch (it never does before the batch's jobs are in Redis), so the next
+   * start delivers it again.
+   */
   async stopProcessing(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopping.abort();
     if (this.timer) clearInterval(this.timer);
     this.clockDriver?.dispose();
-    await this.reconciling;
-    await this.scheduler?.stop();
+    const inHand = Promise.all([this.reconciling, this.scheduler?.stop()]);
+    if (!(await settlesWithin(inHand, STOP_WAIT_FOR_REDIS_MS))) {
+      this.deps.logger.warn(
+        { waitedMs: STOP_WAIT_FOR_REDIS_MS },
+        'lifecycle stopping: Redis has not answered the reconcile or scheduler batch in hand; ' +
+          'dropping the Redis connections (nothing is checkpointed past jobs not written)',
+      );
+      this.redis.disconnect();
+      await inHand;
+    }
     await this.workers?.close();
   }
 
@@ -250,5 +288,18 @@ export class Lifecycle {
     this.table?.close();
     await this.redis.close();
     this.deps.logger.info({ role: this.role }, 'lifecycle stopped');
+  }
+}
+
+/** True if `work` settles within `ms` (it keeps running either way). */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -51,10 +51,21 @@ export interface ReconcilerOptions {
 export class Reconciler {
   constructor(private readonly o: ReconcilerOptions) {}
 
-  async reconcile(): Promise<ReconcileReport> {
+  /**
+   * Compares and repairs. `signal` (the lifecycle stopping) ends the wait for the scheduler and
+   * keeps a comparison from starting: the run then rejects with the signal's reason. A comparison
+   * under way is cut short by its Redis commands failing (the lifecycle drops the connections if
+   * Redis does not answer); what it added or retried by then is correct, and the next run
+   * finishes the rest.
+   */
+  async reconcile(signal?: AbortSignal): Promise<ReconcileReport> {
     const started = Date.now();
-    const caughtUp = await this.o.scheduler.waitCaughtUp(this.o.catchUpTimeoutMs ?? 60_000);
-    const report = await this.o.mutex.run(() => this.compare(caughtUp));
+    const caughtUp = await this.o.scheduler.waitCaughtUp(this.o.catchUpTimeoutMs ?? 60_000, signal);
+    signal?.throwIfAborted();
+    const report = await this.o.mutex.run(() => {
+      signal?.throwIfAborted();
+      return this.compare(caughtUp);
+    });
     report.durationMs = Date.now() - started;
     this.o.metrics.reconciled(report);
     const repaired = report.recreated + report.removed + report.retried > 0;
