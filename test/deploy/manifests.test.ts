@@ -32,6 +32,12 @@ const PROBE = '/app/probe.js';
 const API_ONLY = '--api-only';
 /** The worker's health and metrics port as deploy/ sets it (WORKER_HEALTH_PORT, the app's default). */
 const WORKER_HEALTH_PORT = DEFAULT_WORKER_HEALTH_PORT;
+/**
+ * What a process needs after its drain (SHUTDOWN_DRAIN_MS) to close, at most: the api finishes
+ * requests in flight and closes Redis (2 s) and the stores; the worker gives jobs in hand 10 s and
+ * a Redis that does not answer ~4 s, then closes its health port (2 s), Redis and the stores.
+ */
+const SHUTDOWN_BUDGET_MS = { api: 20_000, worker: 30_000 } as const;
 
 /** nest-cli.json project -> the file `npm run build` (tsc + tsc-alias, outDir dist) emits for it. */
 function entryOf(project: 'api' | 'worker' | 'ops'): string {
@@ -482,6 +488,21 @@ describe('deploy/k8s', () => {
         expect(container().readinessProbe.timeoutSeconds).toBeGreaterThanOrEqual(3);
       });
     }
+
+    it('drains for SHUTDOWN_DRAIN_MS (a value the app accepts) and has a termination grace period longer than drain + shutdown; the api drains longer than its readiness probe takes to fail', () => {
+      const env = Object.fromEntries(
+        (container().env ?? []).map((e: { name: string; value: string }) => [e.name, e.value]),
+      );
+      const drainMs = loadConfig({ SHUTDOWN_DRAIN_MS: env['SHUTDOWN_DRAIN_MS'] }).shutdownDrainMs;
+      expect(String(drainMs)).toBe(env['SHUTDOWN_DRAIN_MS']);
+      if (component === 'api') {
+        const { periodSeconds, failureThreshold } = container().readinessProbe;
+        expect(drainMs).toBeGreaterThan(periodSeconds * failureThreshold * 1000);
+      }
+      expect(pod().terminationGracePeriodSeconds * 1000).toBeGreaterThan(
+        drainMs + SHUTDOWN_BUDGET_MS[component],
+      );
+    });
 
     it('is scraped by Prometheus on the port that serves /metrics', () => {
       const annotations = d().spec.template.metadata.annotations ?? {};
