@@ -144,6 +144,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
             dataDir: r.config.dataDir,
             readDbUrl: r.config.readDbUrl,
             upcast: r.upcast,
+            upcasterModule: r.upcasterModule,
             projection: o.projection,
             dryRun: o.dryRun ?? false,
             batchSize: o.batchSize,

@@ -1,5 +1,5 @@
 import { composeUpcasters, type EventStore } from '@app/event-store';
-import { openEventStores, UPCASTERS } from '@app/infrastructure';
+import { openEventStores, UPCASTERS, UPCASTERS_MODULE } from '@app/infrastructure';
 import type { AppConfig } from '@app/platform';
 import { AuditReader, ReadDb, ReadStore, type Upcast } from '@app/read-models';
 
@@ -41,6 +41,9 @@ export class OpsResources {
       throw error;
     }
   }
+
+  /** The same upcasters as a module, for threads that load them themselves. */
+  readonly upcasterModule = UPCASTERS_MODULE;
 
   async close(): Promise<void> {
     await this.readDb.close();

@@ -12,7 +12,11 @@ import {
   type ReadDatabase,
   type Upcast,
 } from '@app/read-models';
-import { BulkBuildUnsupportedError, bulkBuildReadModels } from './read-model-bulk-build';
+import {
+  BulkBuildUnsupportedError,
+  bulkBuildReadModels,
+  type UpcasterModule,
+} from './read-model-bulk-build';
 import {
   REBUILT_TABLES,
   readModelChecksums,
@@ -60,6 +64,8 @@ export interface ReplayOptions {
   dataDir: string;
   readDbUrl?: string | undefined;
   upcast?: Upcast;
+  /** The same upcasters as a module: lets the bulk build fold in several threads. */
+  upcasterModule?: UpcasterModule;
   projection?: string;
   /** Build and compare, but do not switch readers over. */
   dryRun?: boolean;
@@ -143,6 +149,7 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
           shadowFile: shadow.file,
           until: head,
           upcast: o.upcast,
+          upcasterModule: o.upcasterModule,
           onPage: (n, position) => {
             events = n;
             report(position);

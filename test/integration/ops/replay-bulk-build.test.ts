@@ -19,6 +19,7 @@ import {
   type Upcast,
 } from '@app/read-models';
 import { bulkBuildReadModels } from '../../../libs/ops/src/read-model-bulk-build';
+import { UPCASTERS } from './fixtures/renamed-type-upcasters';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { seedLog } from './seed-log';
 
@@ -37,8 +38,12 @@ describe('replay bulk build = live projection (SQLite)', () => {
   let live: ReadDb;
   let liveStore: ReadStore;
   /** An upcaster for an event type that was renamed: the audit row keeps the stored type. */
-  const upcast: Upcast = (e) =>
-    e.type === 'AutoRenewSwitchedOff' ? { ...e, type: 'AutoRenewDisabled' } : e;
+  const upcast: Upcast = (e) => UPCASTERS.reduce((x, up) => up(x), e);
+  /** The same, as a module the fold threads load (functions do not cross threads). */
+  const upcasterModule = {
+    file: require.resolve('./fixtures/renamed-type-upcasters'),
+    name: 'UPCASTERS',
+  };
 
   beforeAll(async () => {
     dataDir = makeTmpDir('replay-bulk-');
@@ -282,6 +287,7 @@ describe('replay bulk build = live projection (SQLite)', () => {
       live,
       dataDir,
       upcast,
+      upcasterModule,
       dryRun: true,
     });
     expect(report.identical).toBe(true);
@@ -311,9 +317,14 @@ describe('replay bulk build = live projection (SQLite)', () => {
         shadowFile: file,
         until: (await stores.raw.headPosition())!,
         upcast,
+        upcasterModule,
+        foldThreads: 3,
         pageSize: 5,
         maxCachedStreams: 2,
       });
+      // Streams folded by three threads (two of them loading the upcasters module themselves).
+      expect(result.foldThreads).toBe(3);
+      expect(result.events).toBe(Number(await stores.raw.headPosition()));
       expect(result.reloads).toBeGreaterThan(0);
       // The recordedAt with an offset and the rows of scrubbed streams.
       expect(result.auditFixups).toBeGreaterThan(2);
@@ -338,12 +349,14 @@ describe('replay bulk build = live projection (SQLite)', () => {
     const shadowDir = makeTmpDir('replay-bulk-assign-');
     try {
       const file = await shadowWithLiveScrubs(shadowDir);
-      await bulkBuildReadModels({
+      const result = await bulkBuildReadModels({
         logFile: join(dataDir, 'events.sqlite'),
         shadowFile: file,
         until: (await stores.raw.headPosition())!,
         upcast: assigning,
       });
+      // A function alone cannot be handed to another thread: one fold thread, this one.
+      expect(result.foldThreads).toBe(1);
       const rebuilt = await ReadDb.open({ dataDir: shadowDir });
       try {
         expect(await readModelChecksums(rebuilt)).toEqual(await readModelChecksums(live));
