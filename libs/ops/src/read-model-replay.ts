@@ -74,6 +74,12 @@ export interface ReplayOptions {
   onProgress?: (p: ReplayProgress) => void;
   /** Also checksum the live tables before and the rebuilt ones (default: with dryRun). */
   compare?: boolean;
+  /**
+   * Stops the replay when aborted: between pages of the build, or inside the switch-over before
+   * its COMMIT (rolled back: the live tables stay as they were); the shadow is removed either
+   * way. The replay rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ReplayReport {
@@ -128,6 +134,8 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
   const compare = o.compare ?? dryRun;
   const generation = `g${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const started = Date.now();
+  const stopIfAborted = (): void => o.signal?.throwIfAborted();
+  stopIfAborted();
   let shadow = await openShadow(o, generation);
   let events = 0;
   try {
@@ -151,6 +159,7 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
           upcast: o.upcast,
           upcasterModule: o.upcasterModule,
           onPage: (n, position) => {
+            stopIfAborted();
             events = n;
             report(position);
           },
@@ -174,6 +183,7 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
     const projection = new ReadModelProjection(shadow.db, o.upcast);
     const catchUp = async (until: bigint, progress: boolean): Promise<void> => {
       while (at === null || at < until) {
+        stopIfAborted();
         const batch = await o.log.readAll({
           ...(at === null ? {} : { after: at }),
           maxCount: o.batchSize ?? 2000,
@@ -198,6 +208,7 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
       ),
     );
     const buildMs = Date.now() - started;
+    stopIfAborted();
 
     let swapped = false;
     let livePosition: bigint | null;
@@ -214,10 +225,24 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
         shadowStore,
         ensureScrubIndexes,
       );
-      livePosition = await swapSqlite(o.live, shadow.db, shadowStore, catchUp, ensureScrubIndexes);
+      livePosition = await swapSqlite(
+        o.live,
+        shadow.db,
+        shadowStore,
+        catchUp,
+        ensureScrubIndexes,
+        stopIfAborted,
+      );
       swapped = true;
     } else {
-      livePosition = await swapPostgres(o.live, shadow.db, shadowStore, shadow.schema!, catchUp);
+      livePosition = await swapPostgres(
+        o.live,
+        shadow.db,
+        shadowStore,
+        shadow.schema!,
+        catchUp,
+        stopIfAborted,
+      );
       swapped = true;
     }
     const swapMs = Date.now() - swapStarted;
@@ -409,6 +434,7 @@ async function swapSqlite(
   shadowStore: ReadStore,
   catchUp: CatchUp,
   beforeFirstScrub: () => Promise<void>,
+  stopIfAborted: () => void,
 ): Promise<bigint | null> {
   const liveFile = live.file!;
   const shadowFile = shadow.file!;
@@ -448,6 +474,9 @@ async function swapSqlite(
           )
           .all(table) as IndexDef[];
       for (const table of REBUILT_TABLES) {
+        // A stop asked for meanwhile (it is seen on a turn of the event loop) rolls back.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        stopIfAborted();
         const cols = columnsOf(table);
         const list = cols.map((c) => `"${c}"`).join(', ');
         // The live table's secondary indexes are built again after the rows are in (sorted, in
@@ -484,6 +513,8 @@ async function swapSqlite(
              ON CONFLICT(name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
           )
           .run(READ_MODELS_PROJECTION, Number(shadowPosition), new Date().toISOString());
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      stopIfAborted();
       conn.exec('COMMIT');
       return livePosition;
     } catch (error) {
@@ -507,6 +538,7 @@ async function swapPostgres(
   shadowStore: ReadStore,
   shadowSchema: string,
   catchUp: CatchUp,
+  stopIfAborted: () => void,
 ): Promise<bigint | null> {
   const liveSchema = live.schema ?? 'public';
   const old = `${shadowSchema}_old`.slice(0, 63);
@@ -535,6 +567,8 @@ async function swapPostgres(
     ).rows;
     await applyNewScrubs(scrubs, shadowStore);
     const shadowPosition = await shadowStore.checkpoint();
+    // Thrown inside the transaction: rolled back, the live tables stay where they are.
+    stopIfAborted();
     await sql`update ${q(shadowSchema, 'rm_confirmations')} s set ${sql.join(
       CONFIRMATION_STATE.map((c) => sql`${sql.id(c)} = l.${sql.id(c)}`),
     )} from ${q(liveSchema, 'rm_confirmations')} l where l.event_id = s.event_id`.execute(t);
