@@ -27,6 +27,11 @@ export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /**
+   * Aborted when the process that started this one is gone (main.ts: only when it was started
+   * with an IPC channel, as the api starts `replay`): a replay then stops and cleans up.
+   */
+  signal?: AbortSignal;
 }
 
 /** A time part followed by `Z` or a numeric offset: `…T10:00Z`, `…T10:00:00.000+01:00`. */
@@ -149,6 +154,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
             dryRun: o.dryRun ?? false,
             batchSize: o.batchSize,
             onProgress: (p) => bar.update(p.done, p.total, p.events),
+            signal: io.signal,
           }).finally(() => bar.stop());
           print(o.json ?? false, report, () => formatReplay(report));
           if (report.dryRun && report.identical === false) setExit(EXIT.failure);

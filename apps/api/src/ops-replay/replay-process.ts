@@ -50,13 +50,18 @@ export function runReplayProcess(o: ReplayProcessOptions): Promise<ReplayReport>
   if (o.dryRun) args.push('--dry-run');
   const child = spawn(process.execPath, args, {
     env: childEnv(o.config),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel carries no messages: it tells the child when this process is gone (it
+    // closes however this process ends, SIGKILL and OOM included), and the child then stops its
+    // replay (between pages of the build, or by rolling the switch-over back) and removes its
+    // shadow instead of running on unrecorded (apps/ops/src/parent.ts).
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let stdout = '';
   let stderrTail = '';
   let pending = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+  // Pipes, as asked for above (with 'ipc' in stdio the typings no longer say so).
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     const lines = (pending + chunk).split('\n');
     pending = lines.pop()!;
     for (const line of lines) {
