@@ -11,8 +11,6 @@ export type SqliteDatabase = Database.Database;
 
 /** Page cache per connection (an upper bound: pages are cached as they are read). */
 const CACHE_KIB = 65_536;
-/** The first 256 MiB of the file are read through a memory map instead of read() calls. */
-const MMAP_BYTES = 268_435_456;
 
 /**
  * Opens a SQLite file with the settings every store in this library relies on:
