@@ -74,6 +74,11 @@ export interface BulkBuildOptions {
    * later are read back.
    */
   maxCachedStreams?: number;
+  /**
+   * Ids of streams whose entry left the cache, remembered per fold thread and kind (default
+   * 500,000); past that every cache miss looks its row up, so memory stays bounded.
+   */
+  maxEvictedIds?: number;
   /** Progress: events folded and position reached by every thread; then the event loop gets a turn. */
   onPage?: (events: number, position: bigint) => void;
 }
@@ -114,6 +119,7 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
     until,
     pageSize: o.pageSize ?? 8192,
     maxCachedStreams: o.maxCachedStreams ?? 20_000,
+    maxEvictedIds: o.maxEvictedIds,
     partition: { index, count: threads },
   });
   const ddl = foldedTableDdl(o.shadowFile);

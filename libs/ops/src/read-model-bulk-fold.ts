@@ -61,6 +61,8 @@ export interface FoldPartitionOptions {
   until: number;
   pageSize: number;
   maxCachedStreams: number;
+  /** Evicted ids remembered per kind before every cache miss looks the row up (default 500,000). */
+  maxEvictedIds?: number | undefined;
   /** This thread's share of the streams: `index` of `count` (count 1: every stream). */
   partition: { index: number; count: number };
 }
@@ -118,6 +120,32 @@ interface AccountEntry {
   revision: number;
   position: number;
   changed: boolean;
+}
+
+/** Ids remembered as evicted, per kind, by default (tens of MiB at most). */
+const MAX_EVICTED_IDS = 500_000;
+
+/**
+ * Ids whose entry left the cache, so that a later event of the stream reads its row back, and a
+ * stream seen for the first time does not look for one. Bounded: past `max` ids it forgets them
+ * all and answers "maybe" for every id (each cache miss is then one primary-key lookup in the
+ * scratch file), so memory stays bounded whatever the number of streams.
+ */
+class EvictedIds {
+  private ids: Set<string> | null = new Set();
+
+  constructor(private readonly max: number) {}
+
+  add(id: string): void {
+    if (!this.ids) return;
+    if (this.ids.size >= this.max) this.ids = null;
+    else this.ids.add(id);
+  }
+
+  /** Whether a row of this id may exist (the id is forgotten: its entry is cached again). */
+  take(id: string): boolean {
+    return this.ids ? this.ids.delete(id) : true;
+  }
 }
 
 /**
@@ -239,8 +267,8 @@ async function foldLog(
   const subscriptions = new Map<string, SubscriptionEntry>();
   const accounts = new Map<string, AccountEntry>();
   // Ids whose entry left the cache: a row may exist to read back.
-  const evictedSubscriptions = new Set<string>();
-  const evictedAccounts = new Set<string>();
+  const evictedSubscriptions = new EvictedIds(o.maxEvictedIds ?? MAX_EVICTED_IDS);
+  const evictedAccounts = new EvictedIds(o.maxEvictedIds ?? MAX_EVICTED_IDS);
   const instant = memoizedInstant();
 
   const saveSubscription = (id: string, e: SubscriptionEntry): void => {
@@ -300,7 +328,7 @@ async function foldLog(
       lastPosition: null,
       lastMetadata: null,
     };
-    if (evictedSubscriptions.delete(id)) {
+    if (evictedSubscriptions.take(id)) {
       const row = selectSubscription.get(id) as
         { state: string; revision: number; registered_position: number } | undefined;
       if (row) {
@@ -322,7 +350,7 @@ async function foldLog(
       return e;
     }
     e = { state: accountDecider.initialState(), revision: -1, position: 0, changed: false };
-    if (evictedAccounts.delete(id)) {
+    if (evictedAccounts.take(id)) {
       const row = selectAccount.get(id) as
         | {
             revision: number;

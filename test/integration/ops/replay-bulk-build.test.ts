@@ -308,37 +308,46 @@ describe('replay bulk build = live projection (SQLite)', () => {
     }
   }
 
-  it('with a tiny cache and small pages (rows written, read back, written again) the rows are the same', async () => {
-    const shadowDir = makeTmpDir('replay-bulk-shadow-');
-    try {
-      const file = await shadowWithLiveScrubs(shadowDir);
-      const result = await bulkBuildReadModels({
-        logFile: join(dataDir, 'events.sqlite'),
-        shadowFile: file,
-        until: (await stores.raw.headPosition())!,
-        upcast,
-        upcasterModule,
-        foldThreads: 3,
-        pageSize: 5,
-        maxCachedStreams: 2,
-      });
-      // Streams folded by three threads (two of them loading the upcasters module themselves).
-      expect(result.foldThreads).toBe(3);
-      expect(result.events).toBe(Number(await stores.raw.headPosition()));
-      expect(result.reloads).toBeGreaterThan(0);
-      // The recordedAt with an offset and the rows of scrubbed streams.
-      expect(result.auditFixups).toBeGreaterThan(2);
-      const rebuilt = await ReadDb.open({ dataDir: shadowDir });
+  it.each([
+    ['evicted ids remembered', undefined],
+    // Past 10 evicted ids, every cache miss looks its row up (bounded memory).
+    ['every cache miss looking its row up', 10],
+  ])(
+    'with a tiny cache and small pages (rows written, read back, written again) the rows are the same: %s',
+    async (_, maxEvictedIds) => {
+      const shadowDir = makeTmpDir('replay-bulk-shadow-');
       try {
-        expect(await readModelChecksums(rebuilt)).toEqual(await readModelChecksums(live));
-        expect(await new ReadStore(rebuilt).checkpoint()).toBe(await liveStore.checkpoint());
+        const file = await shadowWithLiveScrubs(shadowDir);
+        const result = await bulkBuildReadModels({
+          logFile: join(dataDir, 'events.sqlite'),
+          shadowFile: file,
+          until: (await stores.raw.headPosition())!,
+          upcast,
+          upcasterModule,
+          foldThreads: 3,
+          pageSize: 5,
+          maxCachedStreams: 2,
+          ...(maxEvictedIds === undefined ? {} : { maxEvictedIds }),
+        });
+        // Streams folded by three threads (two of them loading the upcasters module themselves).
+        expect(result.foldThreads).toBe(3);
+        expect(result.events).toBe(Number(await stores.raw.headPosition()));
+        expect(result.reloads).toBeGreaterThan(0);
+        // The recordedAt with an offset and the rows of scrubbed streams.
+        expect(result.auditFixups).toBeGreaterThan(2);
+        const rebuilt = await ReadDb.open({ dataDir: shadowDir });
+        try {
+          expect(await readModelChecksums(rebuilt)).toEqual(await readModelChecksums(live));
+          expect(await new ReadStore(rebuilt).checkpoint()).toBe(await liveStore.checkpoint());
+        } finally {
+          await rebuilt.close();
+        }
       } finally {
-        await rebuilt.close();
+        removeTmpDir(shadowDir);
       }
-    } finally {
-      removeTmpDir(shadowDir);
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 
   it("an upcaster that assigns metadata in place (as it may on the store's plain events) builds the same rows", async () => {
     const assigning: Upcast = (e) => {
