@@ -8,7 +8,8 @@ export const PARENT_GONE_EXIT_AFTER_MS = 30_000;
  * its end), and the returned signal is then aborted: a replay stops between pages of its build,
  * or rolls its switch-over back, and removes its shadow. Output to stdout and stderr (pipes
  * nobody reads any more: EPIPE) is dropped rather than crashing the process before it has
- * cleaned up, and a stop that does not end within `exitAfterMs` ends the process.
+ * cleaned up, and a stop that does not end within `exitAfterMs` ends the process. SIGINT is
+ * ignored (a terminal's Ctrl+C is for the parent, which reaches this process through the channel).
  *
  * Without a channel (an operator's terminal, a script, cron): null, nothing changes.
  */
@@ -23,6 +24,10 @@ export function watchParent(exitAfterMs = PARENT_GONE_EXIT_AFTER_MS): AbortSigna
   };
   // The channel only watches: it must not keep this process alive once its work is done.
   channel.unref();
+  // Ctrl+C in the terminal of `npm start` reaches the whole process group, this process too:
+  // the parent decides. Its shutdown waits for the replay to finish; if it exits instead, the
+  // channel closes and the replay stops cleanly (not killed mid-build, its shadow left behind).
+  process.on('SIGINT', () => undefined);
   process.once('disconnect', gone);
   // The reader of our output is the parent: a write failing on its closed pipe means it is gone.
   process.stdout.on('error', gone);

@@ -1,6 +1,7 @@
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { AuditReader, ReadStore } from '@app/read-models';
+import { isProcessRunning } from './process-alive';
 
 export interface AuditExportOptions {
   store: ReadStore;
@@ -82,18 +83,9 @@ async function removeOrphanedTmpFiles(out: string): Promise<void> {
   for (const name of names) {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
     const pid = name.slice(prefix.length, -'.tmp'.length);
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid || isRunning(Number(pid))) continue;
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid || isProcessRunning(Number(pid)))
+      continue;
     await rm(join(dirname(out), name), { force: true });
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, under another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -17,6 +17,7 @@ import {
   bulkBuildReadModels,
   type UpcasterModule,
 } from './read-model-bulk-build';
+import { claimShadowDir, removeOrphanedShadowDirs } from './replay-shadow-owner';
 import {
   REBUILT_TABLES,
   readModelChecksums,
@@ -292,8 +293,12 @@ interface Shadow {
 
 async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow> {
   if (o.live.dialect === 'sqlite') {
-    const dir = join(o.dataDir, 'replay', generation);
+    const root = join(o.dataDir, 'replay');
+    // Shadows left by a replay process that was killed (they can be as large as the read DB).
+    removeOrphanedShadowDirs(root);
+    const dir = join(root, generation);
     mkdirSync(dir, { recursive: true });
+    claimShadowDir(dir);
     const open = async () => {
       const db = await ReadDb.open({ dataDir: dir });
       // A shadow lost to a crash is simply rebuilt: no fsync per transaction.
