@@ -1,7 +1,7 @@
-import { openEventStores } from '@app/infrastructure';
-import { createRedisConnection, findFreePort, loadConfig } from '@app/platform';
+import { createRedisConnection, findFreePort } from '@app/platform';
 import { SCHEDULER_SUBSCRIPTION, ScheduleTable, schedulerDbPath } from '@app/scheduling';
-import { seedLog } from '../ops/seed-log';
+import { seedDataDir } from '../ops/seed-log';
+import { registrationBody } from '../../support/app-harness';
 import { listening } from '../../support/processes';
 import { usePrivateRedis } from '../../support/redis-harness';
 import { useTmpDir } from '../../support/tmp-dir';
@@ -67,16 +67,7 @@ describe('SIGTERM with SHUTDOWN_DRAIN_MS: /health/ready answers 503 at once, the
     const registered = await get(`${base}/v1/subscriptions`, {
       method: 'POST',
       headers: { authorization: 'Bearer dev-token', 'content-type': 'application/json' },
-      body: JSON.stringify({
-        subscriptionId: 'sub_draining',
-        accountId: 'acc_1',
-        productId: 'goto-meeting',
-        plan: { kind: 'monthly' },
-        termStart: '2026-01-31T00:00:00+01:00',
-        timeZone: 'Europe/Rome',
-        contract: false,
-        autoRenew: false,
-      }),
+      body: JSON.stringify(registrationBody({ subscriptionId: 'sub_draining', autoRenew: false })),
     });
     expect(registered.status).toBe(201);
     expect(await service.exited).toEqual({ code: 0, signal: null });
@@ -141,10 +132,7 @@ describe('SIGTERM while Redis does not answer: the worker exits promptly with co
   it('Redis stopped (SIGSTOP) during the start-up reconcile: the reconcile and the scheduler batch are abandoned, nothing is checkpointed, and the next start schedules every job', async () => {
     prefix = freshPrefix();
     const dir = tmp();
-    const stores = openEventStores(loadConfig({ DATA_DIR: dir }));
-    const seeded = await seedLog({ store: stores.store, raw: stores.raw }, 400);
-    await stores.raw.close();
-    await (stores.keys as { close?: () => Promise<void> | void }).close?.();
+    const seeded = await seedDataDir(dir, 400);
     expect(seeded.subscriptions).toBeGreaterThan(0);
 
     // Redis answers reads (the start-up checks, PING) but holds every write, as an overloaded or

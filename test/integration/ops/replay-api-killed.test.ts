@@ -1,16 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openEventStores } from '@app/infrastructure';
 import { readModelChecksums } from '@app/ops';
-import { findFreePort, loadConfig } from '@app/platform';
+import { findFreePort } from '@app/platform';
 import { ReadDb } from '@app/read-models';
 import { TOKENS } from '../../support/app-harness';
 import { stopChildProcess } from '../../support/processes';
 import { usePrivateRedis } from '../../support/redis-harness';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { type CliRun, ROOT, runOps } from './ops-cli';
-import { seedLog } from './seed-log';
+import { seedDataDir } from './seed-log';
 
 /**
  * POST /v1/ops/replay runs the replay in a child process (the ops CLI). Here the api is a real
@@ -46,15 +45,11 @@ describe('a replay child process when the api that started it is killed (SIGKILL
 
   beforeAll(async () => {
     dataDir = makeTmpDir('replay-api-killed-');
-    const stores = openEventStores(
-      loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
-    );
-    try {
-      await seedLog(stores, EVENTS, { encryptEvery: 100, concurrency: 512, reuseDecisions: true });
-    } finally {
-      await stores.raw.close();
-      await stores.keys.close();
-    }
+    await seedDataDir(dataDir, EVENTS, {
+      encryptEvery: 100,
+      concurrency: 512,
+      reuseDecisions: true,
+    });
     // The live read models: built by the CLI, run as an operator would, with no parent channel.
     cli = await runOps(['replay', '--json'], { DATA_DIR: dataDir });
     baseline = await checksums();

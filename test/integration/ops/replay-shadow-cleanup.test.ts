@@ -2,11 +2,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { openEventStores } from '@app/infrastructure';
-import { loadConfig } from '@app/platform';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { type CliRun, ROOT, runOps } from './ops-cli';
-import { seedLog } from './seed-log';
+import { seedDataDir } from './seed-log';
 
 /**
  * SQLite shadows (DATA_DIR/replay/<generation>/, as large as the read database) of replay
@@ -24,15 +22,11 @@ describe('replay shadows of killed replays; Ctrl+C and a replay started by the a
 
   beforeAll(async () => {
     dataDir = makeTmpDir('replay-shadow-cleanup-');
-    const stores = openEventStores(
-      loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
-    );
-    try {
-      await seedLog(stores, EVENTS, { encryptEvery: 100, concurrency: 512, reuseDecisions: true });
-    } finally {
-      await stores.raw.close();
-      await stores.keys.close();
-    }
+    await seedDataDir(dataDir, EVENTS, {
+      encryptEvery: 100,
+      concurrency: 512,
+      reuseDecisions: true,
+    });
   }, 120_000);
 
   afterAll(() => {

@@ -13,6 +13,8 @@ import {
   subscriptionStreamId,
 } from '@app/domain';
 import { type EventStore, type NewEvent, SqliteEventStore } from '@app/event-store';
+import { openEventStores } from '@app/infrastructure';
+import { loadConfig } from '@app/platform';
 
 const PLANS = [
   { kind: 'monthly' },
@@ -415,4 +417,21 @@ function openDirect(
       rmSync(staging, { force: true });
     },
   };
+}
+
+/** `seedLog` into the stores of a DATA_DIR (opened with the test configuration, closed after). */
+export async function seedDataDir(
+  dataDir: string,
+  targetEvents: number,
+  options: SeedOptions = {},
+): Promise<{ events: number; subscriptions: number }> {
+  const stores = openEventStores(
+    loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
+  );
+  try {
+    return await seedLog(stores, targetEvents, options);
+  } finally {
+    await stores.raw.close();
+    await stores.keys.close();
+  }
 }
