@@ -122,13 +122,14 @@ export class LifecycleRedis {
   }
 
   /**
-   * Drops both connections at once, without QUIT: commands in flight or queued fail ("Connection
-   * is closed"), within ioredis' disconnectTimeout (2 s) when Redis does not answer. For a
-   * shutdown that cannot wait for a Redis that has stopped answering.
+   * Drops the queues' connection (scheduler, reconciler, producers) at once, without QUIT: its
+   * commands in flight or queued fail ("Connection is closed"), within ioredis' disconnectTimeout
+   * (2 s) when Redis does not answer. The workers' connection is left to their own close (jobs in
+   * hand complete or, with Redis gone, are picked up again as stalled). For a shutdown that
+   * cannot wait for a Redis that has stopped answering.
    */
-  disconnect(): void {
+  disconnectQueues(): void {
     this.connection.disconnect();
-    this.workerConnection?.disconnect();
   }
 
   /**

@@ -48,6 +48,11 @@ export interface LifecycleDeps {
  * otherwise hold the shutdown until Kubernetes kills the pod.
  */
 export const STOP_WAIT_FOR_REDIS_MS = 2000;
+/**
+ * When Redis answers a PING after STOP_WAIT_FOR_REDIS_MS (it works, the batch is large), how
+ * much longer the work in hand gets (well within Kubernetes' grace periods of deploy/k8s).
+ */
+export const STOP_WAIT_IF_REDIS_ANSWERS_MS = 15_000;
 
 /** Where the scheduler keeps its checkpoint and schedule table. */
 export const schedulerDbPath = (dataDir: string): string => join(dataDir, 'scheduler.sqlite');
@@ -255,11 +260,13 @@ export class Lifecycle {
 
   /**
    * Stops taking work: timers, clock driver, then the reconcile and the scheduler (the batch in
-   * hand is finished and checkpointed), then workers (jobs in hand finish). If Redis does not
-   * answer the reconcile or the batch within STOP_WAIT_FOR_REDIS_MS (stopped, unreachable), the
-   * connections are dropped: their commands fail, the reconcile ends, and the scheduler saves no
-   * checkpoint for the batch (it never does before the batch's jobs are in Redis), so the next
-   * start delivers it again.
+   * hand is finished and checkpointed), then workers (jobs in hand finish). If the reconcile or
+   * the batch is not done within STOP_WAIT_FOR_REDIS_MS, Redis is asked a PING: when it does not
+   * answer (stopped, unreachable), or when it answers but the work is still not done after
+   * STOP_WAIT_IF_REDIS_ANSWERS_MS, the queues' connection is dropped: their commands fail, the
+   * reconcile ends, and the scheduler saves no checkpoint for the batch (it never does before the
+   * batch's jobs are in Redis), so the next start delivers it again. The workers' own
+   * connection is kept: jobs in hand complete (their close has a grace of its own).
    */
   async stopProcessing(): Promise<void> {
     if (this.stopped) return;
@@ -268,13 +275,17 @@ export class Lifecycle {
     if (this.timer) clearInterval(this.timer);
     this.clockDriver?.dispose();
     const inHand = Promise.all([this.reconciling, this.scheduler?.stop()]);
-    if (!(await settlesWithin(inHand, STOP_WAIT_FOR_REDIS_MS))) {
+    if (
+      !(await settlesWithin(inHand, STOP_WAIT_FOR_REDIS_MS)) &&
+      !((await this.redis.ping()) && (await settlesWithin(inHand, STOP_WAIT_IF_REDIS_ANSWERS_MS)))
+    ) {
       this.deps.logger.warn(
         { waitedMs: STOP_WAIT_FOR_REDIS_MS },
-        'lifecycle stopping: Redis has not answered the reconcile or scheduler batch in hand; ' +
-          'dropping the Redis connections (nothing is checkpointed past jobs not written)',
+        'lifecycle stopping: the reconcile or scheduler batch in hand is not done (Redis not ' +
+          'answering, or too slow); dropping the queue connection (nothing is checkpointed past ' +
+          'jobs not written; the workers keep theirs)',
       );
-      this.redis.disconnect();
+      this.redis.disconnectQueues();
       await inHand;
     }
     await this.workers?.close();
