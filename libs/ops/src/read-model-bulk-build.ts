@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { EventMetadata } from '@app/event-store';
+import { composeUpcasters, type EventMetadata, type Upcaster } from '@app/event-store';
 import {
   holdsEncryptedFields,
   normalizeInstant,
@@ -137,7 +137,7 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
       );
     // Partition 0 on this thread: it has nothing else to do meanwhile but report progress.
     const own = await foldPartition(partition(0), {
-      upcast: o.upcast,
+      upcast: o.upcast ?? (o.upcasterModule ? loadUpcasters(o.upcasterModule) : undefined),
       beforePage() {
         copy.check();
         for (const t of others) t.check();
@@ -147,25 +147,30 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
     // The other threads and the audit copy may still be at work: progress goes on meanwhile.
     const ownDone = { events: own.events, position: until };
     // A progress callback that throws (the caller stops the build) stops the threads too.
-    let interrupted: unknown = null;
+    // In an object: set from the timer's callback, which TypeScript's narrowing does not follow.
+    const stop: { error: Error | null } = { error: null };
     const ticker = setInterval(() => {
       try {
         report(ownDone);
       } catch (error) {
-        interrupted ??= error;
+        stop.error ??= error instanceof Error ? error : new Error(String(error));
         void Promise.all([copy.stop(), ...others.map((t) => t.stop())]);
       }
     }, 250);
     let folded: FoldPartitionResult[];
     let fixups: number[];
     try {
-      folded = [own, ...(await Promise.all(others.map((t) => t.done)))];
-      fixups = await audit.done;
+      // Awaited together: a failure of any of them ends the wait at once.
+      const [copied, ...rest] = await Promise.all([audit.done, ...others.map((t) => t.done)]);
+      fixups = copied;
+      folded = [own, ...rest];
     } catch (error) {
-      throw interrupted ?? error;
+      throw stop.error ?? error;
     } finally {
       clearInterval(ticker);
     }
+    // The callback threw, but the threads were done before they could be stopped.
+    if (stop.error) throw stop.error;
     report(ownDone);
     const last = folded.reduce<number | null>(
       (m, r) => (r.position === null ? m : Math.max(m ?? r.position, r.position)),
@@ -187,6 +192,14 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
     await Promise.all(others.map((t) => t.stop()));
     for (const f of scratchFiles) rmSync(f, { force: true });
   }
+}
+
+/** The upcasters of a module, composed (what each fold thread does with the module). */
+function loadUpcasters(m: UpcasterModule): Upcast {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module named at run time
+  const list = (require(m.file) as Record<string, readonly Upcaster[] | undefined>)[m.name];
+  if (!Array.isArray(list)) throw new Error(`${m.file} exports no upcaster list ${m.name}`);
+  return composeUpcasters(list);
 }
 
 /** The shadow's definitions of the folded tables (each fold thread's scratch file gets them). */

@@ -500,6 +500,12 @@ async function foldLog(
           },
         };
         const e = upcast(stored);
+        // Partitions are chosen by the stored stream id: an upcaster that moves an event to
+        // another stream could split that stream between threads (one thread folds it right).
+        if (e.streamId !== streamId && o.partition.count > 1)
+          throw new BulkBuildUnsupportedError(
+            `event at position ${position}: an upcaster moved it from ${streamId} to another stream`,
+          );
         // What the upcasters made of it (most often the stored event itself).
         const at = e === stored ? position : Number(e.position);
         const m = e === stored ? (metadata ?? metadataText) : e.metadata;

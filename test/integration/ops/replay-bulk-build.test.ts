@@ -18,7 +18,10 @@ import {
   ReadStore,
   type Upcast,
 } from '@app/read-models';
-import { bulkBuildReadModels } from '../../../libs/ops/src/read-model-bulk-build';
+import {
+  BulkBuildUnsupportedError,
+  bulkBuildReadModels,
+} from '../../../libs/ops/src/read-model-bulk-build';
 import { UPCASTERS } from './fixtures/renamed-type-upcasters';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { seedLog } from './seed-log';
@@ -309,12 +312,13 @@ describe('replay bulk build = live projection (SQLite)', () => {
   }
 
   it.each([
-    ['evicted ids remembered', undefined],
+    // The upcasters as a module only: this thread loads it too.
+    ['evicted ids remembered, upcasters as a module only', undefined, false],
     // Past 10 evicted ids, every cache miss looks its row up (bounded memory).
-    ['every cache miss looking its row up', 10],
+    ['every cache miss looking its row up', 10, true],
   ])(
     'with a tiny cache and small pages (rows written, read back, written again) the rows are the same: %s',
-    async (_, maxEvictedIds) => {
+    async (_, maxEvictedIds, withFunction) => {
       const shadowDir = makeTmpDir('replay-bulk-shadow-');
       try {
         const file = await shadowWithLiveScrubs(shadowDir);
@@ -322,7 +326,7 @@ describe('replay bulk build = live projection (SQLite)', () => {
           logFile: join(dataDir, 'events.sqlite'),
           shadowFile: file,
           until: (await stores.raw.headPosition())!,
-          upcast,
+          ...(withFunction ? { upcast } : {}),
           upcasterModule,
           foldThreads: 3,
           pageSize: 5,
@@ -348,6 +352,27 @@ describe('replay bulk build = live projection (SQLite)', () => {
     },
     60_000,
   );
+
+  it('an upcaster that moves events to another stream stops a parallel build (BulkBuildUnsupportedError: the replay falls back)', async () => {
+    const shadowDir = makeTmpDir('replay-bulk-moving-');
+    try {
+      const file = await shadowWithLiveScrubs(shadowDir);
+      await expect(
+        bulkBuildReadModels({
+          logFile: join(dataDir, 'events.sqlite'),
+          shadowFile: file,
+          until: (await stores.raw.headPosition())!,
+          upcasterModule: {
+            file: require.resolve('./fixtures/stream-moving-upcasters'),
+            name: 'UPCASTERS',
+          },
+          foldThreads: 2,
+        }),
+      ).rejects.toBeInstanceOf(BulkBuildUnsupportedError);
+    } finally {
+      removeTmpDir(shadowDir);
+    }
+  }, 60_000);
 
   it("an upcaster that assigns metadata in place (as it may on the store's plain events) builds the same rows", async () => {
     const assigning: Upcast = (e) => {
