@@ -9,7 +9,11 @@ export interface SqliteConnectionOptions {
 
 export type SqliteDatabase = Database.Database;
 
-/** Page cache per connection (an upper bound: pages are cached as they are read). */
+/**
+ * Page cache per connection of every store opened here (the event log, and the key store,
+ * checkpoints and schedule table too: an upper bound, pages are cached as they are read, so a
+ * small file never takes more than its size).
+ */
 const CACHE_KIB = 65_536;
 
 /**
