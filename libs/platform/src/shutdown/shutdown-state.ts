@@ -63,7 +63,7 @@ export interface ShutdownOnSignalsOptions {
 /**
  * The shutdown of an api or worker process on SIGTERM/SIGINT: readiness fails at once
  * (`state.begin`), the process drains for `drainMs`, then closes and exits 0 (1 if closing
- * failed). A second signal during the shutdown is logged and otherwise ignored. Used instead of
+ * failed). A second signal during the shutdown exits at once (code 1). Used instead of
  * Nest's enableShutdownHooks, whose handler makes the HTTP adapter answer every request with 503
  * from the first moment (no drain) and re-raises the signal (the process ends by a signal, not
  * with exit code 0). Returns a function that removes the listeners.
@@ -73,7 +73,11 @@ export function shutdownOnSignals(o: ShutdownOnSignalsOptions): () => void {
   const exit = o.exit ?? ((code: number) => process.exit(code));
   const onSignal = (signal: NodeJS.Signals): void => {
     if (o.state.shuttingDown) {
-      o.logger.info({ signal }, 'shutdown already in progress');
+      // A person pressing Ctrl+C again, or an orchestrator that gave up waiting: the shutdown
+      // may wait without bound (a replay's switch-over). Exit now; everything the process writes
+      // is crash-safe (the log, the read models, the queues), and what was in hand is redone.
+      o.logger.warn({ signal }, 'second signal during the shutdown: exiting now');
+      exit(1);
       return;
     }
     o.state.begin(signal);
