@@ -105,19 +105,25 @@ export class LifecycleRedis {
     // until Redis is back, and quit() at shutdown waits for that queue: a readiness probe during
     // an outage then held up SIGTERM.
     if (this.connection.status !== 'ready') return false;
-    let timer: NodeJS.Timeout | undefined;
+    return answersPing(this.connection, timeoutMs);
+  }
+
+  /**
+   * PING on a connection of its own, opened for it and dropped after: a command of ours that
+   * Redis holds (a paused or slow write) would queue a PING on the same connection behind it,
+   * and a Redis that works would read as one that does not answer.
+   */
+  async answersOnAFreshConnection(timeoutMs = 1000): Promise<boolean> {
+    const probe = this.connection.duplicate({
+      connectionName: 'sub-eol-lifecycle-probe',
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    probe.on('error', () => undefined);
     try {
-      const reply = await Promise.race([
-        this.connection.ping(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-        }),
-      ]);
-      return reply === 'PONG';
-    } catch {
-      return false;
+      return await answersPing(probe, timeoutMs);
     } finally {
-      clearTimeout(timer);
+      probe.disconnect();
     }
   }
 
@@ -194,5 +200,23 @@ async function adviseListpack(redis: Redis, logger: Logger): Promise<void> {
       );
   } catch {
     // CONFIG disabled (managed Redis): nothing to advise on.
+  }
+}
+
+/** PING answered with PONG within `timeoutMs` (a connection still connecting counts its wait). */
+async function answersPing(connection: Redis, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const reply = await Promise.race([
+      connection.ping(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+      }),
+    ]);
+    return reply === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
   }
 }

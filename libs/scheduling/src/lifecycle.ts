@@ -277,7 +277,10 @@ export class Lifecycle {
     const inHand = Promise.all([this.reconciling, this.scheduler?.stop()]);
     if (
       !(await settlesWithin(inHand, STOP_WAIT_FOR_REDIS_MS)) &&
-      !((await this.redis.ping()) && (await settlesWithin(inHand, STOP_WAIT_IF_REDIS_ANSWERS_MS)))
+      !(
+        (await this.redis.answersOnAFreshConnection()) &&
+        (await settlesWithin(inHand, STOP_WAIT_IF_REDIS_ANSWERS_MS))
+      )
     ) {
       this.deps.logger.warn(
         { waitedMs: STOP_WAIT_FOR_REDIS_MS },

@@ -189,6 +189,45 @@ describe('SIGTERM while Redis does not answer: the worker exits promptly with co
     }
   }, 90_000);
 
+  it('Redis answering but slow (writes held 4 s after SIGTERM): the shutdown waits past 2 s for the scheduler batch, which completes and is checkpointed; exit 0', async () => {
+    prefix = freshPrefix();
+    const dir = tmp();
+    await seedDataDir(dir, 400);
+    const admin = createRedisConnection(redis.url, { forWorker: false });
+    try {
+      // PING and reads are answered; the first batch's job writes wait until UNPAUSE.
+      await admin.call('CLIENT', 'PAUSE', '120000', 'WRITE');
+      service = new WorkerProcess({
+        DATA_DIR: dir,
+        REDIS_URL: redis.url,
+        LIFECYCLE_QUEUE_PREFIX: prefix,
+      });
+      await service.waitFor(/"worker started"/);
+      await new Promise((r) => setTimeout(r, 500));
+      const worker = service;
+      const sent = Date.now();
+      process.kill(worker.pid, 'SIGTERM');
+      await new Promise((r) => setTimeout(r, 4000));
+      await admin.call('CLIENT', 'UNPAUSE');
+      expect(await worker.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - sent).toBeGreaterThan(4000);
+      const log = worker.lines.join('\n');
+      expect(log).not.toContain('dropping the queue connection');
+      expect(log).toContain('lifecycle stopped');
+    } finally {
+      await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+      admin.disconnect();
+    }
+    // The batch in hand was finished, its jobs are in Redis, and its checkpoint saved.
+    const table = ScheduleTable.open(schedulerDbPath(dir));
+    try {
+      expect(await table.checkpointStore().load(SCHEDULER_SUBSCRIPTION)).not.toBeNull();
+      expect(table.allDesiredJobs().length).toBeGreaterThan(0);
+    } finally {
+      table.close();
+    }
+  }, 90_000);
+
   it('Redis stopped (SIGSTOP) before the worker starts: the start-up waiting for Redis is interrupted, the process exits 0 without having started', async () => {
     prefix = freshPrefix();
     stopRedis();
