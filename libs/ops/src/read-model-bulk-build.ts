@@ -1,6 +1,5 @@
 import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { composeUpcasters, type EventMetadata, type Upcaster } from '@app/event-store';
 import {
@@ -18,6 +17,7 @@ import {
   type FoldThread,
   type UpcasterModule,
 } from './read-model-bulk-fold';
+import { type BulkThread, startBulkThread } from './bulk-thread';
 
 export { BulkBuildUnsupportedError, type UpcasterModule } from './read-model-bulk-fold';
 
@@ -441,20 +441,18 @@ try {
 }
 `;
 
-interface AuditCopy {
-  /** Positions of the rows left to `auditRow`, once every row is copied. */
-  done: Promise<number[]>;
+interface AuditCopy extends BulkThread<number[]> {
   /** Position every audit row is copied up to. */
   position(): number;
-  /** Throws the worker's error, if it failed. */
-  check(): void;
-  stop(): Promise<void>;
 }
 
+/** The audit copy's thread; `done` gives the positions of the rows left to `auditRow`. */
 function startAuditCopy(logFile: string, shadowFile: string, until: number): AuditCopy {
-  const worker = new Worker(AUDIT_WORKER, {
-    eval: true,
-    workerData: {
+  let position = 0;
+  const thread = startBulkThread<number[]>(
+    'audit copy',
+    AUDIT_WORKER,
+    {
       driver: require.resolve('better-sqlite3'),
       logFile,
       shadowFile,
@@ -462,37 +460,11 @@ function startAuditCopy(logFile: string, shadowFile: string, until: number): Aud
       sql: AUDIT_SQL,
       chunk: 65_536,
     },
-  });
-  let position = 0;
-  let failure: Error | null = null;
-  let fixups: number[] | null = null;
-  let exited = false;
-  // Settled once the worker has exited (its connection closed), not at its last message.
-  const done = new Promise<number[]>((resolve, reject) => {
-    worker.on('message', (m: { position?: number; fixups?: number[] }) => {
+    (message) => {
+      const m = message as { position?: number; fixups?: number[] };
       if (m.position !== undefined) position = m.position;
-      if (m.fixups) fixups = m.fixups;
-    });
-    worker.on('error', (error) => {
-      failure = error;
-    });
-    worker.on('exit', (code) => {
-      exited = true;
-      if (fixups && code === 0 && !failure) return resolve(fixups);
-      failure ??= new Error(`audit copy stopped (exit code ${code})`);
-      reject(failure);
-    });
-  });
-  // Observed through check() and done; never an unhandled rejection.
-  done.catch(() => undefined);
-  return {
-    done,
-    position: () => position,
-    check() {
-      if (failure) throw failure;
+      return m.fixups;
     },
-    async stop() {
-      if (!exited) await worker.terminate();
-    },
-  };
+  );
+  return { ...thread, position: () => position };
 }

@@ -1,5 +1,4 @@
 import { rmSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { extname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -19,6 +18,7 @@ import {
 } from '@app/domain';
 import type { EventMetadata, RecordedEvent } from '@app/event-store';
 import { normalizeInstant, type Upcast } from '@app/read-models';
+import { type BulkThread, startBulkThread } from './bulk-thread';
 
 /**
  * The fold of the replay's bulk build (read-model-bulk-build.ts): the streams of one partition
@@ -603,14 +603,10 @@ foldPartition(w.options, {
 `;
 
 /** A partition folded in a worker thread. */
-export interface FoldThread {
-  done: Promise<FoldPartitionResult>;
+export interface FoldThread extends BulkThread<FoldPartitionResult> {
   /** Events folded and the position reached so far. */
   events(): number;
   position(): number;
-  /** Throws the thread's error, if it failed. */
-  check(): void;
-  stop(): Promise<void>;
 }
 
 /** This module's file and, from TypeScript sources, the hook that compiles it in a new thread. */
@@ -626,63 +622,34 @@ export function startFoldThread(
   options: FoldPartitionOptions,
   upcasters: UpcasterModule | undefined,
 ): FoldThread {
-  const worker = new Worker(FOLD_WORKER, {
-    eval: true,
-    workerData: { ...moduleToLoad(), options, upcasters: upcasters ?? null },
-  });
   let events = 0;
   let position = 0;
-  let failure: Error | null = null;
-  let result: FoldPartitionResult | null = null;
-  let exited = false;
-  // Settled once the worker has exited (its connections closed), not at its last message.
-  const done = new Promise<FoldPartitionResult>((resolveDone, reject) => {
-    worker.on(
-      'message',
-      (m: {
+  const thread = startBulkThread<FoldPartitionResult>(
+    'fold thread',
+    FOLD_WORKER,
+    { ...moduleToLoad(), options, upcasters: upcasters ?? null },
+    (message) => {
+      const m = message as {
         events?: number;
         position?: number;
         result?: FoldPartitionResult;
         error?: { name: string; message: string; stack?: string };
-      }) => {
-        if (m.events !== undefined) events = m.events;
-        if (m.position !== undefined) position = m.position;
-        if (m.result) {
-          result = m.result;
-          // Every row of the partition up to `until` is folded.
-          position = options.until;
-        }
-        if (m.error) {
-          failure =
-            m.error.name === 'BulkBuildUnsupportedError'
-              ? new BulkBuildUnsupportedError(m.error.message)
-              : Object.assign(new Error(m.error.message), { name: m.error.name });
-          if (m.error.stack) failure.stack = m.error.stack;
-          void worker.terminate();
-        }
-      },
-    );
-    worker.on('error', (error) => {
-      failure ??= error;
-    });
-    worker.on('exit', (code) => {
-      exited = true;
-      if (result && !failure) return resolveDone(result);
-      failure ??= new Error(`fold thread stopped (exit code ${code})`);
-      reject(failure);
-    });
-  });
-  // Observed through check() and done; never an unhandled rejection.
-  done.catch(() => undefined);
-  return {
-    done,
-    events: () => events,
-    position: () => position,
-    check() {
-      if (failure) throw failure;
+      };
+      if (m.error) {
+        const failure =
+          m.error.name === 'BulkBuildUnsupportedError'
+            ? new BulkBuildUnsupportedError(m.error.message)
+            : Object.assign(new Error(m.error.message), { name: m.error.name });
+        if (m.error.stack) failure.stack = m.error.stack;
+        throw failure;
+      }
+      if (m.events !== undefined) events = m.events;
+      if (m.position !== undefined) position = m.position;
+      if (!m.result) return undefined;
+      // Every row of the partition up to `until` is folded.
+      position = options.until;
+      return m.result;
     },
-    async stop() {
-      if (!exited) await worker.terminate();
-    },
-  };
+  );
+  return { ...thread, events: () => events, position: () => position };
 }

@@ -19,6 +19,8 @@ import {
   type Upcast,
 } from '@app/read-models';
 import {
+  type BulkBuildOptions,
+  type BulkBuildResult,
   BulkBuildUnsupportedError,
   bulkBuildReadModels,
 } from '../../../libs/ops/src/read-model-bulk-build';
@@ -297,17 +299,40 @@ describe('replay bulk build = live projection (SQLite)', () => {
     expect(report.events).toBe(Number(await stores.raw.headPosition()));
   }, 60_000);
 
-  /** A fresh shadow database holding the live scrub markers, as the replay prepares it; its file. */
-  async function shadowWithLiveScrubs(shadowDir: string): Promise<string> {
-    const shadow = await ReadDb.open({ dataDir: shadowDir });
+  /**
+   * The bulk build of the whole log into a fresh shadow holding the live scrub markers (as the
+   * replay prepares it), with these options; `inspect` sees the result and the rebuilt database.
+   */
+  async function buildIntoShadow(
+    options: Omit<BulkBuildOptions, 'logFile' | 'shadowFile' | 'until'>,
+    inspect: (result: BulkBuildResult, rebuilt: ReadDb) => Promise<void> = async () => undefined,
+  ): Promise<BulkBuildResult> {
+    const shadowDir = makeTmpDir('replay-bulk-shadow-');
     try {
-      await shadow.db
-        .insertInto('rm_scrubs')
-        .values(await live.db.selectFrom('rm_scrubs').selectAll().execute())
-        .execute();
-      return shadow.file!;
+      const shadow = await ReadDb.open({ dataDir: shadowDir });
+      try {
+        await shadow.db
+          .insertInto('rm_scrubs')
+          .values(await live.db.selectFrom('rm_scrubs').selectAll().execute())
+          .execute();
+      } finally {
+        await shadow.close();
+      }
+      const result = await bulkBuildReadModels({
+        logFile: join(dataDir, 'events.sqlite'),
+        shadowFile: shadow.file!,
+        until: (await stores.raw.headPosition())!,
+        ...options,
+      });
+      const rebuilt = await ReadDb.open({ dataDir: shadowDir });
+      try {
+        await inspect(result, rebuilt);
+      } finally {
+        await rebuilt.close();
+      }
+      return result;
     } finally {
-      await shadow.close();
+      removeTmpDir(shadowDir);
     }
   }
 
@@ -319,59 +344,40 @@ describe('replay bulk build = live projection (SQLite)', () => {
   ])(
     'with a tiny cache and small pages (rows written, read back, written again) the rows are the same: %s',
     async (_, maxEvictedIds, withFunction) => {
-      const shadowDir = makeTmpDir('replay-bulk-shadow-');
-      try {
-        const file = await shadowWithLiveScrubs(shadowDir);
-        const result = await bulkBuildReadModels({
-          logFile: join(dataDir, 'events.sqlite'),
-          shadowFile: file,
-          until: (await stores.raw.headPosition())!,
+      await buildIntoShadow(
+        {
           ...(withFunction ? { upcast } : {}),
           upcasterModule,
           foldThreads: 3,
           pageSize: 5,
           maxCachedStreams: 2,
           ...(maxEvictedIds === undefined ? {} : { maxEvictedIds }),
-        });
-        // Streams folded by three threads (two of them loading the upcasters module themselves).
-        expect(result.foldThreads).toBe(3);
-        expect(result.events).toBe(Number(await stores.raw.headPosition()));
-        expect(result.reloads).toBeGreaterThan(0);
-        // The recordedAt with an offset and the rows of scrubbed streams.
-        expect(result.auditFixups).toBeGreaterThan(2);
-        const rebuilt = await ReadDb.open({ dataDir: shadowDir });
-        try {
+        },
+        async (result, rebuilt) => {
+          // Streams folded by three threads (two of them loading the upcasters module themselves).
+          expect(result.foldThreads).toBe(3);
+          expect(result.events).toBe(Number(await stores.raw.headPosition()));
+          expect(result.reloads).toBeGreaterThan(0);
+          // The recordedAt with an offset and the rows of scrubbed streams.
+          expect(result.auditFixups).toBeGreaterThan(2);
           expect(await readModelChecksums(rebuilt)).toEqual(await readModelChecksums(live));
           expect(await new ReadStore(rebuilt).checkpoint()).toBe(await liveStore.checkpoint());
-        } finally {
-          await rebuilt.close();
-        }
-      } finally {
-        removeTmpDir(shadowDir);
-      }
+        },
+      );
     },
     60_000,
   );
 
   it('an upcaster that moves events to another stream stops a parallel build (BulkBuildUnsupportedError: the replay falls back)', async () => {
-    const shadowDir = makeTmpDir('replay-bulk-moving-');
-    try {
-      const file = await shadowWithLiveScrubs(shadowDir);
-      await expect(
-        bulkBuildReadModels({
-          logFile: join(dataDir, 'events.sqlite'),
-          shadowFile: file,
-          until: (await stores.raw.headPosition())!,
-          upcasterModule: {
-            file: require.resolve('./fixtures/stream-moving-upcasters'),
-            name: 'UPCASTERS',
-          },
-          foldThreads: 2,
-        }),
-      ).rejects.toBeInstanceOf(BulkBuildUnsupportedError);
-    } finally {
-      removeTmpDir(shadowDir);
-    }
+    await expect(
+      buildIntoShadow({
+        upcasterModule: {
+          file: require.resolve('./fixtures/stream-moving-upcasters'),
+          name: 'UPCASTERS',
+        },
+        foldThreads: 2,
+      }),
+    ).rejects.toBeInstanceOf(BulkBuildUnsupportedError);
   }, 60_000);
 
   it("an upcaster that assigns metadata in place (as it may on the store's plain events) builds the same rows", async () => {
@@ -380,26 +386,11 @@ describe('replay bulk build = live projection (SQLite)', () => {
       if (out === e) e.metadata = { ...e.metadata };
       return out;
     };
-    const shadowDir = makeTmpDir('replay-bulk-assign-');
-    try {
-      const file = await shadowWithLiveScrubs(shadowDir);
-      const result = await bulkBuildReadModels({
-        logFile: join(dataDir, 'events.sqlite'),
-        shadowFile: file,
-        until: (await stores.raw.headPosition())!,
-        upcast: assigning,
-      });
+    await buildIntoShadow({ upcast: assigning }, async (result, rebuilt) => {
       // A function alone cannot be handed to another thread: one fold thread, this one.
       expect(result.foldThreads).toBe(1);
-      const rebuilt = await ReadDb.open({ dataDir: shadowDir });
-      try {
-        expect(await readModelChecksums(rebuilt)).toEqual(await readModelChecksums(live));
-      } finally {
-        await rebuilt.close();
-      }
-    } finally {
-      removeTmpDir(shadowDir);
-    }
+      expect(await readModelChecksums(rebuilt)).toEqual(await readModelChecksums(live));
+    });
   }, 60_000);
 
   it('a replay keeps the delivery state of the confirmations and switches to identical tables', async () => {
