@@ -1,7 +1,7 @@
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { AuditReader, ReadStore } from '@app/read-models';
-import { isProcessRunning } from './process-alive';
+import { isProcessRunning } from '@app/platform';
 
 export interface AuditExportOptions {
   store: ReadStore;

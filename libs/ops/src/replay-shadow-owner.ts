@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { isProcessRunning } from './process-alive';
+import { isProcessRunning } from '@app/platform';
 
 /** Written in each SQLite shadow directory: which process on which host builds it. */
 const OWNER_FILE = 'owner.json';

@@ -1,6 +1,6 @@
-import { assertRedisUsable } from '@app/platform';
+import { assertRedisUsable, isProcessRunning } from '@app/platform';
 import { usePrivateRedis } from '../../support/redis-harness';
-import { processExists, withClient } from './redis-test.helpers';
+import { withClient } from './redis-test.helpers';
 
 /** CONFIG GET <name> as a single value (legacy reply shape: [name, value]). */
 async function configValue(url: string, name: string): Promise<string | undefined> {
@@ -44,7 +44,7 @@ describe('private redis-server (AOF) through usePrivateRedis', () => {
     const before = redis.pid;
     const port = redis.port;
     await redis.kill('SIGKILL');
-    expect(processExists(before)).toBe(false);
+    expect(isProcessRunning(before)).toBe(false);
 
     await redis.restart();
     expect(redis.port).toBe(port);
@@ -58,7 +58,7 @@ describe('private redis-server (AOF) through usePrivateRedis', () => {
     await withClient(redis.url, (client) => client.set('graceful', 'yes'));
     const before = redis.pid;
     await redis.restart();
-    expect(processExists(before)).toBe(false);
+    expect(isProcessRunning(before)).toBe(false);
     await withClient(redis.url, async (client) => expect(await client.get('graceful')).toBe('yes'));
   }, 15_000);
 });

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import {
   assertRedisUsable,
   findFreePort,
+  isProcessRunning,
   startPrivateRedis,
   type PrivateRedis,
 } from '@app/platform';
-import { processExists, tempDir, withClient } from './redis-test.helpers';
+import { tempDir, withClient } from './redis-test.helpers';
 
 /** Starts a private redis in its own temp dir; everything is torn down by the returned cleanup. */
 async function launch(options: Partial<Parameters<typeof startPrivateRedis>[0]> = {}) {
@@ -145,10 +146,10 @@ describe('startPrivateRedis', () => {
     it('stop() waits until the process is gone and is idempotent', async () => {
       const { server, cleanup } = await launch({ persistence: 'none' });
       const pid = server.pid;
-      expect(processExists(pid)).toBe(true);
+      expect(isProcessRunning(pid)).toBe(true);
       await server.stop();
       expect(server.running).toBe(false);
-      expect(processExists(pid)).toBe(false);
+      expect(isProcessRunning(pid)).toBe(false);
       await server.stop();
       await cleanup();
     });
@@ -187,9 +188,9 @@ describe('startPrivateRedis', () => {
         const { pid } = JSON.parse(stdout) as { pid: number; port: number };
 
         const deadline = Date.now() + 5_000;
-        while (processExists(pid) && Date.now() < deadline)
+        while (isProcessRunning(pid) && Date.now() < deadline)
           await new Promise((r) => setTimeout(r, 25));
-        expect(processExists(pid)).toBe(false);
+        expect(isProcessRunning(pid)).toBe(false);
       } finally {
         await dir.remove();
       }

@@ -1,0 +1,1 @@
+export { isProcessRunning } from './process-running';
