@@ -18,6 +18,7 @@ import {
   type UpcasterModule,
 } from './read-model-bulk-fold';
 import { type BulkThread, startBulkThread } from './bulk-thread';
+import { journalInMemory } from './sqlite-bulk-pragmas';
 
 export { BulkBuildUnsupportedError, type UpcasterModule } from './read-model-bulk-fold';
 
@@ -44,8 +45,9 @@ export { BulkBuildUnsupportedError, type UpcasterModule } from './read-model-bul
  *   partitions, one on this thread and the others in worker threads, each into a scratch file
  *   of the same schema; the scratch files are copied into the shadow at the end.
  *
- * Both write without journal or fsync (a shadow lost to a crash is simply built again) and
- * without secondary indexes (the caller makes those it needs).
+ * Both write with the rollback journal in memory and without fsync (a shadow lost to a crash is
+ * simply built again; see journalInMemory), and without secondary indexes (the caller makes
+ * those it needs).
  */
 export interface BulkBuildOptions {
   /** The SQLite event log. */
@@ -232,7 +234,7 @@ function finish(
   const db = new Database(o.shadowFile, { fileMustExist: true });
   const log = new Database(o.logFile, { readonly: true, fileMustExist: true });
   try {
-    db.pragma('journal_mode = OFF');
+    journalInMemory(db);
     db.pragma('synchronous = OFF');
     db.pragma('cache_size = -16384');
     // Attached before the transaction (SQLite refuses ATTACH inside one).
@@ -417,8 +419,10 @@ const { parentPort, workerData: w } = require('node:worker_threads');
 const Database = require(w.driver);
 const db = new Database(w.shadowFile, { fileMustExist: true });
 try {
-  // Set before the log is attached: they apply to the shadow only.
-  db.pragma('journal_mode = OFF');
+  // Set before the log is attached: they apply to the shadow only. The journal in memory, as
+  // journalInMemory() does (defensive mode ignores OFF; a shadow left in WAL writes twice).
+  const mode = db.pragma('journal_mode = MEMORY', { simple: true });
+  if (mode !== 'memory') throw new Error('bulk build: the shadow stays in journal_mode=' + mode);
   db.pragma('synchronous = OFF');
   db.pragma('cache_size = -16384');
   db.pragma('temp_store = MEMORY');

@@ -19,6 +19,7 @@ import {
 import type { EventMetadata, RecordedEvent } from '@app/event-store';
 import { normalizeInstant, type Upcast } from '@app/read-models';
 import { type BulkThread, startBulkThread } from './bulk-thread';
+import { journalInMemory } from './sqlite-bulk-pragmas';
 
 /**
  * The fold of the replay's bulk build (read-model-bulk-build.ts): the streams of one partition
@@ -165,12 +166,12 @@ export function partitionFilter(p: { index: number; count: number }): string {
   return ` AND (${sum}) % ${p.count} = ${p.index}`;
 }
 
-/** The scratch file of the folded tables: the shadow's own definitions, no journal. */
+/** The scratch file of the folded tables: the shadow's own definitions, journal in memory. */
 function openScratch(file: string, ddl: readonly string[]): Database.Database {
   rmSync(file, { force: true });
   const db = new Database(file);
   try {
-    db.pragma('journal_mode = OFF');
+    journalInMemory(db);
     db.pragma('synchronous = OFF');
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('cache_size = -65536');

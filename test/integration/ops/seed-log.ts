@@ -384,7 +384,7 @@ function openDirect(
   if (order === 'time') {
     rmSync(staging, { force: true });
     db.prepare('ATTACH DATABASE ? AS staging').run(staging);
-    db.exec('PRAGMA staging.journal_mode = OFF');
+    db.exec('PRAGMA staging.journal_mode = MEMORY'); // OFF is ignored in defensive mode
     db.exec(
       `CREATE TABLE staging.events (seq INTEGER PRIMARY KEY, event_id TEXT, stream_id TEXT,
         revision INTEGER, type TEXT, data TEXT, metadata TEXT)`,
