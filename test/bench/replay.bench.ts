@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       `raw read-and-parse (readAll, 2000/page): ${read.toLocaleString('en')} events in ${(readMs / 1000).toFixed(2)} s = ${rate(read, readMs)} events/s`,
     );
     console.log(
-      `replay (ops replay: bulk build into the shadow, top-up): ${report.events.toLocaleString('en')} events in ${(report.buildMs / 1000).toFixed(2)} s = ${rate(report.events, report.buildMs)} events/s; switch-over ${(report.swapMs / 1000).toFixed(2)} s`,
+      `replay (ops replay: bulk build into the shadow, top-up): ${report.events.toLocaleString('en')} events in ${(report.buildMs / 1000).toFixed(2)} s = ${rate(report.events, report.buildMs)} events/s; switch-over ${(report.swapMs / 1000).toFixed(2)} s, of which the live read models were locked against writers ${(report.lockMs / 1000).toFixed(2)} s`,
     );
     console.log(
       `replay / raw read: ${((report.buildMs ? readMs / report.buildMs : 0) * 100).toFixed(0)} %; target 100,000 events/s: ${(report.events / report.buildMs) * 1000 >= 100_000 ? 'met' : 'NOT met'}`,

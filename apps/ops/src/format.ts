@@ -59,7 +59,7 @@ export function formatReplay(r: ReplayReport): string {
     `${r.dryRun ? 'Dry run: rebuilt' : 'Rebuilt'} ${r.projections.join(', ')} (${r.dialect}, generation ${r.generation})`,
     `  ${r.events.toLocaleString('en')} events in ${(r.buildMs / 1000).toFixed(2)} s (${r.eventsPerSecond.toLocaleString('en')} events/s), up to position ${r.position ?? '-'}`,
     r.swapped
-      ? `  switched readers over in ${r.swapMs} ms (live checkpoint was ${r.livePosition ?? '-'})`
+      ? `  switched readers over in ${r.swapMs} ms, the live read models locked against writers for ${r.lockMs} ms of it (live checkpoint was ${r.livePosition ?? '-'})`
       : '  live tables left as they were',
   ];
   if (r.tables) {

@@ -24,6 +24,15 @@ import {
   type RebuiltTable,
   type TableChecksum,
 } from './read-model-checksums';
+import {
+  copyAhead,
+  dropNextTables,
+  nextTableDdl,
+  PRECOPIED_TABLES,
+  type PrecopiedTable,
+  recordShadowChanges,
+  replaceWithNext,
+} from './sqlite-table-precopy';
 
 /**
  * Projections a replay can rebuild. Every read model is written by one projection in one
@@ -95,7 +104,13 @@ export interface ReplayReport {
   /** The live read models' checkpoint when the switch happened (or when compared). */
   livePosition: string | null;
   buildMs: number;
+  /** The switch-over: on SQLite, the copy ahead of the lock and the locked part. */
   swapMs: number;
+  /**
+   * Of swapMs, the time the live read models were locked against writers (the live projector
+   * waits meanwhile; readers never wait). 0 for a dry run.
+   */
+  lockMs: number;
   eventsPerSecond: number;
   swapped: boolean;
   /** Per table: live and rebuilt checksums (when compared). */
@@ -115,12 +130,16 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  *   streams folded in memory, prepared statements, no journal), then topped up by the live
  *   projection; otherwise by the live projection alone. Its secondary indexes are dropped and
  *   only those a scrub during the build needs are made again: the shadow's rows are copied into
- *   the live tables, which have their own. The switch is one write transaction on the live
- *   file: the live projector is locked out, the shadow is topped up to the live checkpoint, then
- *   every rebuilt table is replaced by the shadow's rows (its secondary indexes dropped, DELETE +
- *   INSERT … SELECT from the attached shadow, the indexes built again). Readers (WAL) see the
- *   old rows and indexes until the COMMIT, the new ones after it; a projector that wanted to
- *   write meanwhile waits (busy_timeout) and retries.
+ *   the live tables, which have their own. First the large tables (audit events, subscriptions,
+ *   purge receipts) are copied into `<table>__next` tables of the live file, with their indexes,
+ *   in short transactions (sqlite-table-precopy.ts); the shadow records which rows it changes
+ *   from then on. The switch is then one write transaction on the live file: the live projector
+ *   is locked out, the shadow is topped up to the live checkpoint, the rows it changed are copied
+ *   again, each `<table>__next` replaces its live table (DROP, RENAME), and the small tables are
+ *   replaced by the shadow's rows (DELETE + INSERT … SELECT). Readers (WAL) see the old tables
+ *   until the COMMIT, the new ones after it; a projector that wanted to write meanwhile waits
+ *   (busy_timeout) and retries. At a million events the lock is held for a few hundred ms,
+ *   against 10 s when every row was copied under it.
  * - PostgreSQL: the shadow is a schema `<live schema>_replay_<generation>`. The switch is one
  *   transaction: lock the live tables against writers, top up the shadow, then
  *   `ALTER TABLE … SET SCHEMA` the live tables out and the shadow ones in (a rename: O(1)).
@@ -213,6 +232,7 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
 
     let swapped = false;
     let livePosition: bigint | null;
+    let lockMs = 0;
     const swapStarted = Date.now();
     let tables: ReplayReport['tables'];
     const before = compare && !dryRun ? await readModelChecksums(o.live) : null;
@@ -226,24 +246,24 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
         shadowStore,
         ensureScrubIndexes,
       );
-      livePosition = await swapSqlite(
+      ({ livePosition, lockMs } = await swapSqlite(
         o.live,
         shadow.db,
         shadowStore,
         catchUp,
         ensureScrubIndexes,
         stopIfAborted,
-      );
+      ));
       swapped = true;
     } else {
-      livePosition = await swapPostgres(
+      ({ livePosition, lockMs } = await swapPostgres(
         o.live,
         shadow.db,
         shadowStore,
         shadow.schema!,
         catchUp,
         stopIfAborted,
-      );
+      ));
       swapped = true;
     }
     const swapMs = Date.now() - swapStarted;
@@ -269,6 +289,7 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
       livePosition: livePosition?.toString() ?? null,
       buildMs,
       swapMs,
+      lockMs,
       eventsPerSecond: buildMs > 0 ? Math.round((events / buildMs) * 1000) : events,
       swapped,
       ...(tables ? { tables } : {}),
@@ -440,15 +461,41 @@ async function swapSqlite(
   catchUp: CatchUp,
   beforeFirstScrub: () => Promise<void>,
   stopIfAborted: () => void,
-): Promise<bigint | null> {
+): Promise<{ livePosition: bigint | null; lockMs: number }> {
   const liveFile = live.file!;
   const shadowFile = shadow.file!;
   const conn = new Database(liveFile);
   try {
     conn.pragma('busy_timeout = 30000');
+    // The indexes of the tables filled ahead stay in memory while they fill.
+    conn.pragma('cache_size = -262144');
+    conn.pragma('analysis_limit = 1000');
     conn.exec(`ATTACH DATABASE '${shadowFile.replace(/'/g, "''")}' AS shadow`);
-    conn.exec('BEGIN');
+    const columnsOf = (table: string): string[] =>
+      (conn.prepare(`PRAGMA main.table_info(${table})`).all() as { name: string }[]).map(
+        (c) => c.name,
+      );
+    const indexesOf = (table: string): IndexDef[] =>
+      conn
+        .prepare(
+          `SELECT name, sql AS ddl FROM main.sqlite_master
+           WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`,
+        )
+        .all(table) as IndexDef[];
     try {
+      // Ahead of the lock, the large tables are copied into the live file in short
+      // transactions; under the lock only what changed since is copied (sqlite-table-precopy.ts).
+      recordShadowChanges(conn);
+      const ahead = new Map<PrecopiedTable, string[]>();
+      for (const table of PRECOPIED_TABLES) {
+        const ddl = nextTableDdl(conn, table);
+        if (!ddl) continue; // a definition it cannot rewrite: copied under the lock
+        const columns = columnsOf(table);
+        await copyAhead(conn, table, ddl, columns, stopIfAborted);
+        ahead.set(table, columns);
+      }
+      conn.exec('BEGIN');
+      const locked = Date.now();
       // The first write takes the live file's write lock (and only that file's): from here the
       // live projector cannot commit, so its checkpoint is final until COMMIT.
       conn
@@ -467,21 +514,15 @@ async function swapSqlite(
       await applyNewScrubs(scrubs, shadowStore, beforeFirstScrub);
       const shadowPosition = await shadowStore.checkpoint();
 
-      const columnsOf = (table: string): string[] =>
-        (conn.prepare(`PRAGMA main.table_info(${table})`).all() as { name: string }[]).map(
-          (c) => c.name,
-        );
-      const indexesOf = (table: string): IndexDef[] =>
-        conn
-          .prepare(
-            `SELECT name, sql AS ddl FROM main.sqlite_master
-             WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`,
-          )
-          .all(table) as IndexDef[];
       for (const table of REBUILT_TABLES) {
         // A stop asked for meanwhile (it is seen on a turn of the event loop) rolls back.
         await new Promise<void>((resolve) => setImmediate(resolve));
         stopIfAborted();
+        const columns = ahead.get(table as PrecopiedTable);
+        if (columns) {
+          replaceWithNext(conn, table as PrecopiedTable, columns);
+          continue;
+        }
         const cols = columnsOf(table);
         const list = cols.map((c) => `"${c}"`).join(', ');
         // The live table's secondary indexes are built again after the rows are in (sorted, in
@@ -521,9 +562,15 @@ async function swapSqlite(
       await new Promise<void>((resolve) => setImmediate(resolve));
       stopIfAborted();
       conn.exec('COMMIT');
-      return livePosition;
+      return { livePosition, lockMs: Date.now() - locked };
     } catch (error) {
       if (conn.inTransaction) conn.exec('ROLLBACK');
+      // The tables copied ahead, if any (the live tables are as they were).
+      try {
+        dropNextTables(conn);
+      } catch {
+        // left for the next switch-over, which drops them first
+      }
       throw error;
     }
   } finally {
@@ -544,13 +591,15 @@ async function swapPostgres(
   shadowSchema: string,
   catchUp: CatchUp,
   stopIfAborted: () => void,
-): Promise<bigint | null> {
+): Promise<{ livePosition: bigint | null; lockMs: number }> {
   const liveSchema = live.schema ?? 'public';
+  let locked = 0;
   const old = `${shadowSchema}_old`.slice(0, 63);
   const q = (schema: string, table: string) => sql`${sql.id(schema)}.${sql.id(table)}`;
   const livePosition = await live.db.transaction().execute(async (trx) => {
     const t = trx as unknown as Kysely<ReadDatabase>;
     await sql`set local lock_timeout = '20s'`.execute(t);
+    locked = Date.now();
     // Writers (the live projector) wait from here to COMMIT; readers go on until the renames.
     await sql`lock table ${sql.join(
       [...REBUILT_TABLES, 'rm_checkpoints'].map((n) => q(liveSchema, n)),
@@ -590,6 +639,7 @@ async function swapPostgres(
       );
     return position;
   });
+  const lockMs = Date.now() - locked;
   await sql`drop schema if exists ${sql.id(old)} cascade`.execute(live.db);
-  return livePosition;
+  return { livePosition, lockMs };
 }

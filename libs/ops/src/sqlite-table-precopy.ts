@@ -1,0 +1,168 @@
+import type Database from 'better-sqlite3';
+import { type RebuiltTable, TABLE_KEYS } from './read-model-checksums';
+
+/**
+ * The SQLite switch-over's rows copied into the live file before the write lock (see
+ * `swapSqlite` in read-model-replay.ts). Copying a million audit rows, building their indexes
+ * and committing them took 10 s inside the switch-over's one transaction, during which the live
+ * projector could not write. Instead:
+ *
+ * 1. Each large table of the shadow is copied into `main.<table>__next` (same definition, same
+ *    indexes) in short transactions of `CHUNK_ROWS` rows: the projector writes between them and
+ *    readers keep the live tables.
+ * 2. From the start of that copy, triggers in the shadow record the key of every row the shadow
+ *    changes (the top-up under the lock, scrubs) in `ops_changed`.
+ * 3. Under the lock, those rows are copied again, the live table is dropped and `<table>__next`
+ *    renamed to it: readers see the new table and its indexes from the COMMIT on, as before.
+ *
+ * SQLite cannot rename an index, and the live table's indexes keep their names until it is
+ * dropped, so the new table's indexes take the other name of a pair: `<name>` ↔ `<name>__r`
+ * (`alternateIndexName`). Queries never name an index; a migration that drops or replaces one of
+ * these indexes must look it up by table (sqlite_master), not by name.
+ */
+
+/** The tables copied ahead (the others are small: copied under the lock as before). */
+export const PRECOPIED_TABLES = [
+  'rm_audit_events',
+  'rm_subscriptions',
+  'rm_purge_receipts',
+] as const satisfies readonly RebuiltTable[];
+export type PrecopiedTable = (typeof PRECOPIED_TABLES)[number];
+
+/** Rows per transaction of the copy ahead (about 50–100 ms of the live file's write lock). */
+const CHUNK_ROWS = 20_000;
+const NEXT = '__next';
+const ALT = '__r';
+
+export const nextTable = (table: PrecopiedTable): string => `${table}${NEXT}`;
+
+export function alternateIndexName(name: string): string {
+  return name.endsWith(ALT) ? name.slice(0, -ALT.length) : `${name}${ALT}`;
+}
+
+const quote = (id: string): string => `"${id.replace(/"/g, '""')}"`;
+/** `CREATE [UNIQUE] INDEX [IF NOT EXISTS] <name> ON <table>` with or without quotes. */
+const INDEX_HEAD =
+  /^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"(?:[^"]|"")+"|\w+)\s+ON\s+(?:"(?:[^"]|"")+"|\w+)\s*\(/i;
+const TABLE_HEAD = /^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"(?:[^"]|"")+"|\w+)\s*\(/i;
+
+/**
+ * The DDL of the live table and its indexes, rewritten for `<table>__next`; null when a
+ * definition is not in a form this can rewrite (the table is then copied under the lock).
+ */
+export function nextTableDdl(
+  conn: Database.Database,
+  table: PrecopiedTable,
+): { table: string; indexes: string[] } | null {
+  const rows = conn
+    .prepare(
+      `SELECT type, name, sql FROM main.sqlite_master
+       WHERE tbl_name = ? AND sql IS NOT NULL AND type IN ('table', 'index')`,
+    )
+    .all(table) as { type: string; name: string; sql: string }[];
+  const tableSql = rows.find((r) => r.type === 'table')?.sql;
+  if (!tableSql || !TABLE_HEAD.test(tableSql)) return null;
+  const indexes: string[] = [];
+  for (const r of rows.filter((x) => x.type === 'index')) {
+    const head = INDEX_HEAD.exec(r.sql);
+    if (!head) return null;
+    indexes.push(
+      `CREATE ${head[1] ?? ''}INDEX main.${quote(alternateIndexName(r.name))} ON ${quote(nextTable(table))} (${r.sql.slice(head[0].length)}`,
+    );
+  }
+  return {
+    table: tableSql.replace(TABLE_HEAD, `CREATE TABLE main.${quote(nextTable(table))} (`),
+    indexes,
+  };
+}
+
+/** Removes what an earlier, interrupted switch-over left (one transaction). */
+export function dropNextTables(conn: Database.Database): void {
+  conn.transaction(() => {
+    for (const t of PRECOPIED_TABLES) conn.exec(`DROP TABLE IF EXISTS main.${quote(nextTable(t))}`);
+  })();
+}
+
+/**
+ * From now on, the key of every row of a pre-copied table the shadow inserts, updates or
+ * deletes is recorded in `shadow.ops_changed` (whichever connection writes it).
+ */
+export function recordShadowChanges(conn: Database.Database): void {
+  conn.exec(
+    'CREATE TABLE IF NOT EXISTS shadow.ops_changed (tbl TEXT NOT NULL, k ANY NOT NULL, PRIMARY KEY (tbl, k))',
+  );
+  for (const table of PRECOPIED_TABLES) {
+    const key = TABLE_KEYS[table];
+    for (const [event, row] of [
+      ['INSERT', 'NEW'],
+      ['UPDATE', 'NEW'],
+      ['DELETE', 'OLD'],
+    ] as const)
+      conn.exec(
+        `CREATE TRIGGER IF NOT EXISTS shadow.${quote(`ops_changed_${table}_${event.toLowerCase()}`)}
+         AFTER ${event} ON ${quote(table)}
+         BEGIN INSERT OR IGNORE INTO ops_changed (tbl, k) VALUES ('${table}', ${row}.${quote(key)}); END`,
+      );
+  }
+}
+
+/**
+ * Copies `shadow.<table>` into `main.<table>__next` (created with its indexes) in short
+ * transactions, giving the event loop a turn between them (a stop is seen there).
+ */
+export async function copyAhead(
+  conn: Database.Database,
+  table: PrecopiedTable,
+  ddl: { table: string; indexes: string[] },
+  columns: readonly string[],
+  stopIfAborted: () => void,
+): Promise<void> {
+  conn.transaction(() => {
+    conn.exec(`DROP TABLE IF EXISTS main.${quote(nextTable(table))}`);
+    conn.exec(ddl.table);
+    for (const i of ddl.indexes) conn.exec(i);
+  })();
+  const list = columns.map(quote).join(', ');
+  const bound = conn
+    .prepare(
+      `SELECT rowid FROM shadow.${quote(table)} WHERE rowid > ? ORDER BY rowid LIMIT 1 OFFSET ${CHUNK_ROWS - 1}`,
+    )
+    .pluck();
+  const copy = conn.prepare(
+    `INSERT INTO main.${quote(nextTable(table))} (${list})
+     SELECT ${list} FROM shadow.${quote(table)} WHERE rowid > ? AND rowid <= ? ORDER BY rowid`,
+  );
+  let after = Number.MIN_SAFE_INTEGER;
+  for (let chunk = 0; ; chunk++) {
+    const upTo = (bound.get(after) as number | undefined) ?? Number.MAX_SAFE_INTEGER;
+    conn.transaction(() => copy.run(after, upTo)).immediate();
+    if (upTo === Number.MAX_SAFE_INTEGER) break;
+    after = upTo;
+    // Keep the WAL short when no other process checkpoints it (a replay from the CLI alone).
+    if (chunk % 10 === 9) conn.pragma('main.wal_checkpoint(PASSIVE)');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    stopIfAborted();
+  }
+}
+
+/**
+ * Under the switch-over's lock: the rows the shadow changed since the copy ahead are copied
+ * again, then `<table>__next` replaces the live table (its planner statistics made afresh).
+ */
+export function replaceWithNext(
+  conn: Database.Database,
+  table: PrecopiedTable,
+  columns: readonly string[],
+): void {
+  const key = quote(TABLE_KEYS[table]);
+  const next = `main.${quote(nextTable(table))}`;
+  const list = columns.map(quote).join(', ');
+  const changed = `(SELECT k FROM shadow.ops_changed WHERE tbl = '${table}')`;
+  conn.exec(`DELETE FROM ${next} WHERE ${key} IN ${changed}`);
+  conn.exec(
+    `INSERT INTO ${next} (${list}) SELECT ${list} FROM shadow.${quote(table)} WHERE ${key} IN ${changed}`,
+  );
+  conn.exec(`DROP TABLE main.${quote(table)}`);
+  conn.exec(`ALTER TABLE ${next} RENAME TO ${quote(table)}`);
+  conn.exec(`ANALYZE main.${quote(table)}`);
+}

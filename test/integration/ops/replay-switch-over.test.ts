@@ -1,0 +1,202 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { sql } from 'kysely';
+import { type EventStores, openEventStores } from '@app/infrastructure';
+import { readModelChecksums, replayReadModels } from '@app/ops';
+import { loadConfig } from '@app/platform';
+import { ReadDb, ReadStore } from '@app/read-models';
+import {
+  alternateIndexName,
+  copyAhead,
+  nextTableDdl,
+  PRECOPIED_TABLES,
+  recordShadowChanges,
+  replaceWithNext,
+} from '../../../libs/ops/src/sqlite-table-precopy';
+import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
+import { projectLive } from './project-live';
+import { seedLog } from './seed-log';
+
+/** Index names of the tables the switch-over copies ahead, sorted. */
+const indexNames = async (db: ReadDb): Promise<string[]> =>
+  (
+    await sql<{ name: string }>`select name from sqlite_master where type = 'index'
+      and sql is not null and tbl_name in (${sql.join([...PRECOPIED_TABLES])}) order by name`.execute(
+      db.db,
+    )
+  ).rows.map((r) => r.name);
+/** Tables matching a GLOB pattern (`_` is no wildcard there). */
+const tablesNamed = async (db: ReadDb, glob: string): Promise<string[]> =>
+  (
+    await sql<{
+      name: string;
+    }>`select name from sqlite_master where type = 'table' and name glob ${glob}`.execute(db.db)
+  ).rows.map((r) => r.name);
+
+/**
+ * The SQLite switch-over copies the large tables into the live file ahead of its lock
+ * (libs/ops/src/sqlite-table-precopy.ts); under the lock it copies again only the rows the shadow
+ * changed since, and renames.
+ */
+describe('replay switch-over on SQLite: the large tables copied ahead of the lock', () => {
+  let dataDir: string;
+  let stores: EventStores;
+  let live: ReadDb;
+  let head: bigint;
+
+  beforeAll(async () => {
+    dataDir = makeTmpDir('replay-switch-');
+    stores = openEventStores(
+      loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
+    );
+    // In recordedAt order: the last events of the log (expiries, purges) belong to
+    // subscriptions registered long before, whose rows the copy ahead has already copied.
+    await seedLog(stores, 6_000, { encryptEvery: 10, reuseDecisions: true, order: 'time' });
+    live = await ReadDb.open({ dataDir });
+    await projectLive(stores.raw, live, new ReadStore(live));
+    head = (await stores.raw.headPosition())!;
+  }, 120_000);
+
+  afterEach(() => jest.restoreAllMocks());
+
+  afterAll(async () => {
+    await live?.close();
+    await stores?.raw.close();
+    await stores?.keys.close();
+    if (dataDir) removeTmpDir(dataDir);
+  });
+
+  it('rows the top-up changes under the lock are copied again: the live tables equal the live projection, the indexes take their other name (and back), nothing is left behind', async () => {
+    const expected = await readModelChecksums(live);
+    const names = await indexNames(live);
+    expect(names.length).toBeGreaterThan(5);
+    // The build sees a head 300 events short: the top-up under the lock folds the last 300.
+    const cut = head - 300n;
+    jest.spyOn(stores.raw, 'headPosition').mockResolvedValueOnce(cut);
+    // Drift for the replay to set right.
+    await live.db.updateTable('rm_subscriptions').set({ updated_at: 'drift' }).execute();
+
+    const report = await replayReadModels({ log: stores.raw, live, dataDir });
+    expect(report).toMatchObject({
+      swapped: true,
+      position: head.toString(),
+      events: Number(head),
+    });
+    expect(report.lockMs).toBeGreaterThanOrEqual(0);
+    expect(report.lockMs).toBeLessThanOrEqual(report.swapMs);
+    expect(await readModelChecksums(live)).toEqual(expected);
+    // The top-up did change rows copied ahead: subscriptions registered before the cut whose
+    // last event is after it.
+    const changedOld = await live.db
+      .selectFrom('rm_subscriptions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('registered_position', '<=', Number(cut))
+      .where('position', '>', Number(cut))
+      .executeTakeFirstOrThrow();
+    expect(Number(changedOld.n)).toBeGreaterThan(10);
+
+    expect(await indexNames(live)).toEqual(names.map(alternateIndexName).sort());
+    expect(await tablesNamed(live, '*__next')).toEqual([]);
+    expect(readdirSync(join(dataDir, 'replay'))).toEqual([]);
+    // Queries use the renamed tables' indexes.
+    const plan = await sql<{
+      detail: string;
+    }>`explain query plan select position from rm_audit_events where account_id = 'acc_1' order by position`.execute(
+      live.db,
+    );
+    expect(plan.rows.map((r) => r.detail).join(' ')).toMatch(/USING (COVERING )?INDEX/);
+
+    // The next replay gives the indexes their first names back.
+    await replayReadModels({ log: stores.raw, live, dataDir });
+    expect(await indexNames(live)).toEqual(names);
+    expect(await readModelChecksums(live)).toEqual(expected);
+  }, 120_000);
+});
+
+describe('the copy ahead (sqlite-table-precopy)', () => {
+  let dir: string;
+  beforeEach(() => (dir = makeTmpDir('precopy-')));
+  afterEach(() => removeTmpDir(dir));
+
+  const auditRow = (position: number, data: string) => ({
+    position,
+    event_id: `e${position}`,
+    stream_id: `subscription-sub_${position % 7}`,
+    revision: position,
+    type: 'T',
+    recorded_at: '2026-01-01T00:00:00.000Z',
+    subscription_id: `sub_${position % 7}`,
+    account_id: `acc_${position % 3}`,
+    correlation_id: 'c',
+    data,
+    personal: 0,
+    scrubbed: 0,
+  });
+
+  it('a row updated, deleted or inserted in the shadow after the copy is copied again under the lock; a row copied ahead and left alone stays', async () => {
+    const liveDb = await ReadDb.open({ dataDir: join(dir, 'live') });
+    const shadowDb = await ReadDb.open({ dataDir: join(dir, 'shadow') });
+    try {
+      await liveDb.db
+        .insertInto('rm_audit_events')
+        .values([auditRow(1, '"old live"')])
+        .execute();
+      await shadowDb.db
+        .insertInto('rm_audit_events')
+        .values(Array.from({ length: 50 }, (_, i) => auditRow(i + 1, `"v${i + 1}"`)))
+        .execute();
+      const conn = new Database(liveDb.file!);
+      try {
+        conn.exec(`ATTACH DATABASE '${shadowDb.file!}' AS shadow`);
+        recordShadowChanges(conn);
+        const ddl = nextTableDdl(conn, 'rm_audit_events')!;
+        const columns = (
+          conn.prepare('PRAGMA main.table_info(rm_audit_events)').all() as { name: string }[]
+        ).map((c) => c.name);
+        await copyAhead(conn, 'rm_audit_events', ddl, columns, () => undefined);
+        // After the copy: a scrub-like update of an old row, a delete, an insert.
+        await shadowDb.db
+          .updateTable('rm_audit_events')
+          .set({ data: '"scrubbed"', scrubbed: 1 })
+          .where('position', '=', 3)
+          .execute();
+        await shadowDb.db.deleteFrom('rm_audit_events').where('position', '=', 4).execute();
+        await shadowDb.db
+          .insertInto('rm_audit_events')
+          .values([auditRow(51, '"new"')])
+          .execute();
+        conn.transaction(() => replaceWithNext(conn, 'rm_audit_events', columns))();
+        const rows = conn
+          .prepare('SELECT position, data, scrubbed FROM main.rm_audit_events ORDER BY position')
+          .all() as { position: number; data: string; scrubbed: number }[];
+        expect(rows).toHaveLength(50);
+        expect(rows.find((r) => r.position === 1)?.data).toBe('"v1"');
+        expect(rows.find((r) => r.position === 3)).toEqual({
+          position: 3,
+          data: '"scrubbed"',
+          scrubbed: 1,
+        });
+        expect(rows.find((r) => r.position === 4)).toBeUndefined();
+        expect(rows.find((r) => r.position === 51)?.data).toBe('"new"');
+        expect(
+          conn
+            .prepare(`SELECT k FROM shadow.ops_changed WHERE tbl = 'rm_audit_events' ORDER BY k`)
+            .pluck()
+            .all(),
+        ).toEqual([3, 4, 51]);
+      } finally {
+        conn.close();
+      }
+    } finally {
+      await liveDb.close();
+      await shadowDb.close();
+    }
+    expect(existsSync(join(dir, 'live'))).toBe(true);
+  });
+
+  it('index names alternate between <name> and <name>__r', () => {
+    expect(alternateIndexName('rm_audit_events_type')).toBe('rm_audit_events_type__r');
+    expect(alternateIndexName('rm_audit_events_type__r')).toBe('rm_audit_events_type');
+  });
+});
