@@ -139,7 +139,8 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
       );
     // Partition 0 on this thread: it has nothing else to do meanwhile but report progress.
     const own = await foldPartition(partition(0), {
-      upcast: o.upcast ?? (o.upcasterModule ? loadUpcasters(o.upcasterModule) : undefined),
+      // The module, when given, is the same upcasters: an empty list folds without any.
+      upcast: o.upcasterModule ? loadUpcasters(o.upcasterModule) : o.upcast,
       beforePage() {
         copy.check();
         for (const t of others) t.check();
@@ -196,12 +197,16 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
   }
 }
 
-/** The upcasters of a module, composed (what each fold thread does with the module). */
-function loadUpcasters(m: UpcasterModule): Upcast {
+/**
+ * The upcasters of a module, composed (what each fold thread does with the module); undefined
+ * when the list is empty: the fold then skips the upcasting step (a stand-in event per event, a
+ * BigInt position: about a tenth of the fold's CPU).
+ */
+function loadUpcasters(m: UpcasterModule): Upcast | undefined {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module named at run time
   const list = (require(m.file) as Record<string, readonly Upcaster[] | undefined>)[m.name];
   if (!Array.isArray(list)) throw new Error(`${m.file} exports no upcaster list ${m.name}`);
-  return composeUpcasters(list);
+  return list.length > 0 ? composeUpcasters(list) : undefined;
 }
 
 /** The shadow's definitions of the folded tables (each fold thread's scratch file gets them). */

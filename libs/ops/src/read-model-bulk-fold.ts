@@ -592,7 +592,8 @@ const { foldPartition } = require(w.module);
 let upcast;
 if (w.upcasters) {
   const list = require(w.upcasters.file)[w.upcasters.name];
-  upcast = (e) => list.reduce((x, up) => up(x), e);
+  // An empty list: no upcasting step at all (as loadUpcasters does on the calling thread).
+  if (list.length > 0) upcast = (e) => list.reduce((x, up) => up(x), e);
 }
 foldPartition(w.options, {
   upcast,
