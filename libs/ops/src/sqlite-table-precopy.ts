@@ -88,8 +88,11 @@ export function dropNextTables(conn: Database.Database): void {
  * deletes is recorded in `shadow.ops_changed` (whichever connection writes it).
  */
 export function recordShadowChanges(conn: Database.Database): void {
+  // `k` has no declared type (no affinity): a key is kept as the table holds it. Declared ANY
+  // (NUMERIC affinity outside STRICT tables), a text id like '00123' became 123, and matched
+  // every id of that number (123, 0123, …) when copied again.
   conn.exec(
-    'CREATE TABLE IF NOT EXISTS shadow.ops_changed (tbl TEXT NOT NULL, k ANY NOT NULL, PRIMARY KEY (tbl, k))',
+    'CREATE TABLE IF NOT EXISTS shadow.ops_changed (tbl TEXT NOT NULL, k NOT NULL, PRIMARY KEY (tbl, k))',
   );
   for (const table of PRECOPIED_TABLES) {
     const key = TABLE_KEYS[table];

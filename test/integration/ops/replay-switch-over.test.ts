@@ -195,6 +195,69 @@ describe('the copy ahead (sqlite-table-precopy)', () => {
     expect(existsSync(join(dir, 'live'))).toBe(true);
   });
 
+  it('a text key that looks like a number (subscription 00123) is recorded and copied again as text', async () => {
+    const liveDb = await ReadDb.open({ dataDir: join(dir, 'live') });
+    const shadowDb = await ReadDb.open({ dataDir: join(dir, 'shadow') });
+    const row = (id: string, status: string) => ({
+      subscription_id: id,
+      account_id: 'acc_1',
+      product_id: 'p',
+      status,
+      section: 'active',
+      contract: 0,
+      revision: 1,
+      position: 1,
+      registered_position: 1,
+      state: '{}',
+      updated_at: '2026-01-01T00:00:00.000Z',
+    });
+    try {
+      await shadowDb.db
+        .insertInto('rm_subscriptions')
+        .values([row('00123', 'active'), row('123', 'active')])
+        .execute();
+      const conn = new Database(liveDb.file!);
+      try {
+        conn.exec(`ATTACH DATABASE '${shadowDb.file!}' AS shadow`);
+        recordShadowChanges(conn);
+        const columns = (
+          conn.prepare('PRAGMA main.table_info(rm_subscriptions)').all() as { name: string }[]
+        ).map((c) => c.name);
+        await copyAhead(
+          conn,
+          'rm_subscriptions',
+          nextTableDdl(conn, 'rm_subscriptions')!,
+          columns,
+          () => undefined,
+        );
+        await shadowDb.db
+          .updateTable('rm_subscriptions')
+          .set({ status: 'expired' })
+          .where('subscription_id', '=', '00123')
+          .execute();
+        // Recorded as the text it is (with NUMERIC affinity it became 123, which then matched
+        // subscription 123 as well).
+        expect(conn.prepare('SELECT k, typeof(k) AS t FROM shadow.ops_changed').all()).toEqual([
+          { k: '00123', t: 'text' },
+        ]);
+        conn.transaction(() => replaceWithNext(conn, 'rm_subscriptions', columns))();
+        expect(
+          conn
+            .prepare('SELECT subscription_id, status FROM main.rm_subscriptions ORDER BY 1')
+            .all(),
+        ).toEqual([
+          { subscription_id: '00123', status: 'expired' },
+          { subscription_id: '123', status: 'active' },
+        ]);
+      } finally {
+        conn.close();
+      }
+    } finally {
+      await liveDb.close();
+      await shadowDb.close();
+    }
+  });
+
   it('index names alternate between <name> and <name>__r', () => {
     expect(alternateIndexName('rm_audit_events_type')).toBe('rm_audit_events_type__r');
     expect(alternateIndexName('rm_audit_events_type__r')).toBe('rm_audit_events_type');
