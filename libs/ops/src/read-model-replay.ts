@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import { type EventStore, SqliteEventStore } from '@app/event-store';
@@ -27,6 +27,7 @@ import {
 import {
   copyAhead,
   dropNextTables,
+  dropOrphanedNextTables,
   nextTableDdl,
   PRECOPIED_TABLES,
   type PrecopiedTable,
@@ -482,16 +483,20 @@ async function swapSqlite(
            WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`,
         )
         .all(table) as IndexDef[];
+    // This replay's shadow directory is named by its generation: the tag of its tables. The
+    // other directories are the replays still running (killed ones were removed at the start).
+    const tag = basename(dirname(shadowFile));
+    dropOrphanedNextTables(conn, new Set(readdirSync(dirname(dirname(shadowFile)))));
     try {
       // Ahead of the lock, the large tables are copied into the live file in short
       // transactions; under the lock only what changed since is copied (sqlite-table-precopy.ts).
       recordShadowChanges(conn);
       const ahead = new Map<PrecopiedTable, string[]>();
       for (const table of PRECOPIED_TABLES) {
-        const ddl = nextTableDdl(conn, table);
+        const ddl = nextTableDdl(conn, table, tag);
         if (!ddl) continue; // a definition it cannot rewrite: copied under the lock
         const columns = columnsOf(table);
-        await copyAhead(conn, table, ddl, columns, stopIfAborted);
+        await copyAhead(conn, table, tag, ddl, columns, stopIfAborted);
         ahead.set(table, columns);
       }
       conn.exec('BEGIN');
@@ -520,7 +525,7 @@ async function swapSqlite(
         stopIfAborted();
         const columns = ahead.get(table as PrecopiedTable);
         if (columns) {
-          replaceWithNext(conn, table as PrecopiedTable, columns);
+          replaceWithNext(conn, table as PrecopiedTable, tag, columns);
           continue;
         }
         const cols = columnsOf(table);
@@ -567,7 +572,7 @@ async function swapSqlite(
       if (conn.inTransaction) conn.exec('ROLLBACK');
       // The tables copied ahead, if any (the live tables are as they were).
       try {
-        dropNextTables(conn);
+        dropNextTables(conn, tag);
       } catch {
         // left for the next switch-over, which drops them first
       }

@@ -7,18 +7,21 @@ import { type RebuiltTable, TABLE_KEYS } from './read-model-checksums';
  * and committing them took 10 s inside the switch-over's one transaction, during which the live
  * projector could not write. Instead:
  *
- * 1. Each large table of the shadow is copied into `main.<table>__next` (same definition, same
- *    indexes) in short transactions of `CHUNK_ROWS` rows: the projector writes between them and
+ * 1. Each large table of the shadow is copied into `main.<table>__next_<tag>` (same definition,
+ *    same indexes; the tag is the replay's generation, so replays running at the same time never
+ *    touch each other's tables) in short transactions of `CHUNK_ROWS` rows: the projector writes between them and
  *    readers keep the live tables.
  * 2. From the start of that copy, triggers in the shadow record the key of every row the shadow
  *    changes (the top-up under the lock, scrubs) in `ops_changed`.
- * 3. Under the lock, those rows are copied again, the live table is dropped and `<table>__next`
- *    renamed to it: readers see the new table and its indexes from the COMMIT on, as before.
+ * 3. Under the lock, those rows are copied again, the live table is dropped and
+ *    `<table>__next_<tag>` renamed to it: readers see the new table and its indexes from the
+ *    COMMIT on, as before.
  *
  * SQLite cannot rename an index, and the live table's indexes keep their names until it is
- * dropped, so the new table's indexes take the other name of a pair: `<name>` ↔ `<name>__r`
- * (`alternateIndexName`). Queries never name an index; a migration that drops or replaces one of
- * these indexes must look it up by table (sqlite_master), not by name.
+ * dropped, so the new table's indexes are named `<name>__<tag>` (`nextIndexName`: the name as
+ * migrated, with the tag of the replay that built it). Queries never name an index; a migration
+ * that drops or replaces one of these indexes must look it up by table (sqlite_master).
+ * Tables left by a replay that was killed are dropped by the next one (`dropOrphanedNextTables`).
  */
 
 /** The tables copied ahead (the others are small: copied under the lock as before). */
@@ -31,13 +34,23 @@ export type PrecopiedTable = (typeof PRECOPIED_TABLES)[number];
 
 /** Rows per transaction of the copy ahead (about 50–100 ms of the live file's write lock). */
 const CHUNK_ROWS = 20_000;
-const NEXT = '__next';
-const ALT = '__r';
+/** A replay's tag: its generation (`g` + base-36 time + hex, read-model-replay.ts). */
+const TAG = /^g[0-9a-z]+$/;
+const NEXT = '__next_';
+/** The tag an index name got from the replay that built it. */
+const INDEX_TAG = /__g[0-9a-z]+$/;
 
-export const nextTable = (table: PrecopiedTable): string => `${table}${NEXT}`;
+const checkTag = (tag: string): string => {
+  if (!TAG.test(tag)) throw new Error(`replay: bad generation tag ${tag}`);
+  return tag;
+};
 
-export function alternateIndexName(name: string): string {
-  return name.endsWith(ALT) ? name.slice(0, -ALT.length) : `${name}${ALT}`;
+export const nextTable = (table: PrecopiedTable, tag: string): string =>
+  `${table}${NEXT}${checkTag(tag)}`;
+
+/** `<name as migrated>__<tag>` (a name given by an earlier replay loses that replay's tag). */
+export function nextIndexName(name: string, tag: string): string {
+  return `${name.replace(INDEX_TAG, '')}__${checkTag(tag)}`;
 }
 
 const quote = (id: string): string => `"${id.replace(/"/g, '""')}"`;
@@ -53,6 +66,7 @@ const TABLE_HEAD = /^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"(?:[^"]|""
 export function nextTableDdl(
   conn: Database.Database,
   table: PrecopiedTable,
+  tag: string,
 ): { table: string; indexes: string[] } | null {
   const rows = conn
     .prepare(
@@ -67,20 +81,45 @@ export function nextTableDdl(
     const head = INDEX_HEAD.exec(r.sql);
     if (!head) return null;
     indexes.push(
-      `CREATE ${head[1] ?? ''}INDEX main.${quote(alternateIndexName(r.name))} ON ${quote(nextTable(table))} (${r.sql.slice(head[0].length)}`,
+      `CREATE ${head[1] ?? ''}INDEX main.${quote(nextIndexName(r.name, tag))} ON ${quote(nextTable(table, tag))} (${r.sql.slice(head[0].length)}`,
     );
   }
   return {
-    table: tableSql.replace(TABLE_HEAD, `CREATE TABLE main.${quote(nextTable(table))} (`),
+    table: tableSql.replace(TABLE_HEAD, `CREATE TABLE main.${quote(nextTable(table, tag))} (`),
     indexes,
   };
 }
 
-/** Removes what an earlier, interrupted switch-over left (one transaction). */
-export function dropNextTables(conn: Database.Database): void {
+/** Drops this replay's tables copied ahead (one transaction). */
+export function dropNextTables(conn: Database.Database, tag: string): void {
   conn.transaction(() => {
-    for (const t of PRECOPIED_TABLES) conn.exec(`DROP TABLE IF EXISTS main.${quote(nextTable(t))}`);
+    for (const t of PRECOPIED_TABLES)
+      conn.exec(`DROP TABLE IF EXISTS main.${quote(nextTable(t, tag))}`);
   })();
+}
+
+/**
+ * Drops the tables copied ahead by replays that are gone: those whose tag is not in `running`
+ * (the shadow directories under DATA_DIR/replay, each a replay still running; the shadows of
+ * killed replays are removed first). Returns the names dropped.
+ */
+export function dropOrphanedNextTables(
+  conn: Database.Database,
+  running: ReadonlySet<string>,
+): string[] {
+  const names = conn
+    .prepare(`SELECT name FROM main.sqlite_master WHERE type = 'table' AND name GLOB '*${NEXT}g*'`)
+    .pluck()
+    .all() as string[];
+  const orphans = names.filter((n) => {
+    const tag = n.slice(n.lastIndexOf(NEXT) + NEXT.length);
+    return TAG.test(tag) && !running.has(tag);
+  });
+  if (orphans.length > 0)
+    conn.transaction(() => {
+      for (const n of orphans) conn.exec(`DROP TABLE IF EXISTS main.${quote(n)}`);
+    })();
+  return orphans;
 }
 
 /**
@@ -116,12 +155,13 @@ export function recordShadowChanges(conn: Database.Database): void {
 export async function copyAhead(
   conn: Database.Database,
   table: PrecopiedTable,
+  tag: string,
   ddl: { table: string; indexes: string[] },
   columns: readonly string[],
   stopIfAborted: () => void,
 ): Promise<void> {
   conn.transaction(() => {
-    conn.exec(`DROP TABLE IF EXISTS main.${quote(nextTable(table))}`);
+    conn.exec(`DROP TABLE IF EXISTS main.${quote(nextTable(table, tag))}`);
     conn.exec(ddl.table);
     for (const i of ddl.indexes) conn.exec(i);
   })();
@@ -132,7 +172,7 @@ export async function copyAhead(
     )
     .pluck();
   const copy = conn.prepare(
-    `INSERT INTO main.${quote(nextTable(table))} (${list})
+    `INSERT INTO main.${quote(nextTable(table, tag))} (${list})
      SELECT ${list} FROM shadow.${quote(table)} WHERE rowid > ? AND rowid <= ? ORDER BY rowid`,
   );
   let after = Number.MIN_SAFE_INTEGER;
@@ -155,10 +195,11 @@ export async function copyAhead(
 export function replaceWithNext(
   conn: Database.Database,
   table: PrecopiedTable,
+  tag: string,
   columns: readonly string[],
 ): void {
   const key = quote(TABLE_KEYS[table]);
-  const next = `main.${quote(nextTable(table))}`;
+  const next = `main.${quote(nextTable(table, tag))}`;
   const list = columns.map(quote).join(', ');
   const changed = `(SELECT k FROM shadow.ops_changed WHERE tbl = '${table}')`;
   conn.exec(`DELETE FROM ${next} WHERE ${key} IN ${changed}`);

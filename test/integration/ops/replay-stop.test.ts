@@ -129,7 +129,7 @@ describe.each(['sqlite', 'postgres'] as const)('a replay stopped by its signal (
       expect(
         (
           await sql<{ name: string }>`select name from sqlite_master
-            where name glob '*__next'`.execute(live.db)
+            where name glob '*__next_*'`.execute(live.db)
         ).rows,
       ).toEqual([]);
     expect(await sub1UpdatedAt()).toBe('altered-during-switch');

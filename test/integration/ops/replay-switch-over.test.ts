@@ -7,8 +7,10 @@ import { readModelChecksums, replayReadModels } from '@app/ops';
 import { loadConfig } from '@app/platform';
 import { ReadDb, ReadStore } from '@app/read-models';
 import {
-  alternateIndexName,
   copyAhead,
+  dropOrphanedNextTables,
+  nextIndexName,
+  nextTable,
   nextTableDdl,
   PRECOPIED_TABLES,
   recordShadowChanges,
@@ -67,7 +69,7 @@ describe('replay switch-over on SQLite: the large tables copied ahead of the loc
     if (dataDir) removeTmpDir(dataDir);
   });
 
-  it('rows the top-up changes under the lock are copied again: the live tables equal the live projection, the indexes take their other name (and back), nothing is left behind', async () => {
+  it('rows the top-up changes under the lock are copied again: the live tables equal the live projection, the indexes carry the tag of the replay that built them, nothing is left behind', async () => {
     const expected = await readModelChecksums(live);
     const names = await indexNames(live);
     expect(names.length).toBeGreaterThan(5);
@@ -96,8 +98,10 @@ describe('replay switch-over on SQLite: the large tables copied ahead of the loc
       .executeTakeFirstOrThrow();
     expect(Number(changedOld.n)).toBeGreaterThan(10);
 
-    expect(await indexNames(live)).toEqual(names.map(alternateIndexName).sort());
-    expect(await tablesNamed(live, '*__next')).toEqual([]);
+    expect(await indexNames(live)).toEqual(
+      names.map((n) => nextIndexName(n, report.generation)).sort(),
+    );
+    expect(await tablesNamed(live, '*__next_*')).toEqual([]);
     expect(readdirSync(join(dataDir, 'replay'))).toEqual([]);
     // Queries use the renamed tables' indexes.
     const plan = await sql<{
@@ -107,9 +111,11 @@ describe('replay switch-over on SQLite: the large tables copied ahead of the loc
     );
     expect(plan.rows.map((r) => r.detail).join(' ')).toMatch(/USING (COVERING )?INDEX/);
 
-    // The next replay gives the indexes their first names back.
-    await replayReadModels({ log: stores.raw, live, dataDir });
-    expect(await indexNames(live)).toEqual(names);
+    // The next replay's tag replaces this one's.
+    const again = await replayReadModels({ log: stores.raw, live, dataDir });
+    expect(await indexNames(live)).toEqual(
+      names.map((n) => nextIndexName(n, again.generation)).sort(),
+    );
     expect(await readModelChecksums(live)).toEqual(expected);
   }, 120_000);
 });
@@ -150,11 +156,11 @@ describe('the copy ahead (sqlite-table-precopy)', () => {
       try {
         conn.exec(`ATTACH DATABASE '${shadowDb.file!}' AS shadow`);
         recordShadowChanges(conn);
-        const ddl = nextTableDdl(conn, 'rm_audit_events')!;
+        const ddl = nextTableDdl(conn, 'rm_audit_events', 'gtest')!;
         const columns = (
           conn.prepare('PRAGMA main.table_info(rm_audit_events)').all() as { name: string }[]
         ).map((c) => c.name);
-        await copyAhead(conn, 'rm_audit_events', ddl, columns, () => undefined);
+        await copyAhead(conn, 'rm_audit_events', 'gtest', ddl, columns, () => undefined);
         // After the copy: a scrub-like update of an old row, a delete, an insert.
         await shadowDb.db
           .updateTable('rm_audit_events')
@@ -166,7 +172,7 @@ describe('the copy ahead (sqlite-table-precopy)', () => {
           .insertInto('rm_audit_events')
           .values([auditRow(51, '"new"')])
           .execute();
-        conn.transaction(() => replaceWithNext(conn, 'rm_audit_events', columns))();
+        conn.transaction(() => replaceWithNext(conn, 'rm_audit_events', 'gtest', columns))();
         const rows = conn
           .prepare('SELECT position, data, scrubbed FROM main.rm_audit_events ORDER BY position')
           .all() as { position: number; data: string; scrubbed: number }[];
@@ -226,7 +232,8 @@ describe('the copy ahead (sqlite-table-precopy)', () => {
         await copyAhead(
           conn,
           'rm_subscriptions',
-          nextTableDdl(conn, 'rm_subscriptions')!,
+          'gtest',
+          nextTableDdl(conn, 'rm_subscriptions', 'gtest')!,
           columns,
           () => undefined,
         );
@@ -240,7 +247,7 @@ describe('the copy ahead (sqlite-table-precopy)', () => {
         expect(conn.prepare('SELECT k, typeof(k) AS t FROM shadow.ops_changed').all()).toEqual([
           { k: '00123', t: 'text' },
         ]);
-        conn.transaction(() => replaceWithNext(conn, 'rm_subscriptions', columns))();
+        conn.transaction(() => replaceWithNext(conn, 'rm_subscriptions', 'gtest', columns))();
         expect(
           conn
             .prepare('SELECT subscription_id, status FROM main.rm_subscriptions ORDER BY 1')
@@ -258,8 +265,77 @@ describe('the copy ahead (sqlite-table-precopy)', () => {
     }
   });
 
-  it('index names alternate between <name> and <name>__r', () => {
-    expect(alternateIndexName('rm_audit_events_type')).toBe('rm_audit_events_type__r');
-    expect(alternateIndexName('rm_audit_events_type__r')).toBe('rm_audit_events_type');
+  it('two replays copying ahead at once keep to their own tables: each switch-over installs its own shadow rows', async () => {
+    // Before the tables were tagged, the second copy dropped and refilled the first one's
+    // table, and the first switch-over renamed that (half-filled) table over the live one.
+    const liveDb = await ReadDb.open({ dataDir: join(dir, 'live') });
+    const shadows = [
+      await ReadDb.open({ dataDir: join(dir, 'a') }),
+      await ReadDb.open({ dataDir: join(dir, 'b') }),
+    ];
+    try {
+      for (const [i, shadowDb] of shadows.entries())
+        await shadowDb.db
+          .insertInto('rm_audit_events')
+          .values(Array.from({ length: 30 + i * 10 }, (_, p) => auditRow(p + 1, `"${i}"`)))
+          .execute();
+      const conns = shadows.map((shadowDb) => {
+        const conn = new Database(liveDb.file!);
+        conn.exec(`ATTACH DATABASE '${shadowDb.file!}' AS shadow`);
+        recordShadowChanges(conn);
+        return conn;
+      });
+      const tags = ['ga', 'gb'];
+      const columns = (
+        conns[0]!.prepare('PRAGMA main.table_info(rm_audit_events)').all() as { name: string }[]
+      ).map((c) => c.name);
+      try {
+        for (const [i, conn] of conns.entries())
+          await copyAhead(
+            conn,
+            'rm_audit_events',
+            tags[i]!,
+            nextTableDdl(conn, 'rm_audit_events', tags[i]!)!,
+            columns,
+            () => undefined,
+          );
+        const rows = (conn: Database.Database) =>
+          conn.prepare('SELECT count(*) AS n, max(data) AS d FROM main.rm_audit_events').get();
+        conns[0]!.transaction(() => replaceWithNext(conns[0]!, 'rm_audit_events', 'ga', columns))();
+        expect(rows(conns[0]!)).toEqual({ n: 30, d: '"0"' });
+        conns[1]!.transaction(() => replaceWithNext(conns[1]!, 'rm_audit_events', 'gb', columns))();
+        expect(rows(conns[1]!)).toEqual({ n: 40, d: '"1"' });
+      } finally {
+        for (const conn of conns) conn.close();
+      }
+    } finally {
+      await liveDb.close();
+      for (const shadowDb of shadows) await shadowDb.close();
+    }
+  });
+
+  it('tables copied ahead by a replay that is gone are dropped; those of a running replay are kept', async () => {
+    const liveDb = await ReadDb.open({ dataDir: join(dir, 'live') });
+    try {
+      for (const tag of ['gdead', 'grunning'])
+        await sql.raw(`CREATE TABLE "${nextTable('rm_audit_events', tag)}" (x)`).execute(liveDb.db);
+      const conn = new Database(liveDb.file!);
+      try {
+        expect(dropOrphanedNextTables(conn, new Set(['grunning']))).toEqual([
+          'rm_audit_events__next_gdead',
+        ]);
+      } finally {
+        conn.close();
+      }
+      expect(await tablesNamed(liveDb, '*__next_*')).toEqual(['rm_audit_events__next_grunning']);
+    } finally {
+      await liveDb.close();
+    }
+  });
+
+  it('an index is named as migrated plus the tag of the replay that built it', () => {
+    expect(nextIndexName('rm_audit_events_type', 'g1a2b')).toBe('rm_audit_events_type__g1a2b');
+    expect(nextIndexName('rm_audit_events_type__g1a2b', 'g3c')).toBe('rm_audit_events_type__g3c');
+    expect(() => nextIndexName('x', 'bad tag')).toThrow(/bad generation tag/);
   });
 });
