@@ -159,6 +159,7 @@ export async function copyAhead(
   ddl: { table: string; indexes: string[] },
   columns: readonly string[],
   stopIfAborted: () => void,
+  chunkRows = CHUNK_ROWS,
 ): Promise<void> {
   conn.transaction(() => {
     conn.exec(`DROP TABLE IF EXISTS main.${quote(nextTable(table, tag))}`);
@@ -168,7 +169,7 @@ export async function copyAhead(
   const list = columns.map(quote).join(', ');
   const bound = conn
     .prepare(
-      `SELECT rowid FROM shadow.${quote(table)} WHERE rowid > ? ORDER BY rowid LIMIT 1 OFFSET ${CHUNK_ROWS - 1}`,
+      `SELECT rowid FROM shadow.${quote(table)} WHERE rowid > ? ORDER BY rowid LIMIT 1 OFFSET ${Math.max(1, Math.trunc(chunkRows)) - 1}`,
     )
     .pluck();
   const copy = conn.prepare(

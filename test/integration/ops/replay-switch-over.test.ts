@@ -265,6 +265,59 @@ describe('the copy ahead (sqlite-table-precopy)', () => {
     }
   });
 
+  it('the copy ahead goes chunk by chunk (every row once, a chunk boundary on the last row included) and stops between chunks when asked', async () => {
+    const liveDb = await ReadDb.open({ dataDir: join(dir, 'live') });
+    const shadowDb = await ReadDb.open({ dataDir: join(dir, 'shadow') });
+    try {
+      await shadowDb.db
+        .insertInto('rm_audit_events')
+        .values(Array.from({ length: 49 }, (_, i) => auditRow(i + 1, `"v${i + 1}"`)))
+        .execute();
+      const conn = new Database(liveDb.file!);
+      try {
+        conn.exec(`ATTACH DATABASE '${shadowDb.file!}' AS shadow`);
+        const columns = (
+          conn.prepare('PRAGMA main.table_info(rm_audit_events)').all() as { name: string }[]
+        ).map((c) => c.name);
+        const copy = (chunkRows: number, stop: () => void) =>
+          copyAhead(
+            conn,
+            'rm_audit_events',
+            'gchunks',
+            nextTableDdl(conn, 'rm_audit_events', 'gchunks')!,
+            columns,
+            stop,
+            chunkRows,
+          );
+        const copied = () =>
+          conn
+            .prepare(
+              'SELECT count(*) AS n, sum(position) AS s FROM "rm_audit_events__next_gchunks"',
+            )
+            .get();
+        // 49 rows in chunks of 7: the last chunk ends exactly on the last row.
+        let stops = 0;
+        await copy(7, () => void stops++);
+        expect(copied()).toEqual({ n: 49, s: (49 * 50) / 2 });
+        expect(stops).toBe(7);
+        // Stopped after the second chunk: the table holds those rows only (the caller drops it).
+        const STOP = new Error('stop');
+        let chunks = 0;
+        await expect(
+          copy(10, () => {
+            if (++chunks === 2) throw STOP;
+          }),
+        ).rejects.toBe(STOP);
+        expect(copied()).toEqual({ n: 20, s: (20 * 21) / 2 });
+      } finally {
+        conn.close();
+      }
+    } finally {
+      await liveDb.close();
+      await shadowDb.close();
+    }
+  });
+
   it('two replays copying ahead at once keep to their own tables: each switch-over installs its own shadow rows', async () => {
     // Before the tables were tagged, the second copy dropped and refilled the first one's
     // table, and the first switch-over renamed that (half-filled) table over the live one.
