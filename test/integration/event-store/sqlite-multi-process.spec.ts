@@ -59,11 +59,14 @@ describe('SQLite event store: two processes appending to one file', () => {
       const ackedPositions = new Set(acks.map((a) => a.position));
       expect(positions.every((p) => ackedPositions.has(p))).toBe(true);
 
-      // The writers really interleaved (otherwise this test proves little).
+      // The writers really overlapped in time (otherwise this test proves little): two switches
+      // of writer in log order (A…B…A) mean one wrote both before and after the other. How many
+      // more there are is up to SQLite's busy handler: a waiting process sleeps (1, 2, 5 … ms)
+      // while the other can take the lock again and again, so a CI run once saw only 3.
       const switches = all.filter(
         (e, i) => i > 0 && e.data['writerId'] !== all[i - 1]!.data['writerId'],
       ).length;
-      expect(switches).toBeGreaterThan(5);
+      expect(switches).toBeGreaterThanOrEqual(2);
 
       const shared = await reader.readStream('shared');
       expect(shared.map((e) => e.revision)).toEqual(shared.map((_, i) => i));
