@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
 
@@ -20,4 +21,15 @@ export async function stopChildProcess(child: ChildProcess, graceMs: number): Pr
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Stops a process (SIGSTOP) and resolves once the kernel reports it stopped (Linux /proc), so
+ * nothing it does can happen after this returns until SIGCONT.
+ */
+export async function freezeProcess(pid: number): Promise<void> {
+  process.kill(pid, 'SIGSTOP');
+  // Field 3 of /proc/<pid>/stat, after the parenthesised command name: T when stopped.
+  const state = () => /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+  while (state() !== 'T') await new Promise((r) => setTimeout(r, 1));
 }

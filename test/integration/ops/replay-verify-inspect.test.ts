@@ -1,9 +1,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { openEventStores } from '@app/infrastructure';
 import { readModelChecksums, verifyReadModels } from '@app/ops';
 import { loadConfig } from '@app/platform';
 import { ReadDb, ReadStore } from '@app/read-models';
+import { freezeProcess } from '../../support/processes';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { runOps } from './ops-cli';
 import { projectLive } from './project-live';
@@ -211,6 +213,97 @@ describe('ops CLI on 100,000 events (SQLite)', () => {
       .select((e) => e.fn.countAll<number>().as('rows'))
       .executeTakeFirstOrThrow();
     expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(Number(rows));
+  }, 120_000);
+
+  it('a live scrub during the copy ahead, after its row was copied into rm_audit_events__next, reaches the table the switch-over installs; the replay also repairs the drift injected above', async () => {
+    // The first audit row with personal data not yet scrubbed: it is in the first chunk copied.
+    const target = await readDb.db
+      .selectFrom('rm_audit_events')
+      .select(['position', 'subscription_id'])
+      .where('personal', '=', 1)
+      .where('subscription_id', 'is not', null)
+      .orderBy('position')
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    const subscriptionId = target.subscription_id!;
+    const rowsOf = () =>
+      readDb.db
+        .selectFrom('rm_audit_events')
+        .select(['position', 'data', 'personal', 'scrubbed'])
+        .where('subscription_id', '=', subscriptionId)
+        .orderBy('position')
+        .execute();
+    expect((await rowsOf()).some((r) => r.personal === 1)).toBe(true);
+
+    let scrubbedLive: Awaited<ReturnType<typeof rowsOf>>;
+    const watcher = new Database(join(dataDir, 'read-models.sqlite'));
+    watcher.pragma('busy_timeout = 0');
+    try {
+      // The target row as copied ahead: null before it is copied, and after the switch-over.
+      const copiedAhead = () =>
+        watcher.transaction(() => {
+          const next = watcher
+            .prepare(
+              `SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'rm_audit_events__next_*'`,
+            )
+            .pluck()
+            .get() as string | undefined;
+          if (!next) return null;
+          const row = watcher
+            .prepare(`SELECT personal FROM "${next}" WHERE position = ?`)
+            .get(target.position) as { personal: number } | undefined;
+          return row ?? null;
+        })();
+      const lockIsFree = () => {
+        try {
+          watcher.exec('BEGIN IMMEDIATE');
+          watcher.exec('ROLLBACK');
+          return true;
+        } catch (error) {
+          if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+          return false;
+        }
+      };
+
+      const replay = runOps(['replay', '--json'], env());
+      const pid = replay.child.pid!;
+      let finished = false;
+      void replay.then(() => (finished = true));
+      while (!copiedAhead() && !finished) await new Promise((r) => setTimeout(r, 2));
+      expect(finished).toBe(false);
+      // Frozen between two chunks (inside one it would hold the write lock the scrub needs), so
+      // the scrub certainly happens while the copy ahead is under way.
+      for (;;) {
+        await freezeProcess(pid);
+        if (lockIsFree()) break;
+        process.kill(pid, 'SIGCONT');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      try {
+        expect(await readStore.scrubSubscription(subscriptionId)).toBeGreaterThan(0);
+        scrubbedLive = await rowsOf();
+        expect(scrubbedLive.some((r) => r.personal === 1)).toBe(false);
+        // The copy made ahead still holds the row unscrubbed: only the scrub markers and the
+        // shadow's change log can bring the scrub across.
+        expect(copiedAhead()).toEqual({ personal: 1 });
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+
+      const run = await replay;
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ swapped: true });
+      expect(copiedAhead()).toBeNull();
+    } finally {
+      watcher.close();
+    }
+    // The installed rows are the scrubbed ones, not the copies made before the scrub.
+    expect(await rowsOf()).toEqual(scrubbedLive);
+    expect(await verifyReadModels({ log: (await openLog()).raw, readDb })).toMatchObject({
+      ok: true,
+      driftCount: 0,
+    });
   }, 120_000);
 
   async function openLog() {
