@@ -4,7 +4,9 @@
  * next to the raw read-and-parse rate of the same store (readAll pages, nothing else) measured in
  * the same run on the same machine. The replay is the operator's command, `npm run ops -- replay
  * --json`, run as a child process on the seeded DATA_DIR (a fresh process, as operators run it);
- * its peak RSS is read from /proc. Prints the load average before and after.
+ * its peak RSS is read from /proc. Meanwhile a probe process writes a row into the live read
+ * database every 20 ms, as the live projector would, and reports how long it waited for the
+ * write lock (support/live-writer-probe.ts). Prints the load average before and after.
  * BENCH_ORDER=time writes the log in recordedAt order across subscriptions (a subscription's
  * events far apart, as years of appends leave them) instead of each subscription's events
  * together.
@@ -65,9 +67,18 @@ async function main(): Promise<void> {
     await stores.keys.close();
 
     const loadBefore = load();
+    const probe = startLiveWriterProbe(dataDir);
     const started = Date.now();
-    const { report, peakRss, cpuSeconds } = await replayInChild(dataDir);
+    let replayed: Awaited<ReturnType<typeof replayInChild>>;
+    try {
+      replayed = await replayInChild(dataDir);
+    } catch (error) {
+      probe.kill();
+      throw error;
+    }
+    const { report, peakRss, cpuSeconds } = replayed;
     const wallSeconds = (Date.now() - started) / 1000;
+    const writer = await probe.stop();
     const rate = (n: number, ms: number) => Math.round((n / ms) * 1000).toLocaleString('en');
     console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}`);
     console.log(
@@ -82,12 +93,52 @@ async function main(): Promise<void> {
     console.log(
       `replay process: peak RSS ${peakRss === null ? 'n/a (no /proc)' : MB(peakRss)}; CPU ${cpuSeconds === null ? 'n/a' : `${cpuSeconds.toFixed(1)} s`} (all threads, start-up and switch-over included) in ${wallSeconds.toFixed(1)} s of wall time`,
     );
+    const ms = (v: number) => `${v.toFixed(1)} ms`;
+    console.log(
+      `live writer during the replay (one row every 20 ms into the live read database, as the projector writes): ${writer.writes.toLocaleString('en')} writes (${writer.over250} waited over 250 ms), wait for the write lock p50 ${ms(writer.p50)}, p99 ${ms(writer.p99)}, max ${ms(writer.max)} (${(writer.maxAtMs / 1000).toFixed(1)} s after the probe started with the build)`,
+    );
     console.log(`load average (1 / 5 / 15 min): before the replay ${loadBefore}, after ${load()}`);
   } finally {
     await stores.raw.close();
     await stores.keys.close();
     removeTmpDir(dataDir);
   }
+}
+
+interface LiveWriterReport {
+  writes: number;
+  over250: number;
+  p50: number;
+  p99: number;
+  max: number;
+  maxAtMs: number;
+}
+
+/** support/live-writer-probe.ts as a child process; stop() ends it and returns its report. */
+function startLiveWriterProbe(dataDir: string): {
+  stop(): Promise<LiveWriterReport>;
+  kill(): void;
+} {
+  const child = spawn(
+    process.execPath,
+    ['-r', './test/support/swc-register.js', 'test/bench/support/live-writer-probe.ts', dataDir],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (c) => resolve(c));
+  });
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      const code = await exited;
+      if (code !== 0) throw new Error(`live writer probe exited with ${code}`);
+      return JSON.parse(stdout) as LiveWriterReport;
+    },
+    kill: () => void child.kill('SIGKILL'),
+  };
 }
 
 /** `npm run ops -- replay --json` on dataDir; its report and its peak RSS (VmHWM). */
