@@ -18,6 +18,7 @@ import {
   type UpcasterModule,
 } from './read-model-bulk-build';
 import { claimShadowDir, removeOrphanedShadowDirs } from './replay-shadow-owner';
+import { lockShadowSchema } from './replay-shadow-schema-lock';
 import {
   REBUILT_TABLES,
   readModelChecksums,
@@ -354,9 +355,18 @@ async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow>
   const live = o.live.schema ?? 'public';
   const schema = `${live}_replay_${generation}`.slice(0, 63);
   if (!SCHEMA_NAME.test(schema)) throw new Error(`Bad shadow schema name ${schema}`);
-  const url = new URL(o.readDbUrl);
-  url.searchParams.set('schema', schema);
-  const db = await ReadDb.open({ dataDir: o.dataDir, readDbUrl: url.toString(), poolSize: 2 });
+  // Held until the shadow is dropped; first, the shadows of replays that are gone are dropped.
+  const lock = await lockShadowSchema(o.readDbUrl, schema);
+  let db: ReadDb;
+  try {
+    await lock.dropOrphans(live);
+    const url = new URL(o.readDbUrl);
+    url.searchParams.set('schema', schema);
+    db = await ReadDb.open({ dataDir: o.dataDir, readDbUrl: url.toString(), poolSize: 2 });
+  } catch (error) {
+    await lock.release().catch(() => undefined);
+    throw error;
+  }
   return {
     db,
     schema,
@@ -367,8 +377,12 @@ async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow>
     async reopen() {},
     async dispose() {
       await db.close().catch(() => undefined);
-      // The shadow schema is empty after a switch but for its bookkeeping tables.
-      await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(o.live.db);
+      try {
+        // The shadow schema is empty after a switch but for its bookkeeping tables.
+        await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(o.live.db);
+      } finally {
+        await lock.release().catch(() => undefined);
+      }
     },
   };
 }

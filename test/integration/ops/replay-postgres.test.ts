@@ -3,8 +3,10 @@ import { openEventStores } from '@app/infrastructure';
 import { readModelChecksums, replayReadModels, verifyReadModels } from '@app/ops';
 import { loadConfig } from '@app/platform';
 import { ReadDb, ReadStore } from '@app/read-models';
+import { lockShadowSchema } from '../../../libs/ops/src/replay-shadow-schema-lock';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { dropSchema, freshSchema, PG_URL, urlWithSchema } from '../read-models/support/postgres';
+import { runOps } from './ops-cli';
 import { projectLive } from './project-live';
 import { seedLog } from './seed-log';
 
@@ -96,6 +98,43 @@ describe('replay and verify on PostgreSQL (20,000 events)', () => {
     expect(await shadowSchemas(schema)).toEqual([]);
   }, 120_000);
 
+  it('the shadow schema of a replay killed mid-build (SIGKILL) is dropped by the next replay; the shadow of a replay still running (its lock held) is kept', async () => {
+    const before = await readModelChecksums(readDb);
+    const killed = runOps(['replay', '--json'], {
+      DATA_DIR: dataDir,
+      READ_DB_URL: urlWithSchema(schema),
+    });
+    try {
+      const deadline = Date.now() + 60_000;
+      while ((await shadowSchemas(schema)).length === 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      killed.child.kill('SIGKILL');
+    }
+    await killed;
+    const orphans = await shadowSchemas(schema);
+    expect(orphans).toHaveLength(1);
+
+    // Another replay, elsewhere, while this one runs: it holds the lock of its shadow.
+    const running = `${schema}_replay_grunning`;
+    const elsewhere = await lockShadowSchema(urlWithSchema(schema), running);
+    try {
+      await createSchema(running);
+      const report = await replayReadModels({
+        log: stores.raw,
+        live: readDb,
+        dataDir,
+        readDbUrl: urlWithSchema(schema),
+      });
+      expect(report).toMatchObject({ swapped: true });
+      expect(await shadowSchemas(schema)).toEqual([running]);
+      expect(await readModelChecksums(readDb)).toEqual(before);
+    } finally {
+      await dropSchema(running);
+      await elsewhere.release();
+    }
+  }, 120_000);
+
   it('verify passes on the rebuilt tables and reports an injected drift', async () => {
     expect(await verifyReadModels({ log: stores.raw, readDb })).toMatchObject({
       ok: true,
@@ -107,6 +146,17 @@ describe('replay and verify on PostgreSQL (20,000 events)', () => {
     expect(report.drifts.map((d) => `${d.kind} ${d.key}`)).toEqual(['audit-row-missing 77']);
   }, 120_000);
 });
+
+async function createSchema(name: string): Promise<void> {
+  const client = new Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA "${name}"`);
+    await client.query(`CREATE TABLE "${name}".rm_checkpoints (name text)`);
+  } finally {
+    await client.end();
+  }
+}
 
 async function shadowSchemas(live: string): Promise<string[]> {
   const client = new Client({ connectionString: PG_URL });

@@ -1,0 +1,84 @@
+import { Client } from 'pg';
+
+/**
+ * Ownership of PostgreSQL shadow schemas (`<live schema>_replay_<generation>`). A replay holds a
+ * session advisory lock keyed on its shadow's name, on a connection of its own, from before it
+ * creates the schema until it has dropped it. PostgreSQL releases the lock when that session
+ * ends, also when the replay's process is killed or its host is gone: a shadow schema whose lock
+ * nobody holds belongs to no running replay. The next replay drops such schemas; they can be as
+ * large as the read models and keep rows that erasures scrubbed in the live tables since.
+ * (SQLite shadows are directories checked by process id: replay-shadow-owner.ts.)
+ */
+export interface ShadowSchemaLock {
+  /** Drops the shadow schemas of `live` left by replays that are gone; returns their names. */
+  dropOrphans(live: string): Promise<string[]>;
+  /** Releases the lock (after the shadow is dropped) and closes the connection. */
+  release(): Promise<void>;
+}
+
+/** The advisory lock key of a shadow schema (two int4 keys: this use, then the name). */
+const LOCK_KEY = "hashtext('rm_replay_shadow'), hashtext($1)";
+
+/** Takes the lock of `schema` (waiting if a replay holds it: generations are unique). */
+export async function lockShadowSchema(
+  readDbUrl: string,
+  schema: string,
+): Promise<ShadowSchemaLock> {
+  const url = new URL(readDbUrl);
+  url.searchParams.delete('schema');
+  const client = new Client({
+    connectionString: url.toString(),
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
+  });
+  // A connection lost while idle emits 'error'; the lock is lost with it, which the next query
+  // (the release) reports. Without a listener the process would crash.
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    // The session sits idle through the build: a server-wide idle_session_timeout (PostgreSQL
+    // 14+) must not end it, which would release the lock while the replay still runs.
+    const { rows } = await client.query<{ v: string }>(
+      "SELECT current_setting('server_version_num') AS v",
+    );
+    if (Number(rows[0]?.v) >= 140_000) await client.query('SET idle_session_timeout = 0');
+    await client.query(`SELECT pg_advisory_lock(${LOCK_KEY})`, [schema]);
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return {
+    async dropOrphans(live) {
+      const { rows } = await client.query<{ name: string }>(
+        `SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE $1 AND nspname <> $2
+         ORDER BY nspname`,
+        [`${likeEscape(live)}\\_replay\\_%`, schema],
+      );
+      const dropped: string[] = [];
+      for (const { name } of rows) {
+        const { rows: got } = await client.query<{ free: boolean }>(
+          `SELECT pg_try_advisory_lock(${LOCK_KEY}) AS free`,
+          [name],
+        );
+        if (!got[0]?.free) continue; // its replay is running
+        try {
+          await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);
+          dropped.push(name);
+        } finally {
+          await client.query(`SELECT pg_advisory_unlock(${LOCK_KEY})`, [name]);
+        }
+      }
+      return dropped;
+    },
+    async release() {
+      try {
+        await client.query(`SELECT pg_advisory_unlock(${LOCK_KEY})`, [schema]);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+  };
+}
+
+const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
