@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
-import { cpus } from 'node:os';
 import Database from 'better-sqlite3';
 import { composeUpcasters, type EventMetadata, type Upcaster } from '@app/event-store';
+import { cpuBudget } from '@app/platform';
 import {
   holdsEncryptedFields,
   normalizeInstant,
@@ -64,8 +64,8 @@ export interface BulkBuildOptions {
   upcast?: Upcast | undefined;
   upcasterModule?: UpcasterModule | undefined;
   /**
-   * Threads folding streams (default: 2 on a machine of 2 cores or more, else 1), this one
-   * included; with `upcast` and no `upcasterModule`, 1.
+   * Threads folding streams (default: 2 when the process may keep 2 CPUs busy, container CPU
+   * limit included, else 1), this one included; with `upcast` and no `upcasterModule`, 1.
    */
   foldThreads?: number;
   /** Events per page of the fold (read, fold, one write transaction). Default 8192. */
@@ -113,7 +113,7 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
   const threads =
     o.upcast && !o.upcasterModule
       ? 1
-      : Math.max(1, Math.trunc(o.foldThreads ?? Math.min(2, cpus().length)));
+      : Math.max(1, Math.trunc(o.foldThreads ?? Math.min(2, cpuBudget())));
   const partition = (index: number): FoldPartitionOptions => ({
     logFile: o.logFile,
     scratchFile: `${o.shadowFile}.fold${index}`,

@@ -1,1 +1,2 @@
 export { isProcessRunning } from './process-running';
+export { cgroupCpuLimit, cpuBudget } from './cpu-budget';
