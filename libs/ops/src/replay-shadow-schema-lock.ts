@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { connectDedicated } from '@app/read-models';
 
 /**
  * Ownership of PostgreSQL shadow schemas (`<live schema>_replay_<generation>`). A replay holds a
@@ -24,17 +24,8 @@ export async function lockShadowSchema(
   readDbUrl: string,
   schema: string,
 ): Promise<ShadowSchemaLock> {
-  const url = new URL(readDbUrl);
-  url.searchParams.delete('schema');
-  const client = new Client({
-    connectionString: url.toString(),
-    connectionTimeoutMillis: 5000,
-    keepAlive: true,
-  });
-  // A connection lost while idle emits 'error'; the lock is lost with it, which the next query
-  // (the release) reports. Without a listener the process would crash.
-  client.on('error', () => undefined);
-  await client.connect();
+  // A lost connection loses the lock with it: the next query (the release) reports it.
+  const client = await connectDedicated(readDbUrl);
   try {
     // The session sits idle through the build: a server-wide idle_session_timeout (PostgreSQL
     // 14+) must not end it, which would release the lock while the replay still runs.

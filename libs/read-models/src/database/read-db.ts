@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { WalCheckpointer, switchToWal } from '@app/event-store';
+import { connectDedicated } from './dedicated-connection';
 import { migrateReadModels } from './migrations';
 import type { ReadDatabase } from './read-db.schema';
 
@@ -78,15 +79,7 @@ export class ReadDb {
     schema: string,
     fn: () => Promise<void>,
   ): Promise<void> {
-    const parsed = new URL(url);
-    parsed.searchParams.delete('schema');
-    const client = new Client({
-      connectionString: parsed.toString(),
-      connectionTimeoutMillis: 5000,
-    });
-    // A connection lost while idle emits 'error': the failed COMMIT reports it instead.
-    client.on('error', () => undefined);
-    await client.connect();
+    const client = await connectDedicated(url);
     try {
       await client.query('BEGIN');
       // This transaction sits idle while the pool's connections migrate: a server-wide
