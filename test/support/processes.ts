@@ -29,7 +29,11 @@ export async function stopChildProcess(child: ChildProcess, graceMs: number): Pr
  */
 export async function freezeProcess(pid: number): Promise<void> {
   process.kill(pid, 'SIGSTOP');
-  // Field 3 of /proc/<pid>/stat, after the parenthesised command name: T when stopped.
-  const state = () => /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+  // Field 3 of /proc/<pid>/stat, after the parenthesised command name (which may itself hold
+  // ") ", hence the last one): T when stopped.
+  const state = () => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2);
+  };
   while (state() !== 'T') await new Promise((r) => setTimeout(r, 1));
 }
