@@ -68,6 +68,7 @@ async function main(): Promise<void> {
 
     const loadBefore = load();
     const probe = startLiveWriterProbe(dataDir);
+    await probe.ready;
     const started = Date.now();
     let replayed: Awaited<ReturnType<typeof replayInChild>>;
     try {
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     );
     const ms = (v: number) => `${v.toFixed(1)} ms`;
     console.log(
-      `live writer during the replay (one row every 20 ms into the live read database, as the projector writes): ${writer.writes.toLocaleString('en')} writes (${writer.over250} waited over 250 ms), wait for the write lock p50 ${ms(writer.p50)}, p99 ${ms(writer.p99)}, max ${ms(writer.max)} (${(writer.maxAtMs / 1000).toFixed(1)} s after the probe started with the build)`,
+      `live writer during the replay (one row every 20 ms into the live read database, as the projector writes): ${writer.writes.toLocaleString('en')} writes (${writer.over250} waited over 250 ms), wait for the write lock p50 ${ms(writer.p50)}, p99 ${ms(writer.p99)}, max ${ms(writer.max)} (${(writer.maxAtMs / 1000).toFixed(1)} s after the replay made its shadow)`,
     );
     console.log(`load average (1 / 5 / 15 min): before the replay ${loadBefore}, after ${load()}`);
   } finally {
@@ -114,8 +115,12 @@ interface LiveWriterReport {
   maxAtMs: number;
 }
 
-/** support/live-writer-probe.ts as a child process; stop() ends it and returns its report. */
+/**
+ * support/live-writer-probe.ts as a child process; `ready` once it has loaded, stop() ends it and
+ * returns its report.
+ */
 function startLiveWriterProbe(dataDir: string): {
+  ready: Promise<void>;
   stop(): Promise<LiveWriterReport>;
   kill(): void;
 } {
@@ -125,17 +130,29 @@ function startLiveWriterProbe(dataDir: string): {
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let stdout = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  let loaded = (): void => undefined;
+  const ready = new Promise<void>((resolve) => (loaded = resolve));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (stdout.startsWith('ready\n')) loaded();
+  });
   const exited = new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (c) => resolve(c));
   });
   return {
+    ready: Promise.race([
+      ready,
+      exited.then((code) => {
+        throw new Error(`live writer probe exited with ${code} before it was ready`);
+      }),
+    ]),
     async stop() {
       child.kill('SIGTERM');
       const code = await exited;
       if (code !== 0) throw new Error(`live writer probe exited with ${code}`);
-      return JSON.parse(stdout) as LiveWriterReport;
+      // The last line: the report (the first is `ready`).
+      return JSON.parse(stdout.trim().split('\n').pop() ?? '') as LiveWriterReport;
     },
     kill: () => void child.kill('SIGKILL'),
   };

@@ -3,11 +3,13 @@
  * 20 ms it commits one small row into a table of its own in the live read database (the write
  * lock is the file's, whatever the table) and measures how long it waited for the lock. On
  * SIGTERM it prints one JSON line: the number of writes, how many waited over 250 ms, the wait's
- * p50, p99 and maximum in ms, and when the longest wait happened (ms since the probe started).
+ * p50, p99 and maximum in ms, and when the longest wait happened (ms since the replay made its shadow).
  *
- * argv: <DATA_DIR>. Starts once the replay has made its shadow (DATA_DIR/replay/<generation>):
- * by then the replay has opened and migrated the live read database (a connection opened before
- * could hinder its switch to WAL).
+ * argv: <DATA_DIR>. Prints `ready` once loaded (the bench starts the replay then: a live
+ * projector is already running when an operator replays, so the probe's own start-up must not
+ * take CPU from the replay). Starts writing once the replay has made its shadow
+ * (DATA_DIR/replay/<generation>): by then the replay has opened and migrated the live read
+ * database (a connection opened before could hinder its switch to WAL).
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,12 +29,13 @@ const shadowMade = (): boolean => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
-  const started = performance.now();
   const waits: number[] = [];
   let worst = { ms: 0, at: 0 };
   let stopping = false;
   process.on('SIGTERM', () => (stopping = true));
+  process.stdout.write('ready\n');
   while (!stopping && !shadowMade()) await sleep(20);
+  const started = performance.now();
   const db = stopping ? null : new Database(file);
   if (db) {
     // An hour, not the live store's few seconds: this measures the wait, it must not give up.
