@@ -1,10 +1,10 @@
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { normalizeInstant } from '@app/domain';
 import { composeUpcasters, type EventMetadata, type Upcaster } from '@app/event-store';
 import { cpuBudget } from '@app/platform';
 import {
   holdsEncryptedFields,
-  normalizeInstant,
   READ_MODELS_PROJECTION,
   scrubEncryptedFields,
   type Upcast,

@@ -10,6 +10,7 @@ import {
   type CancellationRequested,
   isRegistered,
   listingEntry,
+  normalizeInstant,
   type ProductDataPurged,
   SUBSCRIPTION_EVENT_TYPES,
   type SubscriptionEvent,
@@ -17,7 +18,9 @@ import {
   subscriptionDecider,
 } from '@app/domain';
 import type { EventMetadata, RecordedEvent } from '@app/event-store';
-import { normalizeInstant, type Upcast } from '@app/read-models';
+// Types only: each fold thread loads this module, and loading @app/read-models as well (Kysely,
+// NestJS, the drivers) held a thread's first page back by about 0.7 s of a 7 s build.
+import type { Upcast } from '@app/read-models';
 import { type BulkThread, startBulkThread } from './bulk-thread';
 import { journalInMemory } from './sqlite-bulk-pragmas';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
-import { inZone, isBefore, parseInstant, toInstant } from './time';
+import { inZone, isBefore, normalizeInstant, parseInstant, toInstant } from './time';
 
 /** luxon's own parser: what the fast path for canonical instants must agree with. */
 const luxon = (iso: string) => DateTime.fromISO(iso, { setZone: true });
@@ -64,5 +64,23 @@ describe('instants (D4, D5): the canonical fast path agrees with luxon', () => {
     const withOffset = parseInstant('2026-03-29T02:30:00+02:00');
     expect(withOffset.offset).toBe(120);
     expect(toInstant(withOffset)).toBe('2026-03-29T00:30:00.000Z');
+  });
+});
+
+describe('normalizeInstant: the text read models keep for a stored instant', () => {
+  it('keeps a canonical instant as it is (the text order of such instants is their time order)', () => {
+    fc.assert(fc.property(canonical, (iso) => normalizeInstant(iso) === iso));
+  });
+
+  it('writes other readable instants in the canonical form, offset applied', () => {
+    expect(normalizeInstant('2026-03-29T02:30:00+02:00')).toBe('2026-03-29T00:30:00.000Z');
+    expect(normalizeInstant('2026-12-31T23:00:00Z')).toBe('2026-12-31T23:00:00.000Z');
+  });
+
+  it("keeps text it cannot read, and gives '' for anything but a string", () => {
+    expect(normalizeInstant('not a date')).toBe('not a date');
+    expect(normalizeInstant(undefined)).toBe('');
+    expect(normalizeInstant(1767222000000)).toBe('');
+    expect(normalizeInstant(null)).toBe('');
   });
 });

@@ -36,6 +36,18 @@ function canonicalMillis(iso: string): number | null {
   return y < 100 ? null : epoch;
 }
 
+/**
+ * The canonical text of an instant read back from storage (metadata's recordedAt, a purge's
+ * purgedAt), as read models keep it so that its text order is time order: ISO UTC with
+ * milliseconds. Text Date.parse cannot read is kept as it is; anything but a string is ''.
+ * Date.parse and toISOString convert the given value; neither reads the clock.
+ */
+export function normalizeInstant(value: unknown): string {
+  if (typeof value !== 'string') return '';
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? value : new Date(t).toISOString();
+}
+
 export function parseInstant(iso: string, what = 'instant'): DateTime {
   // Fast path: luxon's general ISO parser is the hottest part of a command's decision.
   const epoch = canonicalMillis(iso);

@@ -7,6 +7,7 @@ import {
   type CancellationRequested,
   isRegistered,
   listingEntry,
+  normalizeInstant,
   personalDataFields,
   type ProductDataPurged,
   type RegisteredSubscription,
@@ -49,13 +50,6 @@ export interface ProjectionResult {
   subscriptionsChanged: number;
   confirmations: number;
   receipts: number;
-}
-
-/** ISO UTC with milliseconds, so that the text order of recorded_at is time order. */
-export function normalizeInstant(value: unknown): string {
-  if (typeof value !== 'string') return '';
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? value : new Date(t).toISOString();
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
