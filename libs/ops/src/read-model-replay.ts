@@ -321,7 +321,11 @@ async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow>
     removeOrphanedShadowDirs(root);
     const dir = join(root, generation);
     mkdirSync(dir, { recursive: true });
-    claimShadowDir(dir);
+    const claim = claimShadowDir(dir);
+    const remove = () => {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+      claim.release();
+    };
     const open = async () => {
       const db = await ReadDb.open({ dataDir: dir });
       // A shadow lost to a crash is simply rebuilt: no fsync per transaction.
@@ -329,7 +333,13 @@ async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow>
       await sql`pragma cache_size = -131072`.execute(db.db);
       return db;
     };
-    let db: ReadDb | null = await open();
+    let db: ReadDb | null;
+    try {
+      db = await open();
+    } catch (error) {
+      remove();
+      throw error;
+    }
     return {
       get db() {
         if (!db) throw new Error('replay: the shadow database is closed');
@@ -347,7 +357,7 @@ async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow>
       async dispose() {
         await db?.close().catch(() => undefined);
         db = null;
-        rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+        remove();
       },
     };
   }

@@ -1,10 +1,18 @@
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { isProcessRunning } from '@app/platform';
 
 /** Written in each SQLite shadow directory: which process on which host builds it. */
 const OWNER_FILE = 'owner.json';
+/**
+ * A small SQLite file in each shadow directory whose write lock the owning replay holds while
+ * it runs. The operating system releases the lock when that process ends, however it ends, so
+ * the lock tells whether the replay is alive where a pid cannot: from another host or container
+ * sharing the volume, or after the pid was given to another process.
+ */
+const LOCK_FILE = 'owner.lock';
 
 interface ShadowOwner {
   pid: number;
@@ -12,22 +20,68 @@ interface ShadowOwner {
   startedAt: string;
 }
 
-/** Marks a shadow directory as this process's (right after creating it). */
-export function claimShadowDir(dir: string): void {
-  const owner: ShadowOwner = {
-    pid: process.pid,
-    host: hostname(),
-    startedAt: new Date().toISOString(),
-  };
-  writeFileSync(join(dir, OWNER_FILE), JSON.stringify(owner));
+/** A claimed shadow directory: its lock is held until release(). */
+export interface ShadowClaim {
+  release(): void;
 }
 
 /**
- * Removes the shadow directories under `root` (DATA_DIR/replay) whose replay process is gone:
- * killed (SIGKILL, out of memory) before it could remove its shadow, which can be as large as
- * the read database. Only directories claimed by a process of this host that no longer runs;
- * one without an owner file (being created right now, or not a replay's) is left alone, and so
- * is one of another host (its process cannot be checked from here). Returns the names removed.
+ * Marks a shadow directory as this process's (right after creating it): takes the lock, then
+ * writes the owner file. In that order, a directory with an owner file is locked from then on
+ * for as long as its replay runs.
+ */
+export function claimShadowDir(dir: string): ShadowClaim {
+  const lock = new Database(join(dir, LOCK_FILE));
+  try {
+    // In exclusive locking mode SQLite keeps the lock of a write until the connection closes.
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.pragma('journal_mode = MEMORY');
+    lock.exec('CREATE TABLE IF NOT EXISTS owner (pid INTEGER)');
+    const owner: ShadowOwner = {
+      pid: process.pid,
+      host: hostname(),
+      startedAt: new Date().toISOString(),
+    };
+    writeFileSync(join(dir, OWNER_FILE), JSON.stringify(owner));
+  } catch (error) {
+    lock.close();
+    throw error;
+  }
+  return { release: () => lock.close() };
+}
+
+/**
+ * Whether the replay that claimed a directory still holds its lock. Anything but a lock taken
+ * (an error other than SQLITE_BUSY included) counts as held: a shadow is removed only when its
+ * replay is known to be gone.
+ */
+function isLockHeld(file: string): boolean {
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(file, { fileMustExist: true, timeout: 0 });
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('ROLLBACK');
+    return false;
+  } catch {
+    return true;
+  } finally {
+    db?.close();
+  }
+}
+
+/** A replay of a version before the lock left only its owner file: its pid, on this host. */
+function isOwnerRunning(owner: Partial<ShadowOwner>): boolean {
+  if (owner.host !== hostname() || typeof owner.pid !== 'number') return true;
+  return owner.pid === process.pid || isProcessRunning(owner.pid);
+}
+
+/**
+ * Removes the shadow directories under `root` (DATA_DIR/replay) whose replay is gone: killed
+ * (SIGKILL, out of memory) before it could remove its shadow, which can be as large as the read
+ * database. A directory is removed when its lock can be taken, from any host sharing the
+ * volume; one without an owner file (being created right now, or not a replay's) is left alone.
+ * A directory of an earlier version, without a lock file, is removed only when its process no
+ * longer runs on this host. Returns the names removed.
  */
 export function removeOrphanedShadowDirs(root: string): string[] {
   let names: string[];
@@ -45,8 +99,8 @@ export function removeOrphanedShadowDirs(root: string): string[] {
     } catch {
       continue;
     }
-    if (owner.host !== hostname() || typeof owner.pid !== 'number') continue;
-    if (owner.pid === process.pid || isProcessRunning(owner.pid)) continue;
+    const lockFile = join(dir, LOCK_FILE);
+    if (existsSync(lockFile) ? isLockHeld(lockFile) : isOwnerRunning(owner)) continue;
     rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     removed.push(name);
   }
