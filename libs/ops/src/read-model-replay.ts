@@ -17,7 +17,7 @@ import {
   bulkBuildReadModels,
   type UpcasterModule,
 } from './read-model-bulk-build';
-import { claimShadowDir, removeOrphanedShadowDirs } from './replay-shadow-owner';
+import { claimShadowDir, removeOrphanedShadowDirs, type ShadowClaim } from './replay-shadow-owner';
 import { lockShadowSchema } from './replay-shadow-schema-lock';
 import {
   REBUILT_TABLES,
@@ -321,9 +321,18 @@ async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow>
     removeOrphanedShadowDirs(root);
     const dir = join(root, generation);
     mkdirSync(dir, { recursive: true });
-    const claim = claimShadowDir(dir);
-    const remove = () => {
+    const removeDir = () =>
       rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    let claim: ShadowClaim;
+    try {
+      claim = claimShadowDir(dir);
+    } catch (error) {
+      // Unclaimed, no later replay would remove it.
+      removeDir();
+      throw error;
+    }
+    const remove = () => {
+      removeDir();
       claim.release();
     };
     const open = async () => {
