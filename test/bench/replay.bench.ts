@@ -20,6 +20,7 @@ import type { ReplayReport } from '@app/ops';
 import { loadConfig } from '@app/platform';
 import { ROOT } from '../integration/ops/ops-cli';
 import { seedLog } from '../integration/ops/seed-log';
+import { cpuSeconds as cpuSecondsOf } from './support/bench-server';
 import { makeTmpDir, removeTmpDir } from '../support/tmp-dir';
 
 const N = Number(process.argv[2] ?? process.env['BENCH_N'] ?? 1_000_000);
@@ -184,10 +185,8 @@ async function replayInChild(
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       if (m) peakRss = Math.max(peakRss ?? 0, Number(m[1]) * 1024);
-      // utime and stime (fields 14 and 15, in clock ticks of 1/100 s on Linux), all threads.
-      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      // All threads; null once the process is gone (the last reading stands).
+      cpuSeconds = cpuSecondsOf(child.pid!) ?? cpuSeconds;
     } catch {
       // the process is gone (its last reading stands) or there is no /proc
     }

@@ -29,11 +29,16 @@ export async function stopChildProcess(child: ChildProcess, graceMs: number): Pr
  */
 export async function freezeProcess(pid: number): Promise<void> {
   process.kill(pid, 'SIGSTOP');
-  // Field 3 of /proc/<pid>/stat, after the parenthesised command name (which may itself hold
-  // ") ", hence the last one): T when stopped.
-  const state = () => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.charAt(stat.lastIndexOf(')') + 2);
-  };
-  while (state() !== 'T') await new Promise((r) => setTimeout(r, 1));
+  // Field 3 of /proc/<pid>/stat: T when stopped.
+  while (procStatFields(pid)[0] !== 'T') await new Promise((r) => setTimeout(r, 1));
+}
+
+/**
+ * The fields of /proc/<pid>/stat from the third on (state, ppid, …; index i is field i + 3),
+ * after the parenthesised command name, which may itself hold ") ", hence the last one. Throws
+ * when the process is gone or there is no /proc.
+ */
+export function procStatFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }

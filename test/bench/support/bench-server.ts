@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus as cpuList, loadavg, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { stopChildProcess } from '../../support/processes';
+import { procStatFields, stopChildProcess } from '../../support/processes';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -121,8 +121,7 @@ export async function waitForMetric(
 /** CPU seconds used so far by a process (Linux /proc; null elsewhere). */
 export function cpuSeconds(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = procStatFields(pid);
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
   } catch {
     return null;
