@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
@@ -17,7 +17,7 @@ import {
   bulkBuildReadModels,
   type UpcasterModule,
 } from './read-model-bulk-build';
-import { claimShadowDir, removeOrphanedShadowDirs, type ShadowClaim } from './replay-shadow-owner';
+import { createShadowDir, removeOrphanedShadowDirs } from './replay-shadow-owner';
 import { lockShadowSchema } from './replay-shadow-schema-lock';
 import {
   REBUILT_TABLES,
@@ -319,24 +319,9 @@ async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow>
     const root = join(o.dataDir, 'replay');
     // Shadows left by a replay process that was killed (they can be as large as the read DB).
     removeOrphanedShadowDirs(root);
-    const dir = join(root, generation);
-    mkdirSync(dir, { recursive: true });
-    const removeDir = () =>
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
-    let claim: ShadowClaim;
-    try {
-      claim = claimShadowDir(dir);
-    } catch (error) {
-      // Unclaimed, no later replay would remove it.
-      removeDir();
-      throw error;
-    }
-    const remove = () => {
-      removeDir();
-      claim.release();
-    };
+    const shadowDir = createShadowDir(root, generation);
     const open = async () => {
-      const db = await ReadDb.open({ dataDir: dir });
+      const db = await ReadDb.open({ dataDir: shadowDir.path });
       // A shadow lost to a crash is simply rebuilt: no fsync per transaction.
       await sql`pragma synchronous = OFF`.execute(db.db);
       await sql`pragma cache_size = -131072`.execute(db.db);
@@ -346,7 +331,7 @@ async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow>
     try {
       db = await open();
     } catch (error) {
-      remove();
+      shadowDir.remove();
       throw error;
     }
     return {
@@ -366,7 +351,7 @@ async function openShadow(o: ReplayOptions, generation: string): Promise<Shadow>
       async dispose() {
         await db?.close().catch(() => undefined);
         db = null;
-        remove();
+        shadowDir.remove();
       },
     };
   }

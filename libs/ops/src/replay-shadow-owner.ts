@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -20,19 +20,25 @@ interface ShadowOwner {
   startedAt: string;
 }
 
-/** A claimed shadow directory: its lock is held until release(). */
-export interface ShadowClaim {
-  release(): void;
+/** A shadow directory of this process: its lock is held until remove(). */
+export interface ShadowDir {
+  readonly path: string;
+  /** Removes the directory, then releases its lock. */
+  remove(): void;
 }
 
 /**
- * Marks a shadow directory as this process's (right after creating it): takes the lock, then
- * writes the owner file. In that order, a directory with an owner file is locked from then on
- * for as long as its replay runs.
+ * Creates the shadow directory `root/name` and claims it: takes the lock, then writes the owner
+ * file. In that order, a directory with an owner file is locked from then on for as long as its
+ * replay runs. A directory that cannot be claimed is removed at once (unclaimed, no later replay
+ * would remove it).
  */
-export function claimShadowDir(dir: string): ShadowClaim {
-  const lock = new Database(join(dir, LOCK_FILE));
+export function createShadowDir(root: string, name: string): ShadowDir {
+  const path = join(root, name);
+  mkdirSync(path, { recursive: true });
+  let lock: Database.Database | null = null;
   try {
+    lock = new Database(join(path, LOCK_FILE));
     // In exclusive locking mode SQLite keeps the lock of a write until the connection closes.
     lock.pragma('locking_mode = EXCLUSIVE');
     lock.pragma('journal_mode = MEMORY');
@@ -42,13 +48,24 @@ export function claimShadowDir(dir: string): ShadowClaim {
       host: hostname(),
       startedAt: new Date().toISOString(),
     };
-    writeFileSync(join(dir, OWNER_FILE), JSON.stringify(owner));
+    writeFileSync(join(path, OWNER_FILE), JSON.stringify(owner));
   } catch (error) {
-    lock.close();
+    lock?.close();
+    removeDir(path);
     throw error;
   }
-  return { release: () => lock.close() };
+  const held = lock;
+  return {
+    path,
+    remove() {
+      removeDir(path);
+      held.close();
+    },
+  };
 }
+
+const removeDir = (path: string): void =>
+  rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 
 /**
  * Whether the replay that claimed a directory still holds its lock. Anything but a lock taken
@@ -101,7 +118,7 @@ export function removeOrphanedShadowDirs(root: string): string[] {
     }
     const lockFile = join(dir, LOCK_FILE);
     if (existsSync(lockFile) ? isLockHeld(lockFile) : isOwnerRunning(owner)) continue;
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    removeDir(dir);
     removed.push(name);
   }
   return removed;

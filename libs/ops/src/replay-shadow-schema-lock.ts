@@ -7,7 +7,7 @@ import { connectDedicated } from '@app/read-models';
  * ends, also when the replay's process is killed or its host is gone: a shadow schema whose lock
  * nobody holds belongs to no running replay. The next replay drops such schemas; they can be as
  * large as the read models and keep rows that erasures scrubbed in the live tables since.
- * (SQLite shadows are directories checked by process id: replay-shadow-owner.ts.)
+ * (SQLite shadows are directories with a lock file of their own: replay-shadow-owner.ts.)
  */
 export interface ShadowSchemaLock {
   /** Drops the shadow schemas of `live` left by replays that are gone; returns their names. */
