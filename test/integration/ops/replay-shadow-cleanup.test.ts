@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { createShadowDir } from '../../../libs/ops/src/replay-shadow-owner';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { type CliRun, ROOT, runOps } from './ops-cli';
 import { seedDataDir } from './seed-log';
@@ -74,28 +75,16 @@ describe('replay shadows of killed replays; Ctrl+C and a replay started by the a
     return { child, progressing, done };
   }
 
-  /** A shadow directory as a replay claims one: owner file, and a lock file, locked or not. */
-  function fakeShadow(
-    name: string,
-    owner: { pid: number; host: string },
-    lock: 'none' | 'free' | 'held',
-  ): Database.Database | null {
+  /** A shadow directory a replay left: its owner file, and a lock file nobody holds, or none. */
+  function leftShadow(name: string, owner: { pid: number; host: string }, lock: boolean): void {
     const dir = join(replayDir(), name);
     mkdirSync(dir);
-    let held: Database.Database | null = null;
-    if (lock !== 'none') {
-      const db = new Database(join(dir, 'owner.lock'));
-      // As a replay holds it: the lock of a write, kept until the connection closes.
-      db.pragma('locking_mode = EXCLUSIVE');
-      db.exec('CREATE TABLE owner (pid INTEGER)');
-      if (lock === 'held') held = db;
-      else db.close();
-    }
+    if (lock)
+      new Database(join(dir, 'owner.lock')).exec('CREATE TABLE owner (pid INTEGER)').close();
     writeFileSync(
       join(dir, 'owner.json'),
       JSON.stringify({ ...owner, startedAt: new Date().toISOString() }),
     );
-    return held;
   }
 
   it('a replay SIGKILLed mid-build leaves its shadow; the next replay removes it and every shadow whose lock is free, from any host, but not a locked one nor one without an owner', async () => {
@@ -109,23 +98,28 @@ describe('replay shadows of killed replays; Ctrl+C and a replay started by the a
     expect(readdirSync(join(replayDir(), orphans[0]!))).toContain('owner.lock');
 
     // Gone, of another host (a container that never came back): its lock is free.
-    fakeShadow('g-elsewhere-gone', { pid: 1, host: 'another-host' }, 'free');
-    // Alive on another host sharing the volume: its lock is held (here, by this process).
-    const alive = fakeShadow('g-elsewhere-alive', { pid: 1, host: 'another-host' }, 'held');
+    leftShadow('g-elsewhere-gone', { pid: 1, host: 'another-host' }, true);
+    // Alive on another host sharing the volume: claimed as a replay claims it (by this process
+    // here), its owner file then naming another host.
+    const alive = createShadowDir(replayDir(), 'g-elsewhere-alive');
+    writeFileSync(
+      join(alive.path, 'owner.json'),
+      JSON.stringify({ pid: 1, host: 'another-host', startedAt: new Date().toISOString() }),
+    );
     // Gone, though its pid now runs another process (this one): the lock decides, not the pid.
-    fakeShadow('g-pid-reused', { pid: process.pid, host: hostname() }, 'free');
+    leftShadow('g-pid-reused', { pid: process.pid, host: hostname() }, true);
     // A replay of an earlier version, without a lock file, whose process still runs (this one).
-    fakeShadow('g-running', { pid: process.pid, host: hostname() }, 'none');
+    leftShadow('g-running', { pid: process.pid, host: hostname() }, false);
     mkdirSync(join(replayDir(), 'not-a-replay'));
 
     try {
       const next = await runOps(['replay', '--json'], { DATA_DIR: dataDir });
       expect(next.code).toBe(0);
       expect((JSON.parse(next.stdout) as { swapped: boolean }).swapped).toBe(true);
+      expect(shadows()).toEqual(['g-elsewhere-alive', 'g-running', 'not-a-replay']);
     } finally {
-      alive?.close();
+      alive.remove();
     }
-    expect(shadows()).toEqual(['g-elsewhere-alive', 'g-running', 'not-a-replay']);
   }, 120_000);
 
   it('a replay started with a parent channel (by the api) goes on through a SIGINT (Ctrl+C of the terminal) and switches over', async () => {
@@ -135,7 +129,6 @@ describe('replay shadows of killed replays; Ctrl+C and a replay started by the a
     const run = await replay.done;
     expect({ code: run.code, signal: run.signal }).toEqual({ code: 0, signal: null });
     expect((JSON.parse(run.stdout) as { swapped: boolean }).swapped).toBe(true);
-    // The lock of g-elsewhere-alive was released after the first test: its replay is gone now.
     expect(shadows()).toEqual(['g-running', 'not-a-replay']);
   }, 120_000);
 });
