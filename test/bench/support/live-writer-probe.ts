@@ -14,6 +14,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { percentile } from './percentile';
 
 const dataDir = process.argv[2] ?? '';
 if (!dataDir) throw new Error('usage: live-writer-probe <DATA_DIR>');
@@ -54,9 +55,8 @@ async function main(): Promise<void> {
     db.close();
   }
   waits.sort((a, b) => a - b);
-  const pct = (p: number) => waits[Math.min(waits.length - 1, Math.floor(waits.length * p))] ?? 0;
   process.stdout.write(
-    `${JSON.stringify({ writes: waits.length, over250: waits.filter((w) => w > 250).length, p50: pct(0.5), p99: pct(0.99), max: worst.ms, maxAtMs: worst.at })}\n`,
+    `${JSON.stringify({ writes: waits.length, over250: waits.filter((w) => w > 250).length, p50: percentile(waits, 0.5), p99: percentile(waits, 0.99), max: worst.ms, maxAtMs: worst.at })}\n`,
   );
 }
 

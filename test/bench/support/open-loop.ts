@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { percentile } from './percentile';
 
 export interface OpenLoopResult {
   /** Requests sent (= rate × duration). */
@@ -85,16 +86,14 @@ export async function openLoop(
   const end = performance.now();
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return {
     sent: total,
     ok,
     non2xx,
     errors,
     durationS: (end - start) / 1000,
-    p50: at(0.5),
-    p99: at(0.99),
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
     max: latencies[latencies.length - 1] ?? 0,
   };
 }
