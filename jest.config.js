@@ -27,6 +27,11 @@ module.exports = {
   // heap was ~130 MB (up to 1.8 GB in some orders), each of its gc() samples took ~100 ms, and the
   // export crawled past its timeout. Measured: no slower overall (2m33 vs 2m30 for 26 files).
   workerIdleMemoryLimit: '1MB',
+  // PostgreSQL for the whole run, in TEST_PG_URL for every worker: the variable's own value if set,
+  // else the server on 127.0.0.1:5432, else a private one started here and stopped after the run
+  // (test/support/postgres-harness.ts). These two files go through the transform below.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.test.ts'],
   transform: { '^.+\\.(t|j|mj)s$': swc },

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { PostgresKeyStore, SqliteKeyStore } from '@app/event-store';
+import { testPgUrl } from '../support/postgres-url';
 import { makeTmpDir, removeTmpDir } from '../support/tmp-dir';
 import { runKeyStoreContract } from './key-store.contract';
 
@@ -25,8 +26,8 @@ runKeyStoreContract(
   async () => removeTmpDir(dir),
 );
 
-/** PostgreSQL listens locally on these machines (trust auth, database `test`). */
-const PG_URL = process.env['TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The run's PostgreSQL (TEST_PG_URL, set by jest's globalSetup: see test/support/postgres-url.ts). */
+const PG_URL = testPgUrl();
 let schema = '';
 runKeyStoreContract(
   'PostgreSQL',

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { testPgUrl } from '../../../support/postgres-url';
 
-/** The local PostgreSQL of these machines (trust auth, database `test`); override with TEST_PG_URL. */
-export const PG_URL = process.env['TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The run's PostgreSQL (TEST_PG_URL, set by jest's globalSetup: see test/support/postgres-url.ts). */
+export const PG_URL = testPgUrl();
 
 /** A fresh schema name per test; the read store creates it, dropSchema removes it. */
 export function freshSchema(prefix = 'rm_test'): string {
