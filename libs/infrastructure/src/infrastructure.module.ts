@@ -21,6 +21,7 @@ import {
 } from '@app/platform';
 import { CommandRunner } from './command-runner';
 import { openEventStores } from './event-store.factory';
+import { openClockStore } from './shared-state/controlled-clock-store';
 import { RequestFingerprinter } from './request-fingerprint';
 import { APP_CONFIG, CLOCK, EVENT_STORE, KEY_STORE, LOGGER, RAW_EVENT_STORE } from './tokens';
 
@@ -35,9 +36,17 @@ export interface InfrastructureOptions {
   shutdown?: ShutdownState;
 }
 
-function clockFor(config: AppConfig): Clock {
+/**
+ * CLOCK_MODE=controlled: a clock whose reading lives in the shared state (PostgreSQL with
+ * READ_DB_URL, else DATA_DIR), so every process reads the same time and a restart resumes from
+ * the last reading; CLOCK_START only sets the first reading of a fresh store.
+ */
+async function clockFor(config: AppConfig): Promise<Clock> {
   if (config.clockMode !== 'controlled') return new SystemClock();
-  return new ControlledClock(config.clockStart ?? new SystemClock().now());
+  return ControlledClock.resume(
+    openClockStore(config),
+    config.clockStart ?? new SystemClock().now(),
+  );
 }
 
 /**
@@ -51,6 +60,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
   constructor(
     @Inject(RAW_EVENT_STORE) private readonly raw: EventStore,
     @Inject(KEY_STORE) private readonly keys: KeyStore,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   static forRoot(options: InfrastructureOptions = {}): DynamicModule {
@@ -62,7 +72,9 @@ export class InfrastructureModule implements OnApplicationShutdown {
       module: InfrastructureModule,
       providers: [
         { provide: APP_CONFIG, useValue: config },
-        { provide: CLOCK, useValue: options.clock ?? clockFor(config) },
+        options.clock
+          ? { provide: CLOCK, useValue: options.clock }
+          : { provide: CLOCK, useFactory: () => clockFor(config) },
         { provide: LOGGER, useValue: logger },
         { provide: Logger, useValue: new Logger('app') },
         // Readiness answers 503 once it has begun; the lifecycle's start-up stops waiting on Redis.
@@ -97,5 +109,6 @@ export class InfrastructureModule implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.raw.close();
     await (this.keys as { close?: () => Promise<void> | void }).close?.();
+    if (this.clock instanceof ControlledClock) await this.clock.close();
   }
 }

@@ -11,7 +11,15 @@ import {
 } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { composeUpcasters, type EventStore, type KeyStore } from '@app/event-store';
-import { APP_CONFIG, KEY_STORE, LOGGER, RAW_EVENT_STORE, UPCASTERS } from '@app/infrastructure';
+import {
+  APP_CONFIG,
+  KEY_STORE,
+  LOGGER,
+  leaseBackendFor,
+  RAW_EVENT_STORE,
+  RoleLease,
+  UPCASTERS,
+} from '@app/infrastructure';
 import { MetricsService } from '@app/metrics';
 import type { AppConfig } from '@app/platform';
 import { AuditReader } from './audit/audit-reader';
@@ -30,8 +38,9 @@ export const READ_MODEL_SCRUBBER = Symbol.for('app.purge.ReadModelScrubber');
 
 export interface ReadModelsModuleOptions {
   /**
-   * Run the projector in this process (default: READ_MODEL_PROJECTOR, on unless "off"). Two
-   * projectors on one read database are safe (idempotent, monotonic checkpoint), only wasteful.
+   * Offer to run the projector in this process (default: READ_MODEL_PROJECTOR, on unless
+   * "off"). Of the processes that offer, the one holding the `read-model-projector` lease runs
+   * it, and another takes over within seconds when that one dies (RoleLease).
    */
   projector?: boolean;
   /** Default: from the environment (see read-models.settings.ts). */
@@ -44,25 +53,50 @@ const SETTINGS = Symbol.for('app.read-models.Settings');
 class ReadModelsLifecycle
   implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown
 {
+  private readonly lease: RoleLease;
+  /** Confirmation webhooks go out from one process at a time, like the projection. */
+  private readonly dispatcherLease: RoleLease | null;
+
   constructor(
     private readonly projector: ReadModelProjector,
     private readonly store: ReadStore,
     @Inject(SETTINGS) private readonly settings: ReadModelsSettings,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(APP_CONFIG) config: AppConfig,
     @Optional() private readonly dispatcher: ConfirmationDispatcher | null,
     @Optional() metrics?: MetricsService,
   ) {
     if (metrics) registerProjectionMetrics(metrics, projector);
+    this.lease = new RoleLease({
+      name: 'read-model-projector',
+      backend: leaseBackendFor(config),
+      logger,
+      onAcquired: () => projector.start(),
+      onLost: () => projector.stop(),
+    });
+    const sender = this.dispatcher;
+    this.dispatcherLease = sender
+      ? new RoleLease({
+          name: 'confirmation-dispatcher',
+          backend: leaseBackendFor(config),
+          logger,
+          onAcquired: () => sender.start(),
+          onLost: () => sender.stop(),
+        })
+      : null;
   }
 
-  onApplicationBootstrap(): void {
-    if (this.settings.projector) this.projector.start();
-    if (this.dispatcher) this.dispatcher.start();
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.settings.projector) {
+      this.lease.start();
+      await this.lease.settled();
+    }
+    this.dispatcherLease?.start();
     this.logger.info(
       {
         readStore: this.store.readDb.location,
         dialect: this.store.readDb.dialect,
-        projector: this.settings.projector,
+        projector: this.settings.projector ? (this.lease.holding ? 'running' : 'standby') : 'off',
         notifier: this.settings.webhookUrl ? 'webhook' : 'outbox',
       },
       'read models ready',
@@ -70,7 +104,9 @@ class ReadModelsLifecycle
   }
 
   async onModuleDestroy(): Promise<void> {
+    await this.dispatcherLease?.stop();
     await this.dispatcher?.stop();
+    await this.lease.stop();
     await this.projector.stop();
   }
 

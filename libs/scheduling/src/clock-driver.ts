@@ -8,7 +8,7 @@ import type { DateTime } from 'luxon';
 import type { Logger } from 'pino';
 import { chunks, sleep } from './async-utils';
 import { kindOfJobId, type LifecycleQueues } from './lifecycle-queues';
-import type { LifecycleScheduler } from './lifecycle-scheduler';
+import type { SchedulerProgress } from './scheduler-progress';
 
 export interface DrainReport {
   /** Jobs promoted from the delayed set because the controlled time reached them. */
@@ -26,7 +26,8 @@ export interface AdvanceReport extends DrainReport {
 export interface ClockDriverOptions {
   clock: ControlledClock;
   queues: LifecycleQueues;
-  scheduler: LifecycleScheduler;
+  /** Where the scheduler stands; it may run in another process (StoredSchedulerProgress). */
+  scheduler: SchedulerProgress;
   logger: Logger;
   /** Longest a drain may take before advanceTo fails (default 5 minutes). */
   drainTimeoutMs?: number;
@@ -51,7 +52,9 @@ export interface ClockDriverOptions {
  *   three term ends, not all at the target time. A bare clock.advanceTo() still runs everything
  *   due, at the target time.
  *
- * The drain needs the scheduler and the workers in this process (`npm start`, role all).
+ * Everything the drain looks at is shared (the scheduler's stored checkpoint, the queues in
+ * Redis, the clock's reading in the shared state), so the process that moves the clock (an api)
+ * need not be the one that schedules or runs the jobs: the workers sync the clock before each job.
  */
 export class ClockDriver {
   private detach: (() => void) | null = null;
@@ -106,7 +109,7 @@ export class ClockDriver {
       if (Date.now() > deadline)
         throw new Error(
           `controlled clock: jobs due by ${new Date(toMs).toISOString()} did not finish within ` +
-            `${this.o.drainTimeoutMs ?? 300_000} ms (are the workers running in this process?)`,
+            `${this.o.drainTimeoutMs ?? 300_000} ms (is a worker with the scheduler running?)`,
         );
       report.rounds++;
       await this.waitIdle(deadline);

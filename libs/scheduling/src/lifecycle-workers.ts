@@ -31,6 +31,11 @@ export interface LifecycleWorkersOptions {
   stalledIntervalMs?: number;
   /** Stalls (a worker died mid-job) allowed before a job fails; handlers are idempotent. */
   maxStalledCount?: number;
+  /**
+   * Awaited before each job runs: a shared controlled clock takes up the reading another process
+   * stored, so the job decides at the time the clock was moved to.
+   */
+  beforeJob?: () => Promise<unknown>;
   /** Called after a job completed or failed for good (the clock driver's bookkeeping). */
   onFinished?: (jobId: string) => void;
 }
@@ -95,6 +100,7 @@ export class LifecycleWorkers {
     job: Job<LifecycleJobData>,
     token: string | undefined,
   ): Promise<JobResult> {
+    await this.o.beforeJob?.();
     if (job.attemptsMade === 0)
       this.o.metrics.jobStarted(
         LIFECYCLE_QUEUES[kind],

@@ -1,6 +1,7 @@
 import type { DateTime } from 'luxon';
 import { PlatformError } from '../errors/platform.error';
 import type { Clock } from './clock';
+import type { ClockStore } from './clock-store.port';
 import { toUtcInstant, type InstantInput } from './instant';
 
 /** Called after the clock moved; awaited before advanceTo() resolves. */
@@ -36,17 +37,56 @@ export class ClockListenerError extends PlatformError {
  * a scheduler listening here can run every job due by the new time before the caller (e.g. the
  * POST /v1/ops/clock handler) gets its answer. Advances are serialised: a second advanceTo()
  * waits for the first one's listeners, and is checked against the time the first one set.
+ *
+ * With a ClockStore the reading is shared by every process on that store: a move is written to
+ * the store first (which refuses a move backwards against the stored reading, whoever made it),
+ * and sync() takes up a later reading another process stored. now() stays synchronous: it is this
+ * process's last known reading, which may lag a move made elsewhere until the next sync() but is
+ * never ahead of the store, so nothing runs early because of it. The api syncs before each
+ * request, the workers before each job.
  */
 export class ControlledClock implements Clock {
   private current: DateTime;
   private readonly listeners: AdvanceListener[] = [];
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(start: InstantInput) {
+  constructor(
+    start: InstantInput,
+    private readonly store: ClockStore | null = null,
+  ) {
     this.current = toUtcInstant(start);
   }
 
+  /**
+   * A clock on a shared store: resumes from the stored reading; `start` (CLOCK_START, or the
+   * system time) is used and stored only when the store holds none yet.
+   */
+  static async resume(store: ClockStore, start: InstantInput): Promise<ControlledClock> {
+    const stored = await store.load();
+    const clock = new ControlledClock(stored ?? start, store);
+    if (!stored) clock.current = await store.moveTo(clock.current);
+    return clock;
+  }
+
   now(): DateTime {
+    return this.current;
+  }
+
+  /** Whether the reading lives in a store shared with other processes. */
+  get shared(): boolean {
+    return this.store !== null;
+  }
+
+  /** Closes the store (the process is shutting down). */
+  async close(): Promise<void> {
+    await this.store?.close();
+  }
+
+  /** Takes up the stored reading if another process moved the clock further (never goes back). */
+  async sync(): Promise<DateTime> {
+    if (!this.store) return this.current;
+    const stored = await this.store.load();
+    if (stored && stored > this.current) this.current = stored;
     return this.current;
   }
 
@@ -75,9 +115,12 @@ export class ControlledClock implements Clock {
   }
 
   private async move(to: DateTime): Promise<DateTime> {
+    await this.sync();
     const from = this.current;
     if (to < from) throw new ClockBackwardsError(from, to);
-    this.current = to;
+    // Stored before anyone acts on it: a process that restarts, or reads the clock elsewhere,
+    // never sees an earlier time than one this process has used.
+    this.current = this.store ? await this.store.moveTo(to) : to;
     const failures: unknown[] = [];
     // Copy: a listener may unsubscribe itself while we iterate.
     for (const listener of [...this.listeners]) {

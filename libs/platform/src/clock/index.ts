@@ -8,3 +8,4 @@ export {
   ClockListenerError,
   type AdvanceListener,
 } from './controlled.clock';
+export type { ClockStore } from './clock-store.port';
