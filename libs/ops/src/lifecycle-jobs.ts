@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type EventStore, SqliteCheckpointStore } from '@app/event-store';
+import type { EventStore } from '@app/event-store';
 import {
   type AppConfig,
   createRedisConnection,
@@ -201,7 +201,8 @@ export class LifecycleJobsAdmin {
 
   /**
    * What the reconciler would change (dryRun) or the reconciler itself (the same class the worker
-   * runs), against the scheduler's table in DATA_DIR/scheduler.sqlite.
+   * runs), against the scheduler's table: in PostgreSQL with READ_DB_URL, else in
+   * DATA_DIR/scheduler.sqlite.
    */
   async reconcile(
     log: EventStore,
@@ -209,17 +210,20 @@ export class LifecycleJobsAdmin {
     dryRun: boolean,
   ): Promise<{ plan: ReconcilePlan; applied: ReconcileReport | null }> {
     const file = schedulerDbPath(this.config.dataDir);
-    if (!existsSync(file))
+    if (!this.config.readDbUrl && !existsSync(file))
       throw new Error(`No scheduler table at ${file}: the worker has not run on this DATA_DIR.`);
-    const table = ScheduleTable.open(file);
-    const checkpoints = SqliteCheckpointStore.open(file);
+    const table = await ScheduleTable.open({
+      dataDir: this.config.dataDir,
+      readDbUrl: this.config.readDbUrl,
+      poolSize: 2,
+    });
     try {
       const [position, head] = [
-        await checkpoints.load(SCHEDULER_SUBSCRIPTION),
+        await table.checkpointStore().load(SCHEDULER_SUBSCRIPTION),
         await log.headPosition(),
       ];
       const caughtUp = head === null || (position !== null && position >= head);
-      const plan = await this.plan(table.allDesiredJobs(), caughtUp);
+      const plan = await this.plan(await table.allDesiredJobs(), caughtUp);
       plan.schedulerPosition = position?.toString() ?? null;
       plan.logHead = head?.toString() ?? null;
       if (dryRun) return { plan, applied: null };
@@ -234,8 +238,7 @@ export class LifecycleJobsAdmin {
       });
       return { plan, applied: await reconciler.reconcile() };
     } finally {
-      table.close();
-      await checkpoints.close();
+      await table.close();
     }
   }
 

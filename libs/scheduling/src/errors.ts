@@ -4,7 +4,6 @@ export class LifecycleStartError extends Error {
     readonly code:
       | 'REDIS_UNREACHABLE'
       | 'REDIS_URL_REQUIRED'
-      | 'CONTROLLED_CLOCK_NEEDS_ONE_PROCESS'
       /** SIGTERM/SIGINT arrived while the start-up waited for Redis. */
       | 'SHUTDOWN',
     message: string,

@@ -116,7 +116,10 @@ export class LifecycleScheduler {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const head = await this.o.feed.headPosition();
-      const at = this.subscription.position;
+      // Another process may hold the scheduler's lease: its stored checkpoint tells then.
+      const at = this.subscription.running
+        ? this.subscription.position
+        : await this.o.checkpoints.load(this.subscription.name);
       if (head === null || (at !== null && at >= head)) return true;
       if (Date.now() > deadline || signal?.aborted) return false;
       await sleep(5);
@@ -134,7 +137,7 @@ export class LifecycleScheduler {
         accounts.add(e.streamId.slice('account-'.length));
     }
     for (const accountId of accounts)
-      for (const id of this.o.table.subscriptionsOfAccount(accountId)) touched.add(id);
+      for (const id of await this.o.table.subscriptionsOfAccount(accountId)) touched.add(id);
     if (touched.size === 0) return;
     await this.o.mutex.run(() => this.sync([...touched]));
   }
@@ -146,8 +149,10 @@ export class LifecycleScheduler {
     );
     const toAdd: DesiredJob[] = [];
     const toRemove: JobRef[] = [];
+    // One query for the batch: on PostgreSQL a round trip per subscription would dominate.
+    const recorded = await this.o.table.getMany(rows.map((r) => r.subscriptionId));
     for (const row of rows) {
-      const before = this.o.table.get(row.subscriptionId);
+      const before = recorded.get(row.subscriptionId);
       if (!before || before.revision > row.revision) {
         toAdd.push(...row.jobs);
         continue;
@@ -163,7 +168,7 @@ export class LifecycleScheduler {
     }
     await this.o.queues.schedule(toAdd);
     const removed = await this.o.queues.unschedule(toRemove);
-    this.o.table.putAll(rows);
+    await this.o.table.putAll(rows);
     return { subscriptions: rows.length, scheduled: toAdd.length, removed };
   }
 

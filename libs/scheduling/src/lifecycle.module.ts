@@ -100,7 +100,7 @@ export class LifecycleService
   /** LIFECYCLE_JOB_REMOVER: removes every pending job of a subscription (after its purge). */
   async removeJobsOf(subscriptionId: string): Promise<number> {
     const l = this.lifecycle;
-    const row = l.table?.get(subscriptionId);
+    const row = await l.table?.get(subscriptionId);
     if (!l.queues || !row) return 0;
     return l.queues.unschedule(row.jobs.map((j) => ({ kind: j.kind, jobId: j.jobId })));
   }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CheckpointStore, EventStore } from '@app/event-store';
+import { leaseBackendFor, RoleLease } from '@app/infrastructure';
 import { type AppConfig, type Clock, ControlledClock } from '@app/platform';
 import { Mutex } from './async-utils';
 import { ClockDriver } from './clock-driver';
@@ -13,13 +14,14 @@ import {
 } from './job-processors';
 import { LifecycleQueues } from './lifecycle-queues';
 import { LifecycleRedis } from './lifecycle-redis';
-import { LifecycleScheduler } from './lifecycle-scheduler';
+import { LifecycleScheduler, SCHEDULER_SUBSCRIPTION } from './lifecycle-scheduler';
 import { defaultPrefix, type LifecycleOptions, type LifecycleRole } from './lifecycle-settings';
 import { LifecycleWorkers } from './lifecycle-workers';
 import { LifecycleMetrics } from './metrics';
 import type { MetricsService } from '@app/metrics';
 import { type ReconcileReport, Reconciler } from './reconciler';
 import { ScheduleTable } from './schedule-table';
+import { StoredSchedulerProgress } from './scheduler-progress';
 
 export interface LifecycleDeps {
   config: AppConfig;
@@ -76,6 +78,8 @@ export class Lifecycle {
   private timer: NodeJS.Timeout | null = null;
   private reconciling: Promise<ReconcileReport | null> | null = null;
   private firstReconcile: Promise<ReconcileReport | null> = Promise.resolve(null);
+  private leaseReconcile: Promise<ReconcileReport | null> | null = null;
+  private readonly schedulerLease: RoleLease | null;
   private stopped = false;
   /** Aborted by stopProcessing: a reconcile waiting for the scheduler stops waiting. */
   private readonly stopping = new AbortController();
@@ -90,12 +94,6 @@ export class Lifecycle {
           'set REDIS_URL (AOF on, maxmemory-policy noeviction), or run both in one process with ' +
           '`npm start`, which starts a private redis-server when REDIS_URL is unset.',
       );
-    if (role !== 'all' && deps.config.clockMode === 'controlled')
-      throw new LifecycleStartError(
-        'CONTROLLED_CLOCK_NEEDS_ONE_PROCESS',
-        'CLOCK_MODE=controlled needs the api and the worker in one process (`npm start`): the ' +
-          'clock moves in the process that answers POST /v1/ops/clock, and its jobs must run there.',
-      );
     const redis = await LifecycleRedis.open({
       url,
       dataDir: deps.config.dataDir,
@@ -103,9 +101,17 @@ export class Lifecycle {
       forWorkers: role !== 'api',
       ...(deps.shutdown ? { signal: deps.shutdown } : {}),
     });
+    let table: ScheduleTable | null = null;
     try {
-      return new Lifecycle(deps, options, role, redis);
+      // An api opens it only to read the scheduler's checkpoint when it moves a controlled clock.
+      if (role !== 'api' || deps.clock instanceof ControlledClock)
+        table = await ScheduleTable.open({
+          dataDir: deps.config.dataDir,
+          readDbUrl: deps.config.readDbUrl,
+        });
+      return new Lifecycle(deps, options, role, redis, table);
     } catch (error) {
+      await table?.close();
       await redis.close();
       throw error;
     }
@@ -116,31 +122,48 @@ export class Lifecycle {
     private readonly options: LifecycleOptions,
     role: LifecycleRole,
     readonly redis: LifecycleRedis,
+    table: ScheduleTable | null,
   ) {
     this.role = role;
     this.metrics = new LifecycleMetrics(deps.metrics ?? undefined);
-    if (role === 'api') {
-      this.queues = null;
-      this.table = null;
-      this.checkpoints = null;
-      this.scheduler = null;
-      this.reconciler = null;
-      this.workers = null;
-      this.clockDriver = null;
-      return;
-    }
     const logger = deps.logger;
     const controlled = deps.clock instanceof ControlledClock ? deps.clock : null;
     const prefix = defaultPrefix(options);
+    this.table = table;
+    this.checkpoints = table?.checkpointStore() ?? null;
+    this.queues =
+      role !== 'api' || controlled
+        ? new LifecycleQueues({
+            connection: redis.connection,
+            prefix,
+            clock: deps.clock,
+            trackDueTimes: controlled !== null,
+          })
+        : null;
+    // The driver reads the scheduler's progress from its stored checkpoint: the scheduler may run
+    // in another process (whichever worker holds its lease), and so may the workers.
+    this.clockDriver =
+      controlled && this.queues && this.checkpoints
+        ? new ClockDriver({
+            clock: controlled,
+            queues: this.queues,
+            scheduler: new StoredSchedulerProgress({
+              feed: deps.feed,
+              checkpoints: this.checkpoints,
+              name: SCHEDULER_SUBSCRIPTION,
+            }),
+            logger,
+            ...(options.drainTimeoutMs ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
+          })
+        : null;
+    if (role === 'api' || !this.queues || !this.table || !this.checkpoints) {
+      this.scheduler = null;
+      this.reconciler = null;
+      this.workers = null;
+      this.schedulerLease = null;
+      return;
+    }
     const mutex = new Mutex();
-    this.queues = new LifecycleQueues({
-      connection: redis.connection,
-      prefix,
-      clock: deps.clock,
-      trackDueTimes: controlled !== null,
-    });
-    this.table = ScheduleTable.open(schedulerDbPath(deps.config.dataDir));
-    this.checkpoints = this.table.checkpointStore();
     this.scheduler = new LifecycleScheduler({
       feed: deps.feed,
       store: deps.store,
@@ -160,15 +183,6 @@ export class Lifecycle {
       metrics: this.metrics,
       ...(options.staleGraceMs !== undefined ? { staleGraceMs: options.staleGraceMs } : {}),
     });
-    this.clockDriver = controlled
-      ? new ClockDriver({
-          clock: controlled,
-          queues: this.queues,
-          scheduler: this.scheduler,
-          logger,
-          ...(options.drainTimeoutMs ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
-        })
-      : null;
     const driver = this.clockDriver;
     this.workers = new LifecycleWorkers({
       connection: redis.workerConnection!,
@@ -176,6 +190,7 @@ export class Lifecycle {
       logger,
       metrics: this.metrics,
       nowMs: () => deps.clock.now().toMillis(),
+      ...(controlled?.shared ? { beforeJob: () => controlled.sync() } : {}),
       handlers: {
         'term-end': new TermEndProcessor(deps.runner),
         purge: new PurgeProcessor(
@@ -195,26 +210,57 @@ export class Lifecycle {
           }
         : {}),
     });
+    this.schedulerLease = this.runsScheduler
+      ? new RoleLease({
+          name: 'lifecycle-scheduler',
+          backend: leaseBackendFor(deps.config),
+          logger,
+          onAcquired: () => this.startScheduling(),
+          onLost: () => this.stopScheduling(),
+        })
+      : null;
   }
 
   /** Starts the scheduler, the workers, the clock driver and the reconciler (now and periodically). */
   start(): void {
+    this.clockDriver?.attach();
     if (this.role === 'api') return;
     this.workers!.run();
-    // A worker replica may leave the log to another replica's scheduler (LIFECYCLE_SCHEDULER=off):
-    // it then only runs jobs. The reconciler needs this replica's schedule table, so it goes too.
-    if (!this.runsScheduler) return;
+    // The scheduler and the reconciler run in one process at a time: the holder of the
+    // `lifecycle-scheduler` lease (a worker with LIFECYCLE_SCHEDULER=off never asks for it).
+    if (!this.schedulerLease) return;
+    this.schedulerLease.start();
+    this.firstReconcile = this.schedulerLease.settled().then(() => this.leaseReconcile);
+  }
+
+  /**
+   * The start-up reconciliation: the one this process ran on taking the scheduler's lease, or
+   * null when another process holds it (or none ran).
+   */
+  initialReconcile(): Promise<ReconcileReport | null> {
+    return this.firstReconcile;
+  }
+
+  /** Whether this process holds the scheduler's lease (runs the scheduler and the reconciler now). */
+  get schedules(): boolean {
+    return this.schedulerLease?.holding ?? false;
+  }
+
+  private startScheduling(): void {
+    if (this.stopped) return;
     this.scheduler!.start();
-    this.clockDriver?.attach();
-    if (this.options.reconcileOnStart ?? true) this.firstReconcile = this.reconcileNow();
+    if (this.options.reconcileOnStart ?? true) this.leaseReconcile ??= this.reconcileNow();
     const every = this.options.reconcileIntervalMs ?? this.deps.config.reconcileIntervalMs;
     this.timer = setInterval(() => void this.reconcileNow(), every);
     this.timer.unref();
   }
 
-  /** The start-up reconciliation (null if none ran). */
-  initialReconcile(): Promise<ReconcileReport | null> {
-    return this.firstReconcile;
+  /** The lease is lost or released: stop following the log; the new holder carries on. */
+  private async stopScheduling(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.reconciling;
+    await this.scheduler?.stop();
   }
 
   /** Whether this process follows the log (scheduler and reconciler), not only runs jobs. */
@@ -224,7 +270,7 @@ export class Lifecycle {
 
   /** Runs the reconciler now (joins a run in progress). Failures are logged, not thrown. */
   reconcileNow(): Promise<ReconcileReport | null> {
-    if (!this.reconciler || this.stopped || !this.runsScheduler) return Promise.resolve(null);
+    if (!this.reconciler || this.stopped || !this.schedules) return Promise.resolve(null);
     this.reconciling ??= this.reconciler
       .reconcile(this.stopping.signal)
       .catch((error: unknown) => {
@@ -291,6 +337,8 @@ export class Lifecycle {
       this.redis.disconnectQueues();
       await inHand;
     }
+    // Released once the batch in hand is checkpointed (or given up): a successor starts after it.
+    await this.schedulerLease?.stop();
     await this.workers?.close();
   }
 
@@ -299,7 +347,7 @@ export class Lifecycle {
     await this.stopProcessing();
     await this.queues?.close();
     await this.checkpoints?.close();
-    this.table?.close();
+    await this.table?.close();
     await this.redis.close();
     this.deps.logger.info({ role: this.role }, 'lifecycle stopped');
   }

@@ -79,7 +79,7 @@ export class Reconciler {
   }
 
   private async compare(caughtUp: boolean): Promise<ReconcileReport> {
-    const desired = this.o.table.allDesiredJobs();
+    const desired = await this.o.table.allDesiredJobs();
     const wanted = new Set(desired.map((j) => j.jobId));
     const present = new Set<string>();
     const failed = new Set<string>();

@@ -1,11 +1,14 @@
-import type { Statement } from 'better-sqlite3';
+import { join } from 'node:path';
+import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import { Pool } from 'pg';
 import {
   type CheckpointStore,
   openSqliteDatabase,
   positionFromString,
   positionToString,
-  type SqliteDatabase,
 } from '@app/event-store';
+import { postgresTarget } from '@app/infrastructure';
+import { connectDedicated } from '@app/read-models';
 import type { LifecycleJobKind } from './job-ids';
 import type { DesiredJob } from './queues';
 
@@ -19,18 +22,41 @@ export interface ScheduleRow {
   readonly jobs: readonly DesiredJob[];
 }
 
-interface RawRow {
+export interface ScheduleTableOptions {
+  /** Embedded default: `<dataDir>/scheduler.sqlite` (the file schedulerDbPath names). */
+  dataDir: string;
+  /**
+   * READ_DB_URL: `postgres://…` puts the table and the checkpoint in PostgreSQL, shared by every
+   * worker process; a `schema` query parameter (`postgres://…/db?schema=name`) puts them in that
+   * schema (created if missing), as for the read models.
+   */
+  readDbUrl?: string | undefined;
+  /** PostgreSQL pool size (default 4: the scheduler and the reconciler take turns). */
+  poolSize?: number;
+}
+
+export type ScheduleDialect = 'sqlite' | 'postgres';
+
+interface LifecycleScheduleTable {
   subscription_id: string;
   account_id: string;
   revision: number;
   status: string;
   term_end_job: string | null;
-  term_end_due: number | null;
+  /** Epoch ms: INTEGER in SQLite; BIGINT in PostgreSQL, which pg returns as a string. */
+  term_end_due: number | string | null;
   purge_job: string | null;
-  purge_due: number | null;
+  purge_due: number | string | null;
 }
 
-const SCHEMA = `
+interface ScheduleDatabase {
+  lifecycle_schedule: LifecycleScheduleTable;
+}
+
+/** The SQLite file under DATA_DIR (lifecycle.ts's schedulerDbPath names the same file). */
+const SQLITE_FILE = 'scheduler.sqlite';
+
+const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS lifecycle_schedule (
   subscription_id TEXT PRIMARY KEY,
   account_id      TEXT NOT NULL,
@@ -42,138 +68,266 @@ CREATE TABLE IF NOT EXISTS lifecycle_schedule (
   purge_due       INTEGER
 );
 CREATE INDEX IF NOT EXISTS lifecycle_schedule_account ON lifecycle_schedule (account_id);
+CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position TEXT NOT NULL);
 `;
 
+const POSTGRES_SCHEMA = `
+CREATE TABLE IF NOT EXISTS lifecycle_schedule (
+  subscription_id text PRIMARY KEY,
+  account_id      text NOT NULL,
+  revision        integer NOT NULL,
+  status          text NOT NULL,
+  term_end_job    text,
+  term_end_due    bigint,
+  purge_job       text,
+  purge_due       bigint
+);
+CREATE INDEX IF NOT EXISTS lifecycle_schedule_account ON lifecycle_schedule (account_id);
+CREATE TABLE IF NOT EXISTS lifecycle_checkpoints (name text PRIMARY KEY, position bigint NOT NULL);
+`;
+
+/** Rows per statement: at 8 parameters a row, far below SQLite's and PostgreSQL's limits. */
+const CHUNK = 1000;
+
 /**
- * The scheduler's own derived table (DATA_DIR/scheduler.sqlite): per subscription, the jobs the
- * log calls for, as of the last event the scheduler handled. It gives the scheduler the jobs to
- * remove when a state moves on (superseded ids), the reconciler its list of every due job, and
- * the account → subscriptions index a legal-hold release needs. Like every derived state it can
- * be dropped: resetting the scheduler's checkpoint rebuilds it from the log.
+ * The scheduler's own derived table: per subscription, the jobs the log calls for, as of the
+ * last event the scheduler handled, and the scheduler's checkpoint beside it. It gives the
+ * scheduler the jobs to remove when a state moves on (superseded ids), the reconciler its list
+ * of every due job, and the account → subscriptions index a legal-hold release needs. Like every
+ * derived state it can be dropped: resetting the scheduler's checkpoint rebuilds it from the log.
+ *
+ * Embedded default: DATA_DIR/scheduler.sqlite (tables `lifecycle_schedule` and `checkpoints`).
+ * With READ_DB_URL: PostgreSQL (`lifecycle_schedule` and `lifecycle_checkpoints`), so that worker
+ * processes on disks of their own share it: a new worker does not replay the whole log, and
+ * another worker can take over where one stopped.
  */
 export class ScheduleTable {
-  private readonly db: SqliteDatabase;
-  private readonly stmt: {
-    get: Statement<[string]>;
-    upsert: Statement<
-      [string, string, number, string, string | null, number | null, string | null, number | null]
-    >;
-    byAccount: Statement<[string]>;
-    all: Statement<[]>;
-    count: Statement<[]>;
-  };
+  private closed = false;
 
-  static open(filePath: string): ScheduleTable {
-    return new ScheduleTable(openSqliteDatabase(filePath));
+  private constructor(
+    private readonly db: Kysely<ScheduleDatabase>,
+    readonly dialect: ScheduleDialect,
+    /** Where the table lives, without credentials (for logs and errors). */
+    readonly location: string,
+  ) {}
+
+  static async open(options: ScheduleTableOptions): Promise<ScheduleTable> {
+    if (!options.readDbUrl) return ScheduleTable.openSqlite(join(options.dataDir, SQLITE_FILE));
+    return ScheduleTable.openPostgres(options.readDbUrl, options.poolSize ?? 4);
   }
 
-  private constructor(db: SqliteDatabase) {
-    this.db = db;
-    // No fsync per commit: this table and the scheduler's checkpoint (checkpointStore(), same
-    // file) are derived state. WAL commits survive or vanish in order, so after a power loss rows
-    // and checkpoint are lost together and the scheduler re-derives those events; a row is never
-    // lost while a later checkpoint survives. The jobs themselves are already in Redis by then.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
-    this.stmt = {
-      get: db.prepare<[string]>('SELECT * FROM lifecycle_schedule WHERE subscription_id = ?'),
-      upsert: db.prepare(
-        `INSERT INTO lifecycle_schedule
-           (subscription_id, account_id, revision, status, term_end_job, term_end_due, purge_job, purge_due)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (subscription_id) DO UPDATE SET
-           account_id = excluded.account_id, revision = excluded.revision, status = excluded.status,
-           term_end_job = excluded.term_end_job, term_end_due = excluded.term_end_due,
-           purge_job = excluded.purge_job, purge_due = excluded.purge_due
-         WHERE excluded.revision >= lifecycle_schedule.revision`,
-      ),
-      byAccount: db
-        .prepare<[string]>('SELECT subscription_id FROM lifecycle_schedule WHERE account_id = ?')
-        .pluck(),
-      all: db.prepare<[]>(
-        'SELECT * FROM lifecycle_schedule WHERE term_end_job IS NOT NULL OR purge_job IS NOT NULL',
-      ),
-      count: db.prepare<[]>('SELECT COUNT(*) FROM lifecycle_schedule').pluck(),
-    };
+  private static openSqlite(file: string): ScheduleTable {
+    const database = openSqliteDatabase(file);
+    try {
+      // No fsync per commit: this table and the scheduler's checkpoint (checkpointStore(), same
+      // file) are derived state. WAL commits survive or vanish in order, so after a power loss
+      // rows and checkpoint are lost together and the scheduler re-derives those events; a row is
+      // never lost while a later checkpoint survives. The jobs themselves are already in Redis by
+      // then.
+      database.pragma('synchronous = NORMAL');
+      database.exec(SQLITE_SCHEMA);
+    } catch (error) {
+      database.close();
+      throw error;
+    }
+    const db = new Kysely<ScheduleDatabase>({ dialect: new SqliteDialect({ database }) });
+    return new ScheduleTable(db, 'sqlite', file);
   }
 
-  get(subscriptionId: string): ScheduleRow | null {
-    const raw = this.stmt.get.get(subscriptionId) as RawRow | undefined;
-    return raw ? toRow(raw) : null;
-  }
-
-  /** Writes rows in one transaction; a row older (by revision) than the stored one is ignored. */
-  putAll(rows: readonly ScheduleRow[]): void {
-    const write = this.db.transaction((batch: readonly ScheduleRow[]) => {
-      for (const r of batch) {
-        const termEnd = r.jobs.find((j) => j.kind === 'term-end') ?? null;
-        const purge = r.jobs.find((j) => j.kind === 'purge') ?? null;
-        this.stmt.upsert.run(
-          r.subscriptionId,
-          r.accountId,
-          r.revision,
-          r.status,
-          termEnd?.jobId ?? null,
-          termEnd?.dueMs ?? null,
-          purge?.jobId ?? null,
-          purge?.dueMs ?? null,
-        );
-      }
+  private static async openPostgres(url: string, poolSize: number): Promise<ScheduleTable> {
+    // READ_DB_URL as the read database reads it (read-db.ts): `schema` is the tables' schema.
+    const { connectionString, schema } = postgresTarget(url);
+    await ScheduleTable.createPostgresTables(url, schema);
+    const pool = new Pool({
+      connectionString,
+      max: poolSize,
+      options: `-c search_path=${schema}`,
+      // A dead server fails requests quickly instead of queueing them for ever.
+      connectionTimeoutMillis: 5000,
     });
-    write(rows);
-  }
-
-  subscriptionsOfAccount(accountId: string): string[] {
-    return this.stmt.byAccount.all(accountId) as string[];
-  }
-
-  /** Every job the log currently calls for, in due order. */
-  allDesiredJobs(): DesiredJob[] {
-    const jobs: DesiredJob[] = [];
-    for (const raw of this.stmt.all.iterate() as IterableIterator<RawRow>)
-      jobs.push(...toRow(raw).jobs);
-    return jobs.sort((a, b) => a.dueMs - b.dueMs);
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    const db = new Kysely<ScheduleDatabase>({ dialect: new PostgresDialect({ pool }) });
+    const { host, pathname } = new URL(connectionString);
+    return new ScheduleTable(db, 'postgres', `postgres://${host}${pathname}#${schema}`);
   }
 
   /**
-   * The scheduler's checkpoint, kept in this file's `checkpoints` table (the schema of
-   * SqliteCheckpointStore, which ops tools read) on this table's connection.
+   * Creates the schema and tables in one transaction on a connection of its own, holding the
+   * transaction-scoped advisory lock the read database migrates under (read-db.ts): processes
+   * opening the same schema at once, or the read models' migration in it, create it one after
+   * the other (concurrent `CREATE … IF NOT EXISTS` fails on the catalogue's unique indexes
+   * otherwise). The server releases the lock when the transaction ends, also if this process dies.
+   */
+  private static async createPostgresTables(url: string, schema: string): Promise<void> {
+    const client = await connectDedicated(url);
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('rm_migrations'), hashtext($1))", [
+        schema,
+      ]);
+      const id = client.escapeIdentifier(schema);
+      if (schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${id}`);
+      await client.query(`SET LOCAL search_path TO ${id}`);
+      await client.query(POSTGRES_SCHEMA);
+      await client.query('COMMIT');
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  async get(subscriptionId: string): Promise<ScheduleRow | null> {
+    const raw = await this.db
+      .selectFrom('lifecycle_schedule')
+      .selectAll()
+      .where('subscription_id', '=', subscriptionId)
+      .executeTakeFirst();
+    return raw ? toRow(raw) : null;
+  }
+
+  /** The rows of these subscriptions (absent ones are not in the map), in one query per 1000. */
+  async getMany(subscriptionIds: readonly string[]): Promise<Map<string, ScheduleRow>> {
+    const rows = new Map<string, ScheduleRow>();
+    const ids = [...new Set(subscriptionIds)];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const raws = await this.db
+        .selectFrom('lifecycle_schedule')
+        .selectAll()
+        .where('subscription_id', 'in', ids.slice(i, i + CHUNK))
+        .execute();
+      for (const raw of raws) rows.set(raw.subscription_id, toRow(raw));
+    }
+    return rows;
+  }
+
+  /** Writes rows in one transaction; a row older (by revision) than the stored one is ignored. */
+  async putAll(rows: readonly ScheduleRow[]): Promise<void> {
+    // One statement per chunk, and a statement may not upsert a row twice (PostgreSQL refuses):
+    // of several rows of one subscription, keep the one writing them in turn would leave (the
+    // highest revision, the last of equals).
+    const latest = new Map<string, ScheduleRow>();
+    for (const r of rows) {
+      const seen = latest.get(r.subscriptionId);
+      if (!seen || r.revision >= seen.revision) latest.set(r.subscriptionId, r);
+    }
+    const values = [...latest.values()].map(toRaw);
+    if (values.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < values.length; i += CHUNK)
+        await trx
+          .insertInto('lifecycle_schedule')
+          .values(values.slice(i, i + CHUNK))
+          .onConflict((oc) =>
+            oc
+              .column('subscription_id')
+              .doUpdateSet((eb) => ({
+                account_id: eb.ref('excluded.account_id'),
+                revision: eb.ref('excluded.revision'),
+                status: eb.ref('excluded.status'),
+                term_end_job: eb.ref('excluded.term_end_job'),
+                term_end_due: eb.ref('excluded.term_end_due'),
+                purge_job: eb.ref('excluded.purge_job'),
+                purge_due: eb.ref('excluded.purge_due'),
+              }))
+              .where((eb) => eb('excluded.revision', '>=', eb.ref('lifecycle_schedule.revision'))),
+          )
+          .execute();
+    });
+  }
+
+  async subscriptionsOfAccount(accountId: string): Promise<string[]> {
+    const raws = await this.db
+      .selectFrom('lifecycle_schedule')
+      .select('subscription_id')
+      .where('account_id', '=', accountId)
+      .execute();
+    return raws.map((r) => r.subscription_id);
+  }
+
+  /** Every job the log currently calls for, in due order (then by job id). */
+  async allDesiredJobs(): Promise<DesiredJob[]> {
+    const raws = await this.db
+      .selectFrom('lifecycle_schedule')
+      .selectAll()
+      .where((eb) => eb.or([eb('term_end_job', 'is not', null), eb('purge_job', 'is not', null)]))
+      .execute();
+    const jobs: DesiredJob[] = [];
+    for (const raw of raws) jobs.push(...toRow(raw).jobs);
+    return jobs.sort(
+      (a, b) => a.dueMs - b.dueMs || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0),
+    );
+  }
+
+  /**
+   * The scheduler's checkpoint, on this table's connections: in SQLite the file's `checkpoints`
+   * table (the schema of SqliteCheckpointStore, which ops tools read), in PostgreSQL
+   * `lifecycle_checkpoints`. A save never moves a stored position backwards: while two
+   * schedulers run at once (a fail-over), the one behind cannot undo the other's progress; only
+   * reset() goes back (a rebuild).
    */
   checkpointStore(): CheckpointStore {
     const db = this.db;
-    db.exec(
-      'CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position TEXT NOT NULL)',
-    );
-    const load = db.prepare<[string]>('SELECT position FROM checkpoints WHERE name = ?').pluck();
-    const save = db.prepare<[string, string]>(
-      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ' +
-        'ON CONFLICT (name) DO UPDATE SET position = excluded.position',
-    );
-    const reset = db.prepare<[string]>('DELETE FROM checkpoints WHERE name = ?');
+    const table = sql.table(this.dialect === 'sqlite' ? 'checkpoints' : 'lifecycle_checkpoints');
+    // SQLite keeps positions as decimal text: compared as integers, not as text ('9' > '10').
+    const behind =
+      this.dialect === 'sqlite'
+        ? sql`CAST(${table}.position AS INTEGER) < CAST(excluded.position AS INTEGER)`
+        : sql`${table}.position < excluded.position`;
     return {
       load: async (name) => {
-        const stored = load.get(name) as string | undefined;
-        return stored === undefined ? null : positionFromString(stored);
+        const { rows } = await sql<{
+          position: string | number;
+        }>`SELECT position FROM ${table} WHERE name = ${name}`.execute(db);
+        return rows[0] ? positionFromString(String(rows[0].position)) : null;
       },
-      save: async (name, position) => void save.run(name, positionToString(position)),
-      reset: async (name) => void reset.run(name),
+      save: async (name, position) => {
+        await sql`INSERT INTO ${table} (name, position) VALUES (${name}, ${positionToString(position)})
+          ON CONFLICT (name) DO UPDATE SET position = excluded.position WHERE ${behind}`.execute(
+          db,
+        );
+      },
+      reset: async (name) => {
+        await sql`DELETE FROM ${table} WHERE name = ${name}`.execute(db);
+      },
       close: async () => undefined, // closed with the table
     };
   }
 
-  count(): number {
-    return this.stmt.count.get() as number;
+  async count(): Promise<number> {
+    const { n } = await this.db
+      .selectFrom('lifecycle_schedule')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(n);
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.destroy();
   }
 }
 
-function toRow(raw: RawRow): ScheduleRow {
+function toRaw(r: ScheduleRow): LifecycleScheduleTable {
+  const termEnd = r.jobs.find((j) => j.kind === 'term-end') ?? null;
+  const purge = r.jobs.find((j) => j.kind === 'purge') ?? null;
+  return {
+    subscription_id: r.subscriptionId,
+    account_id: r.accountId,
+    revision: r.revision,
+    status: r.status,
+    term_end_job: termEnd?.jobId ?? null,
+    term_end_due: termEnd?.dueMs ?? null,
+    purge_job: purge?.jobId ?? null,
+    purge_due: purge?.dueMs ?? null,
+  };
+}
+
+function toRow(raw: LifecycleScheduleTable): ScheduleRow {
   const jobs: DesiredJob[] = [];
-  const add = (kind: LifecycleJobKind, jobId: string | null, dueMs: number | null): void => {
-    if (jobId === null || dueMs === null) return;
+  const add = (kind: LifecycleJobKind, jobId: string | null, due: number | string | null): void => {
+    if (jobId === null || due === null) return;
+    const dueMs = Number(due);
     jobs.push({
       kind,
       jobId,

@@ -1,5 +1,5 @@
 import { createRedisConnection, findFreePort } from '@app/platform';
-import { SCHEDULER_SUBSCRIPTION, ScheduleTable, schedulerDbPath } from '@app/scheduling';
+import { SCHEDULER_SUBSCRIPTION, ScheduleTable } from '@app/scheduling';
 import { seedDataDir } from '../ops/seed-log';
 import { registrationBody } from '../../support/app-harness';
 import { listening } from '../../support/processes';
@@ -156,12 +156,12 @@ describe('SIGTERM while Redis does not answer: the worker exits promptly with co
       expect(log).not.toMatch(/unhandled|uncaught/i);
 
       // Nothing was written to Redis, so nothing may be recorded as done.
-      const table = ScheduleTable.open(schedulerDbPath(dir));
+      const table = await ScheduleTable.open({ dataDir: dir });
       try {
         expect(await table.checkpointStore().load(SCHEDULER_SUBSCRIPTION)).toBeNull();
-        expect(table.allDesiredJobs()).toEqual([]);
+        expect(await table.allDesiredJobs()).toEqual([]);
       } finally {
-        table.close();
+        await table.close();
       }
     } finally {
       resumeRedis();
@@ -181,11 +181,11 @@ describe('SIGTERM while Redis does not answer: the worker exits promptly with co
     expect([report.desired > 0, report.caughtUp]).toEqual([true, true]);
     await service.kill('SIGTERM');
     expect(await service.exited).toEqual({ code: 0, signal: null });
-    const table = ScheduleTable.open(schedulerDbPath(dir));
+    const table = await ScheduleTable.open({ dataDir: dir });
     try {
       expect(await table.checkpointStore().load(SCHEDULER_SUBSCRIPTION)).not.toBeNull();
     } finally {
-      table.close();
+      await table.close();
     }
   }, 90_000);
 
@@ -219,12 +219,12 @@ describe('SIGTERM while Redis does not answer: the worker exits promptly with co
       admin.disconnect();
     }
     // The batch in hand was finished, its jobs are in Redis, and its checkpoint saved.
-    const table = ScheduleTable.open(schedulerDbPath(dir));
+    const table = await ScheduleTable.open({ dataDir: dir });
     try {
       expect(await table.checkpointStore().load(SCHEDULER_SUBSCRIPTION)).not.toBeNull();
-      expect(table.allDesiredJobs().length).toBeGreaterThan(0);
+      expect((await table.allDesiredJobs()).length).toBeGreaterThan(0);
     } finally {
-      table.close();
+      await table.close();
     }
   }, 90_000);
 

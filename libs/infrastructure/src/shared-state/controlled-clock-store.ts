@@ -80,7 +80,11 @@ export class PostgresClockStore implements ClockStore {
       const client = await this.pool.connect();
       try {
         await client.query('BEGIN');
-        await client.query("SELECT pg_advisory_xact_lock(hashtext('controlled-clock-migration'))");
+        // The lock the read models and the schedule migrate their schema under: whoever creates
+        // the schema first, the others wait (concurrent CREATE SCHEMA IF NOT EXISTS collides).
+        await client.query("SELECT pg_advisory_xact_lock(hashtext('rm_migrations'), hashtext($1))", [
+          this.schema,
+        ]);
         await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
         await client.query(
           `CREATE TABLE IF NOT EXISTS ${this.table} (id int PRIMARY KEY CHECK (id = 1), now_ms bigint NOT NULL)`,
