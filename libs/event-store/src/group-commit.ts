@@ -57,3 +57,100 @@ export class GroupCommitQueue<Req, Res> {
     }
   }
 }
+
+/**
+ * The asynchronous counterpart of GroupCommitQueue, for drivers whose commit is a round trip
+ * (PostgreSQL): requests gathered in one turn of the event loop go to one `commit` call, and at
+ * most one call runs at a time, so requests arriving while a transaction commits form the next
+ * batch (the longer a commit takes, the larger the next batch). Same outcome rules as above.
+ */
+export class AsyncGroupCommitQueue<Req, Res> {
+  private pending: Array<{ req: Req; resolve: (v: Res) => void; reject: (e: unknown) => void }> =
+    [];
+  private scheduled: NodeJS.Immediate | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly commit: (batch: readonly Req[]) => Promise<Outcome<Res>[]>,
+    private readonly maxBatch: number,
+    /** Called after each committed batch (not on failure), e.g. to wake readers. */
+    private readonly afterCommit: (results: readonly Res[]) => void = () => {},
+  ) {}
+
+  enqueue(req: Req): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      this.pending.push({ req, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** Resolves once everything queued so far (and anything queued meanwhile) is settled. */
+  async drain(): Promise<void> {
+    while (this.running || this.scheduled || this.pending.length > 0) {
+      if (!this.running) {
+        if (this.scheduled) clearImmediate(this.scheduled);
+        this.scheduled = null;
+        this.start();
+      }
+      await this.running;
+    }
+  }
+
+  private schedule(): void {
+    if (this.running || this.scheduled) return;
+    // setImmediate rather than a microtask: it also gathers requests issued by other async flows
+    // that resume in this same turn of the event loop.
+    this.scheduled = setImmediate(() => {
+      this.scheduled = null;
+      this.start();
+    });
+  }
+
+  private start(): void {
+    const running: Promise<void> = this.run().finally(() => {
+      if (this.running === running) this.running = null;
+      if (this.pending.length > 0) this.schedule();
+    });
+    this.running = running;
+  }
+
+  /** Never rejects: commitOne turns every failure into rejected requests. */
+  private async run(): Promise<void> {
+    while (this.pending.length > 0) {
+      await this.commitOne(this.pending.splice(0, this.maxBatch));
+      // Let the callers just acknowledged (and anything else resuming in this turn) queue their
+      // next request before the next batch is cut.
+      if (this.pending.length > 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private async commitOne(batch: typeof this.pending): Promise<void> {
+    let outcomes: Outcome<Res>[];
+    try {
+      outcomes = await this.commit(batch.map((p) => p.req));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    const committed: Res[] = [];
+    batch.forEach((p, i) => {
+      const o = outcomes[i];
+      if (!o) p.reject(new Error('group commit: no outcome for request'));
+      else if (o.ok) {
+        committed.push(o.value);
+        p.resolve(o.value);
+      } else p.reject(o.error);
+    });
+    if (committed.length > 0) {
+      try {
+        this.afterCommit(committed);
+      } catch {
+        // A failing wake-up must not leave the queue stuck; the appends are committed.
+      }
+    }
+  }
+}

@@ -3,6 +3,8 @@ export * from './expected-revision';
 export * from './sqlite/sqlite-connection';
 export * from './sqlite/sqlite-event-store';
 export * from './kurrentdb/kurrentdb-event-store';
+export * from './postgres/postgres-event-store';
+export { isPostgresUrl, parsePostgresUrl } from './postgres/postgres-connection';
 export * from './subscription/checkpoint-store.port';
 export * from './subscription/in-memory-checkpoint-store';
 export * from './subscription/sqlite-checkpoint-store';

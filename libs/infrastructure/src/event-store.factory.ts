@@ -3,7 +3,10 @@ import { personalDataFields } from '@app/domain';
 import {
   EncryptingEventStore,
   type EventStore,
+  isPostgresUrl,
   KurrentDbEventStore,
+  parsePostgresUrl,
+  PostgresEventStore,
   PostgresKeyStore,
   SqliteEventStore,
   SqliteKeyStore,
@@ -20,19 +23,25 @@ export interface EventStores {
   keys: GenerationalKeyStore;
 }
 
-/** EVENTSTORE_URL selects KurrentDB; otherwise the embedded SQLite log under DATA_DIR. */
+/**
+ * EVENTSTORE_URL selects the log: postgres:// or postgresql:// (`?schema=name` optional) the
+ * PostgreSQL one, any other scheme KurrentDB; unset, the embedded SQLite log under DATA_DIR.
+ */
 export function openEventStores(
   config: Pick<AppConfig, 'dataDir' | 'eventStoreUrl' | 'readDbUrl' | 'keyEncryptionKey'>,
 ): EventStores {
-  const raw: EventStore = config.eventStoreUrl
-    ? KurrentDbEventStore.connect(config.eventStoreUrl)
-    : SqliteEventStore.open(join(config.dataDir, 'events.sqlite'));
+  const url = config.eventStoreUrl;
+  const raw: EventStore = !url
+    ? SqliteEventStore.open(join(config.dataDir, 'events.sqlite'))
+    : isPostgresUrl(url)
+      ? PostgresEventStore.connect(url)
+      : KurrentDbEventStore.connect(url);
   // Keys live beside the read models: PostgreSQL when READ_DB_URL is set (shared by every
   // replica), else a SQLite file of its own under DATA_DIR.
   const kek = config.keyEncryptionKey ? { keyEncryptionKey: config.keyEncryptionKey } : {};
   const keys = new GenerationalKeyStore(
     config.readDbUrl
-      ? new PostgresKeyStore({ connectionString: config.readDbUrl, ...kek })
+      ? new PostgresKeyStore({ ...parsePostgresUrl(config.readDbUrl), ...kek })
       : SqliteKeyStore.open(join(config.dataDir, 'keys.sqlite'), kek),
   );
   const encrypting = new EncryptingEventStore(raw, {

@@ -6,6 +6,5 @@ export * from './infrastructure.module';
 export * from './request-fingerprint';
 export * from './generational-key-store';
 export * from './upcasters';
-export * from './shared-state/postgres-url';
 export * from './shared-state/controlled-clock-store';
 export * from './shared-state/lease';

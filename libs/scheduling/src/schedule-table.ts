@@ -4,10 +4,10 @@ import { Pool } from 'pg';
 import {
   type CheckpointStore,
   openSqliteDatabase,
+  parsePostgresUrl,
   positionFromString,
   positionToString,
 } from '@app/event-store';
-import { postgresTarget } from '@app/infrastructure';
 import { connectDedicated } from '@app/read-models';
 import type { LifecycleJobKind } from './job-ids';
 import type { DesiredJob } from './queues';
@@ -136,7 +136,7 @@ export class ScheduleTable {
 
   private static async openPostgres(url: string, poolSize: number): Promise<ScheduleTable> {
     // READ_DB_URL as the read database reads it (read-db.ts): `schema` is the tables' schema.
-    const { connectionString, schema } = postgresTarget(url);
+    const { connectionString, schema } = parsePostgresUrl(url);
     await ScheduleTable.createPostgresTables(url, schema);
     const pool = new Pool({
       connectionString,

@@ -55,7 +55,11 @@ export class PostgresKeyStore implements KeyStore {
     // IF NOT EXISTS is not safe against a concurrent CREATE in PostgreSQL: replicas starting
     // together take turns under a transaction-scoped advisory lock.
     this.ready ??= this.inTransaction(async (c) => {
-      await c.query("SELECT pg_advisory_xact_lock(hashtext('key-store-migration'))");
+      // The lock every part that creates tables in a READ_DB_URL schema takes (read models,
+      // schedule, clock): whoever creates the schema first, the others wait.
+      await c.query("SELECT pg_advisory_xact_lock(hashtext('rm_migrations'), hashtext($1))", [
+        this.schema,
+      ]);
       await c.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
       await c.query(`
         CREATE TABLE IF NOT EXISTS ${this.t('data_keys')} (

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { Pool } from 'pg';
-import { openSqliteDatabase, type SqliteDatabase } from '@app/event-store';
+import { openSqliteDatabase, parsePostgresUrl, type SqliteDatabase } from '@app/event-store';
 import { type AppConfig, ClockBackwardsError, type ClockStore } from '@app/platform';
-import { postgresTarget } from './postgres-url';
 
 const fromMs = (ms: number | string): DateTime => DateTime.fromMillis(Number(ms), { zone: 'utc' });
 
@@ -63,7 +62,7 @@ export class PostgresClockStore implements ClockStore {
   private ready: Promise<void> | null = null;
 
   constructor(url: string) {
-    const target = postgresTarget(url);
+    const target = parsePostgresUrl(url);
     this.schema = target.schema;
     this.table = `"${target.schema}".controlled_clock`;
     this.pool = new Pool({
@@ -82,9 +81,10 @@ export class PostgresClockStore implements ClockStore {
         await client.query('BEGIN');
         // The lock the read models and the schedule migrate their schema under: whoever creates
         // the schema first, the others wait (concurrent CREATE SCHEMA IF NOT EXISTS collides).
-        await client.query("SELECT pg_advisory_xact_lock(hashtext('rm_migrations'), hashtext($1))", [
-          this.schema,
-        ]);
+        await client.query(
+          "SELECT pg_advisory_xact_lock(hashtext('rm_migrations'), hashtext($1))",
+          [this.schema],
+        );
         await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
         await client.query(
           `CREATE TABLE IF NOT EXISTS ${this.table} (id int PRIMARY KEY CHECK (id = 1), now_ms bigint NOT NULL)`,

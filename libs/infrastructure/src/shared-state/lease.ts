@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
+import { parsePostgresUrl } from '@app/event-store';
 import type { AppConfig } from '@app/platform';
-import { postgresTarget } from './postgres-url';
 
 /** A lease this process holds until release() or until alive() finds it gone. */
 export interface HeldLease {
@@ -28,7 +28,7 @@ export class PostgresLeaseBackend implements LeaseBackend {
   private readonly target: { connectionString: string; schema: string };
 
   constructor(url: string) {
-    this.target = postgresTarget(url);
+    this.target = parsePostgresUrl(url);
   }
 
   async tryAcquire(name: string): Promise<HeldLease | null> {

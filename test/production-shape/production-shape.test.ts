@@ -1,0 +1,320 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { findFreePort } from '@app/platform';
+import { HolderServer } from '../integration/purge/fake-holder-server';
+import { API_MAIN, WorkerProcess } from '../integration/lifecycle/worker-process';
+import { testPgUrl } from '../support/postgres-url';
+import { usePrivateRedis } from '../support/redis-harness';
+import { useTmpDir } from '../support/tmp-dir';
+
+/**
+ * The production shape, as deploy/ describes it and the README's commands start it: two api
+ * processes (--api-only) and two worker processes, every one with a DATA_DIR of its own (nothing
+ * on a process's disk matters), sharing a PostgreSQL event log, PostgreSQL read models, keys,
+ * schedule and controlled clock, and a redis-server with AOF. Processes are SIGKILLed in the
+ * middle of the expiry burst and of the purge burst and started again.
+ */
+
+const SUBSCRIPTIONS = 2000;
+const TOKEN = 'tok-production-shape';
+const TERM_END = '2026-02-01T00:00:00.000Z';
+const PURGE_AT = '2026-05-02T00:00:00.000Z';
+const ROOT = join(__dirname, '../..');
+
+const subId = (i: number): string => `sub_ps_${String(i).padStart(4, '0')}`;
+const accountOf = (i: number): string => `acc_ps_${i % 40}`;
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+async function call(
+  base: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  idempotencyKey?: string,
+): Promise<Answer> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
+}
+
+async function inParallel(
+  n: number,
+  limit: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
+
+async function until<T>(
+  probe: () => Promise<T>,
+  ok: (v: T) => boolean,
+  what: string,
+  ms: number,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what} (last: ${JSON.stringify(v)})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AOF), killed mid-burst', () => {
+  const redis = usePrivateRedis({ persistence: 'aof' });
+  const tmp = useTmpDir('prod-shape-');
+  const suffix = randomUUID().replace(/-/g, '').slice(0, 10);
+  const eventSchema = `ps_log_${suffix}`;
+  const readSchema = `ps_read_${suffix}`;
+  const holderSecret = randomBytes(16).toString('hex');
+  const holder = new HolderServer(holderSecret);
+  const processes: WorkerProcess[] = [];
+  let pg: Client;
+
+  beforeAll(async () => {
+    await holder.start();
+    pg = new Client({ connectionString: testPgUrl() });
+    await pg.connect();
+  });
+  afterAll(async () => {
+    await Promise.all(processes.map((p) => p.kill()));
+    await holder.stop();
+    for (const schema of [eventSchema, readSchema])
+      await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pg.end();
+  });
+
+  const env = (): Record<string, string> => ({
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    EVENTSTORE_URL: `${testPgUrl()}?schema=${eventSchema}`,
+    READ_DB_URL: `${testPgUrl()}?schema=${readSchema}`,
+    REDIS_URL: redis.url,
+    AUTH_TOKENS: JSON.stringify({
+      [TOKEN]: {
+        service: 'platform',
+        scopes: ['subscriptions:write', 'subscriptions:read', 'audit:read', 'ops'],
+      },
+    }),
+    REQUEST_HASH_KEY: sharedKeys.requestHash,
+    KEY_ENCRYPTION_KEY: sharedKeys.kek,
+    CLOCK_MODE: 'controlled',
+    CLOCK_START: '2026-01-01T00:00:00.000Z',
+    // A killed worker's jobs run again once their lock lapses: short, so the test is quick.
+    LIFECYCLE_LOCK_DURATION_MS: '4000',
+    LIFECYCLE_STALLED_INTERVAL_MS: '1000',
+    DATA_HOLDERS: JSON.stringify({
+      '*': [{ kind: 'http', name: 'product-db', url: holder.url, secretEnv: 'HOLDER_SECRET' }],
+    }),
+    HOLDER_SECRET: holderSecret,
+  });
+  const sharedKeys = {
+    requestHash: randomBytes(32).toString('base64'),
+    kek: randomBytes(32).toString('base64'),
+  };
+
+  async function startApi(): Promise<{ proc: WorkerProcess; base: string }> {
+    const port = await findFreePort();
+    const proc = new WorkerProcess(
+      { ...env(), PORT: String(port), DATA_DIR: join(tmp(), `api-${randomUUID()}`) },
+      undefined,
+      API_MAIN,
+      ['--api-only'],
+    );
+    processes.push(proc);
+    await proc.waitFor(/api listening/, 60_000);
+    return { proc, base: `http://127.0.0.1:${port}` };
+  }
+
+  async function startWorker(): Promise<WorkerProcess> {
+    const proc = new WorkerProcess({ ...env(), DATA_DIR: join(tmp(), `worker-${randomUUID()}`) });
+    processes.push(proc);
+    await proc.waitFor(/worker started/, 60_000);
+    return proc;
+  }
+
+  const countOf = async (type: string): Promise<number> =>
+    Number(
+      (
+        await pg.query<{ n: string }>(
+          `SELECT count(*) AS n FROM "${eventSchema}".events WHERE type = $1`,
+          [type],
+        )
+      ).rows[0]!.n,
+    );
+
+  const clockAt = async (base: string): Promise<string> =>
+    String((await call(base, 'GET', '/v1/ops/clock')).body['now']);
+
+  it('registers and cancels through both apis, expires and purges every subscription exactly once, on time, across kill -9 of workers and apis', async () => {
+    const apis = [await startApi(), await startApi()];
+    const workers = [await startWorker(), await startWorker()];
+
+    // 1. Commands through both apis, each retried with the same key at the other api.
+    const acknowledged: Array<{ id: string; position: string }> = [];
+    await inParallel(SUBSCRIPTIONS, 16, async (i) => {
+      const [first, second] = i % 2 === 0 ? [apis[0]!, apis[1]!] : [apis[1]!, apis[0]!];
+      const registration = {
+        subscriptionId: subId(i),
+        accountId: accountOf(i),
+        productId: 'goto-meeting',
+        plan: { kind: 'monthly' },
+        termStart: '2026-01-01T00:00:00.000Z',
+        timeZone: 'UTC',
+        contract: false,
+        autoRenew: true,
+      };
+      const r1 = await call(first.base, 'POST', '/v1/subscriptions', registration, `reg-${i}`);
+      const r2 = await call(second.base, 'POST', '/v1/subscriptions', registration, `reg-${i}`);
+      expect([r1.status, r2.status]).toEqual([201, 201]);
+      expect(r2.body).toEqual(r1.body);
+      const cancellation = {
+        requestedBy: { actorId: `usr_${i}`, role: 'billing_admin' },
+        channel: 'self_service',
+      };
+      const path = `/v1/subscriptions/${subId(i)}/cancellation`;
+      const c1 = await call(first.base, 'POST', path, cancellation, `cancel-${i}`);
+      const c2 = await call(second.base, 'POST', path, cancellation, `cancel-${i}`);
+      expect([c1.status, c2.status]).toEqual([200, 200]);
+      expect(c2.body).toEqual(c1.body);
+      expect(c1.body['effectiveAt']).toBe(TERM_END);
+      acknowledged.push({ id: subId(i), position: c1.body['position'] as string });
+    });
+    expect(acknowledged).toHaveLength(SUBSCRIPTIONS);
+    // One set of events per command, whichever api answered.
+    expect(await countOf('SubscriptionRegistered')).toBe(SUBSCRIPTIONS);
+    expect(await countOf('CancellationRequested')).toBe(SUBSCRIPTIONS);
+
+    // Reads through api 2 see writes made through api 1 (read-your-writes by position).
+    for (const i of [0, 2, 998, 1998]) {
+      const written = acknowledged.find((a) => a.id === subId(i))!;
+      const read = await call(
+        apis[1]!.base,
+        'GET',
+        `/v1/accounts/${accountOf(i)}/subscriptions?minPosition=${written.position}`,
+      );
+      expect(read.status).toBe(200);
+      const item = (read.body['items'] as Array<Record<string, unknown>>).find(
+        (s) => s['subscriptionId'] === subId(i),
+      );
+      expect(item?.['status']).toBe('cancellation_pending');
+    }
+
+    // 2. Month end through api 1; worker 1 and api 2 killed mid-burst, started again.
+    const monthEnd = call(apis[0]!.base, 'POST', '/v1/ops/clock', { now: TERM_END });
+    const atKill = await until(
+      () => countOf('SubscriptionExpired'),
+      (n) => n >= 200,
+      'expiry burst under way',
+      120_000,
+    );
+    await workers[0]!.kill('SIGKILL');
+    await apis[1]!.proc.kill('SIGKILL');
+    expect(atKill).toBeLessThan(SUBSCRIPTIONS); // killed in the middle of the burst
+    workers[0] = await startWorker();
+    apis[1] = await startApi();
+    // The restarted api reads the shared clock: never earlier than the move under way.
+    expect(await clockAt(apis[1].base)).toBe(TERM_END);
+    const moved = await monthEnd;
+    expect(moved.status).toBe(200);
+    expect(await countOf('SubscriptionExpired')).toBe(SUBSCRIPTIONS);
+
+    // 3. The purge date through the restarted api 2; the other worker killed mid-burst.
+    const purgeDay = call(apis[1].base, 'POST', '/v1/ops/clock', { now: PURGE_AT });
+    const purgedAtKill = await until(
+      () => countOf('ProductDataPurged'),
+      (n) => n >= 200,
+      'purge burst under way',
+      180_000,
+    );
+    await workers[1]!.kill('SIGKILL');
+    expect(purgedAtKill).toBeLessThan(SUBSCRIPTIONS);
+    workers[1] = await startWorker();
+    const purged = await purgeDay;
+    expect(purged.status).toBe(200);
+    for (const api of apis) expect(await clockAt(api.base)).toBe(PURGE_AT);
+
+    // 4. Exactly once, never early, with one receipt each.
+    const perStream = await pg.query<{
+      stream_id: string;
+      expired: string;
+      purged: string;
+      registered: string;
+      cancelled: string;
+    }>(
+      `SELECT stream_id,
+              count(*) FILTER (WHERE type = 'SubscriptionRegistered') AS registered,
+              count(*) FILTER (WHERE type = 'CancellationRequested') AS cancelled,
+              count(*) FILTER (WHERE type = 'SubscriptionExpired') AS expired,
+              count(*) FILTER (WHERE type = 'ProductDataPurged') AS purged
+         FROM "${eventSchema}".events WHERE stream_id LIKE 'subscription-%' GROUP BY stream_id`,
+    );
+    expect(perStream.rows).toHaveLength(SUBSCRIPTIONS);
+    const notOnce = perStream.rows.filter((r) =>
+      [r.registered, r.cancelled, r.expired, r.purged].some((n) => n !== '1'),
+    );
+    expect(notOnce).toEqual([]);
+    const early = await pg.query(
+      `SELECT stream_id, type, metadata::jsonb->>'recordedAt' AS at FROM "${eventSchema}".events
+        WHERE (type = 'SubscriptionExpired' AND (metadata::jsonb->>'recordedAt')::timestamptz < $1)
+           OR (type = 'ProductDataPurged' AND (metadata::jsonb->>'recordedAt')::timestamptz < $2)`,
+      [TERM_END, PURGE_AT],
+    );
+    expect(early.rows).toEqual([]);
+    const receipts = new Set<string>();
+    let cursor: string | null = null;
+    do {
+      const page: Answer = await call(
+        apis[0]!.base,
+        'GET',
+        `/v1/audit/purges?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(page.status).toBe(200);
+      for (const r of page.body['items'] as Array<Record<string, unknown>>) {
+        expect(receipts.has(String(r['subscriptionId']))).toBe(false);
+        receipts.add(String(r['subscriptionId']));
+      }
+      cursor = (page.body['nextCursor'] as string | null) ?? null;
+    } while (cursor);
+    expect(receipts.size).toBe(SUBSCRIPTIONS);
+    expect(new Set(holder.calls.map((c) => c.body.subscriptionId)).size).toBe(SUBSCRIPTIONS);
+
+    // 5. The read models agree with the log.
+    const verify = spawnSync(
+      process.execPath,
+      ['-r', './test/support/swc-register.js', 'apps/ops/src/main.ts', 'verify', '--json'],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env['PATH'] ?? '', ...env(), DATA_DIR: tmp() },
+        encoding: 'utf8',
+      },
+    );
+    expect({ status: verify.status, stderr: verify.stderr.slice(-2000) }).toEqual({
+      status: 0,
+      stderr: expect.any(String),
+    });
+    expect(JSON.parse(verify.stdout).ok).toBe(true);
+  }, 540_000);
+});
