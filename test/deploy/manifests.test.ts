@@ -622,3 +622,32 @@ describe('deploy/k8s', () => {
     expect(refused).toEqual(Object.keys(secret.stringData).sort());
   });
 });
+
+describe('docker-compose.postgres-log.yml (the event log in PostgreSQL)', () => {
+  const base = parse(readFileSync(join(DEPLOY, 'docker-compose.yml'), 'utf8'));
+  // `!override` is docker compose's tag for "replace, do not merge"; here a plain mapping.
+  const override = parse(readFileSync(join(DEPLOY, 'docker-compose.postgres-log.yml'), 'utf8'), {
+    customTags: [{ tag: '!override', collection: 'map', resolve: (map: unknown) => map }],
+    merge: true,
+  });
+
+  it.each(['api', 'worker', 'ops'])(
+    'points the %s at a schema of its own in the compose PostgreSQL and does not wait for KurrentDB',
+    (name) => {
+      expect(base.services[name]).toBeDefined();
+      const service = override.services[name];
+      const url = String(service.environment.EVENTSTORE_URL);
+      expect(url).toMatch(/^postgres:\/\/[^@]+@postgres:5432\/subscriptions\?schema=event_log$/);
+      expect(loadConfig({ ...productionLike(), EVENTSTORE_URL: url }).eventStoreUrl).toBe(url);
+      expect(Object.keys(service.depends_on).sort()).toEqual(['postgres', 'redis']);
+    },
+  );
+});
+
+function productionLike(): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    AUTH_TOKENS: JSON.stringify({ t: { service: 's', scopes: ['ops'] } }),
+    READ_DB_URL: 'postgres://u:p@postgres:5432/subscriptions',
+  };
+}

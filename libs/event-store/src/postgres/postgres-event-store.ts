@@ -88,7 +88,6 @@ export class PostgresEventStore implements EventStore {
   private readonly pool: Pool;
   private readonly sql: ReturnType<typeof statements>;
   private readonly appendLock: string;
-  private readonly migrationLock: string;
   private readonly channel: string;
   private readonly notifier: AppendNotifier;
   private readonly releaseNotifier: () => void;
@@ -130,7 +129,6 @@ export class PostgresEventStore implements EventStore {
     this.connectionString = where.connectionString;
     this.sql = statements(this.schema);
     this.appendLock = advisoryKey(`event-store-append:${this.schema}`);
-    this.migrationLock = advisoryKey(`event-store-migration:${this.schema}`);
     this.channel = notifyChannel(this.schema);
     this.pool = new Pool({
       connectionString: this.connectionString,
@@ -293,7 +291,11 @@ export class PostgresEventStore implements EventStore {
     try {
       await client.connect();
       await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(${this.migrationLock})`);
+      // The lock every part that creates tables in a schema of ours takes (read models, keys,
+      // schedule, clock): a log sharing its schema with them does not collide on CREATE SCHEMA.
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('rm_migrations'), hashtext($1))", [
+        this.schema,
+      ]);
       const found = await client.query<{ present: boolean; tag: string | null }>(this.sql.version);
       const present = found.rows[0]?.present ?? false;
       const version = versionOf(found.rows[0]?.tag);

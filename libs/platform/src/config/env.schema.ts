@@ -90,7 +90,8 @@ export const envSchema = z.object({
   REDIS_URL: optional(redisUrl),
   EVENTSTORE_URL: optional(
     z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/\S+$/i, {
-      error: 'must be a connection string such as kurrentdb://host:2113?tls=false',
+      error:
+        'must be a connection string such as postgres://user@host:5432/db?schema=events or kurrentdb://host:2113?tls=false',
     }),
   ),
   READ_DB_URL: optional(
