@@ -118,7 +118,7 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
         scopes: ['subscriptions:write', 'subscriptions:read', 'audit:read', 'ops'],
       },
     }),
-    REQUEST_HASH_KEY: sharedKeys.requestHash,
+    // No REQUEST_HASH_KEY: the processes share the fingerprint key through the key store.
     KEY_ENCRYPTION_KEY: sharedKeys.kek,
     CLOCK_MODE: 'controlled',
     CLOCK_START: '2026-01-01T00:00:00.000Z',
@@ -131,7 +131,6 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
     HOLDER_SECRET: holderSecret,
   });
   const sharedKeys = {
-    requestHash: randomBytes(32).toString('base64'),
     kek: randomBytes(32).toString('base64'),
   };
 

@@ -84,7 +84,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         { provide: KEY_STORE, useValue: stores.keys },
         {
           provide: RequestFingerprinter,
-          useValue: RequestFingerprinter.fromConfig(config),
+          useFactory: () => RequestFingerprinter.open(config, stores.keys),
         },
         // One Prometheus registry per process (GET /metrics); other parts report into it.
         { provide: MetricsService, useValue: new MetricsService() },
