@@ -1,5 +1,25 @@
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
+interface Waiting<Req, Res> {
+  req: Req;
+  resolve: (v: Res) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Answers each waiting request with its outcome; returns the values of those that committed. */
+function settle<Req, Res>(batch: readonly Waiting<Req, Res>[], outcomes: Outcome<Res>[]): Res[] {
+  const committed: Res[] = [];
+  batch.forEach((p, i) => {
+    const o = outcomes[i];
+    if (!o) p.reject(new Error('group commit: no outcome for request'));
+    else if (o.ok) {
+      committed.push(o.value);
+      p.resolve(o.value);
+    } else p.reject(o.error);
+  });
+  return committed;
+}
+
 /**
  * Group commit: requests that arrive before the event loop's next check phase are written by one
  * `commit` call (one transaction, one fsync) instead of one each. `commit` reports an outcome per
@@ -44,15 +64,7 @@ export class GroupCommitQueue<Req, Res> {
         for (const p of batch) p.reject(error);
         continue;
       }
-      const committed: Res[] = [];
-      batch.forEach((p, i) => {
-        const o = outcomes[i];
-        if (!o) p.reject(new Error('group commit: no outcome for request'));
-        else if (o.ok) {
-          committed.push(o.value);
-          p.resolve(o.value);
-        } else p.reject(o.error);
-      });
+      const committed = settle(batch, outcomes);
       if (committed.length > 0) this.afterCommit(committed);
     }
   }
@@ -136,15 +148,7 @@ export class AsyncGroupCommitQueue<Req, Res> {
       for (const p of batch) p.reject(error);
       return;
     }
-    const committed: Res[] = [];
-    batch.forEach((p, i) => {
-      const o = outcomes[i];
-      if (!o) p.reject(new Error('group commit: no outcome for request'));
-      else if (o.ok) {
-        committed.push(o.value);
-        p.resolve(o.value);
-      } else p.reject(o.error);
-    });
+    const committed = settle(batch, outcomes);
     if (committed.length > 0) {
       try {
         this.afterCommit(committed);

@@ -30,11 +30,11 @@ describe('the idempotency fingerprint key of several processes', () => {
   it('without REQUEST_HASH_KEY, every process on one READ_DB_URL fingerprints a request alike (the key is created once in the shared key store)', async () => {
     const kek = randomBytes(32);
     // Two "processes": their own DATA_DIR, their own key-store connection, started at once.
-    const [a, b] = await Promise.all(
+    const [a, b] = (await Promise.all(
       [tmp(), tmp()].map((dataDir) =>
         RequestFingerprinter.open({ dataDir, readDbUrl, requestHashKey: undefined }, keyStore(kek)),
       ),
-    );
+    )) as [RequestFingerprinter, RequestFingerprinter];
     const body = { subscriptionId: 'sub_1', verification: { paymentLast4: '4242' } };
     expect(a.fingerprint('POST /v1/subscriptions', body)).toBe(
       b.fingerprint('POST /v1/subscriptions', body),
