@@ -82,6 +82,16 @@ async function until<T>(
   }
 }
 
+/** A process's log line saying it took this lease (RoleLease). */
+const leaseTaken = (lease: string): RegExp => new RegExp(`"lease":"${lease}".*lease taken`);
+
+/** Which of these processes has taken the lease (by its log); fails when none has. */
+function holderOf(processes: readonly WorkerProcess[], lease: string): number {
+  const index = processes.findIndex((p) => p.lines.some((l) => leaseTaken(lease).test(l)));
+  if (index < 0) throw new Error(`no process has taken the ${lease} lease`);
+  return index;
+}
+
 describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AOF), killed mid-burst', () => {
   const redis = usePrivateRedis({ persistence: 'aof' });
   const tmp = useTmpDir('prod-shape-');
@@ -221,36 +231,49 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
       expect(item?.['status']).toBe('cancellation_pending');
     }
 
-    // 2. Month end through api 1; worker 1 and api 2 killed mid-burst, started again.
-    const monthEnd = call(apis[0]!.base, 'POST', '/v1/ops/clock', { now: TERM_END });
+    // 2. The month end, moved through one api; in the middle of the expiry burst the worker that
+    // runs the scheduler and the api that runs the projector are SIGKILLed, then started again.
+    const scheduling = holderOf(workers, 'lifecycle-scheduler');
+    const projecting = holderOf(
+      apis.map((a) => a.proc),
+      'read-model-projector',
+    );
+    const mover = apis[1 - projecting]!;
+    const monthEnd = call(mover.base, 'POST', '/v1/ops/clock', { now: TERM_END });
     const atKill = await until(
       () => countOf('SubscriptionExpired'),
       (n) => n >= 200,
       'expiry burst under way',
       120_000,
     );
-    await workers[0]!.kill('SIGKILL');
-    await apis[1]!.proc.kill('SIGKILL');
+    await workers[scheduling]!.kill('SIGKILL');
+    await apis[projecting]!.proc.kill('SIGKILL');
+    const killedAt = Date.now();
     expect(atKill).toBeLessThan(SUBSCRIPTIONS); // killed in the middle of the burst
-    workers[0] = await startWorker();
-    apis[1] = await startApi();
+    // Their roles move to the survivors within 10 s.
+    await workers[1 - scheduling]!.waitFor(leaseTaken('lifecycle-scheduler'), 10_000);
+    await mover.proc.waitFor(leaseTaken('read-model-projector'), 10_000);
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    workers[scheduling] = await startWorker();
+    apis[projecting] = await startApi();
     // The restarted api reads the shared clock: never earlier than the move under way.
-    expect(await clockAt(apis[1].base)).toBe(TERM_END);
+    expect(await clockAt(apis[projecting].base)).toBe(TERM_END);
     const moved = await monthEnd;
     expect(moved.status).toBe(200);
     expect(await countOf('SubscriptionExpired')).toBe(SUBSCRIPTIONS);
 
-    // 3. The purge date through the restarted api 2; the other worker killed mid-burst.
-    const purgeDay = call(apis[1].base, 'POST', '/v1/ops/clock', { now: PURGE_AT });
+    // 3. The purge date through the restarted api; the other worker (now the scheduler) killed
+    // mid-burst.
+    const purgeDay = call(apis[projecting].base, 'POST', '/v1/ops/clock', { now: PURGE_AT });
     const purgedAtKill = await until(
       () => countOf('ProductDataPurged'),
       (n) => n >= 200,
       'purge burst under way',
       180_000,
     );
-    await workers[1]!.kill('SIGKILL');
+    await workers[1 - scheduling]!.kill('SIGKILL');
     expect(purgedAtKill).toBeLessThan(SUBSCRIPTIONS);
-    workers[1] = await startWorker();
+    workers[1 - scheduling] = await startWorker();
     const purged = await purgeDay;
     expect(purged.status).toBe(200);
     for (const api of apis) expect(await clockAt(api.base)).toBe(PURGE_AT);
