@@ -41,12 +41,21 @@ export interface InfrastructureOptions {
  * READ_DB_URL, else DATA_DIR), so every process reads the same time and a restart resumes from
  * the last reading; CLOCK_START only sets the first reading of a fresh store.
  */
-async function clockFor(config: AppConfig): Promise<Clock> {
+async function clockFor(config: AppConfig, log: EventStore): Promise<Clock> {
   if (config.clockMode !== 'controlled') return new SystemClock();
   return ControlledClock.resume(
     openClockStore(config),
     config.clockStart ?? new SystemClock().now(),
+    await lastRecordedAt(log),
   );
+}
+
+/** When the log's last event was recorded (its metadata's injected-clock time), null if empty. */
+async function lastRecordedAt(log: EventStore): Promise<string | null> {
+  const head = await log.headPosition();
+  if (head === null) return null;
+  const [last] = await log.readAll({ after: head - 1n, maxCount: 1 });
+  return last?.metadata.recordedAt ?? null;
 }
 
 /**
@@ -74,7 +83,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         { provide: APP_CONFIG, useValue: config },
         options.clock
           ? { provide: CLOCK, useValue: options.clock }
-          : { provide: CLOCK, useFactory: () => clockFor(config) },
+          : { provide: CLOCK, useFactory: () => clockFor(config, stores.raw) },
         { provide: LOGGER, useValue: logger },
         { provide: Logger, useValue: new Logger('app') },
         // Readiness answers 503 once it has begun; the lifecycle's start-up stops waiting on Redis.

@@ -51,6 +51,25 @@ describe.each([
     await restarted.close();
   });
 
+  it('never starts earlier than the last event already in the log (a real-time log switched to the controlled clock)', async () => {
+    const first = await ControlledClock.resume(
+      open(),
+      '2026-01-01T00:00:00Z',
+      '2026-12-07T02:30:00.000Z',
+    );
+    expect(first.now().toISO()).toBe('2026-12-07T02:30:00.000Z');
+    await first.advanceTo('2027-01-01T00:00:00Z');
+    await first.close();
+    // A stored reading later than the last event wins over it.
+    const again = await ControlledClock.resume(
+      open(),
+      '2026-01-01T00:00:00Z',
+      '2026-12-07T02:30:00.000Z',
+    );
+    expect(again.now().toISO()).toBe('2027-01-01T00:00:00.000Z');
+    await again.close();
+  });
+
   it('refuses a move behind a reading another process stored, and moves nothing', async () => {
     const [s1, s2] = [open(), open()];
     const a = await ControlledClock.resume(s1, '2026-01-01T00:00:00Z');

@@ -59,12 +59,20 @@ export class ControlledClock implements Clock {
 
   /**
    * A clock on a shared store: resumes from the stored reading; `start` (CLOCK_START, or the
-   * system time) is used and stored only when the store holds none yet.
+   * system time) is used only when the store holds none yet. `notBefore` (the time of the last
+   * event in the log) is a floor either way: the clock never reads earlier than an event already
+   * written, e.g. when a log written in real time is switched to the controlled clock.
    */
-  static async resume(store: ClockStore, start: InstantInput): Promise<ControlledClock> {
+  static async resume(
+    store: ClockStore,
+    start: InstantInput,
+    notBefore: InstantInput | null = null,
+  ): Promise<ControlledClock> {
     const stored = await store.load();
     const clock = new ControlledClock(stored ?? start, store);
-    if (!stored) clock.current = await store.moveTo(clock.current);
+    const floor = notBefore === null ? null : toUtcInstant(notBefore);
+    if (floor && floor > clock.current) clock.current = floor;
+    if (!stored || clock.current > stored) clock.current = await store.moveTo(clock.current);
     return clock;
   }
 
