@@ -1,15 +1,40 @@
 import type { EventStore } from '@app/event-store';
 import { EVENT_STORE } from '@app/infrastructure';
 import { auth, registrationBody, startTestApp, type TestApp, TOKENS } from '../support/app-harness';
+import {
+  dropSchema,
+  freshSchema,
+  urlWithSchema,
+} from '../integration/read-models/support/postgres';
 
-describe('subscription commands over HTTP (real app, real SQLite)', () => {
+/**
+ * The same HTTP contract on the embedded stores and on the production shape's (the event log
+ * and the shared state in PostgreSQL, each in a schema of its own, dropped after).
+ */
+const log = freshSchema('es_e2e');
+const shared = freshSchema('rm_e2e');
+const shapes: Array<[string, Record<string, string>, () => Promise<void>]> = [
+  ['real SQLite', {}, async () => undefined],
+  [
+    'PostgreSQL log and shared state',
+    { EVENTSTORE_URL: urlWithSchema(log), READ_DB_URL: urlWithSchema(shared) },
+    async () => {
+      await dropSchema(log);
+      await dropSchema(shared);
+    },
+  ],
+];
+describe.each(shapes)('subscription commands over HTTP (real app, %s)', (_label, env, drop) => {
   let t: TestApp;
   let store: EventStore;
   beforeAll(async () => {
-    t = await startTestApp('2026-02-10T09:00:00.000Z');
+    t = await startTestApp('2026-02-10T09:00:00.000Z', env);
     store = t.app.get(EVENT_STORE);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    await drop();
+  });
 
   const post = (
     url: string,
