@@ -231,6 +231,65 @@ describe.each(shapes)('subscription commands over HTTP (real app, %s)', (_label,
     expect([other.statusCode, other.json().error.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
   });
 
+  it('Idempotency-Key across streams: a key is bound to its first stream and request, whatever stream the next body names, also under concurrency', async () => {
+    const headers = { ...auth(TOKENS.all), 'idempotency-key': 'one-key' };
+    const first = await post(
+      '/v1/subscriptions',
+      registrationBody({ subscriptionId: 'sub_k_a', accountId: 'acc_k' }),
+      headers,
+    );
+    expect(first.statusCode).toBe(201);
+    // The same key for another subscription: refused, nothing written.
+    const otherStream = await post(
+      '/v1/subscriptions',
+      registrationBody({ subscriptionId: 'sub_k_b', accountId: 'acc_k' }),
+      headers,
+    );
+    expect([otherStream.statusCode, otherStream.json().error.code]).toEqual([
+      422,
+      'IDEMPOTENCY_KEY_REUSED',
+    ]);
+    expect(await eventsOf('sub_k_b')).toEqual([]);
+    // The same key on another route and stream (the account's legal hold): refused too.
+    const hold = await post(
+      '/v1/accounts/acc_k/legal-hold',
+      { reason: 'litigation', requestedBy: { actorId: 'ops_1', role: 'support_agent' } },
+      headers,
+    );
+    expect([hold.statusCode, hold.json().error.code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+    expect((await store.readStream('account-acc_k')).map((e) => e.type)).toEqual([]);
+    // The first request again: still answered as the first time.
+    const again = await post(
+      '/v1/subscriptions',
+      registrationBody({ subscriptionId: 'sub_k_a', accountId: 'acc_k' }),
+      headers,
+    );
+    expect([again.statusCode, again.json().subscriptionId]).toEqual([201, 'sub_k_a']);
+    // 20 requests at once, one new key, 20 subscriptions: one registration, 19 refusals.
+    const racing = { ...auth(TOKENS.all), 'idempotency-key': 'racing-key' };
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        post(
+          '/v1/subscriptions',
+          registrationBody({ subscriptionId: `sub_race_${i}`, accountId: 'acc_k' }),
+          racing,
+        ),
+      ),
+    );
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([201, ...Array(19).fill(422)]);
+    const written = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => eventsOf(`sub_race_${i}`)),
+    );
+    expect(written.filter((e) => e.length > 0)).toEqual([['SubscriptionRegistered']]);
+    // Keys stay scoped per calling service: another service may use the same key.
+    const otherService = await post(
+      '/v1/subscriptions',
+      registrationBody({ subscriptionId: 'sub_k_c', accountId: 'acc_k' }),
+      { ...auth(TOKENS.writer), 'idempotency-key': 'one-key' },
+    );
+    expect(otherService.statusCode).toBe(201);
+  });
+
   it('D1: withdraw before expiry (200); R19: preview over HTTP', async () => {
     await post('/v1/subscriptions', registrationBody({ subscriptionId: 'sub_w' }));
     await post('/v1/subscriptions/sub_w/cancellation', {

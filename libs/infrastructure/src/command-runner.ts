@@ -4,7 +4,8 @@ import type { EventStore } from '@app/event-store';
 import { MetricsService } from '@app/metrics';
 import type { Clock } from '@app/platform';
 import { type CommandContext, handleCommand, type HandleResult } from '@app/command-handling';
-import { CLOCK, EVENT_STORE } from './tokens';
+import type { IdempotencyKeys } from './shared-state/idempotency-keys';
+import { CLOCK, EVENT_STORE, IDEMPOTENCY_KEYS } from './tokens';
 
 /** handleCommand with the app's event store and clock: what every Nest command handler calls. */
 @Injectable()
@@ -13,6 +14,7 @@ export class CommandRunner {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
     @Optional() private readonly metrics?: MetricsService,
+    @Optional() @Inject(IDEMPOTENCY_KEYS) private readonly keys?: IdempotencyKeys,
   ) {}
 
   async run<C, E extends { type: string; data: object }, S>(
@@ -24,6 +26,10 @@ export class CommandRunner {
     const started = process.hrtime.bigint();
     const type = commandType(command);
     try {
+      // A client's key (it comes with a request fingerprint; system commands' ids do not) is
+      // bound to its first stream and request before anything runs.
+      if (this.keys && context.commandId !== null && context.requestHash !== null)
+        await this.keys.claim(context.commandId, streamId, context.requestHash);
       const result = await handleCommand(
         this.store,
         this.clock,

@@ -8,3 +8,4 @@ export * from './generational-key-store';
 export * from './upcasters';
 export * from './shared-state/controlled-clock-store';
 export * from './shared-state/lease';
+export * from './shared-state/idempotency-keys';

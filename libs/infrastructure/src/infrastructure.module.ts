@@ -22,8 +22,17 @@ import {
 import { CommandRunner } from './command-runner';
 import { openEventStores } from './event-store.factory';
 import { openClockStore } from './shared-state/controlled-clock-store';
+import { type IdempotencyKeys, openIdempotencyKeys } from './shared-state/idempotency-keys';
 import { RequestFingerprinter } from './request-fingerprint';
-import { APP_CONFIG, CLOCK, EVENT_STORE, KEY_STORE, LOGGER, RAW_EVENT_STORE } from './tokens';
+import {
+  APP_CONFIG,
+  CLOCK,
+  EVENT_STORE,
+  IDEMPOTENCY_KEYS,
+  KEY_STORE,
+  LOGGER,
+  RAW_EVENT_STORE,
+} from './tokens';
 
 export interface InfrastructureOptions {
   /** Default: loadConfig(process.env). Tests pass their own (temp DATA_DIR, tokens). */
@@ -70,12 +79,14 @@ export class InfrastructureModule implements OnApplicationShutdown {
     @Inject(RAW_EVENT_STORE) private readonly raw: EventStore,
     @Inject(KEY_STORE) private readonly keys: KeyStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(IDEMPOTENCY_KEYS) private readonly idempotencyKeys: IdempotencyKeys,
   ) {}
 
   static forRoot(options: InfrastructureOptions = {}): DynamicModule {
     const config = options.config ?? loadConfig(process.env);
     mkdirSync(config.dataDir, { recursive: true });
     const stores = openEventStores(config);
+    const idempotencyKeys = openIdempotencyKeys(config);
     const logger = options.logger ?? createLogger(config, { name: 'subscriptions' });
     return {
       module: InfrastructureModule,
@@ -91,6 +102,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         { provide: RAW_EVENT_STORE, useValue: stores.raw },
         { provide: EVENT_STORE, useValue: stores.store },
         { provide: KEY_STORE, useValue: stores.keys },
+        { provide: IDEMPOTENCY_KEYS, useValue: idempotencyKeys },
         {
           provide: RequestFingerprinter,
           useFactory: () => RequestFingerprinter.open(config, stores.keys),
@@ -108,6 +120,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         RAW_EVENT_STORE,
         EVENT_STORE,
         KEY_STORE,
+        IDEMPOTENCY_KEYS,
         RequestFingerprinter,
         MetricsService,
         CommandRunner,
@@ -119,5 +132,6 @@ export class InfrastructureModule implements OnApplicationShutdown {
     await this.raw.close();
     await (this.keys as { close?: () => Promise<void> | void }).close?.();
     if (this.clock instanceof ControlledClock) await this.clock.close();
+    await this.idempotencyKeys.close();
   }
 }

@@ -6,4 +6,6 @@ export const EVENT_STORE = Symbol.for('app.infrastructure.EventStore');
 /** The raw log, for maintenance (WAL checkpoints after a purge) and ops tools. */
 export const RAW_EVENT_STORE = Symbol.for('app.infrastructure.RawEventStore');
 export const KEY_STORE = Symbol.for('app.infrastructure.KeyStore');
+/** Client idempotency keys bound to their first stream and request (shared-state/idempotency-keys). */
+export const IDEMPOTENCY_KEYS = Symbol.for('app.infrastructure.IdempotencyKeys');
 export { CLOCK } from '@app/platform';
