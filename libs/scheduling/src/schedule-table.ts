@@ -113,7 +113,7 @@ export class ScheduleTable {
 
   static async open(options: ScheduleTableOptions): Promise<ScheduleTable> {
     if (!options.readDbUrl) return ScheduleTable.openSqlite(join(options.dataDir, SQLITE_FILE));
-    return ScheduleTable.openPostgres(options.readDbUrl, options.poolSize ?? 4);
+    return ScheduleTable.openPostgres(options.readDbUrl, options.poolSize ?? 2);
   }
 
   private static openSqlite(file: string): ScheduleTable {

@@ -44,7 +44,7 @@ export class PostgresKeyStore implements KeyStore {
       throw new Error(`invalid schema name ${JSON.stringify(this.schema)}`);
     if (o.keyEncryptionKey && o.keyEncryptionKey.length !== 32)
       throw new Error('keyEncryptionKey must be 32 bytes');
-    this.pool = new Pool({ connectionString: o.connectionString, max: 5 });
+    this.pool = new Pool({ connectionString: o.connectionString, max: 3 });
   }
 
   private t(name: 'data_keys' | 'destroyed_keys'): string {

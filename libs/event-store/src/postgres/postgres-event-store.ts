@@ -27,7 +27,7 @@ import {
 } from './postgres-event-store.sql';
 
 export interface PostgresEventStoreOptions {
-  /** Pool size (default 10). Appends use one connection at a time; the rest serve reads. */
+  /** Pool size (default 8). Appends use one connection at a time; the rest serve reads. */
   poolSize?: number;
   /**
    * Batch concurrent appends of the same event-loop turn into one transaction (one commit, one
@@ -132,7 +132,7 @@ export class PostgresEventStore implements EventStore {
     this.channel = notifyChannel(this.schema);
     this.pool = new Pool({
       connectionString: this.connectionString,
-      max: options.poolSize ?? 10,
+      max: options.poolSize ?? 8,
       // A dead server fails requests quickly instead of queueing them for ever.
       connectionTimeoutMillis: 5000,
       // Queries are sent without waiting for the previous answer (see commitBatch).

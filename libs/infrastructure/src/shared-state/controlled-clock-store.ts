@@ -67,7 +67,7 @@ export class PostgresClockStore implements ClockStore {
     this.table = `"${target.schema}".controlled_clock`;
     this.pool = new Pool({
       connectionString: target.connectionString,
-      max: 2,
+      max: 1,
       connectionTimeoutMillis: 5000,
     });
     this.pool.on('error', () => undefined);

@@ -95,7 +95,7 @@ export class PostgresIdempotencyKeys implements IdempotencyKeys {
     this.table = `"${target.schema}".idempotency_keys`;
     this.pool = new Pool({
       connectionString: target.connectionString,
-      max: 4,
+      max: 2,
       connectionTimeoutMillis: 5000,
     });
     this.pool.on('error', () => undefined);

@@ -18,7 +18,7 @@ export interface ReadDbOptions {
    * (`postgres://…/db?schema=read_models`) puts every table in that schema (created if missing).
    */
   readDbUrl?: string | undefined;
-  /** PostgreSQL pool size (default 10). */
+  /** PostgreSQL pool size (default 8). */
   poolSize?: number;
 }
 
@@ -45,7 +45,7 @@ export class ReadDb {
 
   static async open(options: ReadDbOptions): Promise<ReadDb> {
     const readDb = options.readDbUrl
-      ? ReadDb.openPostgres(options.readDbUrl, options.poolSize ?? 10)
+      ? ReadDb.openPostgres(options.readDbUrl, options.poolSize ?? 8)
       : ReadDb.openSqlite(join(options.dataDir, 'read-models.sqlite'));
     try {
       if (readDb.sqlite) {
