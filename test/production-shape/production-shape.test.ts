@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { findFreePort } from '@app/platform';
@@ -165,19 +165,29 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
   }
 
   /** The operator CLI (apps/ops) on the same configuration, as a process of its own. */
-  const ops = (...args: string[]) => {
-    const run = spawnSync(
-      process.execPath,
-      ['-r', './test/support/swc-register.js', 'apps/ops/src/main.ts', ...args],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env['PATH'] ?? '', ...env(), DATA_DIR: tmp() },
-        encoding: 'utf8',
-      },
-    );
-    if (run.status !== 0)
-      process.stderr.write(`ops ${args.join(' ')}: ${run.stderr.slice(-2000)}\n`);
-    return run;
+  const ops = async (...args: string[]) => {
+    const { code, stdout, stderr } = await new Promise<{
+      code: number | null;
+      stdout: string;
+      stderr: string;
+    }>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['-r', './test/support/swc-register.js', 'apps/ops/src/main.ts', ...args],
+        {
+          cwd: ROOT,
+          env: { PATH: process.env['PATH'] ?? '', ...env(), DATA_DIR: tmp() },
+          maxBuffer: 64 * 1024 * 1024,
+        },
+        (error, out, err) => {
+          const exit = error ? (error as { code?: unknown }).code : 0;
+          if (error && typeof exit !== 'number') return reject(new Error(error.message));
+          resolve({ code: exit as number, stdout: out, stderr: err });
+        },
+      );
+    });
+    if (code !== 0) process.stderr.write(`ops ${args.join(' ')}: ${stderr.slice(-2000)}\n`);
+    return { status: code, stdout };
   };
 
   const countOf = async (type: string): Promise<number> =>
@@ -194,6 +204,7 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
     String((await call(base, 'GET', '/v1/ops/clock')).body['now']);
 
   it('registers and cancels through both apis, expires and purges every subscription exactly once, on time, across kill -9 of workers and apis', async () => {
+    // Started one after the other: the first of each kind takes the leases.
     const apis = [await startApi(), await startApi()];
     const workers = [await startWorker(), await startWorker()];
 
@@ -270,8 +281,7 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
     await workers[1 - scheduling]!.waitFor(leaseTaken('lifecycle-scheduler'), 10_000);
     await mover.proc.waitFor(leaseTaken('read-model-projector'), 10_000);
     expect(Date.now() - killedAt).toBeLessThan(10_000);
-    workers[scheduling] = await startWorker();
-    apis[projecting] = await startApi();
+    [workers[scheduling], apis[projecting]] = await Promise.all([startWorker(), startApi()]);
     // The restarted api reads the shared clock: never earlier than the move under way.
     expect(await clockAt(apis[projecting].base)).toBe(TERM_END);
     const moved = await monthEnd;
@@ -342,10 +352,12 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
     // 5. The read models agree with the log: row by row (verify), and as a whole with a rebuild
     // from the PostgreSQL log (replay --dry-run builds fresh tables and compares, exit 1 on a
     // difference), though the projection moved between apis mid-burst.
-    const verify = ops('verify', '--json');
+    const [verify, rebuilt] = await Promise.all([
+      ops('verify', '--json'),
+      ops('replay', '--dry-run', '--json'),
+    ]);
     expect(verify.status).toBe(0);
     expect(JSON.parse(verify.stdout).ok).toBe(true);
-    const rebuilt = ops('replay', '--dry-run', '--json');
     expect(rebuilt.status).toBe(0);
     expect(JSON.parse(rebuilt.stdout).identical).toBe(true);
   }, 540_000);
