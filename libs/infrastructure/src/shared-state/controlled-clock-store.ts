@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
-import { Pool } from 'pg';
-import { openSqliteDatabase, parsePostgresUrl, type SqliteDatabase } from '@app/event-store';
+import { openSqliteDatabase, type SqliteDatabase } from '@app/event-store';
 import { type AppConfig, ClockBackwardsError, type ClockStore } from '@app/platform';
+import { SharedTable } from './shared-table';
 
 const fromMs = (ms: number | string): DateTime => DateTime.fromMillis(Number(ms), { zone: 'utc' });
 
@@ -56,64 +56,30 @@ export class SqliteClockStore implements ClockStore {
 
 /** One row in READ_DB_URL's schema, shared by every api and worker of the deployment. */
 export class PostgresClockStore implements ClockStore {
-  private readonly pool: Pool;
-  private readonly table: string;
-  private readonly schema: string;
-  private ready: Promise<void> | null = null;
+  private readonly table: SharedTable;
 
   constructor(url: string) {
-    const target = parsePostgresUrl(url);
-    this.schema = target.schema;
-    this.table = `"${target.schema}".controlled_clock`;
-    this.pool = new Pool({
-      connectionString: target.connectionString,
-      max: 1,
-      connectionTimeoutMillis: 5000,
-    });
-    this.pool.on('error', () => undefined);
-  }
-
-  private migrate(): Promise<void> {
-    // Processes starting together take turns (CREATE … IF NOT EXISTS is not safe concurrently).
-    this.ready ??= (async () => {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
-        // The lock the read models and the schedule migrate their schema under: whoever creates
-        // the schema first, the others wait (concurrent CREATE SCHEMA IF NOT EXISTS collides).
-        await client.query(
-          "SELECT pg_advisory_xact_lock(hashtext('rm_migrations'), hashtext($1))",
-          [this.schema],
-        );
-        await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
-        await client.query(
-          `CREATE TABLE IF NOT EXISTS ${this.table} (id int PRIMARY KEY CHECK (id = 1), now_ms bigint NOT NULL)`,
-        );
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        this.ready = null;
-        throw error;
-      } finally {
-        client.release();
-      }
-    })();
-    return this.ready;
+    this.table = new SharedTable(
+      url,
+      'controlled_clock',
+      'CREATE TABLE IF NOT EXISTS $table (id int PRIMARY KEY CHECK (id = 1), now_ms bigint NOT NULL)',
+      1,
+    );
   }
 
   async load(): Promise<DateTime | null> {
-    await this.migrate();
-    const r = await this.pool.query<{ now_ms: string }>(
-      `SELECT now_ms FROM ${this.table} WHERE id = 1`,
+    await this.table.ready();
+    const r = await this.table.pool.query<{ now_ms: string }>(
+      `SELECT now_ms FROM ${this.table.name} WHERE id = 1`,
     );
     return r.rows[0] ? fromMs(r.rows[0].now_ms) : null;
   }
 
   async moveTo(to: DateTime): Promise<DateTime> {
-    await this.migrate();
+    await this.table.ready();
     // One statement: the row moves only forward, whoever moves it at the same time.
-    const r = await this.pool.query<{ now_ms: string }>(
-      `INSERT INTO ${this.table} AS c (id, now_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE
+    const r = await this.table.pool.query<{ now_ms: string }>(
+      `INSERT INTO ${this.table.name} AS c (id, now_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE
          SET now_ms = excluded.now_ms WHERE c.now_ms <= excluded.now_ms
        RETURNING now_ms`,
       [to.toMillis()],
@@ -123,7 +89,7 @@ export class PostgresClockStore implements ClockStore {
     throw new ClockBackwardsError(stored ?? to, to);
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
+  close(): Promise<void> {
+    return this.table.close();
   }
 }

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { Pool } from 'pg';
 import { IdempotencyKeyReusedError } from '@app/command-handling';
-import { openSqliteDatabase, parsePostgresUrl, type SqliteDatabase } from '@app/event-store';
+import { openSqliteDatabase, type SqliteDatabase } from '@app/event-store';
 import type { AppConfig } from '@app/platform';
+import { SharedTable } from './shared-table';
 
 /** How long a key stays bound to its stream and request (API.md asks for at least 24 hours). */
 export const IDEMPOTENCY_KEY_RETENTION_MS = 7 * 24 * 3600 * 1000;
@@ -83,67 +83,38 @@ export class SqliteIdempotencyKeys implements IdempotencyKeys {
 }
 
 export class PostgresIdempotencyKeys implements IdempotencyKeys {
-  private readonly pool: Pool;
-  private readonly schema: string;
-  private readonly table: string;
-  private ready: Promise<void> | null = null;
+  private readonly table: SharedTable;
   private prunedAt = 0;
 
   constructor(url: string) {
-    const target = parsePostgresUrl(url);
-    this.schema = target.schema;
-    this.table = `"${target.schema}".idempotency_keys`;
-    this.pool = new Pool({
-      connectionString: target.connectionString,
-      max: 2,
-      connectionTimeoutMillis: 5000,
-    });
-    this.pool.on('error', () => undefined);
-  }
-
-  private migrate(): Promise<void> {
-    this.ready ??= (async () => {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
-        // The schema lock every part that creates tables in READ_DB_URL's schema takes.
-        await client.query(
-          "SELECT pg_advisory_xact_lock(hashtext('rm_migrations'), hashtext($1))",
-          [this.schema],
-        );
-        await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
-        await client.query(`CREATE TABLE IF NOT EXISTS ${this.table} (
-          command_id text PRIMARY KEY, stream_id text NOT NULL, request_hash text NOT NULL,
-          claimed_at timestamptz NOT NULL DEFAULT now())`);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        this.ready = null;
-        throw error;
-      } finally {
-        client.release();
-      }
-    })();
-    return this.ready;
+    this.table = new SharedTable(
+      url,
+      'idempotency_keys',
+      `CREATE TABLE IF NOT EXISTS $table (
+         command_id text PRIMARY KEY, stream_id text NOT NULL, request_hash text NOT NULL,
+         claimed_at timestamptz NOT NULL DEFAULT now())`,
+      2,
+    );
   }
 
   async claim(commandId: string, streamId: string, requestHash: string): Promise<void> {
-    await this.migrate();
+    await this.table.ready();
+    const pool = this.table.pool;
     if (Date.now() - this.prunedAt > PRUNE_EVERY_MS) {
       this.prunedAt = Date.now();
-      await this.pool.query(
-        `DELETE FROM ${this.table} WHERE claimed_at < now() - $1 * interval '1 millisecond'`,
+      await pool.query(
+        `DELETE FROM ${this.table.name} WHERE claimed_at < now() - $1 * interval '1 millisecond'`,
         [IDEMPOTENCY_KEY_RETENTION_MS],
       );
     }
     // One round trip: the row just inserted, or the one a first claim left.
-    const r = await this.pool.query<Claimed>(
+    const r = await pool.query<Claimed>(
       `WITH ins AS (
-         INSERT INTO ${this.table} (command_id, stream_id, request_hash) VALUES ($1, $2, $3)
+         INSERT INTO ${this.table.name} (command_id, stream_id, request_hash) VALUES ($1, $2, $3)
          ON CONFLICT (command_id) DO NOTHING RETURNING stream_id, request_hash)
        SELECT stream_id, request_hash FROM ins
        UNION ALL
-       SELECT stream_id, request_hash FROM ${this.table} WHERE command_id = $1
+       SELECT stream_id, request_hash FROM ${this.table.name} WHERE command_id = $1
        LIMIT 1`,
       [commandId, streamId, requestHash],
     );
@@ -151,8 +122,8 @@ export class PostgresIdempotencyKeys implements IdempotencyKeys {
     const held =
       r.rows[0] ??
       (
-        await this.pool.query<Claimed>(
-          `SELECT stream_id, request_hash FROM ${this.table} WHERE command_id = $1`,
+        await pool.query<Claimed>(
+          `SELECT stream_id, request_hash FROM ${this.table.name} WHERE command_id = $1`,
           [commandId],
         )
       ).rows[0];
@@ -160,7 +131,7 @@ export class PostgresIdempotencyKeys implements IdempotencyKeys {
     check(commandId, streamId, requestHash, held);
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
+  close(): Promise<void> {
+    return this.table.close();
   }
 }
