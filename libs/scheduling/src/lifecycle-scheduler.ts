@@ -24,6 +24,7 @@ import {
 import type { JobRef, LifecycleQueues } from './lifecycle-queues';
 import type { DesiredJob } from './queues';
 import type { ScheduleRow, ScheduleTable } from './schedule-table';
+import { StoredSchedulerProgress } from './scheduler-progress';
 
 export const SCHEDULER_SUBSCRIPTION = 'lifecycle-scheduler';
 
@@ -67,7 +68,14 @@ export interface SyncResult {
 export class LifecycleScheduler {
   private readonly subscription: CatchUpSubscription;
 
+  private readonly stored: StoredSchedulerProgress;
+
   constructor(private readonly o: LifecycleSchedulerOptions) {
+    this.stored = new StoredSchedulerProgress({
+      feed: o.feed,
+      checkpoints: o.checkpoints,
+      name: o.name ?? SCHEDULER_SUBSCRIPTION,
+    });
     this.subscription = new CatchUpSubscription({
       name: o.name ?? SCHEDULER_SUBSCRIPTION,
       store: o.feed,
@@ -113,13 +121,12 @@ export class LifecycleScheduler {
    * false after `timeoutMs`, or as soon as `signal` is aborted (the lifecycle stopping).
    */
   async waitCaughtUp(timeoutMs = 30_000, signal?: AbortSignal): Promise<boolean> {
+    // Another process may hold the scheduler's lease: its stored checkpoint tells then.
+    if (!this.subscription.running) return this.stored.waitCaughtUp(timeoutMs, signal);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const head = await this.o.feed.headPosition();
-      // Another process may hold the scheduler's lease: its stored checkpoint tells then.
-      const at = this.subscription.running
-        ? this.subscription.position
-        : await this.o.checkpoints.load(this.subscription.name);
+      const at = this.subscription.position;
       if (head === null || (at !== null && at >= head)) return true;
       if (Date.now() > deadline || signal?.aborted) return false;
       await sleep(5);
