@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CheckpointStore, EventStore } from '@app/event-store';
 import { leaseBackendFor, RoleLease } from '@app/infrastructure';
@@ -56,8 +55,7 @@ export const STOP_WAIT_FOR_REDIS_MS = 2000;
  */
 export const STOP_WAIT_IF_REDIS_ANSWERS_MS = 15_000;
 
-/** Where the scheduler keeps its checkpoint and schedule table. */
-export const schedulerDbPath = (dataDir: string): string => join(dataDir, 'scheduler.sqlite');
+export { schedulerDbPath } from './schedule-table';
 
 /**
  * Everything of the lifecycle in one process, wired from plain parts (the Nest module wraps it;

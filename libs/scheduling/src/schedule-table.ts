@@ -23,7 +23,7 @@ export interface ScheduleRow {
 }
 
 export interface ScheduleTableOptions {
-  /** Embedded default: `<dataDir>/scheduler.sqlite` (the file schedulerDbPath names). */
+  /** Embedded default: `<dataDir>/scheduler.sqlite` (schedulerDbPath). */
   dataDir: string;
   /**
    * READ_DB_URL: `postgres://…` puts the table and the checkpoint in PostgreSQL, shared by every
@@ -53,8 +53,8 @@ interface ScheduleDatabase {
   lifecycle_schedule: LifecycleScheduleTable;
 }
 
-/** The SQLite file under DATA_DIR (lifecycle.ts's schedulerDbPath names the same file). */
-const SQLITE_FILE = 'scheduler.sqlite';
+/** The embedded default's file: the schedule and the scheduler's checkpoint without READ_DB_URL. */
+export const schedulerDbPath = (dataDir: string): string => join(dataDir, 'scheduler.sqlite');
 
 const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS lifecycle_schedule (
@@ -112,7 +112,7 @@ export class ScheduleTable {
   ) {}
 
   static async open(options: ScheduleTableOptions): Promise<ScheduleTable> {
-    if (!options.readDbUrl) return ScheduleTable.openSqlite(join(options.dataDir, SQLITE_FILE));
+    if (!options.readDbUrl) return ScheduleTable.openSqlite(schedulerDbPath(options.dataDir));
     return ScheduleTable.openPostgres(options.readDbUrl, options.poolSize ?? 2);
   }
 
