@@ -1,38 +1,41 @@
 import { rmSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  ACCOUNT_EVENT_TYPES,
-  type AccountEvent,
-  type AccountState,
-  accountDecider,
-  cancellationConfirmation,
-  type CancellationRequested,
-  isRegistered,
-  listingEntry,
-  normalizeInstant,
-  type ProductDataPurged,
-  SUBSCRIPTION_EVENT_TYPES,
-  type SubscriptionEvent,
-  type SubscriptionState,
-  subscriptionDecider,
-} from '@app/domain';
 import type { EventMetadata, RecordedEvent } from '@app/event-store';
-// Types only: each fold thread loads this module, and loading @app/read-models as well (Kysely,
-// NestJS, the drivers) held a thread's first page back by about 0.7 s of a 7 s build.
+// The mapping's module itself, not @app/read-models: each fold thread loads this module, and
+// loading the whole library (Kysely, NestJS, the drivers) held a thread's first page back.
+import {
+  type AccountFold,
+  accountFoldOfRow,
+  accountRow,
+  auditRow,
+  emptyAccountFold,
+  emptySubscriptionFold,
+  foldAccountEvent,
+  foldSubscriptionEvent,
+  projectedStream,
+  type ScrubMarkers,
+  type SubscriptionFold,
+  subscriptionFoldOfRow,
+  subscriptionRow,
+} from '../../read-models/src/projection/read-model-rows';
+import type {
+  AccountsTable,
+  SubscriptionsTable,
+} from '../../read-models/src/database/read-db.schema';
 import type { Upcast } from '@app/read-models';
 import { type BulkThread, startBulkThread } from './bulk-thread';
 import { journalInMemory } from './sqlite-bulk-pragmas';
 
 /**
- * The fold of the replay's bulk build (read-model-bulk-build.ts): the streams of one partition
- * of the log folded in memory into the rows `ReadModelProjection` writes for subscriptions,
- * accounts, purge receipts and confirmations, written to a scratch file of the shadow's schema.
+ * The fold of the replay's bulk build (read-model-bulk-build.ts): the events of one partition
+ * of the log made into read-model rows by the projection's own mapping (read-model-rows.ts), the
+ * one `ReadModelProjection` uses, written to a scratch file of the shadow's schema: one audit row
+ * per event, subscriptions, accounts, purge receipts and confirmations.
  *
  * Streams are independent, so the log is split into partitions by stream id (a sum of the
  * stream id's last characters, in SQL: each thread is handed only its own rows) and each
- * partition is folded in its own thread: the fold is most of a replay's work, and one thread
- * left the second core of a 2-core machine idle once the audit copy had finished.
+ * partition is folded in its own thread.
  *
  * Within a partition, streams are folded in memory across pages; a subscription or account row
  * is written once, when its entry leaves the cache (least recently used, `maxCachedStreams`) or
@@ -40,7 +43,7 @@ import { journalInMemory } from './sqlite-bulk-pragmas';
  * batches), so memory stays bounded whatever the size of the log.
  */
 
-/** The log holds JSON text the SQLite store did not write: use the live projection instead. */
+/** The log cannot be built in partitions (an upcaster moves events between streams). */
 export class BulkBuildUnsupportedError extends Error {
   constructor(message: string) {
     super(message);
@@ -69,6 +72,8 @@ export interface FoldPartitionOptions {
   maxEvictedIds?: number | undefined;
   /** This thread's share of the streams: `index` of `count` (count 1: every stream). */
   partition: { index: number; count: number };
+  /** The shadow's scrub markers: audit rows of scrubbed subjects are written scrubbed. */
+  scrubs: ScrubMarkers;
 }
 
 export interface FoldPartitionResult {
@@ -89,42 +94,11 @@ export interface FoldHooks {
   beforePage?: () => void;
 }
 
-const SUBSCRIPTION_TYPES = new Set<string>(SUBSCRIPTION_EVENT_TYPES);
-const ACCOUNT_TYPES = new Set<string>(ACCOUNT_EVENT_TYPES);
-const SUBSCRIPTION_STREAM = 'subscription-';
-const ACCOUNT_STREAM = 'account-';
-/** Every n-th event's data is checked to be the text JSON.stringify gives back. */
-const CANONICAL_SAMPLE = 251;
 /** Characters at the end of a stream id summed to pick its partition (ids differ there). */
 const PARTITION_CHARS = 8;
 
-/** better-sqlite3 refuses undefined; Kysely leaves such a column out (NULL). */
-const orNull = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
-
 /** [position, stream_id, revision, type, data, event_id, metadata] */
 type LogRow = [number, string, number, string, string, string, string];
-
-/** An event's metadata: as stored (JSON text, parsed when needed) or as an upcaster made it. */
-type Metadata = string | EventMetadata;
-const metadataOf = (m: Metadata): EventMetadata =>
-  typeof m === 'string' ? (JSON.parse(m) as EventMetadata) : m;
-
-interface SubscriptionEntry {
-  state: SubscriptionState;
-  revision: number;
-  registeredPosition: number | null;
-  changed: boolean;
-  lastPosition: number | null;
-  /** The last event's metadata (its recordedAt is the row's updated_at). */
-  lastMetadata: Metadata | null;
-}
-
-interface AccountEntry {
-  state: AccountState;
-  revision: number;
-  position: number;
-  changed: boolean;
-}
 
 /** Ids remembered as evicted, per kind, by default (tens of MiB at most). */
 const MAX_EVICTED_IDS = 500_000;
@@ -229,322 +203,116 @@ async function foldLog(
        WHERE position > ? AND position <= ?${partitionFilter(o.partition)} ORDER BY position LIMIT ?`,
     )
     .raw();
-  const insertReceipt = db.prepare(
-    `INSERT INTO rm_purge_receipts (position, event_id, purge_id, subscription_id, account_id,
-      product_id, expires_at, purge_at, purged_at, receipt, command_id, correlation_id,
-      causation_id, actor_id, actor_role, channel)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING`,
-  );
-  const insertConfirmation = db.prepare(
-    `INSERT INTO rm_confirmations (event_id, position, account_id, subscription_id, product_id,
-      subject, body, recorded_at, status, attempts, next_attempt_at, delivered_at, last_error)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, NULL, NULL, NULL)
-     ON CONFLICT (event_id) DO NOTHING`,
-  );
-  const upsertSubscription = db.prepare(
-    `INSERT INTO rm_subscriptions (subscription_id, account_id, product_id, status, section,
-      contract, revision, position, registered_position, expires_at, purge_at, purged_at, state,
-      updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (subscription_id) DO UPDATE SET account_id = excluded.account_id,
-      product_id = excluded.product_id, status = excluded.status, section = excluded.section,
-      contract = excluded.contract, revision = excluded.revision, position = excluded.position,
-      expires_at = excluded.expires_at, purge_at = excluded.purge_at,
-      purged_at = excluded.purged_at, state = excluded.state, updated_at = excluded.updated_at
-     WHERE rm_subscriptions.revision < excluded.revision`,
-  );
+  // Rows of one build are written once each (a stream's row again, newer, after a read-back).
+  const writeAudit = rowWriter(db, 'rm_audit_events', 'IGNORE');
+  const writeReceipt = rowWriter(db, 'rm_purge_receipts', 'IGNORE');
+  const writeConfirmation = rowWriter(db, 'rm_confirmations', 'IGNORE');
+  const writeSubscription = rowWriter(db, 'rm_subscriptions', 'REPLACE');
+  const writeAccount = rowWriter(db, 'rm_accounts', 'REPLACE');
   const selectSubscription = db.prepare(
     'SELECT state, revision, registered_position FROM rm_subscriptions WHERE subscription_id = ?',
-  );
-  const upsertAccount = db.prepare(
-    `INSERT INTO rm_accounts (account_id, revision, position, legal_hold, hold_id, last_erased_at)
-     VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (account_id) DO UPDATE SET revision = excluded.revision,
-      position = excluded.position, legal_hold = excluded.legal_hold,
-      hold_id = excluded.hold_id, last_erased_at = excluded.last_erased_at
-     WHERE rm_accounts.revision < excluded.revision`,
   );
   const selectAccount = db.prepare(
     'SELECT revision, position, legal_hold, hold_id, last_erased_at FROM rm_accounts WHERE account_id = ?',
   );
+  const scrubs = o.scrubs;
 
   // Least recently used first (Map order): an entry moves to the end when touched.
-  const subscriptions = new Map<string, SubscriptionEntry>();
-  const accounts = new Map<string, AccountEntry>();
+  const subscriptions = new Map<string, SubscriptionFold>();
+  const accounts = new Map<string, AccountFold>();
   // Ids whose entry left the cache: a row may exist to read back.
   const evictedSubscriptions = new EvictedIds(o.maxEvictedIds ?? MAX_EVICTED_IDS);
   const evictedAccounts = new EvictedIds(o.maxEvictedIds ?? MAX_EVICTED_IDS);
-  const instant = memoizedInstant();
 
-  const saveSubscription = (id: string, e: SubscriptionEntry): void => {
-    if (!e.changed || e.lastPosition === null) return;
-    const state = e.state;
-    // Events before registration (none in a valid log) leave no row to show.
-    if (!isRegistered(state)) return;
-    upsertSubscription.run(
-      id,
-      state.accountId,
-      state.productId,
-      state.status,
-      listingEntry(state).section,
-      state.contract ? 1 : 0,
-      e.revision,
-      e.lastPosition,
-      e.registeredPosition ?? e.lastPosition,
-      orNull(state.expiresAt),
-      'purgeAt' in state ? orNull(state.purgeAt) : null,
-      state.status === 'purged' ? orNull(state.purgedAt) : null,
-      JSON.stringify(state),
-      instant(e.lastMetadata === null ? undefined : metadataOf(e.lastMetadata).recordedAt),
-    );
-    e.changed = false;
+  const saveSubscription = (id: string, fold: SubscriptionFold): void => {
+    if (!fold.changed) return;
+    const row = subscriptionRow(id, fold, Number);
+    fold.changed = false;
+    if (!row) return; // events before registration (none in a valid log) leave no row to show
+    writeSubscription(row);
     result.subscriptionRows++;
   };
-  const saveAccount = (id: string, e: AccountEntry): void => {
-    if (!e.changed) return;
-    upsertAccount.run(
-      id,
-      e.revision,
-      e.position,
-      e.state.legalHold ? 1 : 0,
-      e.state.legalHold?.holdId ?? null,
-      orNull(e.state.lastErasedAt),
-    );
-    e.changed = false;
+  const saveAccount = (id: string, fold: AccountFold): void => {
+    if (!fold.changed) return;
+    writeAccount(accountRow(id, fold, Number));
+    fold.changed = false;
     result.accountRows++;
   };
 
-  let lastSubscription: { id: string; entry: SubscriptionEntry } | null = null;
-  const subscriptionEntry = (id: string): SubscriptionEntry => {
+  let lastSubscription: { id: string; fold: SubscriptionFold } | null = null;
+  const subscriptionFold = (id: string): SubscriptionFold => {
     // A stream's events often come one after the other: the entry is already the newest.
-    if (lastSubscription?.id === id) return lastSubscription.entry;
-    let e = subscriptions.get(id);
-    if (e) {
-      subscriptions.delete(id);
-      subscriptions.set(id, e);
-      lastSubscription = { id, entry: e };
-      return e;
+    if (lastSubscription?.id === id) return lastSubscription.fold;
+    let fold = subscriptions.get(id);
+    if (fold) subscriptions.delete(id);
+    else {
+      const row = evictedSubscriptions.take(id)
+        ? (selectSubscription.get(id) as
+            Pick<SubscriptionsTable, 'state' | 'revision' | 'registered_position'> | undefined)
+        : undefined;
+      if (row) result.reloads++;
+      fold = row ? subscriptionFoldOfRow(row) : emptySubscriptionFold();
     }
-    e = {
-      state: subscriptionDecider.initialState(),
-      revision: -1,
-      registeredPosition: null,
-      changed: false,
-      lastPosition: null,
-      lastMetadata: null,
-    };
-    if (evictedSubscriptions.take(id)) {
-      const row = selectSubscription.get(id) as
-        { state: string; revision: number; registered_position: number } | undefined;
-      if (row) {
-        e.state = JSON.parse(row.state) as SubscriptionState;
-        e.revision = row.revision;
-        e.registeredPosition = row.registered_position;
-        result.reloads++;
-      }
-    }
-    subscriptions.set(id, e);
-    lastSubscription = { id, entry: e };
-    return e;
+    subscriptions.set(id, fold);
+    lastSubscription = { id, fold };
+    return fold;
   };
-  const accountEntry = (id: string): AccountEntry => {
-    let e = accounts.get(id);
-    if (e) {
-      accounts.delete(id);
-      accounts.set(id, e);
-      return e;
+  const accountFold = (id: string): AccountFold => {
+    let fold = accounts.get(id);
+    if (fold) accounts.delete(id);
+    else {
+      const row = evictedAccounts.take(id)
+        ? (selectAccount.get(id) as
+            | Pick<
+                AccountsTable,
+                'revision' | 'position' | 'legal_hold' | 'hold_id' | 'last_erased_at'
+              >
+            | undefined)
+        : undefined;
+      if (row) result.reloads++;
+      fold = row ? accountFoldOfRow(row) : emptyAccountFold();
     }
-    e = { state: accountDecider.initialState(), revision: -1, position: 0, changed: false };
-    if (evictedAccounts.take(id)) {
-      const row = selectAccount.get(id) as
-        | {
-            revision: number;
-            position: number;
-            legal_hold: number;
-            hold_id: string | null;
-            last_erased_at: string | null;
-          }
-        | undefined;
-      if (row) {
-        // As the projection reads an account row back (the hold's placedAt is not kept).
-        e.state = {
-          legalHold: row.legal_hold && row.hold_id ? { holdId: row.hold_id, placedAt: '' } : null,
-          lastErasedAt: row.last_erased_at,
-        };
-        e.revision = row.revision;
-        e.position = row.position;
-        result.reloads++;
-      }
-    }
-    accounts.set(id, e);
-    return e;
+    accounts.set(id, fold);
+    return fold;
   };
   const evict = (): void => {
     lastSubscription = null;
-    for (const [id, e] of subscriptions) {
+    for (const [id, fold] of subscriptions) {
       if (subscriptions.size <= maxCached) break;
-      saveSubscription(id, e);
+      saveSubscription(id, fold);
       subscriptions.delete(id);
       evictedSubscriptions.add(id);
     }
-    for (const [id, e] of accounts) {
+    for (const [id, fold] of accounts) {
       if (accounts.size <= maxCached) break;
-      saveAccount(id, e);
+      saveAccount(id, fold);
       accounts.delete(id);
       evictedAccounts.add(id);
     }
-  };
-
-  const applySubscriptionEvent = (
-    id: string,
-    eventId: string,
-    revision: number,
-    position: number,
-    type: string,
-    data: Record<string, unknown>,
-    metadata: Metadata,
-  ): void => {
-    const entry = subscriptionEntry(id);
-    if (revision <= entry.revision) return; // delivered again: already applied
-    const before = entry.state;
-    entry.revision = revision;
-    entry.lastPosition = position;
-    entry.lastMetadata = metadata;
-    entry.changed = true;
-    if (!SUBSCRIPTION_TYPES.has(type)) return; // a type this code does not know yet
-    entry.state = subscriptionDecider.evolve(before, {
-      type,
-      data,
-    } as unknown as SubscriptionEvent);
-    if (type === 'SubscriptionRegistered' && entry.registeredPosition === null)
-      entry.registeredPosition = position;
-    if (type === 'CancellationRequested' && isRegistered(entry.state)) {
-      const c = cancellationConfirmation(entry.state, {
-        type: 'CancellationRequested',
-        data,
-      } as unknown as CancellationRequested);
-      if (c)
-        insertConfirmation.run(
-          eventId,
-          position,
-          c.accountId,
-          c.subscriptionId,
-          entry.state.productId,
-          c.subject,
-          c.body,
-          instant(metadataOf(metadata).recordedAt),
-        );
-    }
-    if (type === 'ProductDataPurged') {
-      const d = data as unknown as ProductDataPurged['data'];
-      const m = metadataOf(metadata);
-      insertReceipt.run(
-        position,
-        eventId,
-        String(d.receipt?.purgeId ?? ''),
-        orNull(d.subscriptionId),
-        orNull(d.accountId),
-        orNull(d.productId),
-        orNull(d.expiresAt),
-        orNull(d.purgeAt),
-        normalizeInstant(d.purgedAt),
-        JSON.stringify(d.receipt ?? null),
-        m.commandId ?? null,
-        m.correlationId ?? '',
-        m.causationId ?? null,
-        m.actor?.actorId ?? null,
-        m.actor?.role ?? null,
-        m.channel ?? null,
-      );
-    }
-  };
-  const applyAccountEvent = (
-    id: string,
-    revision: number,
-    position: number,
-    type: string,
-    data: Record<string, unknown>,
-  ): void => {
-    const entry = accountEntry(id);
-    if (revision <= entry.revision) return;
-    entry.revision = revision;
-    entry.position = position;
-    entry.changed = true;
-    if (ACCOUNT_TYPES.has(type))
-      entry.state = accountDecider.evolve(entry.state, { type, data } as unknown as AccountEvent);
   };
 
   const upcast = hooks.upcast;
   const applyPage = db.transaction((from: number): number => {
     let last = -1;
     for (const row of read.iterate(from, until, pageSize) as IterableIterator<LogRow>) {
-      const [position, streamId, revision, type, dataText, eventId, metadataText] = row;
+      const [position, streamId] = row;
       last = position;
-      const data = JSON.parse(dataText) as Record<string, unknown>;
-      if (result.events % CANONICAL_SAMPLE === 0 && JSON.stringify(data) !== dataText)
-        throw new BulkBuildUnsupportedError(
-          `event at position ${position}: its data is not the JSON text the SQLite store writes`,
-        );
       result.events++;
-      if (upcast) {
-        let metadata: EventMetadata | undefined;
-        // A plain object like the store's (upcasters may spread it); metadata parsed if read.
-        const stored: RecordedEvent = {
-          eventId,
-          streamId,
-          revision,
-          position: BigInt(position),
-          type,
-          data,
-          get metadata() {
-            return (metadata ??= JSON.parse(metadataText) as EventMetadata);
-          },
-          // Upcasters may assign it, as they can on the store's plain objects.
-          set metadata(value: EventMetadata) {
-            metadata = value;
-          },
-        };
-        const e = upcast(stored);
-        // Partitions are chosen by the stored stream id: an upcaster that moves an event to
-        // another stream could split that stream between threads (one thread folds it right).
-        if (e.streamId !== streamId && o.partition.count > 1)
-          throw new BulkBuildUnsupportedError(
-            `event at position ${position}: an upcaster moved it from ${streamId} to another stream`,
-          );
-        // What the upcasters made of it (most often the stored event itself).
-        const at = e === stored ? position : Number(e.position);
-        const m = e === stored ? (metadata ?? metadataText) : e.metadata;
-        if (e.streamId.startsWith(SUBSCRIPTION_STREAM))
-          applySubscriptionEvent(
-            e.streamId.slice(SUBSCRIPTION_STREAM.length),
-            e.eventId,
-            e.revision,
-            at,
-            e.type,
-            e.data,
-            m,
-          );
-        else if (e.streamId.startsWith(ACCOUNT_STREAM))
-          applyAccountEvent(
-            e.streamId.slice(ACCOUNT_STREAM.length),
-            e.revision,
-            at,
-            e.type,
-            e.data,
-          );
-        continue;
-      }
-      if (streamId.startsWith(SUBSCRIPTION_STREAM))
-        applySubscriptionEvent(
-          streamId.slice(SUBSCRIPTION_STREAM.length),
-          eventId,
-          revision,
-          position,
-          type,
-          data,
-          metadataText,
+      const stored = storedEvent(row);
+      writeAudit(auditRow(stored, scrubs, Number));
+      const e = upcast ? upcast(stored) : stored;
+      // Partitions are chosen by the stored stream id: an upcaster that moves an event to
+      // another stream could split that stream between threads (one thread folds it right).
+      if (e.streamId !== streamId && o.partition.count > 1)
+        throw new BulkBuildUnsupportedError(
+          `event at position ${position}: an upcaster moved it from ${streamId} to another stream`,
         );
-      else if (streamId.startsWith(ACCOUNT_STREAM))
-        applyAccountEvent(streamId.slice(ACCOUNT_STREAM.length), revision, position, type, data);
+      const stream = projectedStream(e.streamId);
+      if (stream?.kind === 'subscription') {
+        const side = foldSubscriptionEvent(subscriptionFold(stream.id), e, Number);
+        if (side?.confirmation) writeConfirmation(side.confirmation);
+        if (side?.receipt) writeReceipt(side.receipt);
+      } else if (stream?.kind === 'account') foldAccountEvent(accountFold(stream.id), e);
     }
     evict();
     return last;
@@ -563,24 +331,55 @@ async function foldLog(
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   db.transaction(() => {
-    for (const [id, e] of subscriptions) saveSubscription(id, e);
-    for (const [id, e] of accounts) saveAccount(id, e);
+    for (const [id, fold] of subscriptions) saveSubscription(id, fold);
+    for (const [id, fold] of accounts) saveAccount(id, fold);
   })();
   return position;
 }
 
-/** normalizeInstant with a bounded memo (many events share an instant). */
-function memoizedInstant(): (v: unknown) => string {
-  const memo = new Map<string, string>();
-  return (v) => {
-    if (typeof v !== 'string') return normalizeInstant(v);
-    let n = memo.get(v);
-    if (n === undefined) {
-      if (memo.size >= 50_000) memo.clear();
-      n = normalizeInstant(v);
-      memo.set(v, n);
+/**
+ * A stored event as the store gives it (upcasters may spread or reassign it); its metadata is
+ * parsed when first read.
+ */
+function storedEvent(row: LogRow): RecordedEvent {
+  const [position, streamId, revision, type, dataText, eventId, metadataText] = row;
+  let metadata: EventMetadata | undefined;
+  return {
+    eventId,
+    streamId,
+    revision,
+    position: BigInt(position),
+    type,
+    data: JSON.parse(dataText) as Record<string, unknown>,
+    get metadata() {
+      return (metadata ??= JSON.parse(metadataText) as EventMetadata);
+    },
+    set metadata(value: EventMetadata) {
+      metadata = value;
+    },
+  };
+}
+
+/**
+ * Writes rows of one table with one prepared statement, its columns those of the first row (the
+ * mapping makes every row of a table with the same fields). better-sqlite3 refuses undefined.
+ */
+function rowWriter(
+  db: Database.Database,
+  table: string,
+  conflict: 'IGNORE' | 'REPLACE',
+): (row: object) => void {
+  let columns: string[] | null = null;
+  let insert: Database.Statement | null = null;
+  return (row) => {
+    const r = row as Record<string, unknown>;
+    if (!columns || !insert) {
+      columns = Object.keys(r);
+      insert = db.prepare(
+        `INSERT OR ${conflict} INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+      );
     }
-    return n;
+    insert.run(columns.map((c) => r[c] ?? null));
   };
 }
 

@@ -1,17 +1,20 @@
-import {
-  ACCOUNT_EVENT_TYPES,
-  type AccountEvent,
-  type AccountState,
-  accountDecider,
-  isRegistered,
-  listingEntry,
-  SUBSCRIPTION_EVENT_TYPES,
-  type SubscriptionEvent,
-  type SubscriptionState,
-  subscriptionDecider,
-} from '@app/domain';
 import type { EventStore, RecordedEvent } from '@app/event-store';
-import { type ReadDb, ReadStore, type Upcast } from '@app/read-models';
+import {
+  type AccountFold,
+  accountRow,
+  auditRow,
+  emptyAccountFold,
+  emptySubscriptionFold,
+  foldAccountEvent,
+  foldSubscriptionEvent,
+  projectedStream,
+  type ReadDb,
+  ReadStore,
+  type SubscriptionFold,
+  subscriptionRow,
+  type Upcast,
+  type WritePosition,
+} from '@app/read-models';
 
 export type DriftKind =
   | 'audit-row-missing'
@@ -57,14 +60,8 @@ export interface VerifyOptions {
   onProgress?: (p: { done: number; total: number }) => void;
 }
 
-const SUBSCRIPTION_TYPES = new Set<string>(SUBSCRIPTION_EVENT_TYPES);
-const ACCOUNT_TYPES = new Set<string>(ACCOUNT_EVENT_TYPES);
-
-interface Folded<S> {
-  state: S;
-  revision: number;
-  position: bigint;
-}
+/** Rows are compared as text: positions as decimal strings, whatever the dialect returns. */
+const asText: WritePosition = (p) => p.toString();
 
 /** Canonical JSON (sorted keys) so that two equal objects compare equal as text. */
 function canonical(value: unknown): string {
@@ -79,10 +76,41 @@ function canonical(value: unknown): string {
     .join(',')}}`;
 }
 
+/** Field → expected/actual of the columns that differ (compared as canonical text). */
+function differences(
+  expected: Record<string, unknown>,
+  actual: Record<string, unknown>,
+): Drift['fields'] | null {
+  const fields: NonNullable<Drift['fields']> = {};
+  for (const [k, v] of Object.entries(expected))
+    if (canonical(v ?? null) !== canonical(actual[k] ?? null))
+      fields[k] = { expected: v, actual: actual[k] };
+  return Object.keys(fields).length > 0 ? fields : null;
+}
+
+/** A row as text: positions and flags as the mapping gives them, JSON columns parsed. */
+function normalized(
+  row: Record<string, unknown>,
+  json: readonly string[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row))
+    out[k] =
+      json.includes(k) && typeof v === 'string'
+        ? (JSON.parse(v) as unknown)
+        : typeof v === 'bigint' || k === 'position' || k === 'registered_position'
+          ? String(v)
+          : typeof v === 'number' || typeof v === 'string' || v === null
+            ? v
+            : Number(v);
+  return out;
+}
+
 /**
- * Compares every read-model row with the fold of its stream (the domain's evolve, independently of
- * the projection code): subscriptions and accounts field by field, audit rows one per event up
- * to the read models' checkpoint. Read-only.
+ * Compares every read-model row with the rows the projection's mapping (read-model-rows.ts)
+ * makes from the log: audit rows one per event up to the read models' checkpoint, subscriptions
+ * and accounts column by column. What it catches is a row that differs from its events: lost or
+ * doubled writes, a batch applied twice or out of order, a row changed by hand. Read-only.
  */
 export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
@@ -96,8 +124,11 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
     driftCount++;
     if (drifts.length < max) drifts.push(d);
   };
-  const subscriptions = new Map<string, Folded<SubscriptionState>>();
-  const accounts = new Map<string, Folded<AccountState>>();
+  const scrubs = { subscriptions: new Set<string>(), accounts: new Set<string>() };
+  for (const r of await o.readDb.db.selectFrom('rm_scrubs').select(['scope', 'id']).execute())
+    (r.scope === 'account' ? scrubs.accounts : scrubs.subscriptions).add(r.id);
+  const subscriptions = new Map<string, SubscriptionFold>();
+  const accounts = new Map<string, AccountFold>();
   let events = 0;
   let auditRows = 0;
   let after: bigint | null = null;
@@ -112,7 +143,7 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
     // Audit rows of this slice of positions, merged with the events by position.
     let q = o.readDb.db
       .selectFrom('rm_audit_events')
-      .select(['position', 'event_id', 'stream_id', 'revision', 'type'])
+      .selectAll()
       .where('position', '<=', o.readDb.pos(to));
     if (from !== null) q = q.where('position', '>', o.readDb.pos(from));
     const rows = new Map((await q.execute()).map((r) => [BigInt(r.position), r]));
@@ -123,49 +154,22 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
       if (!row) drift({ kind: 'audit-row-missing', key });
       else {
         rows.delete(stored.position);
-        const fields: Drift['fields'] = {};
-        const expect = {
-          event_id: stored.eventId,
-          stream_id: stored.streamId,
-          revision: stored.revision,
-          type: stored.type,
-        };
-        for (const [k, v] of Object.entries(expect))
-          if (String(row[k as keyof typeof row]) !== String(v))
-            fields[k] = { expected: v, actual: row[k as keyof typeof row] };
-        if (Object.keys(fields).length > 0) drift({ kind: 'audit-row-different', key, fields });
+        const fields = differences(
+          normalized({ ...auditRow(stored, scrubs, asText) }, ['data']),
+          normalized({ ...row }, ['data']),
+        );
+        if (fields) drift({ kind: 'audit-row-different', key, fields });
       }
       const e = upcast(stored);
-      if (e.streamId.startsWith('subscription-')) {
-        const id = e.streamId.slice('subscription-'.length);
-        const f = subscriptions.get(id) ?? {
-          state: subscriptionDecider.initialState(),
-          revision: -1,
-          position: 0n,
-        };
-        if (SUBSCRIPTION_TYPES.has(e.type))
-          f.state = subscriptionDecider.evolve(f.state, {
-            type: e.type,
-            data: e.data,
-          } as unknown as SubscriptionEvent);
-        f.revision = e.revision;
-        f.position = e.position;
-        subscriptions.set(id, f);
-      } else if (e.streamId.startsWith('account-')) {
-        const id = e.streamId.slice('account-'.length);
-        const f = accounts.get(id) ?? {
-          state: accountDecider.initialState(),
-          revision: -1,
-          position: 0n,
-        };
-        if (ACCOUNT_TYPES.has(e.type))
-          f.state = accountDecider.evolve(f.state, {
-            type: e.type,
-            data: e.data,
-          } as unknown as AccountEvent);
-        f.revision = e.revision;
-        f.position = e.position;
-        accounts.set(id, f);
+      const stream = projectedStream(e.streamId);
+      if (stream?.kind === 'subscription') {
+        const fold = subscriptions.get(stream.id) ?? emptySubscriptionFold();
+        subscriptions.set(stream.id, fold);
+        foldSubscriptionEvent(fold, e, asText);
+      } else if (stream?.kind === 'account') {
+        const fold = accounts.get(stream.id) ?? emptyAccountFold();
+        accounts.set(stream.id, fold);
+        foldAccountEvent(fold, e);
       }
     }
     for (const position of rows.keys())
@@ -193,49 +197,26 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
 
   const seenSubs = new Set<string>();
   for (const row of await o.readDb.db.selectFrom('rm_subscriptions').selectAll().execute()) {
+    seenSubs.add(row.subscription_id);
     if (isNewer(row.position)) {
       skippedNewer++;
-      seenSubs.add(row.subscription_id);
       continue;
     }
-    seenSubs.add(row.subscription_id);
     const key = `subscription-${row.subscription_id}`;
-    const f = subscriptions.get(row.subscription_id);
-    if (!f || !isRegistered(f.state)) {
+    const fold = subscriptions.get(row.subscription_id);
+    const expected = fold ? subscriptionRow(row.subscription_id, fold, asText) : null;
+    if (!expected) {
       drift({ kind: 'subscription-row-orphan', key });
       continue;
     }
-    const s = f.state;
-    const expected: Record<string, unknown> = {
-      account_id: s.accountId,
-      product_id: s.productId,
-      status: s.status,
-      section: listingEntry(s).section,
-      contract: s.contract ? 1 : 0,
-      revision: f.revision,
-      position: f.position.toString(),
-      expires_at: s.expiresAt,
-      purge_at: 'purgeAt' in s ? s.purgeAt : null,
-      purged_at: s.status === 'purged' ? s.purgedAt : null,
-      state: canonical(s),
-    };
-    const actual: Record<string, unknown> = {
-      ...row,
-      position: String(row.position),
-      contract: Number(row.contract),
-      state: canonical(JSON.parse(row.state)),
-    };
-    const fields: Drift['fields'] = {};
-    for (const [k, v] of Object.entries(expected))
-      if (canonical(v ?? null) !== canonical(actual[k] ?? null))
-        fields[k] = {
-          expected: k === 'state' ? JSON.parse(v as string) : v,
-          actual: k === 'state' ? JSON.parse(actual[k] as string) : actual[k],
-        };
-    if (Object.keys(fields).length > 0) drift({ kind: 'subscription-row-different', key, fields });
+    const fields = differences(
+      normalized({ ...expected }, ['state']),
+      normalized({ ...row }, ['state']),
+    );
+    if (fields) drift({ kind: 'subscription-row-different', key, fields });
   }
-  for (const [id, f] of subscriptions)
-    if (isRegistered(f.state) && !seenSubs.has(id))
+  for (const [id, fold] of subscriptions)
+    if (!seenSubs.has(id) && subscriptionRow(id, fold, asText))
       drift({ kind: 'subscription-row-missing', key: `subscription-${id}` });
 
   const seenAccounts = new Set<string>();
@@ -246,26 +227,16 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
       continue;
     }
     const key = `account-${row.account_id}`;
-    const f = accounts.get(row.account_id);
-    if (!f) {
+    const fold = accounts.get(row.account_id);
+    if (!fold) {
       drift({ kind: 'account-row-orphan', key });
       continue;
     }
-    const expected: Record<string, unknown> = {
-      revision: f.revision,
-      position: f.position.toString(),
-      legal_hold: f.state.legalHold ? 1 : 0,
-      hold_id: f.state.legalHold?.holdId ?? null,
-      last_erased_at: f.state.lastErasedAt,
-    };
-    const fields: Drift['fields'] = {};
-    for (const [k, v] of Object.entries(expected)) {
-      const a = row[k as keyof typeof row];
-      const actual = k === 'position' || k === 'legal_hold' ? String(a) : a;
-      if (canonical(k === 'legal_hold' ? String(v) : (v ?? null)) !== canonical(actual ?? null))
-        fields[k] = { expected: v, actual: a };
-    }
-    if (Object.keys(fields).length > 0) drift({ kind: 'account-row-different', key, fields });
+    const fields = differences(
+      normalized({ ...accountRow(row.account_id, fold, asText) }, []),
+      normalized({ ...row }, []),
+    );
+    if (fields) drift({ kind: 'account-row-different', key, fields });
   }
   for (const id of accounts.keys())
     if (!seenAccounts.has(id)) drift({ kind: 'account-row-missing', key: `account-${id}` });

@@ -1,12 +1,5 @@
-import {
-  ACCOUNT_EVENT_TYPES,
-  type AccountEvent,
-  accountDecider,
-  SUBSCRIPTION_EVENT_TYPES,
-  type SubscriptionEvent,
-  subscriptionDecider,
-} from '@app/domain';
 import type { EventActor, EventStore } from '@app/event-store';
+import { projectedStream, streamFold } from '@app/read-models';
 
 export type StreamKind = 'subscription' | 'account' | 'other';
 
@@ -40,18 +33,11 @@ export interface StreamInspection {
 }
 
 export const streamKindOf = (streamId: string): StreamKind =>
-  streamId.startsWith('subscription-')
-    ? 'subscription'
-    : streamId.startsWith('account-')
-      ? 'account'
-      : 'other';
-
-const SUBSCRIPTION_TYPES = new Set<string>(SUBSCRIPTION_EVENT_TYPES);
-const ACCOUNT_TYPES = new Set<string>(ACCOUNT_EVENT_TYPES);
+  projectedStream(streamId)?.kind ?? 'other';
 
 /**
- * Every event of one stream with the state folded after it (the domain's evolve), optionally only
- * up to an instant: the state "as of" that date. Null when the stream does not exist.
+ * Every event of one stream with the state folded after it (the read models' own fold), optionally
+ * only up to an instant: the state "as of" that date. Null when the stream does not exist.
  */
 export async function inspectStream(
   store: EventStore,
@@ -61,13 +47,9 @@ export async function inspectStream(
   const all = await store.readStream(streamId);
   if (all.length === 0) return null;
   const kind = streamKindOf(streamId);
+  const fold = kind === 'other' ? null : streamFold(kind);
   const asOfMs = options.asOf ? options.asOf.getTime() : null;
-  let state: unknown =
-    kind === 'subscription'
-      ? subscriptionDecider.initialState()
-      : kind === 'account'
-        ? accountDecider.initialState()
-        : null;
+  let state: unknown = fold?.state() ?? null;
   const events: InspectedEvent[] = [];
   let laterEvents = 0;
   for (const e of all) {
@@ -75,22 +57,7 @@ export async function inspectStream(
       laterEvents++;
       continue;
     }
-    if (kind === 'subscription' && SUBSCRIPTION_TYPES.has(e.type))
-      state = subscriptionDecider.evolve(
-        state as never,
-        {
-          type: e.type,
-          data: e.data,
-        } as unknown as SubscriptionEvent,
-      );
-    else if (kind === 'account' && ACCOUNT_TYPES.has(e.type))
-      state = accountDecider.evolve(
-        state as never,
-        {
-          type: e.type,
-          data: e.data,
-        } as unknown as AccountEvent,
-      );
+    if (fold) state = fold.apply(e);
     events.push({
       position: e.position.toString(),
       revision: e.revision,

@@ -4,6 +4,7 @@ export * from './database/read-db.schema';
 export * from './database/migrations';
 export * from './database/lock-contention';
 export * from './projection/scrub';
+export * from './projection/read-model-rows';
 export * from './projection/read-model-projection';
 export * from './projection/read-model-projector';
 export * from './audit/audit-reader';

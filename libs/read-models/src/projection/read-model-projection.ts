@@ -1,21 +1,4 @@
-import {
-  ACCOUNT_EVENT_TYPES,
-  type AccountEvent,
-  type AccountState,
-  accountDecider,
-  cancellationConfirmation,
-  type CancellationRequested,
-  isRegistered,
-  listingEntry,
-  normalizeInstant,
-  personalDataFields,
-  type ProductDataPurged,
-  type RegisteredSubscription,
-  SUBSCRIPTION_EVENT_TYPES,
-  type SubscriptionEvent,
-  type SubscriptionState,
-  subscriptionDecider,
-} from '@app/domain';
+import { ACCOUNT_EVENT_TYPES, personalDataFields, SUBSCRIPTION_EVENT_TYPES } from '@app/domain';
 import type { RecordedEvent } from '@app/event-store';
 import type { Transaction } from 'kysely';
 import type { ReadDb } from '../database/read-db';
@@ -27,20 +10,32 @@ import type {
   ReadDatabase,
   SubscriptionsTable,
 } from '../database/read-db.schema';
-import { holdsEncryptedFields, scrubEncryptedFields } from './scrub';
+import {
+  type AccountFold,
+  accountFoldOfRow,
+  accountRow,
+  auditRow,
+  emptyAccountFold,
+  emptySubscriptionFold,
+  eventSubjects,
+  foldAccountEvent,
+  foldSubscriptionEvent,
+  projectedStream,
+  type ScrubMarkers,
+  type SubscriptionFold,
+  subscriptionFoldOfRow,
+  subscriptionRow,
+  type WritePosition,
+} from './read-model-rows';
 
 export type Upcast = (event: RecordedEvent) => RecordedEvent;
 
-const SUBSCRIPTION_TYPES = new Set<string>(SUBSCRIPTION_EVENT_TYPES);
 /** Event types with personal fields (encrypted in the log): the only ones a scrub can touch. */
 const PERSONAL_TYPES = new Set<string>(
   [...SUBSCRIPTION_EVENT_TYPES, ...ACCOUNT_EVENT_TYPES].filter(
     (t) => personalDataFields(t).length > 0,
   ),
 );
-const ACCOUNT_TYPES = new Set<string>(ACCOUNT_EVENT_TYPES);
-const SUBSCRIPTION_STREAM = 'subscription-';
-const ACCOUNT_STREAM = 'account-';
 /** Rows per multi-row INSERT (SQLite allows 32,766 parameters; 16 columns × 200 stays far below). */
 const CHUNK = 200;
 
@@ -52,29 +47,24 @@ export interface ProjectionResult {
   receipts: number;
 }
 
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-
-interface SubscriptionEntry {
-  row: SubscriptionsTable | null;
-  state: SubscriptionState;
-  revision: number;
-  registeredPosition: bigint | null;
-  changed: boolean;
-  last: RecordedEvent | null;
-}
-
 /**
  * Applies a batch of events (log order) to every read model in one transaction, together with the
  * checkpoint, so that a reader who sees checkpoint P sees every row of events up to P.
  * Idempotent under re-delivery (at-least-once subscription): audit rows, receipts and
  * confirmations are keyed by position / event id, subscription and account rows by revision.
+ * The rows are made by the one mapping (read-model-rows.ts); this class loads the folds they
+ * start from and writes what they give.
  */
 export class ReadModelProjection {
+  private readonly pos: WritePosition;
+
   constructor(
     private readonly readDb: ReadDb,
     /** Applied to every event before it is folded (upcasters); audit rows keep the event as written. */
     private readonly upcast: Upcast = (e) => e,
-  ) {}
+  ) {
+    this.pos = (p) => readDb.pos(p);
+  }
 
   async apply(events: readonly RecordedEvent[], checkpointName: string): Promise<ProjectionResult> {
     const result: ProjectionResult = {
@@ -88,182 +78,64 @@ export class ReadModelProjection {
     const last = events[events.length - 1]!.position;
     await this.readDb.db.transaction().execute(async (trx) => {
       const subscriptionIds = new Set<string>();
-      const accountStreams = new Set<string>();
+      const accountIds = new Set<string>();
       // Scrub markers only matter for events that carry encrypted personal data.
       const personalSubscriptions = new Set<string>();
       const personalAccounts = new Set<string>();
       for (const e of events) {
-        if (e.streamId.startsWith(SUBSCRIPTION_STREAM))
-          subscriptionIds.add(e.streamId.slice(SUBSCRIPTION_STREAM.length));
-        else if (e.streamId.startsWith(ACCOUNT_STREAM))
-          accountStreams.add(e.streamId.slice(ACCOUNT_STREAM.length));
+        const stream = projectedStream(e.streamId);
+        if (stream?.kind === 'subscription') subscriptionIds.add(stream.id);
+        else if (stream?.kind === 'account') accountIds.add(stream.id);
         if (!PERSONAL_TYPES.has(e.type)) continue;
-        const accountId =
-          str(e.data['accountId']) ??
-          (e.streamId.startsWith(ACCOUNT_STREAM) ? e.streamId.slice(ACCOUNT_STREAM.length) : null);
-        if (accountId) personalAccounts.add(accountId);
-        const subscriptionId =
-          str(e.data['subscriptionId']) ??
-          (e.streamId.startsWith(SUBSCRIPTION_STREAM)
-            ? e.streamId.slice(SUBSCRIPTION_STREAM.length)
-            : null);
-        if (subscriptionId) personalSubscriptions.add(subscriptionId);
+        const subjects = eventSubjects(e);
+        if (subjects.accountId) personalAccounts.add(subjects.accountId);
+        if (subjects.subscriptionId) personalSubscriptions.add(subjects.subscriptionId);
       }
-      const scrubbed = await this.scrubMarkers(trx, personalSubscriptions, personalAccounts);
+      const scrubs = await this.scrubMarkers(trx, personalSubscriptions, personalAccounts);
       const subscriptions = await this.loadSubscriptions(trx, subscriptionIds);
-      const accounts = await this.loadAccounts(trx, accountStreams);
+      const accounts = await this.loadAccounts(trx, accountIds);
 
       const audit: AuditEventsTable[] = [];
       const receipts: PurgeReceiptsTable[] = [];
       const confirmations: ConfirmationsTable[] = [];
       for (const stored of events) {
-        audit.push(this.auditRow(stored, scrubbed));
+        audit.push(auditRow(stored, scrubs, this.pos));
         const event = this.upcast(stored);
-        if (event.streamId.startsWith(SUBSCRIPTION_STREAM)) {
-          const id = event.streamId.slice(SUBSCRIPTION_STREAM.length);
-          const entry = subscriptions.get(id)!;
-          if (event.revision <= entry.revision) continue; // delivered again: already applied
-          const before = entry.state;
-          entry.revision = event.revision;
-          entry.last = event;
-          entry.changed = true;
-          if (!SUBSCRIPTION_TYPES.has(event.type)) continue; // a type this code does not know yet
-          const domainEvent = {
-            type: event.type,
-            data: event.data,
-          } as unknown as SubscriptionEvent;
-          entry.state = subscriptionDecider.evolve(before, domainEvent);
-          if (event.type === 'SubscriptionRegistered' && entry.registeredPosition === null)
-            entry.registeredPosition = event.position;
-          if (event.type === 'CancellationRequested' && isRegistered(entry.state)) {
-            const c = this.confirmation(entry.state, event);
-            if (c) confirmations.push(c);
-          }
-          if (event.type === 'ProductDataPurged')
-            receipts.push(purgeReceiptRow(event, (p) => this.readDb.pos(p)));
-        } else if (event.streamId.startsWith(ACCOUNT_STREAM)) {
-          const id = event.streamId.slice(ACCOUNT_STREAM.length);
-          const entry = accounts.get(id)!;
-          if (event.revision <= entry.revision) continue;
-          entry.revision = event.revision;
-          entry.position = event.position;
-          entry.changed = true;
-          if (ACCOUNT_TYPES.has(event.type))
-            entry.state = accountDecider.evolve(entry.state, {
-              type: event.type,
-              data: event.data,
-            } as unknown as AccountEvent);
+        const stream = projectedStream(event.streamId);
+        if (stream?.kind === 'subscription') {
+          const side = foldSubscriptionEvent(subscriptions.get(stream.id)!, event, this.pos);
+          if (side?.confirmation) confirmations.push(side.confirmation);
+          if (side?.receipt) receipts.push(side.receipt);
+        } else if (stream?.kind === 'account') {
+          foldAccountEvent(accounts.get(stream.id)!, event);
         }
       }
 
-      for (let i = 0; i < audit.length; i += CHUNK) {
-        const r = await trx
-          .insertInto('rm_audit_events')
-          .values(audit.slice(i, i + CHUNK))
-          .onConflict((oc) => oc.column('position').doNothing())
-          .executeTakeFirst();
-        result.auditRows += Number(r.numInsertedOrUpdatedRows ?? 0n);
+      const subscriptionRows: SubscriptionsTable[] = [];
+      for (const [id, fold] of subscriptions) {
+        const row = fold.changed ? subscriptionRow(id, fold, this.pos) : null;
+        if (row) subscriptionRows.push(row);
       }
-      result.subscriptionsChanged = await this.saveSubscriptions(trx, subscriptions);
-      await this.saveAccounts(trx, accounts);
-      for (let i = 0; i < receipts.length; i += CHUNK) {
-        const r = await trx
-          .insertInto('rm_purge_receipts')
-          .values(receipts.slice(i, i + CHUNK))
-          .onConflict((oc) => oc.column('position').doNothing())
-          .executeTakeFirst();
-        result.receipts += Number(r.numInsertedOrUpdatedRows ?? 0n);
-      }
-      for (let i = 0; i < confirmations.length; i += CHUNK) {
-        const r = await trx
-          .insertInto('rm_confirmations')
-          .values(confirmations.slice(i, i + CHUNK))
-          .onConflict((oc) => oc.column('event_id').doNothing())
-          .executeTakeFirst();
-        result.confirmations += Number(r.numInsertedOrUpdatedRows ?? 0n);
-      }
+      const accountRows: AccountsTable[] = [];
+      for (const [id, fold] of accounts)
+        if (fold.changed) accountRows.push(accountRow(id, fold, this.pos));
+
+      result.auditRows = await insertNew(trx, 'rm_audit_events', 'position', audit);
+      await this.saveSubscriptions(trx, subscriptionRows);
+      result.subscriptionsChanged = subscriptionRows.length;
+      await this.saveAccounts(trx, accountRows);
+      result.receipts = await insertNew(trx, 'rm_purge_receipts', 'position', receipts);
+      result.confirmations = await insertNew(trx, 'rm_confirmations', 'event_id', confirmations);
       await saveCheckpoint(trx, this.readDb, checkpointName, last);
     });
     return result;
-  }
-
-  private auditRow(
-    e: RecordedEvent,
-    scrubbed: { subscriptions: Set<string>; accounts: Set<string> },
-  ): AuditEventsTable {
-    const subscriptionId =
-      str(e.data['subscriptionId']) ??
-      (e.streamId.startsWith(SUBSCRIPTION_STREAM)
-        ? e.streamId.slice(SUBSCRIPTION_STREAM.length)
-        : null);
-    const accountId =
-      str(e.data['accountId']) ??
-      (e.streamId.startsWith(ACCOUNT_STREAM) ? e.streamId.slice(ACCOUNT_STREAM.length) : null);
-    let data = JSON.stringify(e.data);
-    let personal = holdsEncryptedFields(data);
-    let isScrubbed = 0;
-    // Scrubbed before this row arrived (a purge or erasure ran while the projection was behind).
-    if (
-      personal &&
-      ((subscriptionId && scrubbed.subscriptions.has(subscriptionId)) ||
-        (accountId && scrubbed.accounts.has(accountId)))
-    ) {
-      data = JSON.stringify(scrubEncryptedFields(e.data).data);
-      personal = false;
-      isScrubbed = 1;
-    }
-    const actor = e.metadata.actor;
-    return {
-      position: this.readDb.pos(e.position),
-      event_id: e.eventId,
-      stream_id: e.streamId,
-      revision: e.revision,
-      type: e.type,
-      recorded_at: normalizeInstant(e.metadata.recordedAt),
-      subscription_id: subscriptionId,
-      account_id: accountId,
-      actor_id: actor?.actorId ?? null,
-      actor_role: actor?.role ?? null,
-      channel: e.metadata.channel ?? null,
-      correlation_id: e.metadata.correlationId ?? '',
-      causation_id: e.metadata.causationId ?? null,
-      data,
-      personal: personal ? 1 : 0,
-      scrubbed: isScrubbed,
-    };
-  }
-
-  private confirmation(
-    state: RegisteredSubscription,
-    event: RecordedEvent,
-  ): ConfirmationsTable | null {
-    const c = cancellationConfirmation(state, {
-      type: 'CancellationRequested',
-      data: event.data,
-    } as unknown as CancellationRequested);
-    if (!c) return null;
-    return {
-      event_id: event.eventId,
-      position: this.readDb.pos(event.position),
-      account_id: c.accountId,
-      subscription_id: c.subscriptionId,
-      product_id: state.productId,
-      subject: c.subject,
-      body: c.body,
-      recorded_at: normalizeInstant(event.metadata.recordedAt),
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: null,
-      delivered_at: null,
-      last_error: null,
-    };
   }
 
   private async scrubMarkers(
     trx: Transaction<ReadDatabase>,
     subscriptionIds: Set<string>,
     accountIds: Set<string>,
-  ): Promise<{ subscriptions: Set<string>; accounts: Set<string> }> {
+  ): Promise<ScrubMarkers> {
     const out = { subscriptions: new Set<string>(), accounts: new Set<string>() };
     for (const [scope, ids, into] of [
       ['subscription', [...subscriptionIds], out.subscriptions],
@@ -285,64 +157,25 @@ export class ReadModelProjection {
   private async loadSubscriptions(
     trx: Transaction<ReadDatabase>,
     ids: Set<string>,
-  ): Promise<Map<string, SubscriptionEntry>> {
-    const out = new Map<string, SubscriptionEntry>();
-    for (const id of ids)
-      out.set(id, {
-        row: null,
-        state: subscriptionDecider.initialState(),
-        revision: -1,
-        registeredPosition: null,
-        changed: false,
-        last: null,
-      });
+  ): Promise<Map<string, SubscriptionFold>> {
+    const out = new Map<string, SubscriptionFold>();
+    for (const id of ids) out.set(id, emptySubscriptionFold());
     const list = [...ids];
     for (let i = 0; i < list.length; i += 500) {
       const rows = await trx
         .selectFrom('rm_subscriptions')
-        .selectAll()
+        .select(['subscription_id', 'state', 'revision', 'registered_position'])
         .where('subscription_id', 'in', list.slice(i, i + 500))
         .execute();
-      for (const row of rows)
-        out.set(row.subscription_id, {
-          row,
-          state: JSON.parse(row.state) as SubscriptionState,
-          revision: row.revision,
-          registeredPosition: BigInt(row.registered_position),
-          changed: false,
-          last: null,
-        });
+      for (const row of rows) out.set(row.subscription_id, subscriptionFoldOfRow(row));
     }
     return out;
   }
 
   private async saveSubscriptions(
     trx: Transaction<ReadDatabase>,
-    entries: Map<string, SubscriptionEntry>,
-  ): Promise<number> {
-    const rows: SubscriptionsTable[] = [];
-    for (const [id, entry] of entries) {
-      if (!entry.changed || !entry.last) continue;
-      const state = entry.state;
-      // Events before registration (none in a valid log) leave no row to show.
-      if (!isRegistered(state)) continue;
-      rows.push({
-        subscription_id: id,
-        account_id: state.accountId,
-        product_id: state.productId,
-        status: state.status,
-        section: listingEntry(state).section,
-        contract: state.contract ? 1 : 0,
-        revision: entry.revision,
-        position: this.readDb.pos(entry.last.position),
-        registered_position: this.readDb.pos(entry.registeredPosition ?? entry.last.position),
-        expires_at: state.expiresAt,
-        purge_at: 'purgeAt' in state ? state.purgeAt : null,
-        purged_at: state.status === 'purged' ? state.purgedAt : null,
-        state: JSON.stringify(state),
-        updated_at: normalizeInstant(entry.last.metadata.recordedAt),
-      });
-    }
+    rows: readonly SubscriptionsTable[],
+  ): Promise<void> {
     for (let i = 0; i < rows.length; i += CHUNK)
       await trx
         .insertInto('rm_subscriptions')
@@ -368,21 +201,14 @@ export class ReadModelProjection {
             .where((eb) => eb('rm_subscriptions.revision', '<', eb.ref('excluded.revision'))),
         )
         .execute();
-    return rows.length;
   }
 
   private async loadAccounts(
     trx: Transaction<ReadDatabase>,
     ids: Set<string>,
-  ): Promise<Map<string, AccountEntry>> {
-    const out = new Map<string, AccountEntry>();
-    for (const id of ids)
-      out.set(id, {
-        state: accountDecider.initialState(),
-        revision: -1,
-        position: 0n,
-        changed: false,
-      });
+  ): Promise<Map<string, AccountFold>> {
+    const out = new Map<string, AccountFold>();
+    for (const id of ids) out.set(id, emptyAccountFold());
     const list = [...ids];
     for (let i = 0; i < list.length; i += 500) {
       const rows = await trx
@@ -390,36 +216,15 @@ export class ReadModelProjection {
         .selectAll()
         .where('account_id', 'in', list.slice(i, i + 500))
         .execute();
-      for (const row of rows)
-        out.set(row.account_id, {
-          state: {
-            legalHold: row.legal_hold && row.hold_id ? { holdId: row.hold_id, placedAt: '' } : null,
-            lastErasedAt: row.last_erased_at,
-          },
-          revision: row.revision,
-          position: BigInt(row.position),
-          changed: false,
-        });
+      for (const row of rows) out.set(row.account_id, accountFoldOfRow(row));
     }
     return out;
   }
 
   private async saveAccounts(
     trx: Transaction<ReadDatabase>,
-    entries: Map<string, AccountEntry>,
+    rows: readonly AccountsTable[],
   ): Promise<void> {
-    const rows: AccountsTable[] = [];
-    for (const [id, e] of entries) {
-      if (!e.changed) continue;
-      rows.push({
-        account_id: id,
-        revision: e.revision,
-        position: this.readDb.pos(e.position),
-        legal_hold: e.state.legalHold ? 1 : 0,
-        hold_id: e.state.legalHold?.holdId ?? null,
-        last_erased_at: e.state.lastErasedAt,
-      });
-    }
     for (let i = 0; i < rows.length; i += CHUNK)
       await trx
         .insertInto('rm_accounts')
@@ -440,36 +245,23 @@ export class ReadModelProjection {
   }
 }
 
-interface AccountEntry {
-  state: AccountState;
-  revision: number;
-  position: bigint;
-  changed: boolean;
-}
-
-function purgeReceiptRow(
-  e: RecordedEvent,
-  pos: (p: bigint) => number | string,
-): PurgeReceiptsTable {
-  const d = e.data as unknown as ProductDataPurged['data'];
-  return {
-    position: pos(e.position),
-    event_id: e.eventId,
-    purge_id: String(d.receipt?.purgeId ?? ''),
-    subscription_id: d.subscriptionId,
-    account_id: d.accountId,
-    product_id: d.productId,
-    expires_at: d.expiresAt,
-    purge_at: d.purgeAt,
-    purged_at: normalizeInstant(d.purgedAt),
-    receipt: JSON.stringify(d.receipt ?? null),
-    command_id: e.metadata.commandId ?? null,
-    correlation_id: e.metadata.correlationId ?? '',
-    causation_id: e.metadata.causationId ?? null,
-    actor_id: e.metadata.actor?.actorId ?? null,
-    actor_role: e.metadata.actor?.role ?? null,
-    channel: e.metadata.channel ?? null,
-  };
+/** Inserts rows keyed by event (audit rows, receipts, confirmations), skipping those present. */
+async function insertNew<T extends 'rm_audit_events' | 'rm_purge_receipts' | 'rm_confirmations'>(
+  trx: Transaction<ReadDatabase>,
+  table: T,
+  key: 'position' | 'event_id',
+  rows: readonly ReadDatabase[T][],
+): Promise<number> {
+  let inserted = 0;
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const r = await trx
+      .insertInto(table)
+      .values(rows.slice(i, i + CHUNK) as never)
+      .onConflict((oc) => oc.column(key).doNothing())
+      .executeTakeFirst();
+    inserted += Number(r.numInsertedOrUpdatedRows ?? 0n);
+  }
+  return inserted;
 }
 
 /** Monotonic: a checkpoint never moves back (two projectors racing, a late save). */

@@ -1,4 +1,6 @@
-import { ERASED, isEncryptedValue } from '@app/event-store';
+// The cipher's module, not @app/event-store: the replay's fold threads load this file, and the
+// library's index would bring the drivers of every store with it.
+import { ERASED, isEncryptedValue } from '../../../event-store/src/encryption/personal-data-cipher';
 
 /**
  * Replaces every encrypted personal field (`{ $pd: 1, … }`) of stored event data with "[erased]",
