@@ -1,6 +1,5 @@
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { composeUpcasters, type Upcaster } from '@app/event-store';
 import { cpuBudget } from '@app/platform';
 import { READ_MODELS_PROJECTION, type ScrubMarkers, type Upcast } from '@app/read-models';
 import {
@@ -9,11 +8,14 @@ import {
   foldPartition,
   startFoldThread,
   type FoldThread,
-  type UpcasterModule,
 } from './read-model-bulk-fold';
+import type { AuditCopyResult } from './read-model-bulk-audit';
+import { type BulkThread, startBulkThread } from './bulk-thread';
+import { loadUpcasters, type UpcasterModule } from './upcaster-module';
 import { journalInMemory } from './sqlite-bulk-pragmas';
 
-export { BulkBuildUnsupportedError, type UpcasterModule } from './read-model-bulk-fold';
+export { BulkBuildUnsupportedError } from './bulk-build-unsupported.error';
+export type { UpcasterModule } from './upcaster-module';
 
 /**
  * Bulk build of the read models into an empty SQLite shadow file, straight from the SQLite event
@@ -21,9 +23,11 @@ export { BulkBuildUnsupportedError, type UpcasterModule } from './read-model-bul
  *
  * Its rows are the projection's own: every row is made by the mapping `ReadModelProjection` uses
  * (read-model-rows.ts), with the same upcasters before the fold. What differs is how they are
- * written: the log's streams split into partitions, one folded on this thread and the others in
- * worker threads (`foldPartition`, read-model-bulk-fold.ts), each into a scratch file of the
- * shadow's schema with prepared statements, copied into the shadow at the end.
+ * written, in parallel threads (bulk-build.worker.ts) with prepared statements:
+ * - the audit rows, one per event, straight into the shadow in log order (read-model-bulk-audit.ts);
+ * - the other rows by folding the log's streams, split into partitions, one on this thread and
+ *   the others in worker threads (`foldPartition`, read-model-bulk-fold.ts), each into a scratch
+ *   file of the shadow's schema, copied into the shadow at the end.
  *
  * Both write with the rollback journal in memory and without fsync (a shadow lost to a crash is
  * simply built again; see journalInMemory), and without secondary indexes (the caller makes
@@ -78,13 +82,7 @@ export interface BulkBuildResult {
 }
 
 /** The tables the fold threads write (copied into the shadow at the end). */
-const FOLDED_TABLES = [
-  'rm_audit_events',
-  'rm_subscriptions',
-  'rm_accounts',
-  'rm_purge_receipts',
-  'rm_confirmations',
-];
+const FOLDED_TABLES = ['rm_subscriptions', 'rm_accounts', 'rm_purge_receipts', 'rm_confirmations'];
 
 export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuildResult> {
   const until = Number(o.until);
@@ -102,27 +100,39 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
     maxCachedStreams: o.maxCachedStreams ?? 20_000,
     maxEvictedIds: o.maxEvictedIds,
     partition: { index, count: threads },
-    scrubs,
   });
   const scratchFiles = Array.from({ length: threads }, (_, i) => partition(i).scratchFile);
   const others: FoldThread[] = [];
+  let audit: BulkThread<AuditCopyResult> | null = null;
   try {
+    audit = startBulkThread<AuditCopyResult>('audit copy', {
+      job: 'audit',
+      options: { logFile: o.logFile, shadowFile: o.shadowFile, until, pageSize: 8192, scrubs },
+    });
+    const copy = audit;
     for (let i = 1; i < threads; i++) others.push(startFoldThread(partition(i), o.upcasterModule));
     const report = (own: { events: number; position: number }) =>
       o.onPage?.(
         own.events + others.reduce((n, t) => n + t.events(), 0),
-        BigInt(Math.min(own.position, ...others.map((t) => t.position()))),
+        BigInt(
+          Math.min(
+            own.position,
+            copy.finished() ? until : copy.progress().position,
+            ...others.map((t) => t.position()),
+          ),
+        ),
       );
     // Partition 0 on this thread: it has nothing else to do meanwhile but report progress.
     const own = await foldPartition(partition(0), {
       // The module, when given, is the same upcasters: an empty list folds without any.
       upcast: o.upcasterModule ? loadUpcasters(o.upcasterModule) : o.upcast,
       beforePage() {
+        copy.check();
         for (const t of others) t.check();
       },
       onPage: (events, position) => report({ events, position }),
     });
-    // The other threads may still be at work: progress goes on meanwhile.
+    // The other threads and the audit copy may still be at work: progress goes on meanwhile.
     const ownDone = { events: own.events, position: until };
     // A progress callback that throws (the caller stops the build) stops the threads too.
     // In an object: set from the timer's callback, which TypeScript's narrowing does not follow.
@@ -132,13 +142,14 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
         report(ownDone);
       } catch (error) {
         stop.error ??= error instanceof Error ? error : new Error(String(error));
-        void Promise.all(others.map((t) => t.stop()));
+        void Promise.all([copy.stop(), ...others.map((t) => t.stop())]);
       }
     }, 250);
     let folded: FoldPartitionResult[];
     try {
       // Awaited together: a failure of any of them ends the wait at once.
-      folded = [own, ...(await Promise.all(others.map((t) => t.done)))];
+      const [, ...rest] = await Promise.all([copy.done, ...others.map((t) => t.done)]);
+      folded = [own, ...(rest)];
     } catch (error) {
       throw stop.error ?? error;
     } finally {
@@ -163,21 +174,10 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
       foldThreads: threads,
     };
   } finally {
+    await audit?.stop();
     await Promise.all(others.map((t) => t.stop()));
     for (const f of scratchFiles) rmSync(f, { force: true });
   }
-}
-
-/**
- * The upcasters of a module, composed (what each fold thread does with the module); undefined
- * when the list is empty: the fold then skips the upcasting step (a stand-in event per event, a
- * BigInt position: about a tenth of the fold's CPU).
- */
-function loadUpcasters(m: UpcasterModule): Upcast | undefined {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module named at run time
-  const list = (require(m.file) as Record<string, readonly Upcaster[] | undefined>)[m.name];
-  if (!Array.isArray(list)) throw new Error(`${m.file} exports no upcaster list ${m.name}`);
-  return list.length > 0 ? composeUpcasters(list) : undefined;
 }
 
 /**
@@ -207,7 +207,7 @@ function readShadow(shadowFile: string): { ddl: string[]; scrubs: ScrubMarkers }
   }
 }
 
-/** Copies the folded tables into the shadow (audit rows in log order) and writes the checkpoint. */
+/** Copies the folded tables into the shadow and writes the checkpoint. */
 function finish(
   shadowFile: string,
   scratchFiles: readonly string[],
@@ -222,13 +222,10 @@ function finish(
     scratchFiles.forEach((file, i) => db.prepare(`ATTACH DATABASE ? AS fold${i}`).run(file));
     db.transaction(() => {
       // Each stream was folded by one thread only: the scratch files hold disjoint rows.
-      for (const table of FOLDED_TABLES) {
-        const union = scratchFiles
-          .map((_, i) => `SELECT * FROM fold${i}.${table}`)
-          .join(' UNION ALL ');
-        const order = table === 'rm_audit_events' ? ' ORDER BY position' : '';
-        db.exec(`INSERT INTO main.${table} ${union}${order}`);
-      }
+      for (const table of FOLDED_TABLES)
+        scratchFiles.forEach((_, i) =>
+          db.exec(`INSERT INTO main.${table} SELECT * FROM fold${i}.${table}`),
+        );
       if (position !== null)
         db.prepare(
           `INSERT INTO main.rm_checkpoints (name, position, updated_at) VALUES (?, ?, ?)

@@ -1,20 +1,16 @@
 import { rmSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { EventMetadata, RecordedEvent } from '@app/event-store';
 // The mapping's module itself, not @app/read-models: each fold thread loads this module, and
 // loading the whole library (Kysely, NestJS, the drivers) held a thread's first page back.
 import {
   type AccountFold,
   accountFoldOfRow,
   accountRow,
-  auditRow,
   emptyAccountFold,
   emptySubscriptionFold,
   foldAccountEvent,
   foldSubscriptionEvent,
   projectedStream,
-  type ScrubMarkers,
   type SubscriptionFold,
   subscriptionFoldOfRow,
   subscriptionRow,
@@ -24,14 +20,18 @@ import type {
   SubscriptionsTable,
 } from '../../read-models/src/database/read-db.schema';
 import type { Upcast } from '@app/read-models';
+import { BulkBuildUnsupportedError } from './bulk-build-unsupported.error';
 import { type BulkThread, startBulkThread } from './bulk-thread';
+import type { UpcasterModule } from './upcaster-module';
+import { LOG_ROW_COLUMNS, type LogRow, rowWriter, storedEvent } from './bulk-log-rows';
 import { journalInMemory } from './sqlite-bulk-pragmas';
 
 /**
  * The fold of the replay's bulk build (read-model-bulk-build.ts): the events of one partition
- * of the log made into read-model rows by the projection's own mapping (read-model-rows.ts), the
- * one `ReadModelProjection` uses, written to a scratch file of the shadow's schema: one audit row
- * per event, subscriptions, accounts, purge receipts and confirmations.
+ * of the log folded into read-model rows by the projection's own mapping (read-model-rows.ts), the
+ * one `ReadModelProjection` uses, written to a scratch file of the shadow's schema:
+ * subscriptions, accounts, purge receipts and confirmations (the audit rows, one per event, are
+ * written by read-model-bulk-audit.ts).
  *
  * Streams are independent, so the log is split into partitions by stream id (a sum of the
  * stream id's last characters, in SQL: each thread is handed only its own rows) and each
@@ -42,22 +42,6 @@ import { journalInMemory } from './sqlite-bulk-pragmas';
  * at the end, and read back if a later event of it comes (what the projection does between two
  * batches), so memory stays bounded whatever the size of the log.
  */
-
-/** The log cannot be built in partitions (an upcaster moves events between streams). */
-export class BulkBuildUnsupportedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BulkBuildUnsupportedError';
-  }
-}
-
-/** A module exporting an array of upcasters, loaded by each fold thread (functions do not cross). */
-export interface UpcasterModule {
-  /** Absolute path of the module (TypeScript from sources, JavaScript from a build). */
-  file: string;
-  /** Name of the export: `readonly Upcaster[]`. */
-  name: string;
-}
 
 export interface FoldPartitionOptions {
   logFile: string;
@@ -72,8 +56,6 @@ export interface FoldPartitionOptions {
   maxEvictedIds?: number | undefined;
   /** This thread's share of the streams: `index` of `count` (count 1: every stream). */
   partition: { index: number; count: number };
-  /** The shadow's scrub markers: audit rows of scrubbed subjects are written scrubbed. */
-  scrubs: ScrubMarkers;
 }
 
 export interface FoldPartitionResult {
@@ -96,9 +78,6 @@ export interface FoldHooks {
 
 /** Characters at the end of a stream id summed to pick its partition (ids differ there). */
 const PARTITION_CHARS = 8;
-
-/** [position, stream_id, revision, type, data, event_id, metadata] */
-type LogRow = [number, string, number, string, string, string, string];
 
 /** Ids remembered as evicted, per kind, by default (tens of MiB at most). */
 const MAX_EVICTED_IDS = 500_000;
@@ -199,12 +178,11 @@ async function foldLog(
   const maxCached = o.maxCachedStreams;
   const read = log
     .prepare(
-      `SELECT position, stream_id, revision, type, data, event_id, metadata FROM events
+      `SELECT ${LOG_ROW_COLUMNS} FROM events
        WHERE position > ? AND position <= ?${partitionFilter(o.partition)} ORDER BY position LIMIT ?`,
     )
     .raw();
   // Rows of one build are written once each (a stream's row again, newer, after a read-back).
-  const writeAudit = rowWriter(db, 'rm_audit_events', 'IGNORE');
   const writeReceipt = rowWriter(db, 'rm_purge_receipts', 'IGNORE');
   const writeConfirmation = rowWriter(db, 'rm_confirmations', 'IGNORE');
   const writeSubscription = rowWriter(db, 'rm_subscriptions', 'REPLACE');
@@ -215,7 +193,6 @@ async function foldLog(
   const selectAccount = db.prepare(
     'SELECT revision, position, legal_hold, hold_id, last_erased_at FROM rm_accounts WHERE account_id = ?',
   );
-  const scrubs = o.scrubs;
 
   // Least recently used first (Map order): an entry moves to the end when touched.
   const subscriptions = new Map<string, SubscriptionFold>();
@@ -299,7 +276,6 @@ async function foldLog(
       last = position;
       result.events++;
       const stored = storedEvent(row);
-      writeAudit(auditRow(stored, scrubs, Number));
       const e = upcast ? upcast(stored) : stored;
       // Partitions are chosen by the stored stream id: an upcaster that moves an event to
       // another stream could split that stream between threads (one thread folds it right).
@@ -337,75 +313,6 @@ async function foldLog(
   return position;
 }
 
-/**
- * A stored event as the store gives it (upcasters may spread or reassign it); its metadata is
- * parsed when first read.
- */
-function storedEvent(row: LogRow): RecordedEvent {
-  const [position, streamId, revision, type, dataText, eventId, metadataText] = row;
-  let metadata: EventMetadata | undefined;
-  return {
-    eventId,
-    streamId,
-    revision,
-    position: BigInt(position),
-    type,
-    data: JSON.parse(dataText) as Record<string, unknown>,
-    get metadata() {
-      return (metadata ??= JSON.parse(metadataText) as EventMetadata);
-    },
-    set metadata(value: EventMetadata) {
-      metadata = value;
-    },
-  };
-}
-
-/**
- * Writes rows of one table with one prepared statement, its columns those of the first row (the
- * mapping makes every row of a table with the same fields). better-sqlite3 refuses undefined.
- */
-function rowWriter(
-  db: Database.Database,
-  table: string,
-  conflict: 'IGNORE' | 'REPLACE',
-): (row: object) => void {
-  let columns: string[] | null = null;
-  let insert: Database.Statement | null = null;
-  return (row) => {
-    const r = row as Record<string, unknown>;
-    if (!columns || !insert) {
-      columns = Object.keys(r);
-      insert = db.prepare(
-        `INSERT OR ${conflict} INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
-      );
-    }
-    insert.run(columns.map((c) => r[c] ?? null));
-  };
-}
-
-/**
- * The fold thread's code (plain JavaScript, so that it runs the same from sources and from a
- * build): loads this module (through the SWC hook from sources), the upcasters, folds, reports.
- */
-const FOLD_WORKER = `
-const { parentPort, workerData: w } = require('node:worker_threads');
-if (w.hook) require(w.hook);
-const { foldPartition } = require(w.module);
-let upcast;
-if (w.upcasters) {
-  const list = require(w.upcasters.file)[w.upcasters.name];
-  // An empty list: no upcasting step at all (as loadUpcasters does on the calling thread).
-  if (list.length > 0) upcast = (e) => list.reduce((x, up) => up(x), e);
-}
-foldPartition(w.options, {
-  upcast,
-  onPage: (events, position) => parentPort.postMessage({ events, position }),
-}).then(
-  (result) => parentPort.postMessage({ result }),
-  (error) => parentPort.postMessage({ error: { name: error.name, message: error.message, stack: error.stack } }),
-);
-`;
-
 /** A partition folded in a worker thread. */
 export interface FoldThread extends BulkThread<FoldPartitionResult> {
   /** Events folded and the position reached so far. */
@@ -413,47 +320,19 @@ export interface FoldThread extends BulkThread<FoldPartitionResult> {
   position(): number;
 }
 
-/** This module's file and, from TypeScript sources, the hook that compiles it in a new thread. */
-function moduleToLoad(): { module: string; hook: string | null } {
-  if (extname(__filename) !== '.ts') return { module: __filename, hook: null };
-  return {
-    module: __filename,
-    hook: resolve(__dirname, '..', '..', '..', 'test', 'support', 'swc-register.js'),
-  };
-}
-
 export function startFoldThread(
   options: FoldPartitionOptions,
   upcasters: UpcasterModule | undefined,
 ): FoldThread {
-  let events = 0;
-  let position = 0;
-  const thread = startBulkThread<FoldPartitionResult>(
-    'fold thread',
-    FOLD_WORKER,
-    { ...moduleToLoad(), options, upcasters: upcasters ?? null },
-    (message) => {
-      const m = message as {
-        events?: number;
-        position?: number;
-        result?: FoldPartitionResult;
-        error?: { name: string; message: string; stack?: string };
-      };
-      if (m.error) {
-        const failure =
-          m.error.name === 'BulkBuildUnsupportedError'
-            ? new BulkBuildUnsupportedError(m.error.message)
-            : Object.assign(new Error(m.error.message), { name: m.error.name });
-        if (m.error.stack) failure.stack = m.error.stack;
-        throw failure;
-      }
-      if (m.events !== undefined) events = m.events;
-      if (m.position !== undefined) position = m.position;
-      if (!m.result) return undefined;
-      // Every row of the partition up to `until` is folded.
-      position = options.until;
-      return m.result;
-    },
-  );
-  return { ...thread, events: () => events, position: () => position };
+  const thread = startBulkThread<FoldPartitionResult>('fold thread', {
+    job: 'fold',
+    options,
+    upcasters: upcasters ?? null,
+  });
+  return {
+    ...thread,
+    events: () => thread.progress().events,
+    // Every row of the partition up to `until` is folded once the thread is done.
+    position: () => (thread.finished() ? options.until : thread.progress().position),
+  };
 }

@@ -7,7 +7,7 @@ import {
   type CancellationRequested,
   isRegistered,
   listingEntry,
-  normalizeInstant,
+  normalizeInstant as normalize,
   type ProductDataPurged,
   type RegisteredSubscription,
   type SubscriptionEvent,
@@ -81,6 +81,19 @@ export function projectedStream(streamId: string): ProjectedStream | null {
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** Instants as rows keep them; memoized: the events of one batch or instant share most of them. */
+const instants = new Map<string, string>();
+function normalizeInstant(value: unknown): string {
+  if (typeof value !== 'string') return normalize(value);
+  let normalized = instants.get(value);
+  if (normalized === undefined) {
+    if (instants.size >= 10_000) instants.clear();
+    normalized = normalize(value);
+    instants.set(value, normalized);
+  }
+  return normalized;
+}
 
 /** The subscription and account an event is about: its data's ids, else its stream's. */
 export function eventSubjects(e: Pick<RecordedEvent, 'streamId' | 'data'>): {
