@@ -243,7 +243,10 @@ describe('ProcessTermEnd from a term-end job (the job guard: dueAt names the ter
   });
 
   it('early: the job for the next term end, fired before it, changes nothing (the caller delays it)', () => {
-    spec.given([monthly]).when(termEndJob(feb28, minus1s(feb28))).thenNothingHappens();
+    spec
+      .given([monthly])
+      .when(termEndJob(feb28, minus1s(feb28)))
+      .thenNothingHappens();
   });
 
   it('a job for a subscription that does not exist is refused (NOT_FOUND), not skipped', () => {
