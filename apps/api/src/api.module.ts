@@ -12,6 +12,7 @@ import { GetSubscriptionController } from './get-subscription/get-subscription.c
 import { HealthController } from './health/health.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { AuthGuard } from './http/auth';
+import { CommandEndpoint } from './http/command-endpoint';
 import { LegalHoldController } from './legal-hold/legal-hold.controller';
 import { ChangeLegalHoldHandler } from './legal-hold/legal-hold.handler';
 import { ReadSideModule } from './read-side/read-side.module';
@@ -19,7 +20,6 @@ import { ReactivateSubscriptionController } from './reactivate-subscription/reac
 import { ReactivateSubscriptionHandler } from './reactivate-subscription/reactivate-subscription.handler';
 import { RegisterSubscriptionController } from './register-subscription/register-subscription.controller';
 import { RegisterSubscriptionHandler } from './register-subscription/register-subscription.handler';
-import { SubscriptionCommands } from './subscription-commands';
 import { SubscriptionReader } from './subscription-reader';
 import { WithdrawCancellationController } from './withdraw-cancellation/withdraw-cancellation.controller';
 import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-cancellation.handler';
@@ -48,7 +48,8 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: ApiExceptionFilter },
     SubscriptionReader,
-    SubscriptionCommands,
+    // The command routes' helper: parse, context, then the CommandBus to one handler per use case.
+    CommandEndpoint,
     RegisterSubscriptionHandler,
     CancelSubscriptionHandler,
     WithdrawCancellationHandler,

@@ -8,12 +8,21 @@ import {
   type RegisteredSubscription,
   subscriptionDecider,
   type SubscriptionEvent,
+  type SubscriptionState,
   subscriptionStreamId,
   isRegistered,
 } from '@app/domain';
+import type { HandleResult } from '@app/command-handling';
 import type { EventStore, RecordedEvent } from '@app/event-store';
 import { EVENT_STORE } from '@app/infrastructure';
 import { toSubscriptionView, type SubscriptionView } from './subscription-view';
+
+/** The Subscription after a command, with what it wrote (withdrawal, reactivation). */
+export type SubscriptionCommandResult = SubscriptionView & {
+  events: string[];
+  /** Global position of the last event written (pass as ?minPosition= to read your write). */
+  position: string | null;
+};
 
 const asDomain = <E>(events: readonly RecordedEvent[]): E[] =>
   events.map((e) => ({ type: e.type, data: e.data }) as E);
@@ -38,5 +47,22 @@ export class SubscriptionReader {
 
   async view(state: RegisteredSubscription, revision: number): Promise<SubscriptionView> {
     return toSubscriptionView(state, revision, await this.legalHold(state.accountId));
+  }
+
+  /**
+   * A command's answer on a subscription (withdrawal, reactivation): the Subscription after it,
+   * the events it wrote (for a repeated key, those the first request wrote) and its position.
+   */
+  async afterCommand(
+    subscriptionId: string,
+    result: HandleResult<SubscriptionState>,
+  ): Promise<SubscriptionCommandResult> {
+    if (!isRegistered(result.state))
+      throw new DomainError('NOT_FOUND', `Subscription ${subscriptionId} does not exist.`);
+    return {
+      ...(await this.view(result.state, result.revision)),
+      events: result.events.map((e) => e.type),
+      position: result.position?.toString() ?? null,
+    };
   }
 }

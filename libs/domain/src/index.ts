@@ -13,6 +13,7 @@ export * from './subscription/subscription.evolve';
 export * from './subscription/subscription.decide';
 export * from './subscription/cancellation-policy';
 export * from './subscription/cancellation-preview';
+export * from './subscription/recorded-refusal';
 export { nextTermEndDue } from './subscription/decide/process-term-end.decide';
 export * from './account/account.events';
 export * from './account/account.commands';

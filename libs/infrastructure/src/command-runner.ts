@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import type { Decider } from '@app/domain';
+import { type Decider, recordedRefusal } from '@app/domain';
 import type { EventStore } from '@app/event-store';
 import { MetricsService } from '@app/metrics';
 import type { Clock } from '@app/platform';
@@ -7,7 +7,24 @@ import { type CommandContext, handleCommand, type HandleResult } from '@app/comm
 import type { IdempotencyKeys } from './shared-state/idempotency-keys';
 import { CLOCK, EVENT_STORE, IDEMPOTENCY_KEYS } from './tokens';
 
-/** handleCommand with the app's event store and clock: what every Nest command handler calls. */
+/**
+ * A command whose data is the outcome of work done first (an erasure records the keys it shredded
+ * and the rows it scrubbed). The runner prepares it once the idempotency key is claimed, so that
+ * a key reused for another stream or request is refused before that work is done.
+ */
+export class PreparedCommand<C> {
+  constructor(
+    /** The command's type, for the metrics (the command exists only once prepared). */
+    readonly type: string,
+    readonly prepare: () => Promise<C>,
+  ) {}
+}
+
+/**
+ * The one way to run a command: every command handler, the purge process and the lifecycle's
+ * jobs call it. It claims a client's idempotency key, runs handleCommand with the app's event
+ * store and clock, and counts the outcome.
+ */
 @Injectable()
 export class CommandRunner {
   constructor(
@@ -20,11 +37,12 @@ export class CommandRunner {
   async run<C, E extends { type: string; data: object }, S>(
     streamId: string,
     decider: Decider<C, E, S>,
-    command: C,
+    command: C | PreparedCommand<C>,
     context: CommandContext,
   ): Promise<HandleResult<S>> {
     const started = process.hrtime.bigint();
-    const type = commandType(command);
+    const prepared = command instanceof PreparedCommand ? command : null;
+    const type = commandType(prepared ?? command);
     try {
       // A client's key (it comes with a request fingerprint; system commands' ids do not) is
       // bound to its first stream and request before anything runs.
@@ -35,7 +53,7 @@ export class CommandRunner {
         this.clock,
         streamId,
         decider,
-        command,
+        prepared ? await prepared.prepare() : (command as C),
         context,
       );
       this.metrics?.recordCommand(type, outcomeOf(result), secondsSince(started));
@@ -65,7 +83,7 @@ function outcomeOf(result: HandleResult<unknown>): string {
   if (result.replayed) return 'replayed';
   if (result.events.length === 0) return 'noop';
   // D6: a refusal by policy is written as an event and then answered with its error.
-  if (result.events.some((e) => e.type === 'CancellationRefused')) return 'refused';
+  if (recordedRefusal(result.events)) return 'refused';
   return 'written';
 }
 

@@ -6,9 +6,6 @@ import {
   type Decider,
   DomainError,
   fold,
-  isRegistered,
-  nextTermEndDue,
-  type SubscriptionCommand,
   subscriptionDecider,
   type SubscriptionEvent,
   type SubscriptionState,
@@ -36,7 +33,7 @@ export interface CommandRunnerPort {
 export type JobOutcome =
   | 'renewed'
   | 'expired'
-  | 'purge-started'
+  /** The purge is deferred by the account's legal hold (D3). */
   | 'purge-deferred'
   /** The bound purge process ran the purge to its end. */
   | 'purged'
@@ -80,17 +77,10 @@ export function toJobError(error: unknown): unknown {
 
 const ms = epochMs;
 
-function outcomeOf(result: HandleResult<SubscriptionState>): JobResult {
+function termEndOutcome(result: HandleResult<SubscriptionState>): JobResult {
   const types = result.events.map((e) => e.type);
   if (result.replayed) return { outcome: 'replayed', events: types };
-  const outcome: JobOutcome = types.includes('SubscriptionExpired')
-    ? 'expired'
-    : types.includes('SubscriptionRenewed')
-      ? 'renewed'
-      : types.includes('PurgeStarted')
-        ? 'purge-started'
-        : 'purge-deferred';
-  return { outcome, events: types };
+  return { outcome: types.includes('SubscriptionExpired') ? 'expired' : 'renewed', events: types };
 }
 
 /**
@@ -114,121 +104,85 @@ async function rescheduleIfEarly(
 }
 
 /**
- * Term-end job → ProcessTermEnd (renew or expire, R14/R9/R11/R18). No business rule here: the
- * decider decides from the stream. The one check added is that the job is still the one for the
- * state's next term end, made inside the command's read-decide-append loop so that a job for a
- * term already processed (delivered again after the clock moved past the next term end) cannot
- * move the subscription one more term.
+ * Term-end job → ProcessTermEnd (renew or expire, R14/R9/R11/R18) for the job's term end. No
+ * business rule here: the decider decides from the stream, the job guard included (a job for a
+ * term already processed, delivered again after the clock moved past the next term end, must not
+ * move the subscription one more term: the command names its term end, `dueAt`, and the decider
+ * applies it only while that is still the state's next one).
  */
 export class TermEndProcessor {
   constructor(private readonly runner: CommandRunnerPort) {}
 
   async process(job: Job<LifecycleJobData>, token?: string): Promise<JobResult> {
     const { subscriptionId, dueAt } = job.data;
-    const dueMs = ms(dueAt);
     const now = this.runner.now();
     let result: HandleResult<SubscriptionState>;
     try {
       result = await this.runner.run(
         subscriptionStreamId(subscriptionId),
-        forTermEndDue(dueMs),
-        { type: 'ProcessTermEnd', data: { subscriptionId, now } },
+        subscriptionDecider,
+        { type: 'ProcessTermEnd', data: { subscriptionId, now, dueAt } },
         systemContext(job.id!),
       );
     } catch (error) {
       throw toJobError(error);
     }
-    if (result.events.length > 0) return outcomeOf(result);
+    if (result.events.length > 0) return termEndOutcome(result);
     return rescheduleIfEarly(job, token, 'term-end', result.state, NO_HOLD, ms(now));
   }
 }
 
-function forTermEndDue(
-  dueMs: number,
-): Decider<SubscriptionCommand, SubscriptionEvent, SubscriptionState> {
-  return {
-    ...subscriptionDecider,
-    decide(command, state) {
-      if (state.status !== 'unregistered') {
-        const due = nextTermEndDue(state);
-        if (due === null || ms(due) !== dueMs) return [];
-      }
-      return subscriptionDecider.decide(command, state);
-    },
-  };
-}
-
-/** Which data holders a product's purge goes through; the purge issue registers real ones. */
-export type PurgeHolders = (productId: string) => string[];
-
 /**
- * The purge process (issue: purge), when one is bound (token PURGE_RUNNER): the purge job then
- * hands the whole purge to it instead of only starting it. `run` resolves with `{ status }`;
- * `open` (a data holder failed) makes the job retry with backoff. The context it gets has no
- * command id (a multi-step process must not be answered as a replay of its first step); the
- * steps are idempotent through the decider.
+ * The purge process (libs/purge, bound under PURGE_RUNNER): the purge job hands the whole purge
+ * to it. `run` resolves with `{ status }`; `open` (a data holder failed) makes the job retry with
+ * backoff. The context it gets has no command id (a multi-step process must not be answered as a
+ * replay of its first step); the steps are idempotent through the decider.
  */
 export interface PurgeRunnerPort {
   run(subscriptionId: string, context: CommandContext): Promise<{ status: string }>;
 }
 export const PURGE_RUNNER = Symbol.for('app.scheduling.PurgeRunner');
 
+/** Stands in when no purge process is bound: a purge job then fails and is retried. */
+export const NO_PURGE_RUNNER: PurgeRunnerPort = {
+  run: (subscriptionId) =>
+    Promise.reject(
+      new Error(`no purge process is bound in this process; the purge of ${subscriptionId} waits`),
+    ),
+};
+
 /**
- * Purge job → StartPurge at purgeAt (R15), with the account's legal hold folded from the account
- * stream (D3: the decider defers under a hold). It only dispatches the command: what a purge does
- * (data holders, key shredding, receipts, ProductDataPurged) belongs to the purge process, which
- * takes over from PurgeStarted. Never early (the decider refuses before purgeAt; the job is
- * rescheduled), never twice (the job id is the command id and the purge id).
+ * Purge job → the purge process at purgeAt (R15). What a purge does (StartPurge with the
+ * product's data holders and the account's legal hold, D3; the holders; key shredding; receipts)
+ * belongs to the process. Never early (the decider refuses before purgeAt; the job is
+ * rescheduled), never twice (the steps are idempotent through the decider).
  */
 export class PurgeProcessor {
   constructor(
-    private readonly runner: CommandRunnerPort,
+    private readonly runner: Pick<CommandRunnerPort, 'now'>,
     private readonly store: EventStore,
-    private readonly holders: PurgeHolders = () => [],
-    private readonly delegate: PurgeRunnerPort | null = null,
+    private readonly purge: PurgeRunnerPort,
   ) {}
 
   async process(job: Job<LifecycleJobData>, token?: string): Promise<JobResult> {
-    const { subscriptionId, accountId } = job.data;
-    let account: AccountHoldView;
-    let result: HandleResult<SubscriptionState>;
-    const now = this.runner.now();
     try {
-      const accountEvents = await this.store.readStream(accountStreamId(accountId));
-      account = accountHoldView(
-        accountEvents.map((e) => ({ type: e.type, data: e.data }) as unknown as AccountEvent),
-      );
-      if (this.delegate) return await this.delegated(job, token, account, now);
-      result = await this.runner.run(
-        subscriptionStreamId(subscriptionId),
-        withHolders(this.holders),
-        {
-          type: 'StartPurge',
-          data: {
-            subscriptionId,
-            purgeId: job.id!,
-            holders: [],
-            legalHold: account.legalHold,
-            now,
-          },
-        },
-        systemContext(job.id!),
-      );
+      return await this.purgeNow(job, token);
     } catch (error) {
       throw toJobError(error);
     }
-    if (result.events.length > 0) return outcomeOf(result);
-    return rescheduleIfEarly(job, token, 'purge', result.state, account, ms(now));
   }
 
-  private async delegated(
+  private async purgeNow(
     job: Job<LifecycleJobData>,
     token: string | undefined,
-    account: AccountHoldView,
-    now: string,
   ): Promise<JobResult> {
-    const { subscriptionId } = job.data;
-    const outcome: { status?: unknown } | undefined = await this.delegate!.run(subscriptionId, {
+    const { subscriptionId, accountId } = job.data;
+    const now = this.runner.now();
+    const accountEvents = await this.store.readStream(accountStreamId(accountId));
+    const account = accountHoldView(
+      accountEvents.map((e) => ({ type: e.type, data: e.data }) as unknown as AccountEvent),
+    );
+    const outcome: { status?: unknown } | undefined = await this.purge.run(subscriptionId, {
       ...systemContext(job.id!),
       commandId: null,
     });
@@ -244,20 +198,4 @@ export class PurgeProcessor {
     );
     return rescheduleIfEarly(job, token, 'purge', state, account, ms(now));
   }
-}
-
-function withHolders(
-  holders: PurgeHolders,
-): Decider<SubscriptionCommand, SubscriptionEvent, SubscriptionState> {
-  return {
-    ...subscriptionDecider,
-    decide(command, state) {
-      if (command.type !== 'StartPurge' || !isRegistered(state))
-        return subscriptionDecider.decide(command, state);
-      return subscriptionDecider.decide(
-        { ...command, data: { ...command.data, holders: holders(state.productId) } },
-        state,
-      );
-    },
-  };
 }

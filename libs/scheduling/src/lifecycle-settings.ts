@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { PurgeHolders } from './job-processors';
 import { DEFAULT_QUEUE_PREFIX } from './queues';
 
 /**
@@ -32,8 +31,6 @@ export interface LifecycleOptions {
   schedulerBatchSize?: number;
   /** Longest a controlled-clock move may take to run its jobs. */
   drainTimeoutMs?: number;
-  /** Data holders named in PurgeStarted, per product (until the purge process is bound). */
-  purgeHolders?: PurgeHolders;
   /**
    * Role `worker` only: false runs jobs without following the log (no scheduler, no reconciler),
    * for extra worker replicas next to one that schedules (LIFECYCLE_SCHEDULER=off). Default true.

@@ -61,7 +61,7 @@ export class LifecycleService
     try {
       purgeRunner = this.moduleRef.get<PurgeRunnerPort>(PURGE_RUNNER, { strict: false });
     } catch {
-      purgeRunner = null; // none bound: the purge job starts the purge through the domain only
+      purgeRunner = null; // none bound (the apps always bind one): a purge job fails, retried
     }
     this.current = await Lifecycle.create(
       {

@@ -7,6 +7,7 @@ import { ClockDriver } from './clock-driver';
 import { LifecycleStartError } from './errors';
 import {
   type CommandRunnerPort,
+  NO_PURGE_RUNNER,
   type PurgeRunnerPort,
   PurgeProcessor,
   TermEndProcessor,
@@ -33,7 +34,10 @@ export interface LifecycleDeps {
   runner: CommandRunnerPort;
   /** The process's metrics registry (GET /metrics); default: a private one. */
   metrics?: MetricsService | null;
-  /** The purge process, when one is bound (the purge issue); default: StartPurge only. */
+  /**
+   * The purge process (libs/purge), which the purge job runs. The apps always bind it; without
+   * one (a benchmark of the scheduler alone) a purge job fails and is retried.
+   */
   purgeRunner?: PurgeRunnerPort | null;
   /**
    * Aborted when the process begins to shut down (ShutdownState): create() stops waiting for a
@@ -191,12 +195,7 @@ export class Lifecycle {
       ...(controlled?.shared ? { beforeJob: () => controlled.sync() } : {}),
       handlers: {
         'term-end': new TermEndProcessor(deps.runner),
-        purge: new PurgeProcessor(
-          deps.runner,
-          deps.store,
-          options.purgeHolders,
-          deps.purgeRunner ?? null,
-        ),
+        purge: new PurgeProcessor(deps.runner, deps.store, deps.purgeRunner ?? NO_PURGE_RUNNER),
       },
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),

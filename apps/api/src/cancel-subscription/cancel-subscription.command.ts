@@ -1,6 +1,12 @@
 import { Command } from '@nestjs/cqrs';
 import type { CommandContext } from '@app/command-handling';
-import type { Actor, CustomerChannel, SupportVerification, SurveyAnswer } from '@app/domain';
+import type {
+  Actor,
+  CustomerChannel,
+  RequestCancellation,
+  SupportVerification,
+  SurveyAnswer,
+} from '@app/domain';
 import type { SubscriptionView } from '../subscription-view';
 
 export interface CancelSubscriptionResult {
@@ -15,15 +21,19 @@ export interface CancelSubscriptionResult {
   position: string | null;
 }
 
+/** The cancellation as the request states it; the handler adds the time (D5). */
 export class CancelSubscriptionCommand extends Command<CancelSubscriptionResult> {
+  readonly data: Omit<RequestCancellation['data'], 'now'>;
+
   constructor(
-    readonly subscriptionId: string,
-    readonly requestedBy: Actor,
-    readonly channel: CustomerChannel,
-    readonly survey: SurveyAnswer | null,
-    readonly verification: SupportVerification | null,
+    subscriptionId: string,
+    requestedBy: Actor,
+    channel: CustomerChannel,
+    survey: SurveyAnswer | null,
+    verification: SupportVerification | null,
     readonly context: CommandContext,
   ) {
     super();
+    this.data = { subscriptionId, requestedBy, channel, survey, verification };
   }
 }

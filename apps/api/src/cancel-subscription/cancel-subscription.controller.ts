@@ -1,11 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
-import { RequestFingerprinter } from '@app/infrastructure';
 import { type Caller, CurrentCaller, RequireScope } from '../http/auth';
-import { idSchema } from '../http/common-schemas';
-import { commandContext } from '../http/request-context';
-import { parseInput } from '../http/zod-validation';
+import { CommandEndpoint } from '../http/command-endpoint';
 import {
   CancelSubscriptionCommand,
   type CancelSubscriptionResult,
@@ -14,10 +10,7 @@ import { cancelSubscriptionRequestSchema } from './cancel-subscription.request.d
 
 @Controller('v1/subscriptions/:id/cancellation')
 export class CancelSubscriptionController {
-  constructor(
-    private readonly commandBus: CommandBus,
-    private readonly fingerprinter: RequestFingerprinter,
-  ) {}
+  constructor(private readonly endpoint: CommandEndpoint) {}
 
   @Post()
   @HttpCode(200)
@@ -28,26 +21,20 @@ export class CancelSubscriptionController {
     @Req() request: FastifyRequest,
     @CurrentCaller() caller: Caller,
   ): Promise<CancelSubscriptionResult> {
-    const id = parseInput(idSchema, rawId, 'params');
-    const body = parseInput(cancelSubscriptionRequestSchema, rawBody, 'body');
-    const context = commandContext(request, caller, this.fingerprinter, `cancel:${id}`, body, {
-      actor: body.requestedBy,
-      channel: body.channel,
+    const id = this.endpoint.id(rawId);
+    return this.endpoint.execute(request, caller, rawBody, {
+      dto: cancelSubscriptionRequestSchema,
+      route: `cancel:${id}`,
+      who: (body) => ({ actor: body.requestedBy, channel: body.channel }),
+      command: (body, context) =>
+        new CancelSubscriptionCommand(
+          id,
+          body.requestedBy,
+          body.channel,
+          body.survey ?? null,
+          body.verification ?? null,
+          context,
+        ),
     });
-    return this.commandBus.execute(
-      new CancelSubscriptionCommand(
-        id,
-        body.requestedBy,
-        body.channel,
-        body.survey
-          ? {
-              reason: body.survey.reason as never,
-              ...(body.survey.comment !== undefined ? { comment: body.survey.comment } : {}),
-            }
-          : null,
-        body.verification ?? null,
-        context,
-      ),
-    );
   }
 }

@@ -1,9 +1,9 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
-  type CancellationRefused,
   type CancellationRequested,
   DomainError,
   isRegistered,
+  recordedRefusal,
   subscriptionDecider,
   subscriptionStreamId,
 } from '@app/domain';
@@ -25,31 +25,18 @@ export class CancelSubscriptionHandler implements ICommandHandler<CancelSubscrip
     private readonly reader: SubscriptionReader,
   ) {}
 
-  async execute(c: CancelSubscriptionCommand): Promise<CancelSubscriptionResult> {
+  async execute({ data, context }: CancelSubscriptionCommand): Promise<CancelSubscriptionResult> {
     const result = await this.runner.run(
-      subscriptionStreamId(c.subscriptionId),
+      subscriptionStreamId(data.subscriptionId),
       subscriptionDecider,
-      {
-        type: 'RequestCancellation',
-        data: {
-          subscriptionId: c.subscriptionId,
-          requestedBy: c.requestedBy,
-          channel: c.channel,
-          survey: c.survey,
-          verification: c.verification,
-          now: this.runner.now(),
-        },
-      },
-      c.context,
+      { type: 'RequestCancellation', data: { ...data, now: this.runner.now() } },
+      context,
     );
-    const refused = result.events.find((e) => e.type === 'CancellationRefused');
-    if (refused) {
-      const d = refused.data as CancellationRefused['data'];
-      throw new DomainError(d.code, d.message, { rule: d.rule, recorded: true });
-    }
+    const refusal = recordedRefusal(result.events);
+    if (refusal) throw refusal;
     const state = result.state;
     if (!isRegistered(state))
-      throw new DomainError('NOT_FOUND', `Subscription ${c.subscriptionId} does not exist.`);
+      throw new DomainError('NOT_FOUND', `Subscription ${data.subscriptionId} does not exist.`);
     // A replayed key answers from the events the first request wrote, whatever happened since.
     const requested = result.events.find((e) => e.type === 'CancellationRequested')?.data as
       CancellationRequested['data'] | undefined;
@@ -61,7 +48,7 @@ export class CancelSubscriptionHandler implements ICommandHandler<CancelSubscrip
     if (!decision)
       throw new DomainError(
         'INVALID_STATE',
-        `Subscription ${c.subscriptionId} is ${state.status}.`,
+        `Subscription ${data.subscriptionId} is ${state.status}.`,
       );
     return {
       subscription: await this.reader.view(state, result.revision),

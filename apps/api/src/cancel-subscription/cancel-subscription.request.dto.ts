@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SURVEY_REASONS } from '@app/domain';
+import { SURVEY_REASONS, type SurveyReason } from '@app/domain';
 import { actorSchema } from '../http/common-schemas';
 
 export const cancelSubscriptionRequestSchema = z
@@ -8,7 +8,7 @@ export const cancelSubscriptionRequestSchema = z
     channel: z.enum(['self_service', 'support']),
     survey: z
       .strictObject({
-        reason: z.enum(SURVEY_REASONS as [string, ...string[]]),
+        reason: z.enum(SURVEY_REASONS as [SurveyReason, ...SurveyReason[]]),
         comment: z.string().max(2000).optional(),
       })
       .optional(),

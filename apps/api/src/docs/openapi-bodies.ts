@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { cancelSubscriptionRequestSchema } from '../cancel-subscription/cancel-subscription.request.dto';
 import { erasePersonalDataRequestSchema } from '../erase-personal-data/erase-personal-data.request.dto';
 import { legalHoldRequestSchema } from '../legal-hold/legal-hold.request.dto';
+import { reactivateSubscriptionRequestSchema } from '../reactivate-subscription/reactivate-subscription.request.dto';
 import { registerSubscriptionRequestSchema } from '../register-subscription/register-subscription.request.dto';
 import { withdrawCancellationRequestSchema } from '../withdraw-cancellation/withdraw-cancellation.request.dto';
 
@@ -14,7 +15,7 @@ export const COMMAND_BODIES: Readonly<Record<string, z.ZodType>> = {
   'post /v1/subscriptions': registerSubscriptionRequestSchema,
   'post /v1/subscriptions/{id}/cancellation': cancelSubscriptionRequestSchema,
   'delete /v1/subscriptions/{id}/cancellation': withdrawCancellationRequestSchema,
-  'post /v1/subscriptions/{id}/reactivation': withdrawCancellationRequestSchema,
+  'post /v1/subscriptions/{id}/reactivation': reactivateSubscriptionRequestSchema,
   'post /v1/accounts/{accountId}/legal-hold': legalHoldRequestSchema,
   'delete /v1/accounts/{accountId}/legal-hold': legalHoldRequestSchema,
   'post /v1/accounts/{accountId}/erasure': erasePersonalDataRequestSchema,

@@ -9,23 +9,18 @@ import { ChangeLegalHoldCommand, type LegalHoldResult } from './legal-hold.comma
 export class ChangeLegalHoldHandler implements ICommandHandler<ChangeLegalHoldCommand> {
   constructor(private readonly runner: CommandRunner) {}
 
-  async execute(c: ChangeLegalHoldCommand): Promise<LegalHoldResult> {
-    const data = {
-      accountId: c.accountId,
-      requestedBy: c.requestedBy,
-      reason: c.reason,
-      now: this.runner.now(),
-    };
+  async execute({ action, data, context }: ChangeLegalHoldCommand): Promise<LegalHoldResult> {
+    const now = this.runner.now();
     const result = await this.runner.run(
-      accountStreamId(c.accountId),
+      accountStreamId(data.accountId),
       accountDecider,
-      c.action === 'place'
-        ? { type: 'PlaceLegalHold', data: { ...data, holdId: `hold-${randomUUID()}` } }
-        : { type: 'ReleaseLegalHold', data },
-      c.context,
+      action === 'place'
+        ? { type: 'PlaceLegalHold', data: { ...data, now, holdId: `hold-${randomUUID()}` } }
+        : { type: 'ReleaseLegalHold', data: { ...data, now } },
+      context,
     );
     return {
-      accountId: c.accountId,
+      accountId: data.accountId,
       legalHold: result.state.legalHold !== null,
       holdId: result.state.legalHold?.holdId ?? null,
       events: result.events.map((e) => e.type),

@@ -1,21 +1,14 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
-import { RequestFingerprinter } from '@app/infrastructure';
 import { type Caller, CurrentCaller, RequireScope } from '../http/auth';
-import { idSchema } from '../http/common-schemas';
-import { commandContext } from '../http/request-context';
-import { parseInput } from '../http/zod-validation';
-import type { SubscriptionView } from '../subscription-view';
-import { withdrawCancellationRequestSchema as reactivationRequestSchema } from '../withdraw-cancellation/withdraw-cancellation.request.dto';
+import { CommandEndpoint } from '../http/command-endpoint';
+import type { SubscriptionCommandResult } from '../subscription-reader';
 import { ReactivateSubscriptionCommand } from './reactivate-subscription.command';
+import { reactivateSubscriptionRequestSchema } from './reactivate-subscription.request.dto';
 
 @Controller('v1/subscriptions/:id/reactivation')
 export class ReactivateSubscriptionController {
-  constructor(
-    private readonly commandBus: CommandBus,
-    private readonly fingerprinter: RequestFingerprinter,
-  ) {}
+  constructor(private readonly endpoint: CommandEndpoint) {}
 
   /** → 200 Subscription; after the purge 409 INVALID_STATE (D2). */
   @Post()
@@ -26,16 +19,14 @@ export class ReactivateSubscriptionController {
     @Body() rawBody: unknown,
     @Req() request: FastifyRequest,
     @CurrentCaller() caller: Caller,
-  ): Promise<SubscriptionView & { events: string[]; position: string | null }> {
-    const id = parseInput(idSchema, rawId, 'params');
-    const body = parseInput(reactivationRequestSchema, rawBody, 'body');
-    const context = commandContext(request, caller, this.fingerprinter, `reactivate:${id}`, body, {
-      actor: body.requestedBy,
-      channel: body.channel,
+  ): Promise<SubscriptionCommandResult> {
+    const id = this.endpoint.id(rawId);
+    return this.endpoint.execute(request, caller, rawBody, {
+      dto: reactivateSubscriptionRequestSchema,
+      route: `reactivate:${id}`,
+      who: (body) => ({ actor: body.requestedBy, channel: body.channel }),
+      command: (body, context) =>
+        new ReactivateSubscriptionCommand({ subscriptionId: id, ...body }, context),
     });
-    const r = await this.commandBus.execute(
-      new ReactivateSubscriptionCommand(id, body.requestedBy, body.channel, context),
-    );
-    return { ...r.subscription, events: r.events, position: r.position };
   }
 }

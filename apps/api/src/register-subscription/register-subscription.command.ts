@@ -1,30 +1,17 @@
 import { Command } from '@nestjs/cqrs';
 import type { CommandContext } from '@app/command-handling';
-import type { Money, Plan } from '@app/domain';
+import type { RegisterSubscription } from '@app/domain';
 import type { SubscriptionView } from '../subscription-view';
 
-export interface RegisterSubscriptionInput {
-  subscriptionId: string;
-  accountId: string;
-  productId: string;
-  plan: Plan;
-  termStart: string;
-  timeZone: string;
-  contract: boolean;
-  autoRenew: boolean;
-  outstandingBalance: Money | null;
-  assignedLicences: number;
-}
+/** The registration as the request states it; the handler adds the time (D5). */
+export type RegisterSubscriptionInput = Omit<RegisterSubscription['data'], 'now'>;
 
-export interface RegisterSubscriptionResult {
-  subscription: SubscriptionView;
-  position: string | null;
-  replayed: boolean;
-}
+/** The 201 body: the Subscription (API.md), plus the position written under `position`. */
+export type RegisterSubscriptionResult = SubscriptionView & { position: string | null };
 
 export class RegisterSubscriptionCommand extends Command<RegisterSubscriptionResult> {
   constructor(
-    readonly input: RegisterSubscriptionInput,
+    readonly data: RegisterSubscriptionInput,
     readonly context: CommandContext,
   ) {
     super();

@@ -1,20 +1,17 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
-import { RequestFingerprinter } from '@app/infrastructure';
 import { type Caller, CurrentCaller, RequireScope } from '../http/auth';
-import { commandContext, derivedSubscriptionId, idempotencyKeyOf } from '../http/request-context';
-import { parseInput } from '../http/zod-validation';
-import type { SubscriptionView } from '../subscription-view';
-import { RegisterSubscriptionCommand } from './register-subscription.command';
+import { CommandEndpoint } from '../http/command-endpoint';
+import { derivedSubscriptionId, idempotencyKeyOf } from '../http/request-context';
+import {
+  RegisterSubscriptionCommand,
+  type RegisterSubscriptionResult,
+} from './register-subscription.command';
 import { registerSubscriptionRequestSchema } from './register-subscription.request.dto';
 
 @Controller('v1/subscriptions')
 export class RegisterSubscriptionController {
-  constructor(
-    private readonly commandBus: CommandBus,
-    private readonly fingerprinter: RequestFingerprinter,
-  ) {}
+  constructor(private readonly endpoint: CommandEndpoint) {}
 
   /** 201 with the Subscription (API.md), plus the position written under `position`. */
   @Post()
@@ -24,31 +21,23 @@ export class RegisterSubscriptionController {
     @Body() rawBody: unknown,
     @Req() request: FastifyRequest,
     @CurrentCaller() caller: Caller,
-  ): Promise<SubscriptionView & { position: string | null }> {
-    const body = parseInput(registerSubscriptionRequestSchema, rawBody, 'body');
-    const subscriptionId =
-      body.subscriptionId ?? derivedSubscriptionId(caller, idempotencyKeyOf(request));
-    const context = commandContext(request, caller, this.fingerprinter, 'register', body, {
-      actor: null,
-      channel: 'system',
+  ): Promise<RegisterSubscriptionResult> {
+    return this.endpoint.execute(request, caller, rawBody, {
+      dto: registerSubscriptionRequestSchema,
+      route: 'register',
+      who: () => ({ actor: null, channel: 'system' }),
+      command: (body, context) =>
+        new RegisterSubscriptionCommand(
+          {
+            ...body,
+            // Without one, the id comes from the key: a retried registration lands on its stream.
+            subscriptionId:
+              body.subscriptionId ?? derivedSubscriptionId(caller, idempotencyKeyOf(request)),
+            outstandingBalance: body.outstandingBalance ?? null,
+            assignedLicences: body.assignedLicences ?? 0,
+          },
+          context,
+        ),
     });
-    const result = await this.commandBus.execute(
-      new RegisterSubscriptionCommand(
-        {
-          subscriptionId,
-          accountId: body.accountId,
-          productId: body.productId,
-          plan: body.plan,
-          termStart: body.termStart,
-          timeZone: body.timeZone,
-          contract: body.contract,
-          autoRenew: body.autoRenew,
-          outstandingBalance: body.outstandingBalance ?? null,
-          assignedLicences: body.assignedLicences ?? 0,
-        },
-        context,
-      ),
-    );
-    return { ...result.subscription, position: result.position };
   }
 }

@@ -18,25 +18,24 @@ export class RegisterSubscriptionHandler implements ICommandHandler<RegisterSubs
   ) {}
 
   async execute({
-    input,
+    data,
     context,
   }: RegisterSubscriptionCommand): Promise<RegisterSubscriptionResult> {
     const result = await this.runner.run(
-      subscriptionStreamId(input.subscriptionId),
+      subscriptionStreamId(data.subscriptionId),
       subscriptionDecider,
-      { type: 'RegisterSubscription', data: { ...input, now: this.runner.now() } },
+      { type: 'RegisterSubscription', data: { ...data, now: this.runner.now() } },
       context,
     );
     if (!isRegistered(result.state))
       throw new DomainError('INVALID_STATE', 'Registration wrote nothing.');
     // Embedded mode: give the new subscription sample product data, so that its purge has real
     // bytes to delete (idempotent: a retried registration finds the data there).
-    if (this.holders.holder(input.productId, this.productData.name))
-      this.productData.seed(input.subscriptionId, input.accountId, input.productId);
+    if (this.holders.holder(data.productId, this.productData.name))
+      this.productData.seed(data.subscriptionId, data.accountId, data.productId);
     return {
-      subscription: await this.reader.view(result.state, result.revision),
+      ...(await this.reader.view(result.state, result.revision)),
       position: result.position?.toString() ?? null,
-      replayed: result.replayed,
     };
   }
 }

@@ -1,13 +1,12 @@
 import { Command } from '@nestjs/cqrs';
 import type { CommandContext } from '@app/command-handling';
-import type { Actor, CustomerChannel } from '@app/domain';
-import type { SubscriptionCommandResult } from '../subscription-commands';
+import type { WithdrawCancellation } from '@app/domain';
+import type { SubscriptionCommandResult } from '../subscription-reader';
 
+/** The request as the domain command takes it; the handler adds the time (D5). */
 export class WithdrawCancellationCommand extends Command<SubscriptionCommandResult> {
   constructor(
-    readonly subscriptionId: string,
-    readonly requestedBy: Actor,
-    readonly channel: CustomerChannel,
+    readonly data: Omit<WithdrawCancellation['data'], 'now'>,
     readonly context: CommandContext,
   ) {
     super();

@@ -5,3 +5,5 @@ export const withdrawCancellationRequestSchema = z.strictObject({
   requestedBy: actorSchema,
   channel: z.enum(['self_service', 'support']),
 });
+
+export type WithdrawCancellationRequest = z.infer<typeof withdrawCancellationRequestSchema>;

@@ -87,3 +87,8 @@ function epochOf(iso: Instant): number {
 export function isAtOrAfter(a: Instant, b: Instant): boolean {
   return !isBefore(a, b);
 }
+
+/** The same instant, whatever the text (offset, milliseconds written or not). */
+export function isSameInstant(a: Instant, b: Instant): boolean {
+  return epochOf(a) === epochOf(b);
+}

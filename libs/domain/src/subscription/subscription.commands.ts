@@ -46,8 +46,16 @@ export type WithdrawCancellation = Command<
   { subscriptionId: string; requestedBy: Actor; channel: Channel; now: Instant }
 >;
 
-/** Fired by the scheduler at a term end: expires, or renews when auto-renew is on (R14). */
-export type ProcessTermEnd = Command<'ProcessTermEnd', { subscriptionId: string; now: Instant }>;
+/**
+ * Fired by the scheduler at a term end: expires, or renews when auto-renew is on (R14).
+ * `dueAt` is the term end the job was scheduled for; with it the command applies only while that
+ * is still the state's next term end (a job guard: see processTermEnd). Without it (ops, tests)
+ * any term end due by `now` is processed.
+ */
+export type ProcessTermEnd = Command<
+  'ProcessTermEnd',
+  { subscriptionId: string; now: Instant; dueAt?: Instant | null }
+>;
 
 export type ReactivateSubscription = Command<
   'ReactivateSubscription',

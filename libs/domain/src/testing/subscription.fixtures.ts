@@ -97,3 +97,9 @@ export const termEnd = (now: string): SubscriptionCommand => ({
   type: 'ProcessTermEnd',
   data: { subscriptionId: SUB, now },
 });
+
+/** The term-end job for `dueAt`, run at `now` (the scheduler's command names its term end). */
+export const termEndJob = (dueAt: string, now: string): SubscriptionCommand => ({
+  type: 'ProcessTermEnd',
+  data: { subscriptionId: SUB, now, dueAt },
+});

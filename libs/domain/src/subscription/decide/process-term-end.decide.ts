@@ -1,6 +1,6 @@
 import { findProduct } from '../../catalogue/product-catalogue';
 import { purgeDateFor, termAt } from '../../calendar/term-calendar';
-import { isBefore, type Instant, parseInstant, toInstant } from '../../shared/time';
+import { isBefore, isSameInstant, type Instant, parseInstant, toInstant } from '../../shared/time';
 import type { ProcessTermEnd } from '../subscription.commands';
 import type {
   RoomMeetingAccountRevoked,
@@ -68,12 +68,18 @@ function renew(
  * reschedules it from the state; a job for a state that moved on (withdrawn, renewed, expired)
  * changes nothing either. Several terms in the past are caught up one job at a time, each leaving
  * its own event.
+ *
+ * The job guard: a command that names its term end (`dueAt`, the job's due time) applies only
+ * while that is still the state's next term end. A job for a term already processed, delivered
+ * again after the clock passed the next term end too, would otherwise move the subscription one
+ * more term; decided here, on the state the append is checked against, it cannot.
  */
 export function processTermEnd(
   command: ProcessTermEnd,
   state: SubscriptionState,
 ): SubscriptionEvent[] {
   const s = requireRegistered(state, command.data.subscriptionId);
+  if (!isTermEndDue(s, command.data.dueAt ?? null)) return [];
   const now = toInstant(parseInstant(command.data.now, 'now'));
   switch (s.status) {
     case 'trial':
@@ -90,6 +96,13 @@ export function processTermEnd(
     case 'purged':
       return [];
   }
+}
+
+/** Whether a term-end command for `dueAt` (null: any term end) is the one this state waits for. */
+function isTermEndDue(state: SubscriptionState, dueAt: Instant | null): boolean {
+  if (dueAt === null) return true;
+  const due = nextTermEndDue(state);
+  return due !== null && isSameInstant(due, dueAt);
 }
 
 /** When the next term-end job for this state is due, or null when none is (D5 rescheduling). */

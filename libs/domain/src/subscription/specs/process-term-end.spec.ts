@@ -8,6 +8,7 @@ import {
   registered,
   SUB,
   termEnd,
+  termEndJob,
   verification,
 } from '../../testing/subscription.fixtures';
 import { nextTermEndDue } from '../decide/process-term-end.decide';
@@ -196,5 +197,59 @@ describe('ProcessTermEnd (fired by the scheduler at a term end)', () => {
       expiredAt: late,
       purgeAt: at('2026-05-29T00:00'),
     });
+  });
+});
+
+describe('ProcessTermEnd from a term-end job (the job guard: dueAt names the term end)', () => {
+  const mar31 = at('2026-03-31T00:00');
+  const apr15 = at('2026-04-15T00:00');
+
+  it('the job for the next term end decides as the plain command does', () => {
+    spec
+      .given([monthly])
+      .when(termEndJob(feb28, feb28))
+      .then(spec.given([monthly]).when(termEnd(feb28)).thenEvents());
+  });
+
+  it('a job delivered again after the clock passed the next term end too moves one term, not two', () => {
+    const once = after([monthly], termEndJob(feb28, apr15));
+    expect(once.map((e) => e.type)).toEqual(['SubscriptionRegistered', 'SubscriptionRenewed']);
+    spec.given(once).when(termEndJob(feb28, apr15)).thenNothingHappens();
+    // Without the guard the same command would catch up the next term as well.
+    expect(
+      spec
+        .given(once)
+        .when(termEnd(apr15))
+        .thenEvents()
+        .map((e) => e.type),
+    ).toEqual(['SubscriptionRenewed']);
+  });
+
+  it('a job for another term end than the one the state waits for changes nothing', () => {
+    spec.given([monthly]).when(termEndJob(mar31, apr15)).thenNothingHappens();
+  });
+
+  it('a job for an expired subscription changes nothing (no term end is due)', () => {
+    const expired = after([registered({ autoRenew: false })], termEnd(feb28));
+    spec.given(expired).when(termEndJob(feb28, apr15)).thenNothingHappens();
+  });
+
+  it('the due time compares as an instant, whatever its text', () => {
+    const events = spec
+      .given([monthly])
+      .when(termEndJob('2026-02-28T00:00:00+01:00', feb28))
+      .thenEvents();
+    expect(events.map((e) => e.type)).toEqual(['SubscriptionRenewed']);
+  });
+
+  it('early: the job for the next term end, fired before it, changes nothing (the caller delays it)', () => {
+    spec
+      .given([monthly])
+      .when(termEndJob(feb28, minus1s(feb28)))
+      .thenNothingHappens();
+  });
+
+  it('a job for a subscription that does not exist is refused (NOT_FOUND), not skipped', () => {
+    spec.given([]).when(termEndJob(feb28, feb28)).thenThrows('NOT_FOUND');
   });
 });
