@@ -2,7 +2,8 @@
  * npm run demo: the whole lifecycle in under a minute, on the embedded defaults (a fresh temp
  * DATA_DIR with the SQLite log and read models, a private redis-server for BullMQ) and a
  * controlled clock. Registers subscriptions of every plan kind, cancels some (with refusals),
- * moves the clock through term ends and purge dates (a legal hold, a reactivation), then prints
+ * terminates one for failed payment (D8), moves the clock through term ends and purge dates (a
+ * legal hold, a reactivation), then prints
  * the audit trail per subscription (times in the account's zone) and the purge receipts.
  * Everything runs in this process over the real HTTP routes (Fastify inject); it stops its
  * redis-server and removes its directory at the end.
@@ -152,6 +153,17 @@ export async function runDemo(print: Print = (l) => console.log(l)): Promise<Dem
       termStart: '2025-01-10T00:00:00-05:00',
       contract: true,
     });
+    await register(
+      'GoTo Webinar, monthly, payments failing',
+      'sub_dunning',
+      'acc_ny',
+      'America/New_York',
+      {
+        productId: 'goto-webinar',
+        plan: { kind: 'monthly' },
+        termStart: '2026-01-20T00:00:00-05:00',
+      },
+    );
     await register('GoTo Training, 14-day trial', 'sub_training', 'acc_tokyo', 'Asia/Tokyo', {
       productId: 'goto-training',
       plan: { kind: 'trial', trialDays: 14 },
@@ -213,6 +225,15 @@ export async function runDemo(print: Print = (l) => console.log(l)): Promise<Dem
     });
     print(
       `  reactivation: ${reactivated.status} ${reactivated.body['status'] ?? reactivated.body['error']?.code}`,
+    );
+    step('Billing terminates sub_dunning after failed dunning, at its term end (D8)');
+    const terminated = await call('POST', '/v1/subscriptions/sub_dunning/termination', {
+      requestedBy: { actorId: 'svc_billing', role: 'system' },
+      reason: 'payment_failed',
+      effective: 'term_end',
+    });
+    print(
+      `  termination: ${terminated.status} effective ${terminated.body['effectiveAt'] ?? terminated.body['error']?.code}, purge at ${terminated.body['purgeAt'] ?? ''}`,
     );
     step('Placing a legal hold on acc_tokyo (D3)');
     const hold = await call('POST', '/v1/accounts/acc_tokyo/legal-hold', {
@@ -314,7 +335,9 @@ function detail(e: Record<string, any>): string {
     case 'CancellationRequested':
       return `effective ${d.effectiveAt ?? d.expiresAt ?? ''}${d.noticeDeadlineMissed ? ' (notice missed)' : ''}${d.survey?.comment ? `, “${d.survey.comment}”` : ''}`;
     case 'SubscriptionExpired':
-      return String(d.reason ?? '');
+      return d.cause === 'terminated' ? `terminated: ${d.terminationReason ?? ''}` : '';
+    case 'TerminationScheduled':
+      return `${d.reason ?? ''}, effective ${d.effectiveAt ?? ''}`;
     case 'ProductDataPurged':
       return `receipt ${d.receipt?.purgeId ?? ''}`;
     default:

@@ -21,13 +21,18 @@ describe('npm run demo', () => {
       sub_webinar: 'purged',
       sub_room: 'active', // reactivated inside the grace period: never purged
       sub_connect: 'cancellation_pending', // late notice: one more 15-month term
+      sub_dunning: 'purged', // terminated for failed payment at its term end (D8), purged 90 days on
       sub_training: 'purged',
       sub_openvoice: 'purged', // held, purged when the hold was released
     });
     expect(result.subscriptions['sub_openvoice']!.events).toContain('PurgeDeferred');
-    expect(result.receipts).toBe(4);
+    expect(result.subscriptions['sub_dunning']!.events).toEqual(
+      expect.arrayContaining(['TerminationScheduled', 'SubscriptionExpired', 'ProductDataPurged']),
+    );
+    expect(result.receipts).toBe(5);
     const out = lines.join('\n');
     expect(out).toContain('NOTICE DEADLINE MISSED');
+    expect(out).toContain('terminated: payment_failed');
     expect(out).toContain('Purge receipts (R15)');
     expect(out).toMatch(/2026-02-01 00:00 GMT\+9 {2}SubscriptionExpired/); // Tokyo time
   }, 60_000);

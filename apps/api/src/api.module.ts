@@ -21,6 +21,10 @@ import { ReactivateSubscriptionHandler } from './reactivate-subscription/reactiv
 import { RegisterSubscriptionController } from './register-subscription/register-subscription.controller';
 import { RegisterSubscriptionHandler } from './register-subscription/register-subscription.handler';
 import { SubscriptionReader } from './subscription-reader';
+import { RevokeTerminationController } from './revoke-termination/revoke-termination.controller';
+import { RevokeTerminationHandler } from './revoke-termination/revoke-termination.handler';
+import { TerminateSubscriptionController } from './terminate-subscription/terminate-subscription.controller';
+import { TerminateSubscriptionHandler } from './terminate-subscription/terminate-subscription.handler';
 import { WithdrawCancellationController } from './withdraw-cancellation/withdraw-cancellation.controller';
 import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-cancellation.handler';
 
@@ -39,6 +43,8 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     CancelSubscriptionController,
     WithdrawCancellationController,
     ReactivateSubscriptionController,
+    TerminateSubscriptionController,
+    RevokeTerminationController,
     GetSubscriptionController,
     LegalHoldController,
     ErasePersonalDataController,
@@ -54,6 +60,8 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     CancelSubscriptionHandler,
     WithdrawCancellationHandler,
     ReactivateSubscriptionHandler,
+    TerminateSubscriptionHandler,
+    RevokeTerminationHandler,
     ChangeLegalHoldHandler,
     ErasePersonalDataHandler,
   ],

@@ -11,6 +11,7 @@ import {
   type SubscriptionState,
   subscriptionStreamId,
   isRegistered,
+  recordedRefusal,
 } from '@app/domain';
 import type { HandleResult } from '@app/command-handling';
 import type { EventStore, RecordedEvent } from '@app/event-store';
@@ -57,6 +58,9 @@ export class SubscriptionReader {
     subscriptionId: string,
     result: HandleResult<SubscriptionState>,
   ): Promise<SubscriptionCommandResult> {
+    // D6: a refusal by policy was written (e.g. a reactivation after a termination for fraud).
+    const refusal = recordedRefusal(result.events);
+    if (refusal) throw refusal;
     if (!isRegistered(result.state))
       throw new DomainError('NOT_FOUND', `Subscription ${subscriptionId} does not exist.`);
     return {

@@ -1,4 +1,4 @@
-import type { Plan, RegisteredSubscription } from '@app/domain';
+import type { Plan, RegisteredSubscription, TerminationReason } from '@app/domain';
 
 /** The `Subscription` resource of API.md. */
 export interface SubscriptionView {
@@ -18,6 +18,8 @@ export interface SubscriptionView {
   revision: number;
   /** R16: listed as active but pending until this instant. */
   pendingUntil: string | null;
+  /** D8: a termination pending or that ended the subscription. */
+  termination: { reason: TerminationReason; effectiveAt: string; requestedAt: string } | null;
 }
 
 export function toSubscriptionView(
@@ -41,5 +43,12 @@ export function toSubscriptionView(
     legalHold,
     revision,
     pendingUntil: state.status === 'cancellation_pending' ? state.expiresAt : null,
+    termination: state.termination
+      ? {
+          reason: state.termination.reason,
+          effectiveAt: state.termination.effectiveAt,
+          requestedAt: state.termination.requestedAt,
+        }
+      : null,
   };
 }

@@ -17,6 +17,8 @@ export const PERSONAL_DATA_FIELDS: Readonly<
   ],
   // Hold reasons are free text written by people and may name people. (An erasure's own reason
   // is not personal: it is recorded after the account's keys are gone, so it could not be read.)
+  // D8: the termination's note is free text about the customer.
+  TerminationScheduled: ['note'],
   LegalHoldPlaced: ['reason'],
   LegalHoldReleased: ['reason'],
 });

@@ -29,7 +29,12 @@ import { StoredSchedulerProgress } from './scheduler-progress';
 export const SCHEDULER_SUBSCRIPTION = 'lifecycle-scheduler';
 
 /** Events that change nothing a job depends on. */
-const IGNORED = new Set(['CancellationRefused', 'RoomMeetingAccountRevoked', 'PersonalDataErased']);
+const IGNORED = new Set([
+  'CancellationRefused',
+  'ReactivationRefused',
+  'RoomMeetingAccountRevoked',
+  'PersonalDataErased',
+]);
 
 export interface LifecycleSchedulerOptions {
   /** The log to follow; the raw store is enough (only stream ids and types are read here). */

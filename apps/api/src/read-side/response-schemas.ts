@@ -27,6 +27,21 @@ export const subscriptionSchema = z.object({
   pendingUntil: instant
     .nullable()
     .describe('R16: a cancelled subscription is listed as active, pending until this instant'),
+  termination: z
+    .object({
+      reason: z.enum([
+        'payment_failed',
+        'payment_disputed',
+        'fraud',
+        'terms_violation',
+        'contract_ended',
+        'other',
+      ]),
+      effectiveAt: instant,
+      requestedAt: instant,
+    })
+    .nullable()
+    .describe('D8: a termination pending, or the one that ended the subscription'),
   section: z
     .enum(['active', 'expired'])
     .describe('R16: expired and purged subscriptions are listed apart'),
@@ -109,7 +124,26 @@ export const confirmationSchema = z.object({
   nextAttemptAt: instant.nullable(),
 });
 
+/** A Subscription as a command answers it (no R16 section), with what the command wrote. */
+const subscriptionView = subscriptionSchema.omit({ section: true });
+const written = {
+  events: z.array(z.string()).describe('Types of the events the command wrote (empty: none)'),
+  position: z
+    .string()
+    .nullable()
+    .describe('Log position of the last event written: pass as ?minPosition= to read your write'),
+};
+
 export const RESPONSES = {
+  subscriptionAfterCommand: toOpenApiSchema(subscriptionView.extend(written)),
+  termination: toOpenApiSchema(
+    z.object({
+      subscription: subscriptionView,
+      effectiveAt: instant.describe('When the subscription expires (D8)'),
+      purgeAt: instant.describe('effectiveAt + 90 days: when its data is purged (D4)'),
+      ...written,
+    }),
+  ),
   subscriptionList: toOpenApiSchema(z.object({ items: z.array(subscriptionSchema) })),
   auditPage: toOpenApiSchema(page(auditEventSchema)),
   auditEvent: toOpenApiSchema(auditEventSchema),

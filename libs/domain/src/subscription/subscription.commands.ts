@@ -1,6 +1,11 @@
 import type { Actor, Channel, CustomerChannel, Money } from '../shared/actor';
 import type { Instant } from '../shared/time';
-import type { HolderReceipt, SupportVerification, SurveyAnswer } from './subscription.events';
+import type {
+  HolderReceipt,
+  SupportVerification,
+  SurveyAnswer,
+  TerminationReason,
+} from './subscription.events';
 import type { Plan } from './plan';
 
 /**
@@ -89,6 +94,29 @@ export type CompletePurge = Command<
   }
 >;
 
+/**
+ * D8: a platform service ends the subscription without the customer, now (`immediately`), at the
+ * current term's end (`term_end`) or at an instant between now and then.
+ */
+export type ScheduleTermination = Command<
+  'ScheduleTermination',
+  {
+    subscriptionId: string;
+    requestedBy: Actor;
+    reason: TerminationReason;
+    /** `immediately`, `term_end`, or an ISO 8601 instant between now and the term's end. */
+    effective: string;
+    note?: string | null;
+    now: Instant;
+  }
+>;
+
+/** D8: revokes a termination that has not taken effect yet. */
+export type RevokeTermination = Command<
+  'RevokeTermination',
+  { subscriptionId: string; requestedBy: Actor; now: Instant }
+>;
+
 export type SubscriptionCommand =
   | RegisterSubscription
   | RequestCancellation
@@ -97,4 +125,6 @@ export type SubscriptionCommand =
   | ReactivateSubscription
   | StartPurge
   | RecordHolderPurged
-  | CompletePurge;
+  | CompletePurge
+  | ScheduleTermination
+  | RevokeTermination;

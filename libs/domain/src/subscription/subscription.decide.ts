@@ -3,6 +3,7 @@ import { processTermEnd } from './decide/process-term-end.decide';
 import { reactivateSubscription } from './decide/reactivate-subscription.decide';
 import { registerSubscription } from './decide/register-subscription.decide';
 import { requestCancellation } from './decide/request-cancellation.decide';
+import { revokeTermination, scheduleTermination } from './decide/terminate-subscription.decide';
 import { withdrawCancellation } from './decide/withdraw-cancellation.decide';
 import type { SubscriptionCommand } from './subscription.commands';
 import type { SubscriptionEvent } from './subscription.events';
@@ -34,6 +35,10 @@ export function decide(
       return recordHolderPurged(command, state);
     case 'CompletePurge':
       return completePurge(command, state);
+    case 'ScheduleTermination':
+      return scheduleTermination(command, state);
+    case 'RevokeTermination':
+      return revokeTermination(command, state);
     default: {
       const unexpected: never = command;
       throw new TypeError(`Unknown command ${JSON.stringify(unexpected)}`);

@@ -153,7 +153,15 @@ export type SubscriptionRenewed = Event<
 
 export type SubscriptionExpired = Event<
   'SubscriptionExpired',
-  Ids & { productId: string; expiresAt: Instant; expiredAt: Instant; purgeAt: Instant }
+  Ids & {
+    productId: string;
+    expiresAt: Instant;
+    expiredAt: Instant;
+    purgeAt: Instant;
+    /** Set when a termination ended it (D8); absent for a term end or a cancellation. */
+    cause?: 'terminated';
+    terminationReason?: TerminationReason;
+  }
 >;
 
 export type RoomMeetingAccountRevoked = Event<
@@ -226,6 +234,64 @@ export type ProductDataPurged = Event<
   }
 >;
 
+/** Why a platform service ends a subscription without the customer (D8). */
+export type TerminationReason =
+  'payment_failed' | 'payment_disputed' | 'fraud' | 'terms_violation' | 'contract_ended' | 'other';
+export const TERMINATION_REASONS: readonly TerminationReason[] = [
+  'payment_failed',
+  'payment_disputed',
+  'fraud',
+  'terms_violation',
+  'contract_ended',
+  'other',
+];
+
+/** When a termination takes effect, as asked: now, the current term's end, or an instant between. */
+export type TerminationEffective = 'immediately' | 'term_end' | 'instant';
+
+/** D8: a platform service ends the subscription at `effectiveAt`, without the customer. */
+export type TerminationScheduled = Event<
+  'TerminationScheduled',
+  Ids & {
+    productId: string;
+    reason: TerminationReason;
+    effective: TerminationEffective;
+    effectiveAt: Instant;
+    /** effectiveAt + 90 days (D4): when the purge follows. */
+    purgeAt: Instant;
+    requestedBy: Actor;
+    channel: 'system';
+    requestedAt: Instant;
+    /** Free text: personal data, encrypted in the store like the survey comment. */
+    note: string | null;
+  }
+>;
+
+/** D8: a termination revoked before it took effect. */
+export type TerminationRevoked = Event<
+  'TerminationRevoked',
+  Ids & {
+    requestedBy: Actor;
+    channel: 'system';
+    revokedAt: Instant;
+    reason: TerminationReason;
+    effectiveAtDropped: Instant;
+  }
+>;
+
+/** D6/D8: a well-formed reactivation refused by policy (after a termination for fraud). */
+export type ReactivationRefused = Event<
+  'ReactivationRefused',
+  Ids & {
+    code: 'INVALID_STATE';
+    rule: string;
+    message: string;
+    requestedBy: Actor;
+    channel: Channel;
+    refusedAt: Instant;
+  }
+>;
+
 export type SubscriptionEvent =
   | SubscriptionRegistered
   | CancellationRequested
@@ -240,23 +306,33 @@ export type SubscriptionEvent =
   | PurgeDeferred
   | PurgeStarted
   | ProductDataHolderPurged
-  | ProductDataPurged;
+  | ProductDataPurged
+  | TerminationScheduled
+  | TerminationRevoked
+  | ReactivationRefused;
 
 export type SubscriptionEventType = SubscriptionEvent['type'];
 
-export const SUBSCRIPTION_EVENT_TYPES: readonly SubscriptionEventType[] = [
-  'SubscriptionRegistered',
-  'CancellationRequested',
-  'AutoRenewDisabled',
-  'CancellationRefused',
-  'CancellationWithdrawn',
-  'AutoRenewEnabled',
-  'SubscriptionRenewed',
-  'SubscriptionExpired',
-  'RoomMeetingAccountRevoked',
-  'SubscriptionReactivated',
-  'PurgeDeferred',
-  'PurgeStarted',
-  'ProductDataHolderPurged',
-  'ProductDataPurged',
-];
+/** Every type, once: a `Record` over the union, so a new event type does not compile until listed. */
+const EVENT_TYPES: Record<SubscriptionEventType, true> = {
+  SubscriptionRegistered: true,
+  CancellationRequested: true,
+  AutoRenewDisabled: true,
+  CancellationRefused: true,
+  CancellationWithdrawn: true,
+  AutoRenewEnabled: true,
+  SubscriptionRenewed: true,
+  SubscriptionExpired: true,
+  RoomMeetingAccountRevoked: true,
+  SubscriptionReactivated: true,
+  PurgeDeferred: true,
+  PurgeStarted: true,
+  ProductDataHolderPurged: true,
+  ProductDataPurged: true,
+  TerminationScheduled: true,
+  TerminationRevoked: true,
+  ReactivationRefused: true,
+};
+export const SUBSCRIPTION_EVENT_TYPES = Object.keys(
+  EVENT_TYPES,
+) as readonly SubscriptionEventType[];

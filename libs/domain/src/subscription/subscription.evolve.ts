@@ -1,5 +1,12 @@
+import { purgeDateFor } from '../calendar/term-calendar';
 import type { SubscriptionEvent } from './subscription.events';
-import { factsOf, isRegistered, type SubscriptionState } from './subscription.state';
+import {
+  factsOf,
+  isRegistered,
+  pendingTermination,
+  type RegisteredSubscription,
+  type SubscriptionState,
+} from './subscription.state';
 
 /**
  * Folds one event into the state. Total: every event type has a case (the `never` check makes a
@@ -8,6 +15,49 @@ import { factsOf, isRegistered, type SubscriptionState } from './subscription.st
  * hand-edited log) leaves the state as it was.
  */
 export function evolve(state: SubscriptionState, event: SubscriptionEvent): SubscriptionState {
+  return withTerminationDates(evolveEvent(state, event));
+}
+
+/**
+ * D8: while a termination is pending, the subscription expires at its `effectiveAt` (never later
+ * than it would have: the decider checks), whatever else happens meanwhile (a withdrawal, auto
+ * renewal switched back on).
+ */
+function withTerminationDates(state: SubscriptionState): SubscriptionState {
+  const t = pendingTermination(state);
+  if (!t) return state;
+  if (state.status === 'cancellation_pending')
+    return { ...state, expiresAt: t.effectiveAt, purgeAt: t.purgeAt };
+  return state.status === 'trial' || state.status === 'active'
+    ? { ...state, expiresAt: t.effectiveAt }
+    : state;
+}
+
+/** D8: the dates a state had before its termination was scheduled, once it is revoked. */
+function withoutTermination(state: RegisteredSubscription): SubscriptionState {
+  const { termination: _revoked, ...rest } = state;
+  switch (rest.status) {
+    case 'trial':
+      return { ...rest, expiresAt: rest.currentTerm.end };
+    case 'active':
+      return { ...rest, expiresAt: rest.autoRenew ? null : rest.currentTerm.end };
+    case 'cancellation_pending': {
+      const expiresAt = rest.cancellation.expiresAt ?? rest.currentTerm.end;
+      return {
+        ...rest,
+        expiresAt,
+        purgeAt: rest.cancellation.purgeAt ?? purgeDateFor(expiresAt, rest.timeZone),
+      };
+    }
+    default:
+      return state;
+  }
+}
+
+const canTerminate = (state: RegisteredSubscription): boolean =>
+  state.status === 'trial' || state.status === 'active' || state.status === 'cancellation_pending';
+
+function evolveEvent(state: SubscriptionState, event: SubscriptionEvent): SubscriptionState {
   if (event.type === 'SubscriptionRegistered') {
     const d = event.data;
     const facts = {
@@ -44,6 +94,8 @@ export function evolve(state: SubscriptionState, event: SubscriptionEvent): Subs
           renewalDate: d.renewalDate,
           noticeDeadline: d.noticeDeadline,
           noticeDeadlineMissed: d.noticeDeadlineMissed,
+          expiresAt: d.expiresAt,
+          purgeAt: d.purgeAt,
         },
       };
     }
@@ -74,10 +126,12 @@ export function evolve(state: SubscriptionState, event: SubscriptionEvent): Subs
       };
     case 'RoomMeetingAccountRevoked':
       return state;
-    case 'SubscriptionReactivated':
+    case 'SubscriptionReactivated': {
       if (state.status !== 'expired') return state;
+      // Only a termination for another reason than fraud can be reactivated (D8): it is over.
+      const { termination: _over, ...facts } = factsOf(state);
       return {
-        ...factsOf(state),
+        ...facts,
         status: 'active',
         anchor: event.data.anchor,
         termIndex: event.data.termIndex,
@@ -85,6 +139,7 @@ export function evolve(state: SubscriptionState, event: SubscriptionEvent): Subs
         autoRenew: true,
         expiresAt: null,
       };
+    }
     case 'PurgeDeferred':
       return state.status === 'expired' ? { ...state, purgeDeferred: true } : state;
     case 'PurgeStarted':
@@ -114,6 +169,24 @@ export function evolve(state: SubscriptionState, event: SubscriptionEvent): Subs
         purgeAt: state.purgeAt,
         purgedAt: event.data.purgedAt,
       };
+    case 'TerminationScheduled': {
+      if (!canTerminate(state)) return state;
+      const d = event.data;
+      return {
+        ...state,
+        termination: {
+          reason: d.reason,
+          effectiveAt: d.effectiveAt,
+          purgeAt: d.purgeAt,
+          requestedAt: d.requestedAt,
+        },
+      };
+    }
+    case 'TerminationRevoked':
+      return pendingTermination(state) ? withoutTermination(state) : state;
+    case 'ReactivationRefused':
+      // A refusal is a fact for the audit trail; it changes nothing (D6).
+      return state;
     default: {
       const unexpected: never = event;
       return unexpected;

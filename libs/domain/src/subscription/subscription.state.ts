@@ -1,7 +1,7 @@
 import type { Term } from '../calendar/term-calendar';
 import type { Money } from '../shared/actor';
 import type { Instant } from '../shared/time';
-import type { HolderReceipt, NoticeDecision } from './subscription.events';
+import type { HolderReceipt, NoticeDecision, TerminationReason } from './subscription.events';
 import type { Plan } from './plan';
 
 /** What every registered subscription knows about itself, whatever its status. */
@@ -18,10 +18,25 @@ export interface SubscriptionFacts {
   readonly autoRenew: boolean;
   readonly outstandingBalance: Money | null;
   readonly assignedLicences: number;
+  /**
+   * D8: a termination scheduled (pending until `effectiveAt`) or that ended the subscription.
+   * Absent when there is none (states folded before terminations existed have no such field).
+   */
+  readonly termination?: Termination;
+}
+
+export interface Termination {
+  readonly reason: TerminationReason;
+  readonly effectiveAt: Instant;
+  readonly purgeAt: Instant;
+  readonly requestedAt: Instant;
 }
 
 export interface PendingCancellation extends NoticeDecision {
   readonly requestedAt: Instant;
+  /** The cancellation's own dates (a termination may bring the expiry earlier while pending). */
+  readonly expiresAt?: Instant;
+  readonly purgeAt?: Instant;
 }
 
 export interface PurgeInProgress {
@@ -69,6 +84,17 @@ export type RegisteredSubscription = Exclude<SubscriptionState, { status: 'unreg
 
 export const initialSubscriptionState = (): SubscriptionState => ({ status: 'unregistered' });
 
+/** The termination still to take effect (D8): scheduled, the subscription not expired yet. */
+export function pendingTermination(state: SubscriptionState): Termination | null {
+  if (
+    state.status !== 'trial' &&
+    state.status !== 'active' &&
+    state.status !== 'cancellation_pending'
+  )
+    return null;
+  return state.termination ?? null;
+}
+
 export function isRegistered(state: SubscriptionState): state is RegisteredSubscription {
   return state.status !== 'unregistered';
 }
@@ -88,8 +114,10 @@ export function factsOf(state: RegisteredSubscription): SubscriptionFacts {
     autoRenew,
     outstandingBalance,
     assignedLicences,
+    termination,
   } = state;
   return {
+    ...(termination ? { termination } : {}),
     subscriptionId,
     accountId,
     productId,

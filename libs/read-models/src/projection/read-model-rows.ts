@@ -57,6 +57,9 @@ const SUBSCRIPTION_SIDE_ROWS: Record<SubscriptionEventType, 'confirmation' | 're
   PurgeStarted: null,
   ProductDataHolderPurged: null,
   ProductDataPurged: 'receipt',
+  TerminationScheduled: null,
+  TerminationRevoked: null,
+  ReactivationRefused: null,
 };
 const ACCOUNT_TYPES: Record<AccountEventType, true> = {
   LegalHoldPlaced: true,

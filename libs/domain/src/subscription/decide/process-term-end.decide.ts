@@ -7,11 +7,22 @@ import type {
   SubscriptionEvent,
   SubscriptionExpired,
   SubscriptionRenewed,
+  TerminationReason,
 } from '../subscription.events';
-import type { RegisteredSubscription, SubscriptionState } from '../subscription.state';
+import {
+  pendingTermination,
+  type RegisteredSubscription,
+  type SubscriptionState,
+} from '../subscription.state';
 import { requireRegistered } from './require-registered';
 
-function expire(s: RegisteredSubscription, expiresAt: Instant, now: Instant): SubscriptionEvent[] {
+/** The expiry (and R18's revocation for a GoTo Room); a termination names its reason (D8). */
+export function expire(
+  s: RegisteredSubscription,
+  expiresAt: Instant,
+  now: Instant,
+  terminationReason: TerminationReason | null = null,
+): SubscriptionEvent[] {
   const expired: SubscriptionExpired = {
     type: 'SubscriptionExpired',
     data: {
@@ -23,6 +34,7 @@ function expire(s: RegisteredSubscription, expiresAt: Instant, now: Instant): Su
       // From the scheduled expiry, not from when the job ran: a late job never delays the purge
       // date the customer was told (R19), and an early one cannot happen (guard below).
       purgeAt: purgeDateFor(expiresAt, s.timeZone),
+      ...(terminationReason ? { cause: 'terminated' as const, terminationReason } : {}),
     },
   };
   if (!findProduct(s.productId)?.roomHardware) return [expired];
@@ -81,6 +93,12 @@ export function processTermEnd(
   const s = requireRegistered(state, command.data.subscriptionId);
   if (!isTermEndDue(s, command.data.dueAt ?? null)) return [];
   const now = toInstant(parseInstant(command.data.now, 'now'));
+  // D8: a termination takes effect at its instant, before any renewal or other expiry.
+  const termination = pendingTermination(s);
+  if (termination)
+    return isBefore(now, termination.effectiveAt)
+      ? []
+      : expire(s, termination.effectiveAt, now, termination.reason);
   switch (s.status) {
     case 'trial':
       return isBefore(now, s.expiresAt) ? [] : expire(s, s.expiresAt, now);
@@ -107,6 +125,8 @@ function isTermEndDue(state: SubscriptionState, dueAt: Instant | null): boolean 
 
 /** When the next term-end job for this state is due, or null when none is (D5 rescheduling). */
 export function nextTermEndDue(state: SubscriptionState): Instant | null {
+  const termination = pendingTermination(state);
+  if (termination) return termination.effectiveAt;
   switch (state.status) {
     case 'trial':
       return state.expiresAt;

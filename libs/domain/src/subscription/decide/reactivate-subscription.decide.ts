@@ -3,19 +3,20 @@ import { DomainError, invalidState } from '../../shared/domain-error';
 import { isBefore, parseInstant, toInstant } from '../../shared/time';
 import { rolesThatMayCancel } from '../cancellation-policy';
 import type { ReactivateSubscription } from '../subscription.commands';
-import type { SubscriptionReactivated } from '../subscription.events';
+import type { ReactivationRefused, SubscriptionReactivated } from '../subscription.events';
 import type { SubscriptionState } from '../subscription.state';
 import { requireRegistered } from './require-registered';
 
 /**
  * D2: the 90 days after expiry are a grace period. Reactivated before its purge date, a
  * subscription starts a new term from now (the new anchor) with its data intact and its purge
- * dropped. Once a purge has started or finished there is nothing to come back to (R15).
+ * dropped. Once a purge has started or finished there is nothing to come back to (R15). After a
+ * termination for fraud the refusal is recorded (D8, D6).
  */
 export function reactivateSubscription(
   command: ReactivateSubscription,
   state: SubscriptionState,
-): [SubscriptionReactivated] {
+): [SubscriptionReactivated] | [ReactivationRefused] {
   const c = command.data;
   const s = requireRegistered(state, c.subscriptionId);
   const now = toInstant(parseInstant(c.now, 'now'));
@@ -41,6 +42,23 @@ export function reactivateSubscription(
         status: s.status,
       },
     );
+  // D8: a subscription terminated for fraud does not come back; the refusal is recorded (D6).
+  if (s.termination?.reason === 'fraud')
+    return [
+      {
+        type: 'ReactivationRefused',
+        data: {
+          subscriptionId: s.subscriptionId,
+          accountId: s.accountId,
+          code: 'INVALID_STATE',
+          rule: 'D8',
+          message: `Subscription ${s.subscriptionId} was terminated for fraud; it cannot be reactivated.`,
+          requestedBy: c.requestedBy,
+          channel: c.channel,
+          refusedAt: now,
+        },
+      },
+    ];
   if (s.plan.kind === 'trial')
     throw invalidState(
       'An expired trial is not reactivated: register a paid subscription instead.',

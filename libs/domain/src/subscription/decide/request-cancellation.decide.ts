@@ -8,7 +8,7 @@ import {
   type CancellationRefused,
   type CancellationRequested,
 } from '../subscription.events';
-import type { SubscriptionState } from '../subscription.state';
+import { pendingTermination, type SubscriptionState } from '../subscription.state';
 import { requireRegistered } from './require-registered';
 
 export type RequestCancellationResult =
@@ -33,6 +33,12 @@ export function requestCancellation(
       {
         status: s.status,
       },
+    );
+  const termination = pendingTermination(s);
+  if (termination)
+    throw invalidState(
+      `Subscription ${s.subscriptionId} is being terminated (${termination.reason}) at ${termination.effectiveAt}; there is nothing to cancel.`,
+      { reason: termination.reason, effectiveAt: termination.effectiveAt },
     );
   if (c.channel === 'support' && !c.verification)
     throw validationFailed('A support cancellation must carry what the agent verified (R10).', {
