@@ -84,6 +84,38 @@ describe('desiredJobs: the jobs a folded state calls for', () => {
     expect(needsAccountView(expired)).toBe(false);
   });
 
+  it('D8: a termination moves the term-end job to effectiveAt, a revocation moves it back; the purge follows 90 days on', () => {
+    const effectiveAt = '2026-02-19T23:00:00.000Z';
+    const terminate = {
+      type: 'ScheduleTermination',
+      data: {
+        subscriptionId: 'sub_1',
+        requestedBy: { actorId: 'svc_billing', role: 'user' },
+        reason: 'payment_failed',
+        effective: effectiveAt,
+        now: '2026-02-11T09:00:00.000Z',
+      },
+    } as SubscriptionCommand;
+    const revoke = {
+      type: 'RevokeTermination',
+      data: {
+        subscriptionId: 'sub_1',
+        requestedBy: { actorId: 'svc_billing', role: 'user' },
+        now: '2026-02-12T09:00:00.000Z',
+      },
+    } as SubscriptionCommand;
+    expect(ids(stateAfter(register(), terminate))).toEqual([
+      ['term-end', `term-end-sub_1-${ms(effectiveAt)}`, effectiveAt],
+    ]);
+    expect(ids(stateAfter(register(), terminate, revoke))).toEqual([
+      ['term-end', `term-end-sub_1-${ms(FEB_28)}`, FEB_28],
+    ]);
+    const purgeAt = '2026-05-20T22:00:00.000Z'; // May 21, 00:00 in Rome
+    expect(ids(stateAfter(register(), terminate, termEnd(effectiveAt)))).toEqual([
+      ['purge', `purge-sub_1-${ms(purgeAt)}`, purgeAt],
+    ]);
+  });
+
   it('R11: a trial has its term-end job at the end of the trial', () => {
     const trial = stateAfter(
       register({

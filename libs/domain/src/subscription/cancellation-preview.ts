@@ -2,7 +2,7 @@ import { type CustomerChannel, isPositiveAmount, type Role } from '../shared/act
 import type { DomainErrorCode } from '../shared/domain-error';
 import { parseInstant, toInstant, type Instant } from '../shared/time';
 import { cancellationRefusals, cancellationTerms } from './cancellation-policy';
-import type { RegisteredSubscription } from './subscription.state';
+import { pendingTermination, type RegisteredSubscription } from './subscription.state';
 
 export interface PreviewItem {
   readonly code: string;
@@ -69,6 +69,18 @@ export function previewCancellation(
         message: `The subscription has already ${state.status}.`,
       });
       break;
+  }
+  // D8: a subscription being terminated ends then, whatever a cancellation would say.
+  const termination = pendingTermination(state);
+  if (termination) {
+    effectiveAt = termination.effectiveAt;
+    purgeAt = termination.purgeAt;
+    noticeDeadlineMissed = false;
+    refusals.push({
+      code: 'INVALID_STATE',
+      rule: 'D8',
+      message: `The subscription is being terminated (${termination.reason}) at ${termination.effectiveAt}: there is nothing to cancel.`,
+    });
   }
 
   const checklist: PreviewItem[] = [];

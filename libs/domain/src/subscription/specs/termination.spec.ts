@@ -21,6 +21,8 @@ import {
 import type { SubscriptionCommand } from '../subscription.commands';
 import type { SubscriptionEvent, TerminationReason } from '../subscription.events';
 import { nextTermEndDue } from '../decide/process-term-end.decide';
+import { previewCancellation } from '../cancellation-preview';
+import type { RegisteredSubscription } from '../subscription.state';
 
 const spec = deciderSpecification(subscriptionDecider);
 const at = (local: string): string => toInstant(DateTime.fromISO(local, { zone: 'Europe/Rome' }));
@@ -314,6 +316,28 @@ describe('Reactivation after a termination (D8, D2)', () => {
     const state = fold(subscriptionDecider, events);
     expect(state).toMatchObject({ status: 'active', expiresAt: null });
     expect(state).not.toHaveProperty('termination');
+  });
+});
+
+describe('the cancellation preview of a subscription being terminated (D8, R19)', () => {
+  it('D8: the preview shows the termination’s dates and refuses: there is nothing to cancel', () => {
+    const effectiveAt = at('2026-02-20T00:00');
+    const state = fold(
+      subscriptionDecider,
+      after([monthly], terminate(at('2026-02-10T00:00'), effectiveAt)),
+    ) as RegisteredSubscription;
+    const preview = previewCancellation(
+      state,
+      'billing_admin',
+      'self_service',
+      at('2026-02-11T00:00'),
+    );
+    expect(preview).toMatchObject({
+      allowed: false,
+      effectiveAt,
+      purgeAt: purgeDateFor(effectiveAt, 'Europe/Rome'),
+      refusals: [expect.objectContaining({ code: 'INVALID_STATE', rule: 'D8' })],
+    });
   });
 });
 
