@@ -8,12 +8,17 @@ export const ERROR_STATUS = {
   INVALID_STATE: 409,
   CONCURRENCY_CONFLICT: 409,
   CLOCK_BACKWARDS: 409,
+  /** The request did not arrive within the server's request timeout. */
+  REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
+  /** A path parameter longer than the router takes. */
+  URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
   CONTACT_SUPPORT: 422,
   OUTSTANDING_BALANCE: 422,
   TRIAL_NEEDS_NO_CANCELLATION: 422,
   IDEMPOTENCY_KEY_REUSED: 422,
+  HEADERS_TOO_LARGE: 431,
   SERVICE_UNAVAILABLE: 503,
   /** `?minPosition=` was not reached by the read models within the bounded wait (Retry-After). */
   READ_MODEL_BEHIND: 503,

@@ -4,10 +4,11 @@ import {
   type ExceptionFilter,
   HttpException,
   Inject,
-  Logger,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
 import { DomainError } from '@app/domain';
+import { LOGGER } from '@app/infrastructure';
 import {
   ApiError,
   type ApiErrorCode,
@@ -65,19 +66,33 @@ export function toErrorBody(exception: unknown): {
   };
 }
 
+/** The client closed the connection while its request was still arriving (Node's 'aborted'). */
+const isClientAbort = (e: unknown): boolean =>
+  e instanceof Error && e.message === 'aborted' && (e as { code?: unknown }).code === 'ECONNRESET';
+
 /** The one place where errors become HTTP responses in the shape of API.md. */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
-  constructor(@Inject(Logger) private readonly logger: Logger) {}
+  private readonly log: Logger;
+
+  constructor(@Inject(LOGGER) logger: Logger) {
+    this.log = logger.child({ component: 'http' });
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, body, unexpected } = toErrorBody(exception);
-    if (unexpected)
-      this.logger.error(
-        exception instanceof Error ? exception.stack : String(exception),
-        'ApiExceptionFilter',
+    // Nobody is left to answer: a client going away is routine, not a server error.
+    if (isClientAbort(exception)) {
+      this.log.info(
+        { requestId: reply.request.id },
+        'client closed the connection before its request arrived',
       );
+      return;
+    }
+    const { status, body, unexpected } = toErrorBody(exception);
+    // One JSON log line, the stack inside it (never the request's body or headers).
+    if (unexpected)
+      this.log.error({ err: exception, requestId: reply.request.id }, 'unexpected error');
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

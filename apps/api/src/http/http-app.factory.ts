@@ -5,13 +5,31 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import type { ErrorBody } from './api-error';
+import {
+  clientErrorHandler,
+  EDGE_TIMEOUTS,
+  type EdgeTimeouts,
+  frameworkErrors,
+  requireHost,
+  requireJsonBodies,
+} from './http-edge';
 
 /** Request bodies above this are refused with 413 PAYLOAD_TOO_LARGE before any parsing. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
-export function fastifyAdapter(): FastifyAdapter {
+export function fastifyAdapter(timeouts: EdgeTimeouts = EDGE_TIMEOUTS): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: timeouts.headersTimeoutMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
+      // Checked by requireHost, which answers in the API's error shape.
+      requireHostHeader: false,
+    },
+    frameworkErrors,
+    clientErrorHandler,
     trustProxy: false,
     // Fastify's own 503 while closing has a body of its own shape: answerWhileClosing() answers
     // those requests in ours instead.
@@ -22,6 +40,8 @@ export function fastifyAdapter(): FastifyAdapter {
     genReqId: requestIdOf,
   });
   answerWhileClosing(adapter.getInstance());
+  requireHost(adapter.getInstance());
+  requireJsonBodies(adapter.getInstance());
   return adapter;
 }
 
