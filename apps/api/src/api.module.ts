@@ -10,6 +10,7 @@ import { ErasePersonalDataHandler } from './erase-personal-data/erase-personal-d
 import { OpenPurgesController } from './open-purges/open-purges.controller';
 import { GetSubscriptionController } from './get-subscription/get-subscription.controller';
 import { HealthController } from './health/health.controller';
+import { AccountDirectory } from './account-directory';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { AuthGuard } from './http/auth';
 import { CommandEndpoint } from './http/command-endpoint';
@@ -57,6 +58,7 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     // The command routes' helper: parse, context, then the CommandBus to one handler per use case.
     CommandEndpoint,
     RegisterSubscriptionHandler,
+    AccountDirectory,
     CancelSubscriptionHandler,
     WithdrawCancellationHandler,
     ReactivateSubscriptionHandler,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SURVEY_REASONS, type SurveyReason } from '@app/domain';
-import { actorSchema } from '../http/common-schemas';
+import { actorSchema, freeTextSchema } from '../http/common-schemas';
 
 export const cancelSubscriptionRequestSchema = z
   .strictObject({
@@ -9,14 +9,14 @@ export const cancelSubscriptionRequestSchema = z
     survey: z
       .strictObject({
         reason: z.enum(SURVEY_REASONS as [SurveyReason, ...SurveyReason[]]),
-        comment: z.string().max(2000).optional(),
+        comment: freeTextSchema(2000).optional(),
       })
       .optional(),
     verification: z
       .strictObject({
         billingAdminEmail: z.email().max(254),
         paymentLast4: z.string().regex(/^\d{4}$/, 'must be the last four digits'),
-        billingAddress: z.string().min(1).max(500),
+        billingAddress: freeTextSchema(500).pipe(z.string().min(1)),
       })
       .optional(),
   })

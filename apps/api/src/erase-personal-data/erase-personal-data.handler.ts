@@ -7,6 +7,7 @@ import {
 } from '@app/domain';
 import { CommandRunner, PreparedCommand } from '@app/infrastructure';
 import { PersonalDataEraser } from '@app/purge';
+import { AccountDirectory } from '../account-directory';
 import {
   ErasePersonalDataCommand,
   type ErasePersonalDataResult,
@@ -22,9 +23,11 @@ export class ErasePersonalDataHandler implements ICommandHandler<ErasePersonalDa
   constructor(
     private readonly runner: CommandRunner,
     private readonly eraser: PersonalDataEraser,
+    private readonly accounts: AccountDirectory,
   ) {}
 
   async execute({ data, context }: ErasePersonalDataCommand): Promise<ErasePersonalDataResult> {
+    await this.accounts.requireKnown(data.accountId);
     const erased: { receipt?: ErasureReceipt } = {};
     const result = await this.runner.run(
       accountStreamId(data.accountId),

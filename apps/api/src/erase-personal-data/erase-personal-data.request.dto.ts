@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { actorSchema } from '../http/common-schemas';
+import { actorSchema, freeTextSchema } from '../http/common-schemas';
 
 export const erasePersonalDataRequestSchema = z.strictObject({
   /** A ticket reference, not personal data: it is recorded after the account's keys are gone. */
-  reason: z.string().trim().min(1).max(500),
+  reason: freeTextSchema(500).trim().min(1),
   requestedBy: actorSchema,
 });

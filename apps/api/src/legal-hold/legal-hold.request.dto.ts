@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { actorSchema } from '../http/common-schemas';
+import { actorSchema, freeTextSchema } from '../http/common-schemas';
 
 export const legalHoldRequestSchema = z.strictObject({
-  reason: z.string().trim().min(1).max(1000),
+  reason: freeTextSchema(1000).trim().min(1),
   requestedBy: actorSchema,
 });

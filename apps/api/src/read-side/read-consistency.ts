@@ -9,6 +9,7 @@ import {
   type ReadModelsSettings,
 } from '@app/read-models';
 import { ApiError } from '../http/api-error';
+import { decimalParam } from '../http/common-schemas';
 
 /** Query parameters every read-model query accepts (read-your-writes). */
 export const consistencyQuery = {
@@ -19,11 +20,7 @@ export const consistencyQuery = {
     .describe(
       'Wait until the read models include this log position (the `position` of a command response) before answering.',
     ),
-  maxWaitMs: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(60_000)
+  maxWaitMs: decimalParam(0, 60_000)
     .optional()
     .describe(
       'Longest wait for minPosition in ms (default and cap: READ_MODEL_MAX_WAIT_MS, 5000).',
@@ -88,11 +85,7 @@ export const listParam = <T extends z.ZodType<string, string>>(item: T, max = 20
     )
     .pipe(z.array(item).max(max));
 
-export const limitParam = z.coerce
-  .number()
-  .int()
-  .min(1)
-  .max(1000)
+export const limitParam = decimalParam(1, 1000)
   .default(100)
   .describe('Page size, at most 1000 (default 100).');
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TERMINATION_REASONS, type TerminationReason } from '@app/domain';
-import { actorSchema, instantSchema } from '../http/common-schemas';
+import { actorSchema, freeTextSchema, instantSchema } from '../http/common-schemas';
 
 /** D8: a platform service ends a subscription without the customer. */
 export const terminateSubscriptionRequestSchema = z.strictObject({
@@ -9,7 +9,7 @@ export const terminateSubscriptionRequestSchema = z.strictObject({
   /** Now, the current term's end, or an instant between the two (checked by the domain). */
   effective: z.union([z.enum(['immediately', 'term_end']), instantSchema]),
   /** Free text: personal data, encrypted in the event like the survey comment. */
-  note: z.string().max(2000).optional(),
+  note: freeTextSchema(2000).optional(),
 });
 
 export type TerminateSubscriptionRequest = z.infer<typeof terminateSubscriptionRequestSchema>;
