@@ -29,7 +29,13 @@ import { StoredSchedulerProgress } from './scheduler-progress';
 export const SCHEDULER_SUBSCRIPTION = 'lifecycle-scheduler';
 
 /** Events that change nothing a job depends on. */
-const IGNORED = new Set(['CancellationRefused', 'RoomMeetingAccountRevoked', 'PersonalDataErased']);
+const IGNORED = new Set([
+  'CancellationRefused',
+  'RoomMeetingAccountRevoked',
+  'PersonalDataErased',
+  // D9: billing's facts decide cancellations (R6, R19), never when a job runs.
+  'BillingFactsUpdated',
+]);
 
 export interface LifecycleSchedulerOptions {
   /** The log to follow; the raw store is enough (only stream ids and types are read here). */

@@ -89,6 +89,22 @@ export type CompletePurge = Command<
   }
 >;
 
+/**
+ * D9: billing's facts as billing now states them. A fact left out is unchanged; at least one is
+ * given. Nothing is written when both equal the current values.
+ */
+export type UpdateBillingFacts = Command<
+  'UpdateBillingFacts',
+  {
+    subscriptionId: string;
+    outstandingBalance?: Money;
+    assignedLicences?: number;
+    requestedBy: Actor | null;
+    channel: Channel;
+    now: Instant;
+  }
+>;
+
 export type SubscriptionCommand =
   | RegisterSubscription
   | RequestCancellation
@@ -97,4 +113,5 @@ export type SubscriptionCommand =
   | ReactivateSubscription
   | StartPurge
   | RecordHolderPurged
-  | CompletePurge;
+  | CompletePurge
+  | UpdateBillingFacts;

@@ -4,6 +4,7 @@ import { reactivateSubscription } from './decide/reactivate-subscription.decide'
 import { registerSubscription } from './decide/register-subscription.decide';
 import { requestCancellation } from './decide/request-cancellation.decide';
 import { withdrawCancellation } from './decide/withdraw-cancellation.decide';
+import { updateBillingFacts } from './decide/update-billing-facts.decide';
 import type { SubscriptionCommand } from './subscription.commands';
 import type { SubscriptionEvent } from './subscription.events';
 import type { SubscriptionState } from './subscription.state';
@@ -34,6 +35,8 @@ export function decide(
       return recordHolderPurged(command, state);
     case 'CompletePurge':
       return completePurge(command, state);
+    case 'UpdateBillingFacts':
+      return updateBillingFacts(command, state);
     default: {
       const unexpected: never = command;
       throw new TypeError(`Unknown command ${JSON.stringify(unexpected)}`);

@@ -226,6 +226,24 @@ export type ProductDataPurged = Event<
   }
 >;
 
+/**
+ * D9: billing's facts changed (the outstanding balance, the assigned licences). Written only when
+ * a value changes; carries both facts as they are now and as they were, so R6 and R19 decide on
+ * the latest values and the audit trail shows the change.
+ */
+export type BillingFactsUpdated = Event<
+  'BillingFactsUpdated',
+  Ids & {
+    outstandingBalance: Money | null;
+    assignedLicences: number;
+    previous: { outstandingBalance: Money | null; assignedLicences: number };
+    /** The person billing names, if any; the platform service itself otherwise (null). */
+    requestedBy: Actor | null;
+    channel: Channel;
+    updatedAt: Instant;
+  }
+>;
+
 export type SubscriptionEvent =
   | SubscriptionRegistered
   | CancellationRequested
@@ -240,7 +258,8 @@ export type SubscriptionEvent =
   | PurgeDeferred
   | PurgeStarted
   | ProductDataHolderPurged
-  | ProductDataPurged;
+  | ProductDataPurged
+  | BillingFactsUpdated;
 
 export type SubscriptionEventType = SubscriptionEvent['type'];
 
@@ -259,4 +278,5 @@ export const SUBSCRIPTION_EVENT_TYPES: readonly SubscriptionEventType[] = [
   'PurgeStarted',
   'ProductDataHolderPurged',
   'ProductDataPurged',
+  'BillingFactsUpdated',
 ];

@@ -114,6 +114,13 @@ export function evolve(state: SubscriptionState, event: SubscriptionEvent): Subs
         purgeAt: state.purgeAt,
         purgedAt: event.data.purgedAt,
       };
+    case 'BillingFactsUpdated':
+      // D9: the latest facts replace those given at registration, whatever the status.
+      return {
+        ...state,
+        outstandingBalance: event.data.outstandingBalance,
+        assignedLicences: event.data.assignedLicences,
+      };
     default: {
       const unexpected: never = event;
       return unexpected;

@@ -57,6 +57,7 @@ const SUBSCRIPTION_SIDE_ROWS: Record<SubscriptionEventType, 'confirmation' | 're
   PurgeStarted: null,
   ProductDataHolderPurged: null,
   ProductDataPurged: 'receipt',
+  BillingFactsUpdated: null,
 };
 const ACCOUNT_TYPES: Record<AccountEventType, true> = {
   LegalHoldPlaced: true,
