@@ -35,6 +35,8 @@ const IGNORED = new Set([
   'PersonalDataErased',
   // D9: billing's facts decide cancellations (R6, R19), never when a job runs.
   'BillingFactsUpdated',
+  // D10: a refused erasure changes no hold, so no purge.
+  'ErasureRefused',
 ]);
 
 export interface LifecycleSchedulerOptions {

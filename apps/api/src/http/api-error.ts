@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   INVALID_STATE: 409,
   CONCURRENCY_CONFLICT: 409,
   CLOCK_BACKWARDS: 409,
+  /** D10: an erasure of an account under a legal hold (recorded as ErasureRefused). */
+  LEGAL_HOLD: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   CONTACT_SUPPORT: 422,

@@ -63,6 +63,7 @@ const ACCOUNT_TYPES: Record<AccountEventType, true> = {
   LegalHoldPlaced: true,
   LegalHoldReleased: true,
   PersonalDataErased: true,
+  ErasureRefused: true,
 };
 const isSubscriptionType = (type: string): type is SubscriptionEventType =>
   Object.hasOwn(SUBSCRIPTION_SIDE_ROWS, type);
