@@ -21,6 +21,8 @@ import { ReactivateSubscriptionHandler } from './reactivate-subscription/reactiv
 import { RegisterSubscriptionController } from './register-subscription/register-subscription.controller';
 import { RegisterSubscriptionHandler } from './register-subscription/register-subscription.handler';
 import { SubscriptionReader } from './subscription-reader';
+import { UpdateBillingFactsController } from './update-billing-facts/update-billing-facts.controller';
+import { UpdateBillingFactsHandler } from './update-billing-facts/update-billing-facts.handler';
 import { WithdrawCancellationController } from './withdraw-cancellation/withdraw-cancellation.controller';
 import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-cancellation.handler';
 
@@ -43,6 +45,7 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     LegalHoldController,
     ErasePersonalDataController,
     OpenPurgesController,
+    UpdateBillingFactsController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
@@ -56,6 +59,7 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     ReactivateSubscriptionHandler,
     ChangeLegalHoldHandler,
     ErasePersonalDataHandler,
+    UpdateBillingFactsHandler,
   ],
 })
 export class ApiModule {}

@@ -1,4 +1,4 @@
-import type { Plan, RegisteredSubscription } from '@app/domain';
+import type { Money, Plan, RegisteredSubscription } from '@app/domain';
 
 /** The `Subscription` resource of API.md. */
 export interface SubscriptionView {
@@ -18,6 +18,10 @@ export interface SubscriptionView {
   revision: number;
   /** R16: listed as active but pending until this instant. */
   pendingUntil: string | null;
+  /** D9: billing's latest balance (null: billing never gave one). */
+  outstandingBalance: Money | null;
+  /** D9: billing's latest count of assigned licences. */
+  assignedLicences: number | null;
 }
 
 export function toSubscriptionView(
@@ -41,5 +45,7 @@ export function toSubscriptionView(
     legalHold,
     revision,
     pendingUntil: state.status === 'cancellation_pending' ? state.expiresAt : null,
+    outstandingBalance: state.outstandingBalance,
+    assignedLicences: state.assignedLicences,
   };
 }

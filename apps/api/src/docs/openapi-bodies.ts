@@ -4,6 +4,7 @@ import { erasePersonalDataRequestSchema } from '../erase-personal-data/erase-per
 import { legalHoldRequestSchema } from '../legal-hold/legal-hold.request.dto';
 import { reactivateSubscriptionRequestSchema } from '../reactivate-subscription/reactivate-subscription.request.dto';
 import { registerSubscriptionRequestSchema } from '../register-subscription/register-subscription.request.dto';
+import { updateBillingFactsRequestSchema } from '../update-billing-facts/update-billing-facts.request.dto';
 import { withdrawCancellationRequestSchema } from '../withdraw-cancellation/withdraw-cancellation.request.dto';
 
 /**
@@ -19,4 +20,5 @@ export const COMMAND_BODIES: Readonly<Record<string, z.ZodType>> = {
   'post /v1/accounts/{accountId}/legal-hold': legalHoldRequestSchema,
   'delete /v1/accounts/{accountId}/legal-hold': legalHoldRequestSchema,
   'post /v1/accounts/{accountId}/erasure': erasePersonalDataRequestSchema,
+  'put /v1/subscriptions/{id}/billing-facts': updateBillingFactsRequestSchema,
 };

@@ -34,7 +34,8 @@ const errorSchema = {
     },
   },
 };
-const errorResponse = (description: string) => ({
+/** An error answer in the one error shape, for a route's `@ApiResponse({ status, ...here })`. */
+export const errorResponse = (description: string) => ({
   description,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });

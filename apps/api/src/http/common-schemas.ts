@@ -20,3 +20,9 @@ export const actorSchema = z.strictObject({
 
 /** ISO 8601 with an explicit offset or Z (API.md: "times are ISO 8601 with offset"). */
 export const instantSchema = z.iso.datetime({ offset: true });
+
+/** Money (API.md): `{ "amount": "12.50", "currency": "EUR" }`, a decimal string and ISO 4217. */
+export const moneySchema = z.strictObject({
+  amount: z.string().regex(/^-?\d{1,12}(\.\d{1,4})?$/, 'must be a decimal string such as "12.50"'),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "EUR"'),
+});

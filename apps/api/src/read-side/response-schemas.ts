@@ -4,6 +4,10 @@ import { toOpenApiSchema } from '../docs/openapi-document';
 /** Shapes of the read-side answers, for the OpenAPI document (the code builds them typed). */
 const instant = z.string().describe('ISO 8601 instant, UTC');
 const actor = z.object({ actorId: z.string(), role: z.string() }).nullable();
+const money = z.object({
+  amount: z.string().describe('decimal string, e.g. "12.50"'),
+  currency: z.string(),
+});
 
 export const subscriptionSchema = z.object({
   subscriptionId: z.string(),
@@ -27,6 +31,14 @@ export const subscriptionSchema = z.object({
   pendingUntil: instant
     .nullable()
     .describe('R16: a cancelled subscription is listed as active, pending until this instant'),
+  outstandingBalance: money
+    .nullable()
+    .describe("D9: billing's latest balance (null: none was ever given); R6 and R19 decide on it"),
+  assignedLicences: z
+    .number()
+    .int()
+    .nullable()
+    .describe("D9: billing's latest count of assigned licences"),
   section: z
     .enum(['active', 'expired'])
     .describe('R16: expired and purged subscriptions are listed apart'),
@@ -109,10 +121,20 @@ export const confirmationSchema = z.object({
   nextAttemptAt: instant.nullable(),
 });
 
+/** A command's answer on a subscription (D1, D2, D9): the Subscription, what it wrote, where. */
+export const subscriptionCommandSchema = subscriptionSchema.omit({ section: true }).extend({
+  events: z.array(z.string()).describe('Types of the events written (empty: nothing changed)'),
+  position: z
+    .string()
+    .nullable()
+    .describe('Log position of the last event written (?minPosition= reads your write)'),
+});
+
 export const RESPONSES = {
   subscriptionList: toOpenApiSchema(z.object({ items: z.array(subscriptionSchema) })),
   auditPage: toOpenApiSchema(page(auditEventSchema)),
   auditEvent: toOpenApiSchema(auditEventSchema),
   purgePage: toOpenApiSchema(page(purgeReceiptSchema)),
   confirmationPage: toOpenApiSchema(page(confirmationSchema)),
+  subscriptionCommand: toOpenApiSchema(subscriptionCommandSchema),
 };

@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import { MAX_TERM_MONTHS, MAX_TRIAL_DAYS, PRODUCT_IDS } from '@app/domain';
-import { idSchema, instantSchema } from '../http/common-schemas';
-
-export const moneySchema = z.strictObject({
-  amount: z.string().regex(/^-?\d{1,12}(\.\d{1,4})?$/, 'must be a decimal string such as "12.50"'),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "EUR"'),
-});
+import { idSchema, instantSchema, moneySchema } from '../http/common-schemas';
 
 export const planSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('monthly') }),
