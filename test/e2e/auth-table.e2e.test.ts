@@ -11,6 +11,7 @@ const CONTRACT: readonly Route[] = [
   { method: 'POST', path: '/v1/subscriptions/{id}/reactivation', scope: 'subscriptions:write' },
   { method: 'POST', path: '/v1/subscriptions/{id}/termination', scope: 'subscriptions:write' },
   { method: 'DELETE', path: '/v1/subscriptions/{id}/termination', scope: 'subscriptions:write' },
+  { method: 'PUT', path: '/v1/subscriptions/{id}/billing-facts', scope: 'subscriptions:write' },
   { method: 'POST', path: '/v1/accounts/{accountId}/legal-hold', scope: 'ops' },
   { method: 'DELETE', path: '/v1/accounts/{accountId}/legal-hold', scope: 'ops' },
   { method: 'POST', path: '/v1/accounts/{accountId}/erasure', scope: 'ops' },

@@ -26,6 +26,8 @@ import { RevokeTerminationController } from './revoke-termination/revoke-termina
 import { RevokeTerminationHandler } from './revoke-termination/revoke-termination.handler';
 import { TerminateSubscriptionController } from './terminate-subscription/terminate-subscription.controller';
 import { TerminateSubscriptionHandler } from './terminate-subscription/terminate-subscription.handler';
+import { UpdateBillingFactsController } from './update-billing-facts/update-billing-facts.controller';
+import { UpdateBillingFactsHandler } from './update-billing-facts/update-billing-facts.handler';
 import { WithdrawCancellationController } from './withdraw-cancellation/withdraw-cancellation.controller';
 import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-cancellation.handler';
 
@@ -50,6 +52,7 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     LegalHoldController,
     ErasePersonalDataController,
     OpenPurgesController,
+    UpdateBillingFactsController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },
@@ -66,6 +69,7 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     RevokeTerminationHandler,
     ChangeLegalHoldHandler,
     ErasePersonalDataHandler,
+    UpdateBillingFactsHandler,
   ],
 })
 export class ApiModule {}

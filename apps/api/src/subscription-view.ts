@@ -1,4 +1,4 @@
-import type { Plan, RegisteredSubscription, TerminationReason } from '@app/domain';
+import type { Money, Plan, RegisteredSubscription, TerminationReason } from '@app/domain';
 
 /** The `Subscription` resource of API.md. */
 export interface SubscriptionView {
@@ -20,6 +20,10 @@ export interface SubscriptionView {
   pendingUntil: string | null;
   /** D8: a termination pending or that ended the subscription. */
   termination: { reason: TerminationReason; effectiveAt: string; requestedAt: string } | null;
+  /** D9: billing's latest balance (null: billing never gave one). */
+  outstandingBalance: Money | null;
+  /** D9: billing's latest count of assigned licences. */
+  assignedLicences: number | null;
 }
 
 export function toSubscriptionView(
@@ -50,5 +54,7 @@ export function toSubscriptionView(
           requestedAt: state.termination.requestedAt,
         }
       : null,
+    outstandingBalance: state.outstandingBalance,
+    assignedLicences: state.assignedLicences,
   };
 }

@@ -149,7 +149,7 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
     try {
       // Awaited together: a failure of any of them ends the wait at once.
       const [, ...rest] = await Promise.all([copy.done, ...others.map((t) => t.done)]);
-      folded = [own, ...(rest)];
+      folded = [own, ...rest];
     } catch (error) {
       throw stop.error ?? error;
     } finally {

@@ -34,6 +34,12 @@ const IGNORED = new Set([
   'ReactivationRefused',
   'RoomMeetingAccountRevoked',
   'PersonalDataErased',
+  'RoomMeetingAccountRevoked',
+  'PersonalDataErased',
+  // D9: billing's facts decide cancellations (R6, R19), never when a job runs.
+  'BillingFactsUpdated',
+  // D10: a refused erasure changes no hold, so no purge.
+  'ErasureRefused',
 ]);
 
 export interface LifecycleSchedulerOptions {

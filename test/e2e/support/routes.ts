@@ -1,6 +1,6 @@
 import type { ReadSideApp } from './read-side-harness';
 
-export type Method = 'GET' | 'POST' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface Route {
   method: Method;

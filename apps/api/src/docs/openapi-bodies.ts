@@ -6,6 +6,7 @@ import { reactivateSubscriptionRequestSchema } from '../reactivate-subscription/
 import { revokeTerminationRequestSchema } from '../revoke-termination/revoke-termination.request.dto';
 import { terminateSubscriptionRequestSchema } from '../terminate-subscription/terminate-subscription.request.dto';
 import { registerSubscriptionRequestSchema } from '../register-subscription/register-subscription.request.dto';
+import { updateBillingFactsRequestSchema } from '../update-billing-facts/update-billing-facts.request.dto';
 import { withdrawCancellationRequestSchema } from '../withdraw-cancellation/withdraw-cancellation.request.dto';
 
 /**
@@ -23,4 +24,5 @@ export const COMMAND_BODIES: Readonly<Record<string, z.ZodType>> = {
   'post /v1/accounts/{accountId}/legal-hold': legalHoldRequestSchema,
   'delete /v1/accounts/{accountId}/legal-hold': legalHoldRequestSchema,
   'post /v1/accounts/{accountId}/erasure': erasePersonalDataRequestSchema,
+  'put /v1/subscriptions/{id}/billing-facts': updateBillingFactsRequestSchema,
 };

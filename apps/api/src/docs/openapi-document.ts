@@ -36,7 +36,8 @@ const errorSchema = {
 };
 /** The API's error shape, for a route that declares an error response of its own. */
 export const ERROR_SCHEMA_REF = { $ref: '#/components/schemas/Error' };
-const errorResponse = (description: string) => ({
+/** An error answer in the one error shape, for a route's `@ApiResponse({ status, ...here })`. */
+export const errorResponse = (description: string) => ({
   description,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });

@@ -4,6 +4,7 @@ import {
   accountStreamId,
   type ErasureReceipt,
   type RecordPersonalDataErasure,
+  recordedRefusal,
 } from '@app/domain';
 import { CommandRunner, PreparedCommand } from '@app/infrastructure';
 import { PersonalDataEraser } from '@app/purge';
@@ -17,6 +18,11 @@ import {
  * R17: shred the account's keys and scrub read models now; record PersonalDataErased with the
  * receipt. The erasure is the command's preparation: it runs once the idempotency key is claimed,
  * so a key reused for another account or request is refused before anything is shredded.
+ *
+ * D10: first the account decider decides whether the erasure may run at all
+ * (RequestPersonalDataErasure on the account stream): under a legal hold it records one
+ * ErasureRefused, answered as 409 LEGAL_HOLD, and nothing is shredded or scrubbed. (A hold placed
+ * in the moment between that decision and the shredding comes after the erasure in the log.)
  */
 @CommandHandler(ErasePersonalDataCommand)
 export class ErasePersonalDataHandler implements ICommandHandler<ErasePersonalDataCommand> {
@@ -28,9 +34,20 @@ export class ErasePersonalDataHandler implements ICommandHandler<ErasePersonalDa
 
   async execute({ data, context }: ErasePersonalDataCommand): Promise<ErasePersonalDataResult> {
     await this.accounts.requireKnown(data.accountId);
+    const streamId = accountStreamId(data.accountId);
+    // A repeated key is answered from the log here too: a refused request stays refused.
+    const asked = await this.runner.run(
+      streamId,
+      accountDecider,
+      { type: 'RequestPersonalDataErasure', data: { ...data, now: this.runner.now() } },
+      context,
+    );
+    const refusal = recordedRefusal(asked.events);
+    if (refusal) throw refusal;
+
     const erased: { receipt?: ErasureReceipt } = {};
     const result = await this.runner.run(
-      accountStreamId(data.accountId),
+      streamId,
       accountDecider,
       new PreparedCommand(
         'RecordPersonalDataErasure',

@@ -10,6 +10,8 @@ export const ERROR_STATUS = {
   CLOCK_BACKWARDS: 409,
   /** The request did not arrive within the server's request timeout. */
   REQUEST_TIMEOUT: 408,
+  /** D10: an erasure of an account under a legal hold (recorded as ErasureRefused). */
+  LEGAL_HOLD: 409,
   PAYLOAD_TOO_LARGE: 413,
   /** A path parameter longer than the router takes. */
   URI_TOO_LONG: 414,

@@ -4,6 +4,10 @@ import { toOpenApiSchema } from '../docs/openapi-document';
 /** Shapes of the read-side answers, for the OpenAPI document (the code builds them typed). */
 const instant = z.string().describe('ISO 8601 instant, UTC');
 const actor = z.object({ actorId: z.string(), role: z.string() }).nullable();
+const money = z.object({
+  amount: z.string().describe('decimal string, e.g. "12.50"'),
+  currency: z.string(),
+});
 
 export const subscriptionSchema = z.object({
   subscriptionId: z.string(),
@@ -42,6 +46,14 @@ export const subscriptionSchema = z.object({
     })
     .nullable()
     .describe('D8: a termination pending, or the one that ended the subscription'),
+  outstandingBalance: money
+    .nullable()
+    .describe("D9: billing's latest balance (null: none was ever given); R6 and R19 decide on it"),
+  assignedLicences: z
+    .number()
+    .int()
+    .nullable()
+    .describe("D9: billing's latest count of assigned licences"),
   section: z
     .enum(['active', 'expired'])
     .describe('R16: expired and purged subscriptions are listed apart'),
@@ -124,18 +136,20 @@ export const confirmationSchema = z.object({
   nextAttemptAt: instant.nullable(),
 });
 
-/** A Subscription as a command answers it (no R16 section), with what the command wrote. */
+/** A Subscription as a command answers it (no R16 section). */
 const subscriptionView = subscriptionSchema.omit({ section: true });
+/** What a command wrote, and where (its `position` is the log position for ?minPosition=). */
 const written = {
-  events: z.array(z.string()).describe('Types of the events the command wrote (empty: none)'),
+  events: z.array(z.string()).describe('Types of the events written (empty: nothing changed)'),
   position: z
     .string()
     .nullable()
-    .describe('Log position of the last event written: pass as ?minPosition= to read your write'),
+    .describe('Log position of the last event written (?minPosition= reads your write)'),
 };
+/** A command's answer on a subscription (D1, D2, D8, D9): the Subscription, what it wrote, where. */
+export const subscriptionCommandSchema = subscriptionView.extend(written);
 
 export const RESPONSES = {
-  subscriptionAfterCommand: toOpenApiSchema(subscriptionView.extend(written)),
   termination: toOpenApiSchema(
     z.object({
       subscription: subscriptionView,
@@ -149,4 +163,5 @@ export const RESPONSES = {
   auditEvent: toOpenApiSchema(auditEventSchema),
   purgePage: toOpenApiSchema(page(purgeReceiptSchema)),
   confirmationPage: toOpenApiSchema(page(confirmationSchema)),
+  subscriptionCommand: toOpenApiSchema(subscriptionCommandSchema),
 };

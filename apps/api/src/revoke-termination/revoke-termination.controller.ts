@@ -17,7 +17,7 @@ export class RevokeTerminationController {
   @Delete()
   @ApiTags('subscriptions')
   @ApiOperation({ summary: 'Revoke a termination before it takes effect (D8)' })
-  @ApiOkResponse({ schema: RESPONSES.subscriptionAfterCommand })
+  @ApiOkResponse({ schema: RESPONSES.subscriptionCommand })
   @ApiResponse({
     status: 404,
     description: 'NOT_FOUND: no such subscription',

@@ -19,4 +19,15 @@ export type RecordPersonalDataErasure = Command<
   { accountId: string; requestedBy: Actor; reason: string; receipt: ErasureReceipt; now: Instant }
 >;
 
-export type AccountCommand = PlaceLegalHold | ReleaseLegalHold | RecordPersonalDataErasure;
+/**
+ * D10: asks, before anything is shredded, whether an erasure (R17) may run now. Under a legal hold
+ * it is refused and the refusal recorded (ErasureRefused); otherwise nothing is written, the
+ * caller erases and then records it (RecordPersonalDataErasure).
+ */
+export type RequestPersonalDataErasure = Command<
+  'RequestPersonalDataErasure',
+  { accountId: string; requestedBy: Actor; reason: string; now: Instant }
+>;
+
+export type AccountCommand =
+  PlaceLegalHold | ReleaseLegalHold | RecordPersonalDataErasure | RequestPersonalDataErasure;

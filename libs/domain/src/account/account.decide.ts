@@ -6,7 +6,8 @@ import type { AccountState } from './account.state';
 
 /**
  * D3 legal holds and R17 erasure records, per account. Placing a hold that is already in force,
- * or releasing when none is, changes nothing (idempotent): operators retry.
+ * or releasing when none is, changes nothing (idempotent): operators retry. An erasure asked while
+ * a hold is in force is refused and the refusal recorded (D10).
  */
 export function decideAccount(command: AccountCommand, state: AccountState): AccountEvent[] {
   const c = command.data;
@@ -51,6 +52,24 @@ export function decideAccount(command: AccountCommand, state: AccountState): Acc
             requestedBy: c.requestedBy,
             reason: c.reason,
             receipt: command.data.receipt,
+          },
+        },
+      ];
+    case 'RequestPersonalDataErasure':
+      // D10: decided before anything is shredded; allowed: nothing to record until it is done.
+      if (!state.legalHold) return [];
+      return [
+        {
+          type: 'ErasureRefused',
+          data: {
+            accountId: c.accountId,
+            code: 'LEGAL_HOLD',
+            rule: 'D10',
+            message: `Account ${c.accountId} is under legal hold ${state.legalHold.holdId}: its data is kept for the legal claim (GDPR Art. 17(3)(e)). Ask again once the hold is released.`,
+            holdId: state.legalHold.holdId,
+            requestedBy: c.requestedBy,
+            reason: c.reason,
+            refusedAt: now,
           },
         },
       ];

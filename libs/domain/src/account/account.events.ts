@@ -1,4 +1,5 @@
 import type { Actor } from '../shared/actor';
+import type { ErasureRefusalCode } from '../shared/domain-error';
 import type { Instant } from '../shared/time';
 import type { Event } from '../subscription/subscription.events';
 
@@ -33,10 +34,33 @@ export type PersonalDataErased = Event<
   }
 >;
 
-export type AccountEvent = LegalHoldPlaced | LegalHoldReleased | PersonalDataErased;
+/**
+ * D10: an erasure (R17) refused because the account is under a legal hold (D3): the holder of a
+ * legal claim keeps the data it needs (GDPR Art. 17(3)(e)). Recorded like D6's refusals; it
+ * changes no state, and the erasure may be asked again after the release. The reason is the
+ * request's ticket reference, not personal data (as in PersonalDataErased).
+ */
+export type ErasureRefused = Event<
+  'ErasureRefused',
+  {
+    accountId: string;
+    code: ErasureRefusalCode;
+    /** The rule that refused: "D10". */
+    rule: string;
+    message: string;
+    holdId: string;
+    requestedBy: Actor;
+    reason: string;
+    refusedAt: Instant;
+  }
+>;
+
+export type AccountEvent =
+  LegalHoldPlaced | LegalHoldReleased | PersonalDataErased | ErasureRefused;
 export type AccountEventType = AccountEvent['type'];
 export const ACCOUNT_EVENT_TYPES: readonly AccountEventType[] = [
   'LegalHoldPlaced',
   'LegalHoldReleased',
   'PersonalDataErased',
+  'ErasureRefused',
 ];

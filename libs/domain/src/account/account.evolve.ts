@@ -9,6 +9,9 @@ export function evolveAccount(state: AccountState, event: AccountEvent): Account
       return { ...state, legalHold: null };
     case 'PersonalDataErased':
       return { ...state, lastErasedAt: event.data.erasedAt };
+    case 'ErasureRefused':
+      // A refusal is a fact for the audit trail; it changes nothing (D10, as D6).
+      return state;
     default: {
       const unexpected: never = event;
       return unexpected;

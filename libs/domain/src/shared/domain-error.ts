@@ -5,7 +5,11 @@
 export type RefusalCode =
   'FORBIDDEN_ROLE' | 'CONTACT_SUPPORT' | 'OUTSTANDING_BALANCE' | 'TRIAL_NEEDS_NO_CANCELLATION';
 
-export type DomainErrorCode = RefusalCode | 'INVALID_STATE' | 'VALIDATION_FAILED' | 'NOT_FOUND';
+/** D10: an erasure refused because the account is under a legal hold (recorded: ErasureRefused). */
+export type ErasureRefusalCode = 'LEGAL_HOLD';
+
+export type DomainErrorCode =
+  RefusalCode | 'INVALID_STATE' | 'VALIDATION_FAILED' | 'NOT_FOUND' | ErasureRefusalCode;
 
 export class DomainError extends Error {
   constructor(

@@ -73,6 +73,7 @@ export function cancellationRefusals(
         message: 'Cancelling in the admin console needs billing admin rights.',
       });
     }
+    // R6 on billing's latest balance (D9: BillingFactsUpdated), not the one given at registration.
     if (isPositiveAmount(state.outstandingBalance)) {
       const b = state.outstandingBalance!;
       refusals.push({

@@ -117,6 +117,22 @@ export type RevokeTermination = Command<
   { subscriptionId: string; requestedBy: Actor; now: Instant }
 >;
 
+/**
+ * D9: billing's facts as billing now states them. A fact left out is unchanged; at least one is
+ * given. Nothing is written when both equal the current values.
+ */
+export type UpdateBillingFacts = Command<
+  'UpdateBillingFacts',
+  {
+    subscriptionId: string;
+    outstandingBalance?: Money;
+    assignedLicences?: number;
+    requestedBy: Actor | null;
+    channel: Channel;
+    now: Instant;
+  }
+>;
+
 export type SubscriptionCommand =
   | RegisterSubscription
   | RequestCancellation
@@ -127,4 +143,5 @@ export type SubscriptionCommand =
   | RecordHolderPurged
   | CompletePurge
   | ScheduleTermination
-  | RevokeTermination;
+  | RevokeTermination
+  | UpdateBillingFacts;

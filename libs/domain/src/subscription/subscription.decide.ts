@@ -5,6 +5,7 @@ import { registerSubscription } from './decide/register-subscription.decide';
 import { requestCancellation } from './decide/request-cancellation.decide';
 import { revokeTermination, scheduleTermination } from './decide/terminate-subscription.decide';
 import { withdrawCancellation } from './decide/withdraw-cancellation.decide';
+import { updateBillingFacts } from './decide/update-billing-facts.decide';
 import type { SubscriptionCommand } from './subscription.commands';
 import type { SubscriptionEvent } from './subscription.events';
 import type { SubscriptionState } from './subscription.state';
@@ -39,6 +40,8 @@ export function decide(
       return scheduleTermination(command, state);
     case 'RevokeTermination':
       return revokeTermination(command, state);
+    case 'UpdateBillingFacts':
+      return updateBillingFacts(command, state);
     default: {
       const unexpected: never = command;
       throw new TypeError(`Unknown command ${JSON.stringify(unexpected)}`);

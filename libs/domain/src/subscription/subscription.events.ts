@@ -234,6 +234,24 @@ export type ProductDataPurged = Event<
   }
 >;
 
+/**
+ * D9: billing's facts changed (the outstanding balance, the assigned licences). Written only when
+ * a value changes; carries both facts as they are now and as they were, so R6 and R19 decide on
+ * the latest values and the audit trail shows the change.
+ */
+export type BillingFactsUpdated = Event<
+  'BillingFactsUpdated',
+  Ids & {
+    outstandingBalance: Money | null;
+    assignedLicences: number;
+    previous: { outstandingBalance: Money | null; assignedLicences: number };
+    /** The person billing names, if any; the platform service itself otherwise (null). */
+    requestedBy: Actor | null;
+    channel: Channel;
+    updatedAt: Instant;
+  }
+>;
+
 /** Why a platform service ends a subscription without the customer (D8). */
 export type TerminationReason =
   'payment_failed' | 'payment_disputed' | 'fraud' | 'terms_violation' | 'contract_ended' | 'other';
@@ -309,7 +327,8 @@ export type SubscriptionEvent =
   | ProductDataPurged
   | TerminationScheduled
   | TerminationRevoked
-  | ReactivationRefused;
+  | ReactivationRefused
+  | BillingFactsUpdated;
 
 export type SubscriptionEventType = SubscriptionEvent['type'];
 
@@ -332,6 +351,7 @@ const EVENT_TYPES: Record<SubscriptionEventType, true> = {
   TerminationScheduled: true,
   TerminationRevoked: true,
   ReactivationRefused: true,
+  BillingFactsUpdated: true,
 };
 export const SUBSCRIPTION_EVENT_TYPES = Object.keys(
   EVENT_TYPES,

@@ -187,6 +187,13 @@ function evolveEvent(state: SubscriptionState, event: SubscriptionEvent): Subscr
     case 'ReactivationRefused':
       // A refusal is a fact for the audit trail; it changes nothing (D6).
       return state;
+    case 'BillingFactsUpdated':
+      // D9: the latest facts replace those given at registration, whatever the status.
+      return {
+        ...state,
+        outstandingBalance: event.data.outstandingBalance,
+        assignedLicences: event.data.assignedLicences,
+      };
     default: {
       const unexpected: never = event;
       return unexpected;

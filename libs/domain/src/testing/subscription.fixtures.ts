@@ -12,6 +12,7 @@ import type {
 import type {
   RequestCancellation,
   SubscriptionCommand,
+  UpdateBillingFacts,
 } from '../subscription/subscription.commands';
 
 export const SUB = 'sub_1';
@@ -102,4 +103,14 @@ export const termEnd = (now: string): SubscriptionCommand => ({
 export const termEndJob = (dueAt: string, now: string): SubscriptionCommand => ({
   type: 'ProcessTermEnd',
   data: { subscriptionId: SUB, now, dueAt },
+});
+
+/** D9: billing states its facts (a platform service: channel system, nobody named by default). */
+export const updateFacts = (
+  now: string,
+  facts: { outstandingBalance?: Money; assignedLicences?: number },
+  o: Partial<Omit<UpdateBillingFacts['data'], 'outstandingBalance' | 'assignedLicences'>> = {},
+): UpdateBillingFacts => ({
+  type: 'UpdateBillingFacts',
+  data: { subscriptionId: SUB, requestedBy: null, channel: 'system', now, ...facts, ...o },
 });

@@ -60,11 +60,13 @@ const SUBSCRIPTION_SIDE_ROWS: Record<SubscriptionEventType, 'confirmation' | 're
   TerminationScheduled: null,
   TerminationRevoked: null,
   ReactivationRefused: null,
+  BillingFactsUpdated: null,
 };
 const ACCOUNT_TYPES: Record<AccountEventType, true> = {
   LegalHoldPlaced: true,
   LegalHoldReleased: true,
   PersonalDataErased: true,
+  ErasureRefused: true,
 };
 const isSubscriptionType = (type: string): type is SubscriptionEventType =>
   Object.hasOwn(SUBSCRIPTION_SIDE_ROWS, type);

@@ -3,10 +3,11 @@ import { DateTime } from 'luxon';
 import { PRODUCT_IDS } from '../../catalogue/product-catalogue';
 import { purgeDateFor, termBoundary } from '../../calendar/term-calendar';
 import { subscriptionDecider } from '../../deciders';
+import { cancellationRefusals } from '../cancellation-policy';
 import { DomainError } from '../../shared/domain-error';
 import { fold } from '../../shared/decider';
 import { isBefore, toInstant } from '../../shared/time';
-import type { Actor, CustomerChannel } from '../../shared/actor';
+import { type Actor, type CustomerChannel, sameMoney } from '../../shared/actor';
 import type { Plan } from '../plan';
 import type { SubscriptionCommand } from '../subscription.commands';
 import type { SubscriptionEvent } from '../subscription.events';
@@ -117,6 +118,24 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
         now,
       },
     })),
+    fc
+      .record({
+        amount: fc.option(fc.constantFrom('0.00', '0', '12.50', '12.5', '99.00'), {
+          nil: undefined,
+        }),
+        licences: fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }),
+      })
+      .map(({ amount, licences }) => (now: string) => ({
+        type: 'UpdateBillingFacts' as const,
+        data: {
+          subscriptionId: SUB,
+          requestedBy: null,
+          channel: 'system' as const,
+          now,
+          ...(amount === undefined ? {} : { outstandingBalance: { amount, currency: 'EUR' } }),
+          ...(licences === undefined ? {} : { assignedLicences: licences }),
+        },
+      })),
     fc.constant((now: string) => ({
       type: 'CompletePurge' as const,
       data: {
@@ -243,6 +262,64 @@ describe('subscription invariants (property tests)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('D9: a billing facts update never changes the status or anything but the two facts', () => {
+    let updates = 0;
+    fc.assert(
+      fc.property(historyArb, ([reg, steps]) => {
+        for (const s of runHistory(reg, steps).steps) {
+          if (s.command.type !== 'UpdateBillingFacts') continue;
+          if (s.events.length === 0) {
+            expect(s.after).toEqual(s.before);
+            continue;
+          }
+          updates++;
+          expect(s.events.map((e) => e.type)).toEqual(['BillingFactsUpdated']);
+          const b = s.before;
+          if (b.status === 'unregistered') throw new Error('updated an unregistered subscription');
+          expect(b.status).not.toBe('purged');
+          const given = s.command.data.outstandingBalance;
+          expect(s.after).toEqual({
+            ...b,
+            // The same value spelt otherwise ("12.5" for "12.50") keeps the recorded spelling.
+            outstandingBalance:
+              given === undefined || sameMoney(given, b.outstandingBalance)
+                ? b.outstandingBalance
+                : given,
+            assignedLicences: s.command.data.assignedLicences ?? b.assignedLicences,
+          });
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(updates).toBeGreaterThan(20);
+  });
+
+  it('D9/R6: self-service is refused for a balance exactly when the latest balance is positive', () => {
+    let decided = 0;
+    fc.assert(
+      fc.property(historyArb, ([reg, steps]) => {
+        // The latest balance, tracked beside the decider: the registration's, then each change.
+        let latest: string = reg.balance;
+        for (const s of runHistory(reg, steps).steps) {
+          for (const e of s.events)
+            if (e.type === 'BillingFactsUpdated') latest = e.data.outstandingBalance!.amount;
+          const c = s.command;
+          if (c.type !== 'RequestCancellation' || c.data.channel !== 'self_service') continue;
+          if (s.before.status !== 'active') continue;
+          decided++;
+          const owes = /[1-9]/.test(latest);
+          const rules = cancellationRefusals(s.before, c.data.requestedBy.role, 'self_service');
+          expect(rules.some((r) => r.rule === 'R6')).toBe(owes);
+          // The decision records the first refusal: R6 only ever with a balance owed.
+          if (s.events.some((e) => e.type === 'CancellationRefused' && e.data.rule === 'R6'))
+            expect(owes).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(decided).toBeGreaterThan(20);
   });
 
   it('D2/R15: nothing comes back after a purge', () => {
