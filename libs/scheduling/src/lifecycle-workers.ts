@@ -1,4 +1,4 @@
-import { type Job, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { LifecycleJobKind } from './job-ids';
@@ -10,7 +10,11 @@ import {
   LIFECYCLE_KEEP_JOBS,
   LIFECYCLE_QUEUES,
   type LifecycleJobData,
+  lifecycleJobDataSchema,
 } from './queues';
+
+/** Prefix of the failure reason of a job whose data is not a lifecycle job's (never retried). */
+export const INVALID_JOB_DATA = 'INVALID_JOB_DATA';
 
 export interface JobHandler {
   process(job: Job<LifecycleJobData>, token?: string): Promise<JobResult>;
@@ -73,9 +77,10 @@ export class LifecycleWorkers {
       worker.on('failed', (job, error) => {
         if (!job) return;
         const refusal = error.message.startsWith(DOMAIN_REFUSAL);
-        const final = refusal || job.attemptsMade >= (job.opts.attempts ?? 1);
+        const invalid = error.message.startsWith(INVALID_JOB_DATA);
+        const final = refusal || invalid || job.attemptsMade >= (job.opts.attempts ?? 1);
         if (final) {
-          o.metrics.jobFinished(kind, refusal ? 'refused' : 'failed');
+          o.metrics.jobFinished(kind, refusal ? 'refused' : invalid ? 'invalid' : 'failed');
           o.onFinished?.(job.id!);
         }
         o.logger[final ? 'error' : 'warn'](
@@ -100,6 +105,11 @@ export class LifecycleWorkers {
     job: Job<LifecycleJobData>,
     token: string | undefined,
   ): Promise<JobResult> {
+    const parsed = lifecycleJobDataSchema.safeParse(job.data);
+    if (!parsed.success)
+      throw new UnrecoverableError(
+        `${INVALID_JOB_DATA}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'data'} ${i.message}`).join('; ')}`,
+      );
     await this.o.beforeJob?.();
     if (job.attemptsMade === 0)
       this.o.metrics.jobStarted(

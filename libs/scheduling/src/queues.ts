@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { JobsOptions, KeepJobs } from 'bullmq';
 import type { LifecycleJobKind } from './job-ids';
 
@@ -23,6 +24,16 @@ export interface LifecycleJobData {
   /** ISO 8601 UTC: the instant the job is for (also the epochMs suffix of its id). */
   readonly dueAt: string;
 }
+
+/**
+ * A job's data as a worker finds it in Redis: written by the scheduler, but Redis is shared and
+ * hand-editable, so it is checked before anything (metrics included) reads it.
+ */
+export const lifecycleJobDataSchema = z.object({
+  subscriptionId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  accountId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  dueAt: z.iso.datetime(),
+});
 
 /** A job the log says should exist. */
 export interface DesiredJob {

@@ -137,6 +137,41 @@ describe('lifecycle jobs: early, duplicated, refused, failing (controlled clock)
     // The reconciler leaves it visible rather than retrying it.
     expect(await queue.getFailedCount()).toBe(1);
   });
+
+  it.each([
+    ['no data at all', {}],
+    [
+      'a subscription id that is not one',
+      { subscriptionId: 'a:b', accountId: 'acc_x', dueAt: FEB_28 },
+    ],
+    [
+      'a due time that is not an instant',
+      { subscriptionId: 'sub_x', accountId: 'acc_x', dueAt: 'soon' },
+    ],
+  ])(
+    'a job with %s fails at once as INVALID_JOB_DATA, unretried, counted, and the worker goes on',
+    async (_label, data) => {
+      const queue = t.lifecycle.queues!.queue('term-end');
+      const id = `bad-${Object.keys(data).length}-${String((data as { dueAt?: string }).dueAt)}`;
+      await queue.add('term-end', data as LifecycleJobData, {
+        ...LIFECYCLE_JOB_OPTIONS,
+        jobId: id,
+      });
+      await until(async () => (await queue.getJobState(id)) === 'failed', 'the job to fail');
+      const failed = (await queue.getJob(id))!;
+      expect(failed.attemptsMade).toBe(1);
+      expect(failed.failedReason).toMatch(/^INVALID_JOB_DATA: /);
+      const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.body).toMatch(/lifecycle_jobs_total\{kind="term-end",outcome="invalid"\} 1/);
+      // The worker is still there: a real subscription's term end runs after it.
+      await register(t, { subscriptionId: 'sub_after_bad', autoRenew: false });
+      await moveClock(t, FEB_28);
+      await until(
+        async () => (await types(t, 'sub_after_bad')).includes('SubscriptionExpired'),
+        'the next job to run',
+      );
+    },
+  );
 });
 
 describe('lifecycle jobs on the real clock', () => {

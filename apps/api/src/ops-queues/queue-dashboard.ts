@@ -14,7 +14,8 @@ export const QUEUE_DASHBOARD_PATH = '/ops/queues';
 const digest = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
 
 /**
- * Bull Board (the lifecycle queues: term ends and purges) under /ops/queues, behind the ops scope.
+ * Bull Board (the lifecycle queues: term ends and purges) under /ops/queues, behind the ops scope,
+ * read-only: it shows jobs, it cannot promote, retry, clean or obliterate them.
  * It is a Fastify plugin, outside Nest's router, so Nest guards do not reach it: an onRequest hook
  * in the plugin's scope checks the bearer token the same way (constant-time digests, ops scope)
  * and answers 401/403 in the API's error shape. Without a lifecycle in this process (tests, an
@@ -35,7 +36,9 @@ export class QueueDashboard implements OnApplicationBootstrap {
     serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
     const queues = this.lifecycle ? this.lifecycleQueues() : [];
     createBullBoard({
-      queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: false })),
+      // Read-only (its write API answers 405): jobs are derived from the log, and an operator's
+      // retry, promotion or removal goes through the audited ops routes and CLI instead.
+      queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: true })),
       serverAdapter,
       options: { uiConfig: { boardTitle: 'Subscription lifecycle' } },
     });
