@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DateTime } from 'luxon';
 import pino from 'pino';
 import {
+  defaultOperator,
   exportAudit,
   inspectStream,
   JobNotFoundError,
@@ -290,10 +291,20 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       'Retry a failed lifecycle job (a new series of attempts), or run a delayed one now.',
     )
     .argument('<jobId>', 'e.g. purge-sub_1-1767225600000')
-    .action(async (jobId: string) => {
-      const admin = await LifecycleJobsAdmin.open(cfg());
+    .option(
+      '--actor <id>',
+      'who is acting, recorded in the log with the action (default: the OS user at this host)',
+    )
+    .action(async (jobId: string, options: { actor?: string }) => {
+      const config = cfg();
+      const admin = await LifecycleJobsAdmin.open(config);
+      const resources = await OpsResources.open(config);
       try {
-        const r = await admin.retry(jobId);
+        const r = await admin.retry(jobId, {
+          log: resources.raw,
+          operator: options.actor ?? defaultOperator(),
+          at: new Date(),
+        });
         io.out(`${r.jobId}: ${r.action} (was ${r.from}).\n`);
       } catch (error) {
         if (error instanceof JobNotFoundError || error instanceof JobNotRetryableError) {
@@ -304,6 +315,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         throw error;
       } finally {
         await admin.close();
+        await resources.close();
       }
     });
 

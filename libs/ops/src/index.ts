@@ -7,3 +7,4 @@ export * from './stream-inspection';
 export * from './audit-export';
 export * from './lifecycle-jobs';
 export * from './ops-resources';
+export * from './operator-actions';

@@ -79,6 +79,7 @@ export class JobNotRetryableError extends Error {
   }
 }
 
+import { type LifecycleJobAction, recordJobAction } from './operator-actions';
 /** A job the log does not call for is removed only once older than this (reconciler default). */
 export const STALE_GRACE_MS = 60_000;
 
@@ -182,21 +183,28 @@ export class LifecycleJobsAdmin {
   }
 
   /** A failed job gets a new series of attempts; a delayed one runs now. */
+  /** Retries a failed job or promotes a delayed one, and records who did it in the log. */
   async retry(
     jobId: string,
-  ): Promise<{ jobId: string; from: string; action: 'retried' | 'promoted' }> {
-    const job = await this.queues.queue(kindOfJobId(jobId)).getJob(jobId);
+    audit: { log: EventStore; operator: string; at: Date },
+  ): Promise<LifecycleJobAction> {
+    const kind = kindOfJobId(jobId);
+    const job = await this.queues.queue(kind).getJob(jobId);
     if (!job) throw new JobNotFoundError(jobId);
     const state = await job.getState();
-    if (state === 'failed') {
-      await job.retry('failed', { resetAttemptsMade: true });
-      return { jobId, from: state, action: 'retried' };
-    }
-    if (state === 'delayed') {
-      await job.promote();
-      return { jobId, from: state, action: 'promoted' };
-    }
-    throw new JobNotRetryableError(jobId, state);
+    if (state !== 'failed' && state !== 'delayed') throw new JobNotRetryableError(jobId, state);
+    const done: LifecycleJobAction = {
+      jobId,
+      kind,
+      subscriptionId: typeof job.data?.subscriptionId === 'string' ? job.data.subscriptionId : null,
+      from: state,
+      action: state === 'failed' ? 'retried' : 'promoted',
+    };
+    // Recorded first: an action the log does not show must not happen.
+    await recordJobAction(audit.log, done, audit.operator, audit.at);
+    if (state === 'failed') await job.retry('failed', { resetAttemptsMade: true });
+    else await job.promote();
+    return done;
   }
 
   /**

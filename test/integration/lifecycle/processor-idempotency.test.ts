@@ -15,6 +15,7 @@ import { usePrivateRedis } from '../../support/redis-harness';
 import {
   events,
   type LifecycleApp,
+  ops,
   moveClock,
   register,
   scheduled,
@@ -136,6 +137,22 @@ describe('lifecycle jobs: early, duplicated, refused, failing (controlled clock)
     expect(failed.failedReason).toMatch(new RegExp(`^${DOMAIN_REFUSAL} NOT_FOUND`));
     // The reconciler leaves it visible rather than retrying it.
     expect(await queue.getFailedCount()).toBe(1);
+  });
+
+  it('the queue dashboard is read-only: promoting, cleaning or obliterating through it is 405 and changes no job', async () => {
+    await register(t, { subscriptionId: 'sub_board' });
+    const id = termEndJobId('sub_board', ms(FEB_28));
+    const queue = t.lifecycle.queues!.queue('term-end');
+    await until(async () => (await queue.getJobState(id)) === 'delayed', 'the term-end job');
+    for (const action of ['promote', 'clean/delayed', 'empty', 'obliterate']) {
+      const res = await t.app.inject({
+        method: 'PUT',
+        url: `/ops/queues/api/queues/lifecycle-term-end/${action}`,
+        headers: ops,
+      });
+      expect([action, res.statusCode]).toEqual([action, 405]);
+    }
+    expect(await queue.getJobState(id)).toBe('delayed');
   });
 
   it.each([

@@ -393,7 +393,7 @@ describe('ops CLI: lifecycle jobs and audit export (child process, real redis-se
       const recHuman = await ops('reconcile-jobs', '--dry-run');
       expect(recHuman.stdout).toContain(`refused (left failed) 1: ${early}`);
 
-      const retry = await ops('retry', early);
+      const retry = await ops('retry', early, '--actor', 'ops_anna');
       expect(retry).toMatchObject({ code: 0, stdout: `${early}: retried (was failed).\n` });
       // It ran: the subscription exists now, its term end is ahead of the clock, so the job
       // went back to the delayed set (D5) instead of failing again.
@@ -406,6 +406,13 @@ describe('ops CLI: lifecycle jobs and audit export (child process, real redis-se
       const termA = termEndId('sub_a', dueAt);
       const promote = await ops('retry', termA);
       expect(promote).toMatchObject({ code: 0, stdout: `${termA}: promoted (was delayed).\n` });
+      // Both actions are in the log, with who did them: the dashboard cannot act, the CLI records.
+      const actions = await s.app.get<EventStore>(EVENT_STORE).readStream('ops-actions');
+      expect(actions.map((e) => [e.type, e.data['jobId'], e.metadata.actor?.actorId])).toEqual([
+        ['LifecycleJobRetried', early, 'ops_anna'],
+        ['LifecycleJobPromoted', termA, expect.stringContaining('@') as string],
+      ]);
+      expect(actions[1]!.metadata.channel).toBe('operator');
       await until(
         async () => (await view.state(termA)) === 'delayed',
         'the promoted job to wait again',
