@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TERMINATION_REASONS, type TerminationReason } from '@app/domain';
 import { toOpenApiSchema } from '../docs/openapi-document';
 
 /** Shapes of the read-side answers, for the OpenAPI document (the code builds them typed). */
@@ -33,14 +34,7 @@ export const subscriptionSchema = z.object({
     .describe('R16: a cancelled subscription is listed as active, pending until this instant'),
   termination: z
     .object({
-      reason: z.enum([
-        'payment_failed',
-        'payment_disputed',
-        'fraud',
-        'terms_violation',
-        'contract_ended',
-        'other',
-      ]),
+      reason: z.enum(TERMINATION_REASONS as [TerminationReason, ...TerminationReason[]]),
       effectiveAt: instant,
       requestedAt: instant,
     })
