@@ -1,19 +1,31 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiIdParam } from '../docs/api-docs.decorators';
 import { type Caller, CurrentCaller, RequireScope } from '../http/auth';
 import { CommandEndpoint } from '../http/command-endpoint';
+import { RESPONSES } from '../read-side/response-schemas';
 import {
   ErasePersonalDataCommand,
   type ErasePersonalDataResult,
 } from './erase-personal-data.command';
 import { erasePersonalDataRequestSchema } from './erase-personal-data.request.dto';
 
+@ApiTags('accounts')
 @Controller('v1/accounts/:accountId/erasure')
 export class ErasePersonalDataController {
   constructor(private readonly endpoint: CommandEndpoint) {}
 
   /** → 200 with the erasure receipt (keys shredded, read-model rows scrubbed). */
   @Post()
+  @ApiOperation({
+    operationId: 'erasePersonalData',
+    summary: "GDPR erasure of an account's personal data (R17)",
+    description:
+      'Shreds every data key of the account now, scrubs the read models and records `PersonalDataErased` with its receipt. `reason` is a ticket reference, not personal data.',
+  })
+  @ApiOkResponse({ description: 'The erasure receipt', schema: RESPONSES.erasure })
+  @ApiIdParam('accountId', 'The account', 'acc_4711')
   @HttpCode(200)
   @RequireScope('ops')
   async erase(
