@@ -540,7 +540,8 @@ export const RESPONSES = {
   erasure: answer(erasureSchema),
   subscriptionList: answer(z.object({ items: z.array(listedSubscriptionSchema) })),
   auditPage: answer(page(auditEventSchema)),
-  auditEvent: answer(auditEventSchema),
+  /** One line of the NDJSON export: the named AuditEvent itself. */
+  auditEvent: toOpenApiSchema(auditEventSchema),
   purgePage: answer(page(purgeReceiptSchema)),
   confirmationPage: answer(page(confirmationSchema)),
   streamInspection: answer(streamInspectionSchema),
