@@ -16,7 +16,9 @@ export type RouteErrors = Partial<Record<ApiErrorCode, string>>;
  * (ERROR_STATUS) with the errors every route of the kind gives (401/403 without a token or
  * scope, 400, 413 and 415 with a body, 409 CONCURRENCY_CONFLICT and 422 IDEMPOTENCY_KEY_REUSED on
  * commands, 503 READ_MODEL_BEHIND on read-model queries, 503 while shutting down): see
- * OpenApiDocument.
+ * OpenApiDocument. Declare a route's errors this way rather than with `@ApiResponse`: the
+ * document writes each error response from the codes (its description lists them, and the
+ * document test checks that each code has that status).
  */
 export const ApiErrors = (errors: RouteErrors) => SetMetadata(API_ERRORS_KEY, errors);
 

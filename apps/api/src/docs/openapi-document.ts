@@ -302,9 +302,9 @@ export class OpenApiDocument {
 
   /**
    * Per operationId: the scope and public flag the AuthGuard enforces and the handler's
-   * `@ApiErrors`. Keyed by the operationId the document gives the handler (its
-   * `@ApiOperation({ operationId })`, else Controller_method), which is found from the
-   * controller class and method: the same handler, whatever its id reads.
+   * `@ApiErrors`. Found by controller class and method, and keyed by the operationId the
+   * document gives that handler (its `@ApiOperation({ operationId })`, else Controller_method,
+   * as the scanner's operationIdFactory), so a readable id never loses its scope.
    */
   private handlerDocs(): Map<string, HandlerDocs> {
     const out = new Map<string, HandlerDocs>();
@@ -322,11 +322,10 @@ export class OpenApiDocument {
             (Reflect.getMetadata(SCOPE_KEY, handler) as string | undefined) ?? classScope;
           const isPublic = Reflect.getMetadata(PUBLIC_KEY, handler) === true || classPublic;
           const errors = (Reflect.getMetadata(API_ERRORS_KEY, handler) as RouteErrors) ?? {};
-          out.set(operationIdOf(type.name, name, handler), {
-            ...(scope ? { scope } : {}),
-            public: isPublic,
-            errors,
-          });
+          const id = operationIdOf(type.name, name, handler);
+          // Two handlers with one operationId: neither gets a scope (the document test fails).
+          if (out.has(id)) out.set(id, { public: false, errors: {} });
+          else out.set(id, { ...(scope ? { scope } : {}), public: isPublic, errors });
         }
       }
     }

@@ -261,7 +261,9 @@ export const cancellationPreviewSchema = z
     noticeDeadlineMissed: z.boolean(),
     outstandingBalance: money.nullable(),
     assignedLicences: z.int().min(0),
-    checklist: z.array(z.object({ code: z.string(), message: z.string() })),
+    checklist: z
+      .array(z.object({ code: z.string(), message: z.string() }))
+      .describe('What to show before cancelling: ACCESS_ENDS, PURGE_DATE, NO_REFUND, …'),
   })
   .meta({
     description: 'R19: what a cancellation asked now, by this role, on this channel, would do',
@@ -281,7 +283,12 @@ export const cancellationPreviewSchema = z
       noticeDeadlineMissed: false,
       outstandingBalance: { amount: '12.50', currency: 'EUR' },
       assignedLicences: 3,
-      checklist: [{ code: 'EXPORT_DATA', message: 'Export your recordings before 2026-02-28.' }],
+      checklist: [
+        { code: 'CHANNEL_REFUSED', message: 'A balance of 12.50 EUR is owed.' },
+        { code: 'ACCESS_ENDS', message: 'Access continues until 2026-02-28.' },
+        { code: 'PURGE_DATE', message: 'The data is deleted for good on 2026-05-29.' },
+        { code: 'NO_REFUND', message: 'No refund is made for the rest of the term.' },
+      ],
     },
   });
 
