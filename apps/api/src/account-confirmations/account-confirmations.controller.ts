@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiIdParam } from '../docs/api-docs.decorators';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { type ConfirmationView, ReadStore, toConfirmationView } from '@app/read-models';
@@ -38,8 +39,12 @@ export class AccountConfirmationsController {
 
   @Get()
   @RequireScope('subscriptions:read')
-  @ApiOperation({ summary: 'Cancellation confirmations for a contract account (R16 outbox)' })
-  @ApiOkResponse({ schema: RESPONSES.confirmationPage })
+  @ApiOperation({
+    operationId: 'listAccountConfirmations',
+    summary: 'Cancellation confirmations for a contract account (R16 outbox)',
+  })
+  @ApiOkResponse({ description: 'A page of confirmations', schema: RESPONSES.confirmationPage })
+  @ApiIdParam('accountId', 'The account', 'acc_4711')
   async list(
     @Param('accountId', { schema: idSchema }) rawId: string,
     @Query({ schema: confirmationsQuerySchema }) rawQuery: unknown,

@@ -32,10 +32,15 @@ export class AuditEventsController {
 
   @Get()
   @RequireScope('audit:read')
-  @ApiOperation({ summary: 'Audit events (filters, cursor pages, or an NDJSON export)' })
-  @ApiOkResponse({
+  @ApiOperation({
+    operationId: 'listAuditEvents',
+    summary: 'Audit events (filters, cursor pages, or an NDJSON export)',
     description:
-      'A page (JSON), or with Accept: application/x-ndjson / ?format=ndjson one AuditEvent per line',
+      'Oldest first. With `Accept: application/x-ndjson` or `?format=ndjson` the answer streams every match after the cursor, one `AuditEvent` per line (the `application/x-ndjson` schema is one line), up to the newest event at the start of the request (`X-Export-Up-To`); `limit` does not apply, and a failure after the first byte ends the stream with one `{"error":…}` line.',
+  })
+  @ApiOkResponse({
+    description: 'A page of audit events (JSON), or the NDJSON export',
+    headers: { 'X-Export-Up-To': { $ref: '#/components/headers/XExportUpTo' } },
     content: {
       'application/json': { schema: RESPONSES.auditPage },
       'application/x-ndjson': { schema: RESPONSES.auditEvent },

@@ -48,8 +48,11 @@ export class AuditPurgesController {
 
   @Get()
   @RequireScope('audit:read')
-  @ApiOperation({ summary: 'Purge receipts (R15): what was deleted, where, when, by which job' })
-  @ApiOkResponse({ schema: RESPONSES.purgePage })
+  @ApiOperation({
+    operationId: 'listPurgeReceipts',
+    summary: 'Purge receipts (R15): what was deleted, where, when, by which job',
+  })
+  @ApiOkResponse({ description: 'A page of purge receipts', schema: RESPONSES.purgePage })
   async list(
     @Query({ schema: auditPurgesQuerySchema }) rawQuery: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,

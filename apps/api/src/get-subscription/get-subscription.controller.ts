@@ -1,10 +1,13 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { previewCancellation } from '@app/domain';
 import { CommandRunner } from '@app/infrastructure';
+import { ApiErrors, ApiIdParam, ApiQueryFrom } from '../docs/api-docs.decorators';
 import { RequireScope } from '../http/auth';
 import { idSchema, roleSchema } from '../http/common-schemas';
 import { parseInput } from '../http/zod-validation';
+import { RESPONSES } from '../read-side/response-schemas';
 import { SubscriptionReader } from '../subscription-reader';
 import type { SubscriptionView } from '../subscription-view';
 
@@ -14,6 +17,7 @@ const previewQuerySchema = z.object({
 });
 
 /** Reads straight from the stream: always current, no projection lag. */
+@ApiTags('queries')
 @Controller('v1/subscriptions/:id')
 export class GetSubscriptionController {
   constructor(
@@ -22,6 +26,13 @@ export class GetSubscriptionController {
   ) {}
 
   @Get()
+  @ApiOperation({
+    operationId: 'getSubscription',
+    summary: 'A subscription, folded from its stream (never lags)',
+  })
+  @ApiOkResponse({ description: 'The Subscription', schema: RESPONSES.subscription })
+  @ApiIdParam('id', 'The subscription', 'sub_7f3a9c')
+  @ApiErrors({ NOT_FOUND: 'no such subscription' })
   @RequireScope('subscriptions:read')
   async get(@Param('id') rawId: string): Promise<SubscriptionView> {
     const { state, revision } = await this.reader.load(parseInput(idSchema, rawId, 'params'));
@@ -30,6 +41,22 @@ export class GetSubscriptionController {
 
   /** R19: the pre-cancellation checklist, computed by the same policy as the decision. */
   @Get('cancellation-preview')
+  @ApiOperation({
+    operationId: 'previewCancellation',
+    summary: 'What a cancellation now would do, without doing it (R19)',
+    description:
+      'Computed by the same policy as the decision: `allowed`, every refusal, the dates, the refund, the notice deadline, the balance, the licences and the checklist to show before cancelling.',
+  })
+  @ApiOkResponse({ description: 'The preview', schema: RESPONSES.cancellationPreview })
+  @ApiIdParam('id', 'The subscription', 'sub_7f3a9c')
+  @ApiQueryFrom(previewQuerySchema, {
+    role: 'The role of the person who would cancel (`billing_admin`, `product_admin`, `authorized_billing_contact`; any other counts as `user`)',
+    channel: 'Where the cancellation would come from',
+  })
+  @ApiErrors({
+    VALIDATION_FAILED: 'a malformed id, a missing or malformed `role` or `channel`',
+    NOT_FOUND: 'no such subscription',
+  })
   @RequireScope('subscriptions:read')
   async preview(@Param('id') rawId: string, @Query() rawQuery: unknown) {
     const id = parseInput(idSchema, rawId, 'params');

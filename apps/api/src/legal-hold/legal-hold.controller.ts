@@ -1,15 +1,26 @@
 import { Body, Controller, Delete, HttpCode, Param, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiIdParam } from '../docs/api-docs.decorators';
 import { type Caller, CurrentCaller, RequireScope } from '../http/auth';
 import { CommandEndpoint } from '../http/command-endpoint';
+import { RESPONSES } from '../read-side/response-schemas';
 import { ChangeLegalHoldCommand, type LegalHoldResult } from './legal-hold.command';
 import { legalHoldRequestSchema } from './legal-hold.request.dto';
 
+@ApiTags('accounts')
 @Controller('v1/accounts/:accountId/legal-hold')
 export class LegalHoldController {
   constructor(private readonly endpoint: CommandEndpoint) {}
 
   @Post()
+  @ApiOperation({
+    operationId: 'placeLegalHold',
+    summary: 'Place a legal hold on an account: its purges wait (D3)',
+    description: 'A hold already in force changes nothing (the answer writes nothing).',
+  })
+  @ApiOkResponse({ description: "The account's hold", schema: RESPONSES.legalHold })
+  @ApiIdParam('accountId', 'The account', 'acc_4711')
   @HttpCode(200)
   @RequireScope('ops')
   place(
@@ -22,6 +33,13 @@ export class LegalHoldController {
   }
 
   @Delete()
+  @ApiOperation({
+    operationId: 'releaseLegalHold',
+    summary: "Release an account's legal hold: deferred purges run (D3)",
+    description: 'Without a hold in force the answer writes nothing.',
+  })
+  @ApiOkResponse({ description: "The account's hold", schema: RESPONSES.legalHold })
+  @ApiIdParam('accountId', 'The account', 'acc_4711')
   @HttpCode(200)
   @RequireScope('ops')
   release(

@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiIdParam } from '../docs/api-docs.decorators';
 import type { FastifyReply } from 'fastify';
 import { ReadStore } from '@app/read-models';
 import { RequireScope } from '../http/auth';
@@ -26,8 +27,14 @@ export class ListAccountSubscriptionsController {
 
   @Get()
   @RequireScope('subscriptions:read')
-  @ApiOperation({ summary: "An account's subscriptions with status (R16)" })
-  @ApiOkResponse({ schema: RESPONSES.subscriptionList })
+  @ApiOperation({
+    operationId: 'listAccountSubscriptions',
+    summary: "An account's subscriptions with status (R16)",
+    description:
+      'The active section first (a cancelled subscription is `cancellation_pending` with `pendingUntil`), then expired and purged. An unknown account has no subscriptions: `items: []`.',
+  })
+  @ApiOkResponse({ description: "The account's subscriptions", schema: RESPONSES.subscriptionList })
+  @ApiIdParam('accountId', 'The account', 'acc_4711')
   async list(
     @Param('accountId', { schema: idSchema }) rawId: string,
     @Query({ schema: listAccountSubscriptionsQuerySchema }) rawQuery: unknown,

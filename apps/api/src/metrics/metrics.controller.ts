@@ -1,5 +1,5 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { MetricsService } from '@app/metrics';
 import { Public } from '../http/auth';
@@ -16,8 +16,20 @@ export class MetricsController {
 
   @Get()
   @Public()
-  @ApiOperation({ summary: 'Prometheus metrics (text exposition format)' })
+  @ApiOperation({
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics (text exposition format)',
+  })
   @ApiProduces('text/plain')
+  @ApiOkResponse({
+    description: 'The metrics, Prometheus text format 0.0.4',
+    content: {
+      'text/plain': {
+        schema: { type: 'string' },
+        example: '# HELP subscriptions_commands_total Commands by type and outcome\n',
+      },
+    },
+  })
   async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     void reply.header('content-type', this.metrics.contentType);
     return this.metrics.scrape();

@@ -1,6 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ReadDb } from '@app/read-models';
 import { RequireScope } from '../http/auth';
+import { RESPONSES } from '../read-side/response-schemas';
 
 export interface OpenPurge {
   subscriptionId: string;
@@ -17,11 +19,17 @@ export interface OpenPurge {
  * failing. An open purge is never reported done; operators watch this list (and the
  * purges_total{outcome="open"} metric) until it is empty.
  */
+@ApiTags('operations')
 @Controller('v1/ops/purges')
 export class OpenPurgesController {
   constructor(private readonly readDb: ReadDb) {}
 
   @Get('open')
+  @ApiOperation({
+    operationId: 'listOpenPurges',
+    summary: 'Purges started and not completed (a data holder keeps failing)',
+  })
+  @ApiOkResponse({ description: 'The open purges', schema: RESPONSES.openPurges })
   @RequireScope('ops')
   async open(): Promise<{ items: OpenPurge[] }> {
     const db = this.readDb.db;

@@ -1,10 +1,14 @@
 import { Body, Controller, Get, HttpCode, Inject, Optional, Post } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { APP_CONFIG, CLOCK } from '@app/infrastructure';
 import { type AppConfig, type Clock, ControlledClock } from '@app/platform';
 import { LifecycleService } from '@app/scheduling';
+import { ApiErrors } from '../docs/api-docs.decorators';
+import { toOpenApiSchema } from '../docs/openapi-schemas';
 import { ApiError } from '../http/api-error';
 import { RequireScope } from '../http/auth';
 import { parseInput } from '../http/zod-validation';
+import { RESPONSES } from '../read-side/response-schemas';
 import { moveClockRequestSchema } from './ops-clock.request.dto';
 
 export interface ClockReading {
@@ -25,6 +29,7 @@ export interface ClockMoved extends ClockReading {
  * every job due at or before the new time has run, in due order, with the clock reading each
  * job's due time (see ClockDriver in libs/scheduling). In any other mode both routes are 404.
  */
+@ApiTags('operations')
 @Controller('v1/ops/clock')
 export class OpsClockController {
   constructor(
@@ -34,12 +39,39 @@ export class OpsClockController {
   ) {}
 
   @Get()
+  @ApiOperation({
+    operationId: 'getClock',
+    summary: 'The controlled clock (CLOCK_MODE=controlled only)',
+  })
+  @ApiOkResponse({ description: 'Its reading', schema: RESPONSES.clockReading })
+  @ApiErrors({ NOT_FOUND: 'the clock is not controlled (CLOCK_MODE=system)' })
   @RequireScope('ops')
   read(): ClockReading {
     return { now: this.controlled().now().toISO()! };
   }
 
   @Post()
+  @ApiOperation({
+    operationId: 'moveClock',
+    summary: 'Move the controlled clock forward; due jobs run on the way',
+    description:
+      'Answers once every job due at or before `now` has run, in due order, the clock reading each due time on the way (`step: false` jumps without stopping).',
+  })
+  @ApiBody({
+    required: true,
+    schema: toOpenApiSchema(moveClockRequestSchema),
+    examples: {
+      termEnd: {
+        summary: 'Past the end of a term',
+        value: { now: '2026-03-01T00:00:00Z' },
+      },
+    },
+  })
+  @ApiOkResponse({ description: 'Where the clock went', schema: RESPONSES.clockMoved })
+  @ApiErrors({
+    NOT_FOUND: 'the clock is not controlled (CLOCK_MODE=system)',
+    CLOCK_BACKWARDS: '`now` is before the current reading: the clock never goes back',
+  })
   @HttpCode(200)
   @RequireScope('ops')
   async move(@Body() rawBody: unknown): Promise<ClockMoved> {

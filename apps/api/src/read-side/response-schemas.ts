@@ -1,34 +1,70 @@
 import { z } from 'zod';
 import { TERMINATION_REASONS, type TerminationReason } from '@app/domain';
-import { toOpenApiSchema } from '../docs/openapi-document';
+import type { StreamInspection } from '@app/ops';
+import type { AuditEvent, ConfirmationView, PurgeReceiptView } from '@app/read-models';
+import type { CancelSubscriptionResult } from '../cancel-subscription/cancel-subscription.command';
+import type { ErasePersonalDataResult } from '../erase-personal-data/erase-personal-data.command';
+import type { GetSubscriptionController } from '../get-subscription/get-subscription.controller';
+import type { LegalHoldResult } from '../legal-hold/legal-hold.command';
+import { SUBSCRIPTION_STATUSES } from '../list-account-subscriptions/list-account-subscriptions.query';
+import type { ClockMoved, ClockReading } from '../ops-clock/ops-clock.controller';
+import type { OpsReplayController } from '../ops-replay/ops-replay.controller';
+import type { OpenPurge } from '../open-purges/open-purges.controller';
+import type { RegisterSubscriptionResult } from '../register-subscription/register-subscription.command';
+import type { SubscriptionCommandResult } from '../subscription-reader';
+import type { SubscriptionView } from '../subscription-view';
+import type { TerminateSubscriptionResult } from '../terminate-subscription/terminate-subscription.command';
+import { toOpenApiSchema } from '../docs/openapi-schemas';
+import type { ListedSubscriptionView } from './subscription-list.view';
+import type { Page } from './paging';
 
-/** Shapes of the read-side answers, for the OpenAPI document (the code builds them typed). */
-const instant = z.string().describe('ISO 8601 instant, UTC');
-const actor = z.object({ actorId: z.string(), role: z.string() }).nullable();
-const money = z.object({
-  amount: z.string().describe('decimal string, e.g. "12.50"'),
-  currency: z.string(),
-});
+/**
+ * Shapes of the API's answers, for the OpenAPI document (the code builds them typed; the checks
+ * at the end of this file make the compiler hold each answer type to its schema). The shapes
+ * several answers share are named (`.meta({ id })`): `components.schemas` entries of the document.
+ */
 
-export const subscriptionSchema = z.object({
+const EXAMPLE_ID = 'sub_7f3a9c';
+const EXAMPLE_ACCOUNT = 'acc_4711';
+
+/** An instant as the API writes it: ISO 8601 with an offset or Z (RFC 3339 `date-time`). */
+const instant = z.string().meta({ format: 'date-time', example: '2026-12-31T23:00:00.000Z' });
+/** A global log position: a decimal string (it may outgrow a JSON number). */
+const position = z
+  .string()
+  .regex(/^\d{1,20}$/)
+  .meta({ example: '1042' });
+
+// Inline, not named: they are only used nullable (see toOpenApiSchema).
+const actor = z.object({ actorId: z.string(), role: z.string() });
+const money = z.object({ amount: z.string(), currency: z.string() });
+
+const plan = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('monthly') }),
+    z.object({ kind: z.literal('annual') }),
+    z.object({ kind: z.literal('fixed_term'), termMonths: z.int().min(1) }),
+    z.object({ kind: z.literal('trial'), trialDays: z.int().min(1) }),
+  ])
+  .meta({ id: 'Plan', example: { kind: 'monthly' } });
+
+const subscriptionFields = {
   subscriptionId: z.string(),
   accountId: z.string(),
   productId: z.string(),
-  plan: z.object({
-    kind: z.enum(['monthly', 'annual', 'fixed_term', 'trial']),
-    termMonths: z.number().optional(),
-    trialDays: z.number().optional(),
-  }),
+  plan,
   contract: z.boolean(),
-  timeZone: z.string(),
-  status: z.enum(['trial', 'active', 'cancellation_pending', 'expired', 'purged']),
+  timeZone: z.string().meta({ example: 'Europe/Rome' }),
+  status: z.enum(SUBSCRIPTION_STATUSES),
   autoRenew: z.boolean(),
   currentTerm: z.object({ start: instant, end: instant }),
-  expiresAt: instant.nullable(),
-  purgeAt: instant.nullable(),
+  expiresAt: instant
+    .nullable()
+    .describe('When access ends: set once a cancellation or termination is due'),
+  purgeAt: instant.nullable().describe('When the data is purged (expiresAt + 90 days, D4)'),
   purgedAt: instant.nullable(),
-  legalHold: z.boolean(),
-  revision: z.number().int(),
+  legalHold: z.boolean().describe("The account's legal hold (D3) defers any purge"),
+  revision: z.int().min(0).describe('Stream revision of the last event folded'),
   pendingUntil: instant
     .nullable()
     .describe('R16: a cancelled subscription is listed as active, pending until this instant'),
@@ -43,16 +79,223 @@ export const subscriptionSchema = z.object({
   outstandingBalance: money
     .nullable()
     .describe("D9: billing's latest balance (null: none was ever given); R6 and R19 decide on it"),
-  assignedLicences: z
-    .number()
-    .int()
-    .nullable()
-    .describe("D9: billing's latest count of assigned licences"),
-  section: z
-    .enum(['active', 'expired'])
-    .describe('R16: expired and purged subscriptions are listed apart'),
-});
+  assignedLicences: z.int().nullable().describe("D9: billing's latest count of assigned licences"),
+};
 
+const EXAMPLE_SUBSCRIPTION = {
+  subscriptionId: EXAMPLE_ID,
+  accountId: EXAMPLE_ACCOUNT,
+  productId: 'goto-meeting',
+  plan: { kind: 'monthly' },
+  contract: false,
+  timeZone: 'Europe/Rome',
+  status: 'cancellation_pending',
+  autoRenew: false,
+  currentTerm: { start: '2026-01-31T00:00:00.000+01:00', end: '2026-02-28T00:00:00.000+01:00' },
+  expiresAt: '2026-02-28T00:00:00.000+01:00',
+  purgeAt: '2026-05-29T00:00:00.000+02:00',
+  purgedAt: null,
+  legalHold: false,
+  revision: 2,
+  pendingUntil: '2026-02-28T00:00:00.000+01:00',
+  termination: null,
+  outstandingBalance: null,
+  assignedLicences: 0,
+};
+
+/** The `Subscription` resource of API.md. */
+export const subscriptionSchema = z
+  .object(subscriptionFields)
+  .meta({ id: 'Subscription', example: EXAMPLE_SUBSCRIPTION });
+
+/** A Subscription as listed for its account (R16): with its section. */
+export const listedSubscriptionSchema = z
+  .object({
+    ...subscriptionFields,
+    section: z
+      .enum(['active', 'expired'])
+      .describe('R16: expired and purged subscriptions are listed apart'),
+  })
+  .meta({ id: 'ListedSubscription', example: { ...EXAMPLE_SUBSCRIPTION, section: 'active' } });
+
+/** What every command answer adds: the events it wrote and the position of the last one. */
+const events = z
+  .array(z.string())
+  .describe('Types of the events the command wrote (empty: none, e.g. a repeat)');
+const writtenPosition = position
+  .nullable()
+  .describe('Log position of the last event written: pass as ?minPosition= to read your write');
+
+export const registrationSchema = z
+  .object({ ...subscriptionFields, position: writtenPosition })
+  .meta({
+    description: 'The Subscription just registered, with the position of its registration',
+    example: {
+      ...EXAMPLE_SUBSCRIPTION,
+      status: 'active',
+      autoRenew: true,
+      expiresAt: null,
+      purgeAt: null,
+      pendingUntil: null,
+      revision: 0,
+      position: '1042',
+    },
+  });
+
+export const subscriptionAfterCommandSchema = z
+  .object({ ...subscriptionFields, events, position: writtenPosition })
+  .meta({
+    description: 'The Subscription after the command, with what the command wrote',
+    example: { ...EXAMPLE_SUBSCRIPTION, events: ['CancellationWithdrawn'], position: '1043' },
+  });
+
+export const cancellationSchema = z
+  .object({
+    subscription: subscriptionSchema,
+    effectiveAt: instant.describe('When access ends (R2, R9)'),
+    purgeAt: instant.describe('effectiveAt + 90 days: when the data is purged (D4)'),
+    refund: z.enum(['none']),
+    noticeDeadlineMissed: z
+      .boolean()
+      .describe('A contract notice deadline was missed: one more term (R9)'),
+    noticeDeadline: instant.nullable(),
+    events,
+    position: writtenPosition,
+  })
+  .meta({
+    example: {
+      subscription: EXAMPLE_SUBSCRIPTION,
+      effectiveAt: '2026-02-28T00:00:00.000+01:00',
+      purgeAt: '2026-05-29T00:00:00.000+02:00',
+      refund: 'none',
+      noticeDeadlineMissed: false,
+      noticeDeadline: null,
+      events: ['CancellationRequested', 'AutoRenewDisabled'],
+      position: '1043',
+    },
+  });
+
+export const terminationSchema = z
+  .object({
+    subscription: subscriptionSchema,
+    effectiveAt: instant.describe('When the subscription expires (D8)'),
+    purgeAt: instant.describe('effectiveAt + 90 days: when its data is purged (D4)'),
+    events,
+    position: writtenPosition,
+  })
+  .meta({
+    example: {
+      subscription: {
+        ...EXAMPLE_SUBSCRIPTION,
+        termination: {
+          reason: 'payment_failed',
+          effectiveAt: '2026-02-28T00:00:00.000+01:00',
+          requestedAt: '2026-02-10T09:00:00.000Z',
+        },
+      },
+      effectiveAt: '2026-02-28T00:00:00.000+01:00',
+      purgeAt: '2026-05-29T00:00:00.000+02:00',
+      events: ['TerminationScheduled'],
+      position: '1044',
+    },
+  });
+
+export const legalHoldSchema = z
+  .object({
+    accountId: z.string(),
+    legalHold: z.boolean().describe('Whether a hold is in force after the command'),
+    holdId: z.string().nullable(),
+    events,
+    position: writtenPosition,
+  })
+  .meta({
+    example: {
+      accountId: EXAMPLE_ACCOUNT,
+      legalHold: true,
+      holdId: 'hold_01J9',
+      events: ['LegalHoldPlaced'],
+      position: '1045',
+    },
+  });
+
+export const erasureSchema = z
+  .object({
+    accountId: z.string(),
+    keysShredded: z.array(z.string()),
+    readModelRowsScrubbed: z.int().min(0),
+    events,
+    position: writtenPosition,
+  })
+  .meta({
+    example: {
+      accountId: EXAMPLE_ACCOUNT,
+      keysShredded: [`key-subscription-${EXAMPLE_ID}`],
+      readModelRowsScrubbed: 7,
+      events: ['PersonalDataErased'],
+      position: '1046',
+    },
+  });
+
+const REFUSAL_CODES = [
+  'FORBIDDEN_ROLE',
+  'CONTACT_SUPPORT',
+  'OUTSTANDING_BALANCE',
+  'TRIAL_NEEDS_NO_CANCELLATION',
+  'INVALID_STATE',
+  'VALIDATION_FAILED',
+  'NOT_FOUND',
+  'LEGAL_HOLD',
+] as const;
+
+export const cancellationPreviewSchema = z
+  .object({
+    allowed: z.boolean(),
+    refusals: z.array(
+      z.object({
+        code: z.enum(REFUSAL_CODES),
+        rule: z.string().describe('The rule that refuses (R4…R11, D8)'),
+        message: z.string(),
+      }),
+    ),
+    effectiveAt: instant.nullable(),
+    purgeAt: instant.nullable(),
+    refund: z.enum(['none']),
+    noticeDeadline: instant.nullable(),
+    noticeDeadlineMissed: z.boolean(),
+    outstandingBalance: money.nullable(),
+    assignedLicences: z.int().min(0),
+    checklist: z
+      .array(z.object({ code: z.string(), message: z.string() }))
+      .describe('What to show before cancelling: ACCESS_ENDS, PURGE_DATE, NO_REFUND, …'),
+  })
+  .meta({
+    description: 'R19: what a cancellation asked now, by this role, on this channel, would do',
+    example: {
+      allowed: false,
+      refusals: [
+        {
+          code: 'OUTSTANDING_BALANCE',
+          rule: 'R6',
+          message: 'A balance of 12.50 EUR is owed.',
+        },
+      ],
+      effectiveAt: '2026-02-28T00:00:00.000+01:00',
+      purgeAt: '2026-05-29T00:00:00.000+02:00',
+      refund: 'none',
+      noticeDeadline: null,
+      noticeDeadlineMissed: false,
+      outstandingBalance: { amount: '12.50', currency: 'EUR' },
+      assignedLicences: 3,
+      checklist: [
+        { code: 'CHANNEL_REFUSED', message: 'A balance of 12.50 EUR is owed.' },
+        { code: 'ACCESS_ENDS', message: 'Access continues until 2026-02-28.' },
+        { code: 'PURGE_DATE', message: 'The data is deleted for good on 2026-05-29.' },
+        { code: 'NO_REFUND', message: 'No refund is made for the rest of the term.' },
+      ],
+    },
+  });
+
+/** A keyset page (API.md "Pages"). */
 const page = <T extends z.ZodType>(item: T) =>
   z.object({
     items: z.array(item),
@@ -63,99 +306,314 @@ const page = <T extends z.ZodType>(item: T) =>
     hasMore: z.boolean().describe('More items existed when the page was read'),
   });
 
-export const auditEventSchema = z.object({
-  position: z.string().describe('Global log position (decimal string)'),
-  streamId: z.string(),
-  revision: z.number().int(),
-  type: z.string(),
-  recordedAt: instant,
-  subscriptionId: z.string().nullable(),
-  accountId: z.string().nullable(),
-  actor,
-  channel: z.string().nullable(),
-  data: z
-    .record(z.string(), z.unknown())
-    .describe('Personal fields decrypted while their key exists, "[erased]" after'),
-  correlationId: z.string(),
-  causationId: z.string().nullable(),
-});
-
-export const purgeReceiptSchema = z.object({
-  position: z.string(),
-  purgeId: z.string(),
-  subscriptionId: z.string(),
-  accountId: z.string(),
-  productId: z.string(),
-  expiresAt: instant,
-  purgeAt: instant,
-  purgedAt: instant,
-  receipt: z.object({
-    purgeId: z.string(),
-    holders: z.array(
-      z.object({
-        holder: z.string(),
-        itemsDeleted: z.number(),
-        bytesDeleted: z.number(),
-        contentHash: z.string(),
-        location: z.string(),
-        externalReceiptId: z.string().nullable(),
-      }),
-    ),
-    itemsDeleted: z.number(),
-    keysShredded: z.array(z.string()),
-    readModelRowsScrubbed: z.number(),
-    jobsRemoved: z.number(),
-  }),
-  job: z.object({
-    commandId: z.string().nullable(),
+export const auditEventSchema = z
+  .object({
+    position,
+    streamId: z.string(),
+    revision: z.int().min(0),
+    type: z.string().describe('Event type, e.g. CancellationRequested'),
+    recordedAt: instant,
+    subscriptionId: z.string().nullable(),
+    accountId: z.string().nullable(),
+    actor: actor.nullable(),
+    channel: z.string().nullable(),
+    data: z
+      .record(z.string(), z.unknown())
+      .describe('Personal fields decrypted while their key exists, "[erased]" after'),
     correlationId: z.string(),
     causationId: z.string().nullable(),
-    actor,
-    channel: z.string().nullable(),
-  }),
-});
+  })
+  .meta({
+    id: 'AuditEvent',
+    example: {
+      position: '1043',
+      streamId: `subscription-${EXAMPLE_ID}`,
+      revision: 1,
+      type: 'CancellationRequested',
+      recordedAt: '2026-02-10T09:00:00.000Z',
+      subscriptionId: EXAMPLE_ID,
+      accountId: EXAMPLE_ACCOUNT,
+      actor: { actorId: 'usr_anna', role: 'billing_admin' },
+      channel: 'self_service',
+      data: { subscriptionId: EXAMPLE_ID, effectiveAt: '2026-02-28T00:00:00.000+01:00' },
+      correlationId: '5b0c7c1e-2f55-4d0e-9d43-0e8f3c1f6a11',
+      causationId: null,
+    },
+  });
 
-export const confirmationSchema = z.object({
-  eventId: z.string(),
-  accountId: z.string(),
-  subscriptionId: z.string(),
-  productId: z.string(),
-  subject: z.string(),
-  body: z.string(),
-  recordedAt: instant,
-  position: z.string(),
-  status: z.enum(['pending', 'delivered', 'failed']),
-  attempts: z.number().int(),
-  deliveredAt: instant.nullable(),
-  nextAttemptAt: instant.nullable(),
-});
+export const purgeReceiptSchema = z
+  .object({
+    position,
+    purgeId: z.string(),
+    subscriptionId: z.string(),
+    accountId: z.string(),
+    productId: z.string(),
+    expiresAt: instant,
+    purgeAt: instant,
+    purgedAt: instant,
+    receipt: z.object({
+      purgeId: z.string(),
+      holders: z.array(
+        z.object({
+          holder: z.string(),
+          itemsDeleted: z.number(),
+          bytesDeleted: z.number(),
+          contentHash: z.string(),
+          location: z.string(),
+          externalReceiptId: z.string().nullable(),
+        }),
+      ),
+      itemsDeleted: z.number(),
+      keysShredded: z.array(z.string()),
+      readModelRowsScrubbed: z.number(),
+      jobsRemoved: z.number(),
+    }),
+    job: z.object({
+      commandId: z.string().nullable(),
+      correlationId: z.string(),
+      causationId: z.string().nullable(),
+      actor: actor.nullable(),
+      channel: z.string().nullable(),
+    }),
+  })
+  .meta({ id: 'PurgeReceipt' });
 
-/** A Subscription as a command answers it (no R16 section). */
-const subscriptionView = subscriptionSchema.omit({ section: true });
-/** What a command wrote, and where (its `position` is the log position for ?minPosition=). */
-const written = {
-  events: z.array(z.string()).describe('Types of the events written (empty: nothing changed)'),
-  position: z
-    .string()
-    .nullable()
-    .describe('Log position of the last event written (?minPosition= reads your write)'),
-};
-/** A command's answer on a subscription (D1, D2, D8, D9): the Subscription, what it wrote, where. */
-export const subscriptionCommandSchema = subscriptionView.extend(written);
+export const confirmationSchema = z
+  .object({
+    eventId: z.string(),
+    accountId: z.string(),
+    subscriptionId: z.string(),
+    productId: z.string(),
+    subject: z.string(),
+    body: z.string(),
+    recordedAt: instant,
+    position,
+    status: z.enum(['pending', 'delivered', 'failed']),
+    attempts: z.int().min(0),
+    deliveredAt: instant.nullable(),
+    nextAttemptAt: instant.nullable(),
+  })
+  .meta({ id: 'Confirmation' });
 
-export const RESPONSES = {
-  termination: toOpenApiSchema(
+export const streamInspectionSchema = z.object({
+  streamId: z.string(),
+  kind: z.enum(['subscription', 'account', 'other']),
+  events: z.array(
     z.object({
-      subscription: subscriptionView,
-      effectiveAt: instant.describe('When the subscription expires (D8)'),
-      purgeAt: instant.describe('effectiveAt + 90 days: when its data is purged (D4)'),
-      ...written,
+      position,
+      revision: z.int().min(0),
+      eventId: z.string(),
+      type: z.string(),
+      recordedAt: instant,
+      actor: actor.nullable(),
+      channel: z.string().nullable(),
+      correlationId: z.string(),
+      causationId: z.string().nullable(),
+      commandId: z.string().nullable(),
+      data: z.record(z.string(), z.unknown()),
+      state: z.unknown().describe('The state folded after this event'),
     }),
   ),
-  subscriptionList: toOpenApiSchema(z.object({ items: z.array(subscriptionSchema) })),
-  auditPage: toOpenApiSchema(page(auditEventSchema)),
+  laterEvents: z.int().min(0).describe('Events recorded after asOf (not folded)'),
+  asOf: instant.nullable(),
+  state: z.unknown().describe('The state after the last listed event'),
+});
+
+const replayReport = z
+  .object({
+    projections: z.array(z.string()),
+    generation: z.string(),
+    dialect: z.enum(['sqlite', 'postgres']),
+    dryRun: z.boolean(),
+    events: z.int().min(0),
+    position: position.nullable(),
+    livePosition: position.nullable(),
+    buildMs: z.number(),
+    swapMs: z.number(),
+    lockMs: z.number(),
+    eventsPerSecond: z.number(),
+    swapped: z.boolean(),
+    tables: z
+      .record(
+        z.string(),
+        z.object({
+          live: z.object({ rows: z.int(), sha256: z.string() }),
+          rebuilt: z.object({ rows: z.int(), sha256: z.string() }),
+          equal: z.boolean(),
+        }),
+      )
+      .optional(),
+    identical: z.boolean().nullable(),
+  })
+  .describe('The outcome of a finished replay');
+
+export const replayJobSchema = z.object({
+  id: z.string(),
+  status: z.enum(['running', 'succeeded', 'failed']),
+  projection: z.string(),
+  dryRun: z.boolean(),
+  startedAt: instant,
+  finishedAt: instant.nullable(),
+  progress: z.object({ events: z.int(), done: z.int(), total: z.int() }),
+  report: replayReport.nullable(),
+  error: z.string().nullable(),
+  owner: z.string().describe('The process running it: hostname/pid'),
+  heartbeatAt: instant,
+  href: z.string().describe('Where to follow it: GET this path'),
+});
+
+export const replayStartSchema = replayJobSchema
+  .extend({
+    alreadyRunning: z.boolean().describe('A replay was running already: this is its handle'),
+  })
+  .meta({
+    example: {
+      id: 'replay-0b8e2d1c-4a57-4b8f-a0ad-1a4f4d1f8d3e',
+      status: 'running',
+      projection: 'all',
+      dryRun: false,
+      startedAt: '2026-02-10T09:00:00.000Z',
+      finishedAt: null,
+      progress: { events: 0, done: 0, total: 0 },
+      report: null,
+      error: null,
+      owner: 'api-0/4242',
+      heartbeatAt: '2026-02-10T09:00:00.000Z',
+      href: '/v1/ops/replay/replay-0b8e2d1c-4a57-4b8f-a0ad-1a4f4d1f8d3e',
+      alreadyRunning: false,
+    },
+  });
+
+export const openPurgesSchema = z.object({
+  items: z.array(
+    z.object({
+      subscriptionId: z.string(),
+      accountId: z.string().nullable(),
+      purgeId: z.string().nullable(),
+      startedAt: instant,
+      holdersDone: z.array(z.string()).describe('Data holders that confirmed so far'),
+      holders: z.array(z.string()),
+    }),
+  ),
+});
+
+export const clockReadingSchema = z
+  .object({ now: instant })
+  .meta({ example: { now: '2026-02-10T09:00:00.000Z' } });
+
+export const clockMovedSchema = z
+  .object({
+    now: instant,
+    previous: instant,
+    steps: z.int().min(0).describe('Due instants the clock stopped at on the way'),
+    jobsReleased: z.int().min(0).describe('Delayed jobs the move released'),
+  })
+  .meta({
+    example: {
+      now: '2026-03-01T00:00:00.000Z',
+      previous: '2026-02-10T09:00:00.000Z',
+      steps: 1,
+      jobsReleased: 1,
+    },
+  });
+
+export const livenessSchema = z
+  .object({ status: z.enum(['ok']) })
+  .meta({ example: { status: 'ok' } });
+
+export const readinessSchema = z
+  .object({
+    status: z.enum(['ok']),
+    checks: z
+      .record(z.string(), z.string())
+      .describe('Each check (eventStore, redis, readStore) and its state: up'),
+  })
+  .meta({
+    example: { status: 'ok', checks: { eventStore: 'up', readStore: 'up' } },
+  });
+
+/**
+ * An answer's schema as the document holds it: written out in its operation (Swagger UI shows
+ * it there), its named parts (`Subscription`, `AuditEvent`, …) as `$ref`s to components.
+ */
+const answer = (schema: z.ZodType) => toOpenApiSchema(schema, { root: 'inline' });
+
+/** The answers' schemas, by answer. */
+export const RESPONSES = {
+  registration: answer(registrationSchema),
+  subscription: answer(subscriptionSchema),
+  subscriptionAfterCommand: answer(subscriptionAfterCommandSchema),
+  cancellation: answer(cancellationSchema),
+  termination: answer(terminationSchema),
+  cancellationPreview: answer(cancellationPreviewSchema),
+  legalHold: answer(legalHoldSchema),
+  erasure: answer(erasureSchema),
+  subscriptionList: answer(z.object({ items: z.array(listedSubscriptionSchema) })),
+  auditPage: answer(page(auditEventSchema)),
+  /** One line of the NDJSON export: the named AuditEvent itself. */
   auditEvent: toOpenApiSchema(auditEventSchema),
-  purgePage: toOpenApiSchema(page(purgeReceiptSchema)),
-  confirmationPage: toOpenApiSchema(page(confirmationSchema)),
-  subscriptionCommand: toOpenApiSchema(subscriptionCommandSchema),
+  purgePage: answer(page(purgeReceiptSchema)),
+  confirmationPage: answer(page(confirmationSchema)),
+  streamInspection: answer(streamInspectionSchema),
+  replayStarted: answer(replayStartSchema),
+  replayJob: answer(replayJobSchema),
+  openPurges: answer(openPurgesSchema),
+  clockReading: answer(clockReadingSchema),
+  clockMoved: answer(clockMovedSchema),
+  liveness: answer(livenessSchema),
+  readiness: answer(readinessSchema),
+};
+
+/**
+ * Compile-time: each route's answer type fits the schema the document declares for it (a
+ * `false` here is a type error naming the route: change the schema with the answer).
+ */
+type Fits<Answer, Schema extends z.ZodType> = [Answer] extends [z.input<Schema>] ? true : false;
+type Answer<F extends (...args: never[]) => unknown> = Awaited<ReturnType<F>>;
+/** The receipt is `unknown` in the read model's type (the event's own shape): checked apart. */
+type FitsBesidesReceipt = [Omit<PurgeReceiptView, 'receipt'>] extends [
+  Omit<z.input<typeof purgeReceiptSchema>, 'receipt'>,
+]
+  ? true
+  : false;
+export const ANSWERS_FIT_THEIR_SCHEMAS: {
+  registration: Fits<RegisterSubscriptionResult, typeof registrationSchema>;
+  subscription: Fits<SubscriptionView, typeof subscriptionSchema>;
+  listed: Fits<ListedSubscriptionView, typeof listedSubscriptionSchema>;
+  afterCommand: Fits<SubscriptionCommandResult, typeof subscriptionAfterCommandSchema>;
+  cancellation: Fits<CancelSubscriptionResult, typeof cancellationSchema>;
+  termination: Fits<TerminateSubscriptionResult, typeof terminationSchema>;
+  preview: Fits<Answer<GetSubscriptionController['preview']>, typeof cancellationPreviewSchema>;
+  legalHold: Fits<LegalHoldResult, typeof legalHoldSchema>;
+  erasure: Fits<ErasePersonalDataResult, typeof erasureSchema>;
+  auditEvent: Fits<AuditEvent, typeof auditEventSchema>;
+  auditPage: Fits<Page<AuditEvent>, ReturnType<typeof page<typeof auditEventSchema>>>;
+  purgeReceipt: FitsBesidesReceipt;
+  confirmation: Fits<ConfirmationView, typeof confirmationSchema>;
+  stream: Fits<StreamInspection, typeof streamInspectionSchema>;
+  replayStarted: Fits<Answer<OpsReplayController['start']>, typeof replayStartSchema>;
+  replayJob: Fits<Answer<OpsReplayController['get']>, typeof replayJobSchema>;
+  openPurges: Fits<{ items: OpenPurge[] }, typeof openPurgesSchema>;
+  clockReading: Fits<ClockReading, typeof clockReadingSchema>;
+  clockMoved: Fits<ClockMoved, typeof clockMovedSchema>;
+} = {
+  registration: true,
+  subscription: true,
+  listed: true,
+  afterCommand: true,
+  cancellation: true,
+  termination: true,
+  preview: true,
+  legalHold: true,
+  erasure: true,
+  auditEvent: true,
+  auditPage: true,
+  purgeReceipt: true,
+  confirmation: true,
+  stream: true,
+  replayStarted: true,
+  replayJob: true,
+  openPurges: true,
+  clockReading: true,
+  clockMoved: true,
 };

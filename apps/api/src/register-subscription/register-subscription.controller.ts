@@ -1,20 +1,35 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../docs/api-docs.decorators';
 import { type Caller, CurrentCaller, RequireScope } from '../http/auth';
 import { CommandEndpoint } from '../http/command-endpoint';
 import { derivedSubscriptionId, idempotencyKeyOf } from '../http/request-context';
+import { RESPONSES } from '../read-side/response-schemas';
 import {
   RegisterSubscriptionCommand,
   type RegisterSubscriptionResult,
 } from './register-subscription.command';
 import { registerSubscriptionRequestSchema } from './register-subscription.request.dto';
 
+@ApiTags('subscriptions')
 @Controller('v1/subscriptions')
 export class RegisterSubscriptionController {
   constructor(private readonly endpoint: CommandEndpoint) {}
 
   /** 201 with the Subscription (API.md), plus the position written under `position`. */
   @Post()
+  @ApiOperation({
+    operationId: 'registerSubscription',
+    summary: 'Register a subscription bought elsewhere',
+    description:
+      'Without `subscriptionId` the id derives from the calling service and the Idempotency-Key, so a retried registration lands on the same subscription.',
+  })
+  @ApiCreatedResponse({ description: 'The Subscription', schema: RESPONSES.registration })
+  @ApiErrors({
+    VALIDATION_FAILED: 'a malformed body (unknown fields too) or Idempotency-Key',
+    INVALID_STATE: 'the subscriptionId is registered already (without the same Idempotency-Key)',
+  })
   @HttpCode(201)
   @RequireScope('subscriptions:write')
   async register(

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, HttpCode, Param, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiIdParam } from '../docs/api-docs.decorators';
 import { type Caller, CurrentCaller, RequireScope } from '../http/auth';
-import { ERROR_SCHEMA_REF } from '../docs/openapi-document';
 import { RESPONSES } from '../read-side/response-schemas';
 import { CommandEndpoint } from '../http/command-endpoint';
 import type { SubscriptionCommandResult } from '../subscription-reader';
@@ -16,22 +16,19 @@ export class RevokeTerminationController {
   /** D8 → 200 Subscription; once the termination took effect, 409 INVALID_STATE. */
   @Delete()
   @ApiTags('subscriptions')
-  @ApiOperation({ summary: 'Revoke a termination before it takes effect (D8)' })
-  @ApiOkResponse({ schema: RESPONSES.subscriptionCommand })
-  @ApiResponse({
-    status: 404,
-    description: 'NOT_FOUND: no such subscription',
-    schema: ERROR_SCHEMA_REF,
+  @ApiOperation({
+    operationId: 'revokeTermination',
+    summary: 'Revoke a termination before it takes effect (D8)',
+    description: 'Without a termination pending the answer writes nothing.',
   })
-  @ApiResponse({
-    status: 409,
-    description: 'INVALID_STATE: the termination took effect already',
-    schema: ERROR_SCHEMA_REF,
+  @ApiOkResponse({
+    description: 'The Subscription after the revocation',
+    schema: RESPONSES.subscriptionAfterCommand,
   })
-  @ApiResponse({
-    status: 422,
-    description: 'IDEMPOTENCY_KEY_REUSED: the same key with another body',
-    schema: ERROR_SCHEMA_REF,
+  @ApiIdParam('id', 'The subscription', 'sub_7f3a9c')
+  @ApiErrors({
+    NOT_FOUND: 'no such subscription',
+    INVALID_STATE: 'the termination took effect already, or the subscription expired or was purged',
   })
   @HttpCode(200)
   @RequireScope('subscriptions:write')

@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiIdParam } from '../docs/api-docs.decorators';
 import { type Caller, CurrentCaller, RequireScope } from '../http/auth';
-import { ERROR_SCHEMA_REF } from '../docs/openapi-document';
 import { RESPONSES } from '../read-side/response-schemas';
 import { CommandEndpoint } from '../http/command-endpoint';
 import {
@@ -18,22 +18,19 @@ export class TerminateSubscriptionController {
   /** D8 → 200 { subscription, effectiveAt, purgeAt, events }; expired or purged: 409 INVALID_STATE. */
   @Post()
   @ApiTags('subscriptions')
-  @ApiOperation({ summary: 'Terminate a subscription without the customer (D8)' })
-  @ApiOkResponse({ schema: RESPONSES.termination })
-  @ApiResponse({
-    status: 404,
-    description: 'NOT_FOUND: no such subscription',
-    schema: ERROR_SCHEMA_REF,
+  @ApiOperation({
+    operationId: 'terminateSubscription',
+    summary: 'Terminate a subscription without the customer (D8)',
+    description:
+      '`effective`: `immediately` (the subscription expires in this request), `term_end`, or an instant between now and the end of the current term. The data is purged 90 days after.',
   })
-  @ApiResponse({
-    status: 409,
-    description: 'INVALID_STATE: expired, purged, or already being terminated otherwise',
-    schema: ERROR_SCHEMA_REF,
-  })
-  @ApiResponse({
-    status: 422,
-    description: 'IDEMPOTENCY_KEY_REUSED: the same key with another body',
-    schema: ERROR_SCHEMA_REF,
+  @ApiOkResponse({ description: 'The termination', schema: RESPONSES.termination })
+  @ApiIdParam('id', 'The subscription', 'sub_7f3a9c')
+  @ApiErrors({
+    VALIDATION_FAILED:
+      'a malformed id, body or Idempotency-Key; an `effective` instant in the past or after the term end',
+    NOT_FOUND: 'no such subscription',
+    INVALID_STATE: 'expired, purged, or another termination is pending',
   })
   @HttpCode(200)
   @RequireScope('subscriptions:write')

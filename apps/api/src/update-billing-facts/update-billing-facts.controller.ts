@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Param, Put, Req } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiResponse } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { errorResponse } from '../docs/openapi-document';
+import { ApiErrors, ApiIdParam } from '../docs/api-docs.decorators';
 import { type Caller, CurrentCaller, RequireScope } from '../http/auth';
 import { CommandEndpoint } from '../http/command-endpoint';
 import { RESPONSES } from '../read-side/response-schemas';
@@ -17,17 +17,20 @@ export class UpdateBillingFactsController {
   @Put()
   @HttpCode(200)
   @RequireScope('subscriptions:write')
-  @ApiOperation({ summary: "Billing's latest facts: outstanding balance, assigned licences (D9)" })
+  @ApiTags('subscriptions')
+  @ApiOperation({
+    operationId: 'updateBillingFacts',
+    summary: "Billing's latest facts: outstanding balance, assigned licences (D9)",
+  })
   @ApiOkResponse({
     description:
       'The Subscription with the events written (BillingFactsUpdated, or none when unchanged)',
-    schema: RESPONSES.subscriptionCommand,
+    schema: RESPONSES.subscriptionAfterCommand,
   })
-  @ApiResponse({ status: 404, ...errorResponse('NOT_FOUND: unknown subscription') })
-  @ApiResponse({ status: 409, ...errorResponse('INVALID_STATE: the subscription was purged') })
-  @ApiResponse({
-    status: 422,
-    ...errorResponse('IDEMPOTENCY_KEY_REUSED: the key came with another route or body'),
+  @ApiIdParam('id', 'The subscription', 'sub_7f3a9c')
+  @ApiErrors({
+    NOT_FOUND: 'no such subscription',
+    INVALID_STATE: 'the subscription was purged',
   })
   async update(
     @Param('id') rawId: string,
