@@ -50,7 +50,7 @@ describe('OpenAPI: every response matches what the document declares for it', ()
   afterAll(() => t.close());
 
   async function call(
-    method: 'GET' | 'POST' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     url: string,
     options: {
       body?: unknown;
@@ -207,6 +207,18 @@ describe('OpenAPI: every response matches what the document declares for it', ()
       });
     expect((await withdraw(a)).status).toBe(200);
     expect((await withdraw(trial)).code()).toBe('INVALID_STATE');
+
+    // Billing facts (D9).
+    const facts = (id: string, body: object) =>
+      call('PUT', `/v1/subscriptions/${id}/billing-facts`, { body });
+    expect(
+      (await facts(a, { outstandingBalance: { amount: '49.00', currency: 'EUR' } })).status,
+    ).toBe(200);
+    expect(
+      (await facts(a, { outstandingBalance: { amount: '0.00', currency: 'EUR' } })).status,
+    ).toBe(200);
+    expect((await facts(a, {})).status).toBe(400);
+    expect((await facts('sub_rsp_nobody', { assignedLicences: 2 })).status).toBe(404);
 
     // Termination, revocation, reactivation.
     const terminate = (id: string, effective: string, reason = 'payment_failed') =>

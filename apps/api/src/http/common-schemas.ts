@@ -104,4 +104,6 @@ export const decimalParam = (min: number, max: number) =>
     .string()
     .regex(/^\d{1,15}$/, 'must be a whole number in decimal digits')
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min).max(max))
+    // What the document says: an integer in a range (the query string carries it as digits).
+    .meta({ type: 'integer', minimum: min, maximum: max, pattern: undefined });
