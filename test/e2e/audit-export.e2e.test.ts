@@ -4,7 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { NewEvent } from '@app/event-store';
 import { ReadModelProjector } from '@app/read-models';
-import { auth, type ReadSideApp, startReadSideApp, TOKENS } from './support/read-side-harness';
+import { auth, type TestApp, startApp, TOKENS } from '../support/app-harness';
 
 const EVENTS = 100_000;
 const STREAMS = 100;
@@ -65,9 +65,9 @@ function streamEvents(s: number, count: number): NewEvent[] {
 }
 
 describe('NDJSON export of the audit log', () => {
-  let t: ReadSideApp;
+  let t: TestApp;
   beforeAll(async () => {
-    t = await startReadSideApp({ logLevel: 'warn' });
+    t = await startApp({ logLevel: 'warn' });
     await t.app.get(ReadModelProjector).stop();
     const started = Date.now();
     const per = EVENTS / STREAMS;
