@@ -8,6 +8,7 @@ import { API_MAIN, WorkerProcess } from '../integration/lifecycle/worker-process
 import { testPgUrl } from '../support/postgres-url';
 import { usePrivateRedis } from '../support/redis-harness';
 import { useTmpDir } from '../support/tmp-dir';
+import { registrationBody } from '../support/fixtures';
 
 /**
  * The production shape, as deploy/ describes it and the README's commands start it: two api
@@ -212,16 +213,12 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
     const acknowledged: Array<{ id: string; position: string }> = [];
     await inParallel(SUBSCRIPTIONS, 16, async (i) => {
       const [first, second] = i % 2 === 0 ? [apis[0]!, apis[1]!] : [apis[1]!, apis[0]!];
-      const registration = {
+      const registration = registrationBody({
         subscriptionId: subId(i),
         accountId: accountOf(i),
-        productId: 'goto-meeting',
-        plan: { kind: 'monthly' },
         termStart: '2026-01-01T00:00:00.000Z',
         timeZone: 'UTC',
-        contract: false,
-        autoRenew: true,
-      };
+      });
       const r1 = await call(first.base, 'POST', '/v1/subscriptions', registration, `reg-${i}`);
       const r2 = await call(second.base, 'POST', '/v1/subscriptions', registration, `reg-${i}`);
       expect([r1.status, r2.status]).toEqual([201, 201]);

@@ -50,10 +50,8 @@ describe('month end: 10,000 subscriptions with the same term end', () => {
       await registerMany(replicas[0]!.app.get(CommandRunner), ids, (id) => ({
         accountId: `acc_${id.slice(-3)}`,
         productId: id.endsWith('7') ? 'goto-room' : 'goto-meeting',
-        plan: { kind: 'monthly' },
         termStart: '2026-02-28T22:00:00.000Z',
         timeZone: 'UTC',
-        contract: false,
         autoRenew: false,
       }));
       for (const r of replicas) await r.lifecycle.scheduler!.waitCaughtUp();

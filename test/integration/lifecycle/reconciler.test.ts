@@ -19,11 +19,7 @@ const monthlyFrom = (id: string) => {
   const day = (Number(id.slice(-5)) % 28) + 1;
   return {
     accountId: `acc_${Number(id.slice(-5)) % 500}`,
-    productId: 'goto-meeting',
-    plan: { kind: 'monthly' as const },
     termStart: `2026-01-${String(day).padStart(2, '0')}T09:00:00+01:00`,
-    timeZone: 'Europe/Rome',
-    contract: false,
     autoRenew: Number(id.slice(-5)) % 3 !== 0,
   };
 };
