@@ -28,6 +28,9 @@ import { type AppConfig, ControlledClock, loadConfig } from '@app/platform';
 import { AppModule } from '../../apps/api/src/app.module';
 import { CancelSubscriptionCommand } from '../../apps/api/src/cancel-subscription/cancel-subscription.command';
 import { RegisterSubscriptionCommand } from '../../apps/api/src/register-subscription/register-subscription.command';
+import { registration } from '../support/fixtures';
+
+const withoutNow = <T extends { now: unknown }>({ now: _now, ...rest }: T) => rest;
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const N = Number(args[0] ?? process.env['BENCH_N'] ?? 5000);
@@ -150,21 +153,7 @@ async function busWorkload(
   const ids = Array.from({ length: N }, (_, i) => `sub_${i}`);
   await pool(ids, CONCURRENCY, (id) =>
     bus.execute(
-      new RegisterSubscriptionCommand(
-        {
-          subscriptionId: id,
-          accountId: 'acc_1',
-          productId: 'goto-meeting',
-          plan: { kind: 'monthly' },
-          termStart: '2026-01-31T00:00:00+01:00',
-          timeZone: 'Europe/Rome',
-          contract: false,
-          autoRenew: true,
-          outstandingBalance: null,
-          assignedLicences: 0,
-        },
-        ctx(),
-      ),
+      new RegisterSubscriptionCommand(withoutNow(registration({ subscriptionId: id })), ctx()),
     ),
   );
 

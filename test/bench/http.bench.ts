@@ -32,6 +32,7 @@ import {
   waitUntilIdle,
 } from './support/bench-server';
 import { openLoop } from './support/open-loop';
+import { registration } from '../support/fixtures';
 
 // Every cancellation goes to a subscription not cancelled before while SEED lasts.
 const SEED = Number(process.argv[2] ?? process.env['BENCH_SEED'] ?? 100_000);
@@ -50,17 +51,12 @@ async function seed(dataDir: string): Promise<void> {
     const events = subscriptionDecider.decide(
       {
         type: 'RegisterSubscription',
-        data: {
+        data: registration({
           subscriptionId: id,
           accountId: `acc_bench_${i % 1000}`,
-          productId: 'goto-meeting',
-          plan: { kind: 'monthly' },
           termStart,
-          timeZone: 'Europe/Rome',
-          contract: false,
-          autoRenew: true,
           now: recordedAt,
-        },
+        }),
       },
       subscriptionDecider.initialState(),
     );

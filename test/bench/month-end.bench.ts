@@ -63,6 +63,7 @@ import { fastifyAdapter } from '../../apps/api/src/http/http-app.factory';
 import { testPgUrl } from '../support/postgres-url';
 import { stopChildProcess } from '../support/processes';
 import { cpuSeconds, freePort, machine, machineBusySeconds } from './support/bench-server';
+import { registration } from '../support/fixtures';
 
 const N = Number(process.argv[2] ?? process.env['BENCH_N'] ?? 100_000);
 const PROCESSES = process.env['BENCH_PROCESSES'] === '1' ? 1 : 2;
@@ -266,17 +267,14 @@ async function seed(store: EventStore): Promise<void> {
     subscriptionDecider.decide(
       {
         type: 'RegisterSubscription',
-        data: {
+        data: registration({
           subscriptionId: id,
           accountId: 'acc',
           productId: room ? 'goto-room' : 'goto-meeting',
-          plan: { kind: 'monthly' },
           termStart: TERM_START,
-          timeZone: 'Europe/Rome',
-          contract: false,
           autoRenew: false,
           now,
-        },
+        }),
       },
       subscriptionDecider.initialState(),
     );

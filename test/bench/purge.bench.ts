@@ -14,6 +14,7 @@ import { subscriptionDecider, subscriptionStreamId } from '@app/domain';
 import { CommandRunner, InfrastructureModule } from '@app/infrastructure';
 import { ControlledClock, loadConfig } from '@app/platform';
 import { LocalProductDataStore, PurgeModule, PurgeProcess } from '@app/purge';
+import { registration } from '../support/fixtures';
 
 const N = Number(process.argv[2] ?? process.env['BENCH_N'] ?? 2000);
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-purge-'));
@@ -49,17 +50,7 @@ async function main(): Promise<void> {
       subscriptionDecider,
       {
         type: 'RegisterSubscription',
-        data: {
-          subscriptionId: id,
-          accountId: `acc_${id}`,
-          productId: 'goto-meeting',
-          plan: { kind: 'monthly' },
-          termStart: '2026-01-31T00:00:00+01:00',
-          timeZone: 'Europe/Rome',
-          contract: false,
-          autoRenew: true,
-          now: runner.now(),
-        },
+        data: registration({ subscriptionId: id, accountId: `acc_${id}`, now: runner.now() }),
       },
       ctx,
     );

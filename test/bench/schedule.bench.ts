@@ -34,6 +34,7 @@ import {
   termEndJobId,
 } from '@app/scheduling';
 import { machine } from './support/bench-server';
+import { registration } from '../support/fixtures';
 
 const N = Number(process.argv[2] ?? process.env['BENCH_N'] ?? 100_000);
 const TERM_END = '2027-01-31T23:00:00.000Z';
@@ -47,17 +48,12 @@ async function seed(dataDir: string): Promise<void> {
   const [registered] = subscriptionDecider.decide(
     {
       type: 'RegisterSubscription',
-      data: {
+      data: registration({
         subscriptionId: 'x',
         accountId: 'x',
-        productId: 'goto-meeting',
-        plan: { kind: 'monthly' },
         termStart: '2027-01-01T00:00:00+01:00',
-        timeZone: 'Europe/Rome',
-        contract: false,
-        autoRenew: true,
         now,
-      },
+      }),
     },
     subscriptionDecider.initialState(),
   );

@@ -1,10 +1,4 @@
-import {
-  auth,
-  type ReadSideApp,
-  registrationBody,
-  startReadSideApp,
-  TOKENS,
-} from './support/read-side-harness';
+import { auth, type TestApp, registrationBody, startApp, TOKENS } from '../support/app-harness';
 
 interface Page {
   items: { position: string; subscriptionId: string; type: string }[];
@@ -13,9 +7,9 @@ interface Page {
 }
 
 describe('audit pagination is stable while another client writes', () => {
-  let t: ReadSideApp;
+  let t: TestApp;
   beforeAll(async () => {
-    t = await startReadSideApp({ logLevel: 'warn' });
+    t = await startApp({ logLevel: 'warn' });
   });
   afterAll(() => t.close());
 

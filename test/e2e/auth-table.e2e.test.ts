@@ -1,6 +1,6 @@
 import type { EventStore } from '@app/event-store';
 import { RAW_EVENT_STORE } from '@app/infrastructure';
-import { auth, type ReadSideApp, startReadSideApp, TOKENS } from './support/read-side-harness';
+import { auth, type TestApp, startApp, TOKENS } from '../support/app-harness';
 import { type Route, servedRoutes, urlOf } from './support/routes';
 
 /** API.md, route by route: who may call it. Public routes need no token. */
@@ -41,10 +41,10 @@ const SINGLE_SCOPE_TOKENS: Record<string, string> = {
 };
 
 describe('auth table over every route (API.md): no token 401, unknown token 401, wrong scope 403, and nothing written', () => {
-  let t: ReadSideApp;
+  let t: TestApp;
   let routes: Route[];
   beforeAll(async () => {
-    t = await startReadSideApp({ logLevel: 'warn' });
+    t = await startApp({ logLevel: 'warn' });
     routes = await servedRoutes(t);
   });
   afterAll(() => t.close());

@@ -5,11 +5,11 @@ import {
   advanceTo,
   auth,
   processTermEnd,
-  type ReadSideApp,
   registrationBody,
-  startReadSideApp,
+  startApp,
+  type TestApp,
   TOKENS,
-} from './support/read-side-harness';
+} from '../support/app-harness';
 
 const admin = { actorId: 'usr_admin', role: 'billing_admin' };
 const dunning = { actorId: 'svc_dunning_run_12', role: 'user' };
@@ -23,10 +23,10 @@ const PERSONAL = {
 
 /** D9 (billing facts change) and D10 (erasure under a legal hold) over HTTP, on the real app. */
 describe('billing facts (D9) and erasure under a legal hold (D10) over HTTP (real app)', () => {
-  let t: ReadSideApp;
+  let t: TestApp;
   let store: EventStore;
   beforeAll(async () => {
-    t = await startReadSideApp({ logLevel: 'warn' });
+    t = await startApp({ logLevel: 'warn' });
     store = t.app.get<EventStore>(EVENT_STORE);
   });
   afterAll(() => t.close());

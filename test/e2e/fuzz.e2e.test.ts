@@ -1,12 +1,6 @@
 import fc from 'fast-check';
 import { encodeCursor } from '@app/read-models';
-import {
-  auth,
-  type ReadSideApp,
-  registrationBody,
-  startReadSideApp,
-  TOKENS,
-} from './support/read-side-harness';
+import { auth, type TestApp, registrationBody, startApp, TOKENS } from '../support/app-harness';
 import { type Method, type Route, servedRoutes, urlOf } from './support/routes';
 
 /** Strings that have broken parsers before: encodings, traversal, huge numbers, odd instants. */
@@ -68,7 +62,7 @@ const headerText = fc
   .map((s) => s.replace(/[^\x20-\x7e]/g, ''));
 
 describe('fuzzed input (fast-check): bodies, headers, query strings and path ids never get a 5xx, write nothing, log no error', () => {
-  let t: ReadSideApp;
+  let t: TestApp;
   let routes: Route[];
   const tokenFor = (r: Route) =>
     ({
@@ -79,7 +73,7 @@ describe('fuzzed input (fast-check): bodies, headers, query strings and path ids
     })[r.scope ?? ''] ?? TOKENS.all;
 
   beforeAll(async () => {
-    t = await startReadSideApp({ logLevel: 'info' });
+    t = await startApp({ logLevel: 'info' });
     routes = await servedRoutes(t);
     // Something to find: a subscription with events, cancelled, and in the read models.
     const reg = await t.app.inject({

@@ -1,13 +1,7 @@
 import { subscriptionStreamId } from '@app/domain';
 import { MetricsService } from '@app/metrics';
 import { ReadStore } from '@app/read-models';
-import {
-  auth,
-  type ReadSideApp,
-  registrationBody,
-  startReadSideApp,
-  TOKENS,
-} from './support/read-side-harness';
+import { auth, type TestApp, registrationBody, startApp, TOKENS } from '../support/app-harness';
 
 const SECRET = {
   email: 'ada@example.org',
@@ -16,9 +10,9 @@ const SECRET = {
 };
 
 describe('observability: metrics, request logs, OpenAPI, readiness (real app)', () => {
-  let t: ReadSideApp;
+  let t: TestApp;
   beforeAll(async () => {
-    t = await startReadSideApp();
+    t = await startApp({ logLevel: 'info' });
   });
   afterAll(() => t.close());
 

@@ -1,14 +1,14 @@
 import type { EventStore } from '@app/event-store';
 import { RAW_EVENT_STORE } from '@app/infrastructure';
 import { ReadModelProjector } from '@app/read-models';
-import { auth, registrationBody, startTestApp, type TestApp, TOKENS } from '../support/app-harness';
+import { auth, registrationBody, startApp, type TestApp, TOKENS } from '../support/app-harness';
 
 /** The operators' HTTP routes of API.md: streams, replay with a job handle, the queue dashboard. */
 describe('ops routes (GET /v1/streams/{streamId}, POST /v1/ops/replay, /ops/queues)', () => {
   let t: TestApp;
   const subscriptionId = 'sub_ops_1';
   beforeAll(async () => {
-    t = await startTestApp('2026-02-10T09:00:00.000Z');
+    t = await startApp();
     const reg = await t.app.inject({
       method: 'POST',
       url: '/v1/subscriptions',
@@ -151,7 +151,7 @@ describe('ops routes (GET /v1/streams/{streamId}, POST /v1/ops/replay, /ops/queu
       }
     };
     // A second replica on the same DATA_DIR, up before the replay starts on the first.
-    const replica = await startTestApp('2026-02-15T10:00:00.000Z', { DATA_DIR: t.dataDir });
+    const replica = await startApp({ start: '2026-02-15T10:00:00.000Z', dataDir: t.dataDir });
     let job: { id: string; href: string; owner: string };
     let done: Record<string, unknown>;
     try {
@@ -185,7 +185,7 @@ describe('ops routes (GET /v1/streams/{streamId}, POST /v1/ops/replay, /ops/queu
       await replica.close();
     }
 
-    const restarted = await startTestApp('2026-02-15T10:00:00.000Z', { DATA_DIR: t.dataDir });
+    const restarted = await startApp({ start: '2026-02-15T10:00:00.000Z', dataDir: t.dataDir });
     try {
       const res = await restarted.app.inject({
         method: 'GET',

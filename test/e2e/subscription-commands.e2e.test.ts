@@ -1,6 +1,6 @@
 import type { EventStore } from '@app/event-store';
 import { EVENT_STORE } from '@app/infrastructure';
-import { auth, registrationBody, startTestApp, type TestApp, TOKENS } from '../support/app-harness';
+import { auth, registrationBody, startApp, type TestApp, TOKENS } from '../support/app-harness';
 import {
   dropSchema,
   freshSchema,
@@ -28,7 +28,7 @@ describe.each(shapes)('subscription commands over HTTP (real app, %s)', (_label,
   let t: TestApp;
   let store: EventStore;
   beforeAll(async () => {
-    t = await startTestApp('2026-02-10T09:00:00.000Z', env);
+    t = await startApp({ env });
     store = t.app.get(EVENT_STORE);
   });
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import type { EventStore } from '@app/event-store';
 import { EVENT_STORE, RAW_EVENT_STORE } from '@app/infrastructure';
-import { auth, registrationBody, startTestApp, type TestApp, TOKENS } from '../support/app-harness';
+import { auth, registrationBody, startApp, type TestApp, TOKENS } from '../support/app-harness';
 
 /** D8 over HTTP: POST/DELETE /v1/subscriptions/{id}/termination on the real app (SQLite). */
 describe('termination over HTTP (D8)', () => {
@@ -8,7 +8,7 @@ describe('termination over HTTP (D8)', () => {
   let store: EventStore;
   let raw: EventStore;
   beforeAll(async () => {
-    t = await startTestApp('2026-02-10T09:00:00.000Z');
+    t = await startApp({ start: '2026-02-10T09:00:00.000Z' });
     store = t.app.get(EVENT_STORE);
     raw = t.app.get(RAW_EVENT_STORE);
   });

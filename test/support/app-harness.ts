@@ -1,10 +1,31 @@
+import { randomBytes } from 'node:crypto';
 import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type AppConfig, ControlledClock, loadConfig } from '@app/platform';
-import pino from 'pino';
+import { subscriptionDecider, subscriptionStreamId } from '@app/domain';
+import type { EventStore } from '@app/event-store';
+import { CommandRunner, RAW_EVENT_STORE } from '@app/infrastructure';
+import {
+  type AppConfig,
+  type Clock,
+  ControlledClock,
+  createLogger,
+  createRedisConnection,
+  loadConfig,
+  type LogLevel,
+} from '@app/platform';
+import { type Lifecycle, type LifecycleOptions, LifecycleService } from '@app/scheduling';
 import { AppModule } from '../../apps/api/src/app.module';
 import { fastifyAdapter } from '../../apps/api/src/http/http-app.factory';
 import { makeTmpDir, removeTmpDir } from './tmp-dir';
+
+export { registrationBody } from './fixtures';
+
+/**
+ * The one harness that builds the real API app in a test: AppModule on Fastify, real SQLite files
+ * under a temp dir (or the stores the env names), a controlled clock, the production logger
+ * writing into a capture, and, when asked, the lifecycle (scheduler, queues, workers) against a
+ * Redis. test/integration/lifecycle/lifecycle-harness.ts adds the lifecycle's helpers on top.
+ */
 
 export const TOKENS = {
   writer: 'tok-writer',
@@ -34,53 +55,159 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): A
   });
 }
 
-export interface TestApp {
+/** Everything the app logged, as parsed JSON lines (the production logger, with redaction). */
+export class LogCapture {
+  readonly lines: string[] = [];
+  readonly destination = { write: (line: string) => void this.lines.push(line) };
+  records(): Record<string, unknown>[] {
+    return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+  raw(): string {
+    return this.lines.join('');
+  }
+  clear(): void {
+    this.lines.length = 0;
+  }
+}
+
+export interface AppOptions<C extends Clock = ControlledClock> {
+  /** A ControlledClock at this instant (default 2026-02-10T09:00:00.000Z)… */
+  start?: string;
+  /** …or this clock. */
+  clock?: C;
+  env?: Record<string, string>;
+  /** Share a data dir (replicas, restarts); default: a fresh temp dir, removed on close. */
+  dataDir?: string;
+  /** What the app's logger writes into `log` (default: nothing). */
+  logLevel?: LogLevel;
+  /**
+   * Run the lifecycle against `redis` (null: the app starts its private redis-server, REDIS_URL
+   * unset), under `prefix` (default: a fresh one, its keys deleted on close), in role `all` unless
+   * `options` say otherwise. Without it the app runs no lifecycle.
+   */
+  lifecycle?: {
+    redis: string | null;
+    prefix?: string;
+    options?: Omit<LifecycleOptions, 'prefix'>;
+  };
+}
+
+export interface TestApp<C extends Clock = ControlledClock> {
   app: NestFastifyApplication;
-  clock: ControlledClock;
-  dataDir: string;
+  clock: C;
   config: AppConfig;
+  dataDir: string;
+  log: LogCapture;
+  /** The event store below encryption and upcasting: events exactly as stored. */
+  raw: EventStore;
+  /** With the lifecycle option: the lifecycle and its queue prefix. */
+  lifecycle: Lifecycle | null;
+  prefix: string | null;
   close(): Promise<void>;
 }
 
-/** The real API app (Fastify, real SQLite files under a temp dir) with a controlled clock. */
-export async function startTestApp(
-  start = '2026-02-10T09:00:00.000Z',
-  env: Record<string, string> = {},
-): Promise<TestApp> {
-  const dataDir = makeTmpDir('sub-eol-app-');
-  const config = testConfig(dataDir, env);
-  const clock = new ControlledClock(start);
+/** A fresh BullMQ key prefix: one per test, like BullMQ's own tests use a fresh queue name. */
+export const freshPrefix = (): string => `t${randomBytes(5).toString('hex')}`;
+
+export async function startApp<C extends Clock = ControlledClock>(
+  o: AppOptions<C> = {},
+): Promise<TestApp<C>> {
+  const ownDir = o.dataDir === undefined;
+  const dataDir = o.dataDir ?? makeTmpDir('sub-eol-app-');
+  const clock = (o.clock ?? new ControlledClock(o.start ?? '2026-02-10T09:00:00.000Z')) as C;
+  const lc = o.lifecycle;
+  const config = testConfig(dataDir, {
+    ...(lc && lc.redis !== null ? { REDIS_URL: lc.redis } : {}),
+    ...(lc && clock instanceof ControlledClock ? { CLOCK_MODE: 'controlled' } : {}),
+    ...o.env,
+  });
+  const prefix = lc ? (lc.prefix ?? freshPrefix()) : null;
+  const log = new LogCapture();
+  const logger = createLogger(
+    { logLevel: o.logLevel ?? 'silent' },
+    { name: 'api', destination: log.destination },
+  );
+  const lifecycleOptions: LifecycleOptions | undefined = lc
+    ? { role: 'all', prefix: prefix!, staleGraceMs: 0, ...lc.options }
+    : undefined;
   const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot({ config, clock, logger: pino({ level: 'silent' }) })],
+    imports: [
+      AppModule.forRoot({
+        config,
+        clock,
+        logger,
+        ...(lifecycleOptions ? { lifecycle: lifecycleOptions } : {}),
+      }),
+    ],
   }).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(), {
     logger: false,
   });
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    // A refused start-up (tests of it) must not leave the stores it opened behind.
+    await app.close().catch(() => undefined);
+    if (ownDir) removeTmpDir(dataDir);
+    throw error;
+  }
   await app.getHttpAdapter().getInstance().ready();
+  const lifecycle = lc ? app.get(LifecycleService).lifecycle : null;
+  if (lifecycle) await lifecycle.initialReconcile();
   return {
     app,
     clock,
-    dataDir,
     config,
+    dataDir,
+    log,
+    raw: app.get<EventStore>(RAW_EVENT_STORE),
+    lifecycle,
+    prefix,
     async close() {
       await app.close();
-      removeTmpDir(dataDir);
+      if (lc && lc.prefix === undefined && lc.redis !== null) await deleteKeys(lc.redis, prefix!);
+      if (ownDir) removeTmpDir(dataDir);
     },
   };
 }
 
+/** Deletes every key under a prefix (the test's queues), so the suite's Redis stays clean. */
+export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = createRedisConnection(redisUrl, { forWorker: false });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 
-export function registrationBody(overrides: Record<string, unknown> = {}) {
-  return {
-    accountId: 'acc_1',
-    productId: 'goto-meeting',
-    plan: { kind: 'monthly' },
-    termStart: '2026-01-31T00:00:00+01:00',
-    timeZone: 'Europe/Rome',
-    contract: false,
-    autoRenew: true,
-    ...overrides,
-  };
+/** Moves the controlled clock forward to `at` (never back: later tests share the app). */
+export async function advanceTo(t: TestApp, at: string): Promise<void> {
+  if (t.clock.now().toMillis() < Date.parse(at)) await t.clock.advanceTo(at);
+}
+
+/** Moves a subscription through its term end (expires when auto-renew is off) at `at`. */
+export async function processTermEnd(t: TestApp, subscriptionId: string, at: string) {
+  await advanceTo(t, at);
+  const runner = t.app.get(CommandRunner);
+  return runner.run(
+    subscriptionStreamId(subscriptionId),
+    subscriptionDecider,
+    { type: 'ProcessTermEnd', data: { subscriptionId, now: runner.now() } },
+    {
+      commandId: null,
+      requestHash: null,
+      correlationId: `term-end-${subscriptionId}`,
+      causationId: null,
+      actor: null,
+      channel: 'system',
+    },
+  );
 }

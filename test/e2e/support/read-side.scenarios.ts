@@ -5,11 +5,11 @@ import {
   advanceTo,
   auth,
   processTermEnd,
-  type ReadSideApp,
+  type TestApp,
   registrationBody,
-  startReadSideApp,
+  startApp,
   TOKENS,
-} from './read-side-harness';
+} from '../../support/app-harness';
 
 const admin = { actorId: 'usr_admin', role: 'billing_admin' };
 const PERSONAL = {
@@ -27,9 +27,9 @@ export function readSideScenarios(setup: {
   env: () => Record<string, string>;
   afterAll?: () => Promise<void>;
 }): void {
-  let t: ReadSideApp;
+  let t: TestApp;
   beforeAll(async () => {
-    t = await startReadSideApp({ env: setup.env(), logLevel: 'warn' });
+    t = await startApp({ env: setup.env(), logLevel: 'warn' });
   });
   afterAll(async () => {
     await t?.close();

@@ -1,4 +1,4 @@
-import type { ReadSideApp } from './read-side-harness';
+import type { TestApp } from '../../support/app-harness';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -11,7 +11,7 @@ export interface Route {
 }
 
 /** Every route the app serves, from its own OpenAPI document (so new routes are covered too). */
-export async function servedRoutes(t: ReadSideApp): Promise<Route[]> {
+export async function servedRoutes(t: TestApp): Promise<Route[]> {
   const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json<{
     paths: Record<string, Record<string, { security?: unknown[]; 'x-required-scope'?: string }>>;
   }>();

@@ -4,7 +4,8 @@ import { EVENT_STORE } from '@app/infrastructure';
 import { subscriptionStreamId } from '@app/domain';
 import { CancelSubscriptionCommand } from '../../../apps/api/src/cancel-subscription/cancel-subscription.command';
 import { RegisterSubscriptionCommand } from '../../../apps/api/src/register-subscription/register-subscription.command';
-import { startTestApp, type TestApp } from '../../support/app-harness';
+import { startApp, type TestApp } from '../../support/app-harness';
+import { registration } from '../../support/fixtures';
 
 const context = (commandId: string | null = null) => ({
   commandId,
@@ -16,23 +17,8 @@ const context = (commandId: string | null = null) => ({
 });
 
 async function register(bus: CommandBus, subscriptionId: string) {
-  await bus.execute(
-    new RegisterSubscriptionCommand(
-      {
-        subscriptionId,
-        accountId: 'acc_1',
-        productId: 'goto-meeting',
-        plan: { kind: 'monthly' },
-        termStart: '2026-01-31T00:00:00+01:00',
-        timeZone: 'Europe/Rome',
-        contract: false,
-        autoRenew: true,
-        outstandingBalance: null,
-        assignedLicences: 0,
-      },
-      context(),
-    ),
-  );
+  const { now: _now, ...input } = registration({ subscriptionId });
+  await bus.execute(new RegisterSubscriptionCommand(input, context()));
 }
 
 const cancelCommand = (id: string) =>
@@ -50,7 +36,7 @@ describe('command side through the CommandBus (real SQLite file)', () => {
   let bus: CommandBus;
   let store: EventStore;
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startApp();
     bus = t.app.get(CommandBus);
     store = t.app.get(EVENT_STORE);
   });

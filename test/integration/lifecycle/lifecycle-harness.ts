@@ -1,31 +1,30 @@
-import { randomBytes } from 'node:crypto';
-import { Test } from '@nestjs/testing';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import pino from 'pino';
-import { type RegisterSubscription, subscriptionDecider, subscriptionStreamId } from '@app/domain';
+import { subscriptionDecider, subscriptionStreamId } from '@app/domain';
 import type { EventStore, RecordedEvent } from '@app/event-store';
 import { CommandRunner, EVENT_STORE } from '@app/infrastructure';
-import { type AppConfig, type Clock, ControlledClock, createRedisConnection } from '@app/platform';
+import type { Clock } from '@app/platform';
 import {
   type Lifecycle,
   LIFECYCLE_QUEUES,
   type LifecycleJobKind,
   type LifecycleOptions,
-  LifecycleService,
 } from '@app/scheduling';
-import { AppModule } from '../../../apps/api/src/app.module';
-import { fastifyAdapter } from '../../../apps/api/src/http/http-app.factory';
-import { auth, testConfig, TOKENS } from '../../support/app-harness';
-import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
+import {
+  auth,
+  deleteKeys,
+  freshPrefix,
+  registrationBody,
+  startApp,
+  type TestApp,
+  TOKENS,
+} from '../../support/app-harness';
+import { registration, type RegistrationOptions } from '../../support/fixtures';
 
-export interface LifecycleApp {
-  app: NestFastifyApplication;
-  clock: Clock;
-  config: AppConfig;
-  dataDir: string;
-  prefix: string;
+export { deleteKeys, freshPrefix };
+
+/** The app with its lifecycle: startApp's TestApp, lifecycle and prefix set. */
+export interface LifecycleApp extends TestApp<Clock> {
   lifecycle: Lifecycle;
-  close(): Promise<void>;
+  prefix: string;
 }
 
 export interface StartOptions {
@@ -42,76 +41,23 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-/** A fresh BullMQ key prefix: one per test, like BullMQ's own tests use a fresh queue name. */
-export const freshPrefix = (): string => `t${randomBytes(5).toString('hex')}`;
-
 /**
- * The real API app (Fastify, SQLite under a temp dir) with the lifecycle in role `all` against the
- * suite's private Redis, under a fresh queue prefix.
+ * The real API app (the one harness, test/support/app-harness.ts) with the lifecycle in role
+ * `all` against the suite's Redis, under a fresh queue prefix.
  */
 export async function startLifecycleApp(o: StartOptions): Promise<LifecycleApp> {
-  const ownDir = o.dataDir === undefined;
-  const dataDir = o.dataDir ?? makeTmpDir('sub-eol-lifecycle-');
-  const clock = o.clock ?? new ControlledClock(o.start ?? '2026-02-10T09:00:00.000Z');
-  const controlled = clock instanceof ControlledClock;
-  const config = testConfig(dataDir, {
-    ...(o.redisUrl !== null ? { REDIS_URL: o.redisUrl } : {}),
-    ...(controlled ? { CLOCK_MODE: 'controlled' } : {}),
-    ...o.env,
-  });
-  const prefix = o.prefix ?? freshPrefix();
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      AppModule.forRoot({
-        config,
-        clock,
-        logger: pino({ level: 'silent' }),
-        lifecycle: { role: 'all', prefix, staleGraceMs: 0, ...o.lifecycle },
-      }),
-    ],
-  }).compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(), {
-    logger: false,
-  });
-  try {
-    await app.init();
-  } catch (error) {
-    // A refused start-up (tests of it) must not leave the stores it opened behind.
-    await app.close().catch(() => undefined);
-    if (ownDir) removeTmpDir(dataDir);
-    throw error;
-  }
-  await app.getHttpAdapter().getInstance().ready();
-  const lifecycle = app.get(LifecycleService).lifecycle;
-  await lifecycle.initialReconcile();
-  return {
-    app,
-    clock,
-    config,
-    dataDir,
-    prefix,
-    lifecycle,
-    async close() {
-      await app.close();
-      if (o.prefix === undefined && o.redisUrl !== null) await deleteKeys(o.redisUrl, prefix);
-      if (ownDir) removeTmpDir(dataDir);
+  const t = await startApp<Clock>({
+    ...(o.start !== undefined ? { start: o.start } : {}),
+    ...(o.clock !== undefined ? { clock: o.clock } : {}),
+    ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+    ...(o.env !== undefined ? { env: o.env } : {}),
+    lifecycle: {
+      redis: o.redisUrl,
+      ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
+      ...(o.lifecycle !== undefined ? { options: o.lifecycle } : {}),
     },
-  };
-}
-
-/** Deletes every key under a prefix (the test's queues), so the suite's Redis stays clean. */
-export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = createRedisConnection(redisUrl, { forWorker: false });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  });
+  return t as LifecycleApp;
 }
 
 export const ops = auth(TOKENS.ops);
@@ -195,21 +141,8 @@ export async function scheduled(t: LifecycleApp): Promise<void> {
 
 export const billingAdmin = { actorId: 'usr_1', role: 'billing_admin' };
 
-export function registration(overrides: Record<string, unknown> = {}) {
-  return {
-    accountId: 'acc_1',
-    productId: 'goto-meeting',
-    plan: { kind: 'monthly' },
-    termStart: '2026-01-31T00:00:00+01:00',
-    timeZone: 'Europe/Rome',
-    contract: false,
-    autoRenew: true,
-    ...overrides,
-  };
-}
-
 export async function register(t: LifecycleApp, overrides: Record<string, unknown>): Promise<void> {
-  const res = await post(t, '/v1/subscriptions', registration(overrides));
+  const res = await post(t, '/v1/subscriptions', registrationBody(overrides));
   if (res.statusCode !== 201) throw new Error(`register ${res.statusCode}: ${res.body}`);
 }
 
@@ -237,7 +170,8 @@ export async function cancel(
 export async function registerMany(
   runner: CommandRunner,
   ids: readonly string[],
-  data: (id: string) => Omit<RegisterSubscription['data'], 'subscriptionId' | 'now'>,
+  /** What differs from the fixtures' registration (libs/domain/src/testing). */
+  data: (id: string) => Omit<RegistrationOptions, 'subscriptionId' | 'now'>,
   concurrency = 200,
 ): Promise<void> {
   let next = 0;
@@ -249,7 +183,7 @@ export async function registerMany(
         subscriptionDecider,
         {
           type: 'RegisterSubscription',
-          data: { ...data(id), subscriptionId: id, now: runner.now() },
+          data: registration({ ...data(id), subscriptionId: id, now: runner.now() }),
         },
         {
           commandId: null,

@@ -11,7 +11,9 @@ import {
   types,
 } from './lifecycle-harness';
 
-const N = 10_000;
+// Three chunks of the reconciler's 1,000-job writes and six scheduler batches; 10,000 took 3× as
+// long and proved nothing more.
+const N = 3_000;
 const ids = (n: number, p = 'sub_') =>
   Array.from({ length: n }, (_, i) => `${p}${String(i).padStart(5, '0')}`);
 /** Monthly subscriptions started on every day of January 2026 (so term ends spread over February). */
@@ -19,11 +21,7 @@ const monthlyFrom = (id: string) => {
   const day = (Number(id.slice(-5)) % 28) + 1;
   return {
     accountId: `acc_${Number(id.slice(-5)) % 500}`,
-    productId: 'goto-meeting',
-    plan: { kind: 'monthly' as const },
     termStart: `2026-01-${String(day).padStart(2, '0')}T09:00:00+01:00`,
-    timeZone: 'Europe/Rome',
-    contract: false,
     autoRenew: Number(id.slice(-5)) % 3 !== 0,
   };
 };
@@ -43,7 +41,7 @@ describe('reconciler: every timer comes back (AOF Redis)', () => {
   let t: LifecycleApp;
   afterEach(() => t.close());
 
-  it('R14/R15: after FLUSHALL the reconciler restores 100 % of the jobs of 10,000 subscriptions, due times intact', async () => {
+  it('R14/R15: after FLUSHALL the reconciler restores 100 % of the jobs of 3,000 subscriptions, due times intact', async () => {
     t = await startLifecycleApp({ redisUrl: redis.url, start: '2026-02-10T09:00:00.000Z' });
     await registerMany(t.app.get(CommandRunner), ids(N), monthlyFrom);
     await scheduled(t);
@@ -81,10 +79,10 @@ describe('reconciler: every timer comes back (AOF Redis)', () => {
 
     // Reported as a metric too, on the process registry (GET /metrics).
     const scrape = await t.app.get(MetricsService).scrape();
-    expect(scrape).toMatch(
-      /subscriptions_lifecycle_reconciler_last_run_jobs\{count="recreated"\} 10000/,
+    expect(scrape).toContain(
+      `subscriptions_lifecycle_reconciler_last_run_jobs{count="recreated"} ${N}\n`,
     );
-    expect(scrape).toMatch(/subscriptions_reconciler_repairs_total\{kind="job_recreated"\} 10000/);
+    expect(scrape).toContain(`subscriptions_reconciler_repairs_total{kind="job_recreated"} ${N}\n`);
 
     // A second pass finds everything in place; the restored timers fire.
     expect(await t.lifecycle.reconcileNow()).toMatchObject({

@@ -1,5 +1,6 @@
 import { createRedisConnection, findFreePort, SystemClock } from '@app/platform';
 import { LifecycleService, termEndJobId } from '@app/scheduling';
+import { registrationBody } from '../../support/fixtures';
 import { listening } from '../../support/processes';
 import { usePrivateRedis } from '../../support/redis-harness';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
@@ -117,16 +118,7 @@ describe('lifecycle start-up and Redis', () => {
       const reg = await fetch(`http://127.0.0.1:${port}/v1/subscriptions`, {
         method: 'POST',
         headers: { authorization: 'Bearer dev-token', 'content-type': 'application/json' },
-        body: JSON.stringify({
-          subscriptionId: 'sub_npm',
-          accountId: 'acc_1',
-          productId: 'goto-meeting',
-          plan: { kind: 'monthly' },
-          termStart: '2026-01-31T00:00:00+01:00',
-          timeZone: 'Europe/Rome',
-          contract: false,
-          autoRenew: false,
-        }),
+        body: JSON.stringify(registrationBody({ subscriptionId: 'sub_npm', autoRenew: false })),
       });
       expect(reg.status).toBe(201);
       // The worker part of the same process scheduled (and, the term end being past, ran) the job.

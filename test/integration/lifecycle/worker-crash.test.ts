@@ -47,11 +47,8 @@ describe('SIGKILL of the worker process mid-job', () => {
     const termEnd = DateTime.utc().plus({ seconds: 2 }).startOf('second');
     await registerMany(runner, ['sub_k1'], () => ({
       accountId: 'acc_k',
-      productId: 'goto-meeting',
-      plan: { kind: 'monthly' },
       termStart: termEnd.minus({ months: 1 }).toISO(),
       timeZone: 'UTC',
-      contract: false,
       autoRenew: false,
     }));
     await first.waitFor(/CRASH-POINT subscription-sub_k1/);

@@ -1,5 +1,5 @@
 import { HolderFailedError, HttpProductDataHolder } from '@app/purge';
-import { auth, startTestApp, type TestApp, TOKENS } from '../../support/app-harness';
+import { auth, startApp, type TestApp, TOKENS } from '../../support/app-harness';
 import { HolderServer } from './fake-holder-server';
 import { eventTypes, purge, registerAndCancel, runTermEnd } from './purge-helpers';
 
@@ -98,7 +98,7 @@ describe('a purge with a failing HTTP holder stays open, never "done"', () => {
       ],
     });
     process.env['TEST_HOLDER_SECRET'] = SECRET;
-    t = await startTestApp('2026-02-10T09:00:00.000Z');
+    t = await startApp();
   });
   afterAll(async () => {
     delete process.env['DATA_HOLDERS'];

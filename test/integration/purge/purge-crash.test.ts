@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { ProductDataPurged } from '@app/domain';
 import { SqliteEventStore } from '@app/event-store';
 import { LocalProductDataStore } from '@app/purge';
-import { startTestApp } from '../../support/app-harness';
+import { startApp } from '../../support/app-harness';
 import { removeTmpDir } from '../../support/tmp-dir';
 import { HolderServer } from './fake-holder-server';
 import { registerAndCancel, runTermEnd } from './purge-helpers';
@@ -59,7 +59,7 @@ function runChild(dataDir: string, clockStart: string, holderUrl: string, subscr
 
 describe('purge crash safety (real child process, SIGKILL)', () => {
   it('R15: killed between two holders, the purge completes after restart with one receipt and no double counting', async () => {
-    const t = await startTestApp('2026-02-10T09:00:00.000Z');
+    const t = await startApp();
     const dataDir = t.dataDir;
     const server = new HolderServer(SECRET);
     await server.start();

@@ -4,7 +4,7 @@ import type { EventStore } from '@app/event-store';
 import { EVENT_STORE } from '@app/infrastructure';
 import { LocalProductDataStore, PurgeProcess } from '@app/purge';
 import { ReadModelProjector, ReadStore } from '@app/read-models';
-import { auth, startTestApp, type TestApp, TOKENS } from '../../support/app-harness';
+import { auth, startApp, type TestApp, TOKENS } from '../../support/app-harness';
 import { scanBytes } from '../../support/byte-scan';
 import {
   eventTypes,
@@ -22,7 +22,7 @@ const minus = (iso: string, seconds: number) =>
 describe('purge (R15) on the real app: SQLite files, local data holder, controlled clock', () => {
   let t: TestApp;
   beforeEach(async () => {
-    t = await startTestApp('2026-02-10T09:00:00.000Z');
+    t = await startApp();
   });
   afterEach(() => t.close());
 

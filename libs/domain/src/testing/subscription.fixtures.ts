@@ -10,6 +10,7 @@ import type {
   SupportVerification,
 } from '../subscription/subscription.events';
 import type {
+  RegisterSubscription,
   RequestCancellation,
   SubscriptionCommand,
   UpdateBillingFacts,
@@ -28,6 +29,8 @@ export const verification: SupportVerification = {
 };
 
 export interface RegistrationOptions {
+  subscriptionId?: string;
+  accountId?: string;
   productId?: string;
   plan?: Plan;
   termStart?: string;
@@ -39,26 +42,33 @@ export interface RegistrationOptions {
   now?: string;
 }
 
+/**
+ * The registration the tests start from unless they say otherwise, written once for all of them
+ * (domain specs, the HTTP body in test/support/app-harness.ts, the command-side and lifecycle
+ * tests): sub_1 of acc_1, a monthly goto-meeting subscription anchored on 31 January 2026 in Rome,
+ * renewing, nothing outstanding, registered at its term start.
+ */
+export function registration(o: RegistrationOptions = {}): Required<RegisterSubscription['data']> {
+  const termStart = o.termStart ?? '2026-01-31T00:00:00+01:00';
+  return {
+    subscriptionId: o.subscriptionId ?? SUB,
+    accountId: o.accountId ?? ACC,
+    productId: o.productId ?? 'goto-meeting',
+    plan: o.plan ?? { kind: 'monthly' },
+    termStart,
+    timeZone: o.timeZone ?? 'Europe/Rome',
+    contract: o.contract ?? false,
+    autoRenew: o.autoRenew ?? true,
+    outstandingBalance: o.outstandingBalance ?? null,
+    assignedLicences: o.assignedLicences ?? 0,
+    now: o.now ?? termStart,
+  };
+}
+
 /** A SubscriptionRegistered event made by the real decider (so fixtures cannot drift from it). */
 export function registered(o: RegistrationOptions = {}): SubscriptionRegistered {
-  const termStart = o.termStart ?? '2026-01-31T00:00:00+01:00';
   const [event] = registerSubscription(
-    {
-      type: 'RegisterSubscription',
-      data: {
-        subscriptionId: SUB,
-        accountId: ACC,
-        productId: o.productId ?? 'goto-meeting',
-        plan: o.plan ?? { kind: 'monthly' },
-        termStart,
-        timeZone: o.timeZone ?? 'Europe/Rome',
-        contract: o.contract ?? false,
-        autoRenew: o.autoRenew ?? true,
-        outstandingBalance: o.outstandingBalance ?? null,
-        assignedLicences: o.assignedLicences ?? 0,
-        now: o.now ?? termStart,
-      },
-    },
+    { type: 'RegisterSubscription', data: registration(o) },
     { status: 'unregistered' },
   );
   return event;

@@ -11,6 +11,7 @@ import { type CommandContext, handleCommand } from '@app/command-handling';
 import type { EventStore, RecordedEvent } from '@app/event-store';
 import { type EventStores, openEventStores } from '@app/infrastructure';
 import { ControlledClock } from '@app/platform';
+import { registration } from '../../../support/fixtures';
 
 export const BILLING_ADMIN: Actor = { actorId: 'usr_admin', role: 'billing_admin' };
 export const PERSONAL = {
@@ -89,18 +90,7 @@ export class LogDriver {
   register(subscriptionId: string, accountId: string, extra: Record<string, unknown> = {}) {
     return this.subscription(subscriptionId, {
       type: 'RegisterSubscription',
-      data: {
-        subscriptionId,
-        accountId,
-        productId: 'goto-meeting',
-        plan: { kind: 'monthly' },
-        termStart: '2026-01-31T00:00:00+01:00',
-        timeZone: 'Europe/Rome',
-        contract: false,
-        autoRenew: true,
-        now: this.now(),
-        ...extra,
-      } as never,
+      data: { ...registration({ subscriptionId, accountId, now: this.now() }), ...extra },
     });
   }
 
