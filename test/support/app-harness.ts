@@ -17,6 +17,8 @@ import { type Lifecycle, type LifecycleOptions, LifecycleService } from '@app/sc
 import { AppModule } from '../../apps/api/src/app.module';
 import { fastifyAdapter } from '../../apps/api/src/http/http-app.factory';
 import { makeTmpDir, removeTmpDir } from './tmp-dir';
+import { type OpenApiDocument, validateResponse } from './openapi/response-validator';
+import type { FastifyInstance } from 'fastify';
 
 export { registrationBody } from './fixtures';
 
@@ -151,7 +153,9 @@ export async function startApp<C extends Clock = ControlledClock>(
     if (ownDir) removeTmpDir(dataDir);
     throw error;
   }
-  await app.getHttpAdapter().getInstance().ready();
+  const fastify = app.getHttpAdapter().getInstance();
+  const drift = checkResponsesAgainstDocument(fastify);
+  await fastify.ready();
   const lifecycle = lc ? app.get(LifecycleService).lifecycle : null;
   if (lifecycle) await lifecycle.initialReconcile();
   return {
@@ -167,8 +171,55 @@ export async function startApp<C extends Clock = ControlledClock>(
       await app.close();
       if (lc && lc.prefix === undefined && lc.redis !== null) await deleteKeys(lc.redis, prefix!);
       if (ownDir) removeTmpDir(dataDir);
+      // Every answer this app gave in the test, held to the schema the document declares for it.
+      if (drift.length > 0)
+        throw new Error(
+          `${drift.length} response(s) did not match the OpenAPI document:\n${drift.slice(0, 20).join('\n')}`,
+        );
     },
   };
+}
+
+/**
+ * Checks every response the app sends against what its own OpenAPI document declares (status,
+ * content type, body schema; undeclared fields included), from a Fastify onSend hook, so every
+ * test that drives the app checks the contract on the way; `close()` reports what did not match.
+ */
+function checkResponsesAgainstDocument(fastify: FastifyInstance): string[] {
+  const drift: string[] = [];
+  let document: OpenApiDocument | null = null;
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    if (request.url.startsWith('/docs')) return payload;
+    document ??= await documentOf(fastify);
+    const body = typeof payload === 'string' ? payload : payload === null ? '' : undefined;
+    // Streams (the NDJSON export) are checked by their own tests line by line.
+    if (body === undefined) return payload;
+    const result = validateResponse(document, {
+      method: request.method,
+      url: request.url,
+      statusCode: reply.statusCode,
+      headers: reply.getHeaders(),
+      body: parsedOrText(body, reply.getHeader('content-type')),
+    });
+    drift.push(...result.errors);
+    return payload;
+  });
+  return drift;
+}
+
+async function documentOf(fastify: FastifyInstance): Promise<OpenApiDocument> {
+  const res = await fastify.inject({ method: 'GET', url: '/docs/json' });
+  return res.json<OpenApiDocument>();
+}
+
+function parsedOrText(body: string, type: unknown): unknown {
+  if (typeof type === 'string' && type.startsWith('application/json') && body.length > 0)
+    try {
+      return JSON.parse(body) as unknown;
+    } catch {
+      return body;
+    }
+  return body;
 }
 
 /** Deletes every key under a prefix (the test's queues), so the suite's Redis stays clean. */

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, HttpCode, Param, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiIdParam } from '../docs/api-docs.decorators';
+import { ApiErrors, ApiIdParam } from '../docs/api-docs.decorators';
 import { type Caller, CurrentCaller, RequireScope } from '../http/auth';
 import { CommandEndpoint } from '../http/command-endpoint';
 import { RESPONSES } from '../read-side/response-schemas';
@@ -21,6 +21,7 @@ export class LegalHoldController {
   })
   @ApiOkResponse({ description: "The account's hold", schema: RESPONSES.legalHold })
   @ApiIdParam('accountId', 'The account', 'acc_4711')
+  @ApiErrors({ NOT_FOUND: 'an account the service never heard of (no subscription registered)' })
   @HttpCode(200)
   @RequireScope('ops')
   place(
@@ -40,6 +41,7 @@ export class LegalHoldController {
   })
   @ApiOkResponse({ description: "The account's hold", schema: RESPONSES.legalHold })
   @ApiIdParam('accountId', 'The account', 'acc_4711')
+  @ApiErrors({ NOT_FOUND: 'an account the service never heard of (no subscription registered)' })
   @HttpCode(200)
   @RequireScope('ops')
   release(
