@@ -23,3 +23,8 @@ export * from './account/account.decide';
 export * from './personal-data';
 export * from './deciders';
 export * from './subscription/subscription-listing';
+export {
+  isPurgeNoticeOffset,
+  plannedPurgeNotices,
+  type PlannedPurgeNotice,
+} from './subscription/decide/issue-purge-notice.decide';
