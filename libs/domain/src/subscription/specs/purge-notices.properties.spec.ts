@@ -82,6 +82,12 @@ describe('Purge notices over random histories (D7)', () => {
             }
           };
           apply(cancel(new Date(nowMs).toISOString()));
+          const pending = fold(subscriptionDecider, events);
+          if (pending.status === 'cancellation_pending') nowMs = Date.parse(pending.expiresAt);
+          apply({
+            type: 'ProcessTermEnd',
+            data: { subscriptionId: SUB, now: new Date(nowMs).toISOString() },
+          });
           for (const step of steps) {
             nowMs += step.advanceMs;
             apply(step.make(new Date(nowMs).toISOString(), events));

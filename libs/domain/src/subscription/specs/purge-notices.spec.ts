@@ -117,8 +117,14 @@ describe('Purge notices (D7)', () => {
   it('D7: none before the expiry (a pending cancellation), none after a reactivation', () => {
     spec.given(pending).when(notice(30, NOTICE_30)).thenNothingHappens();
     const reactivated = after(expired, reactivate(at('2026-09-01T10:00')));
-    spec.given(reactivated).when(notice(30, NOTICE_30, NOTICE_30)).thenNothingHappens();
-    spec.given(reactivated).when(notice(7, NOTICE_7, NOTICE_7)).thenNothingHappens();
+    spec
+      .given(reactivated)
+      .when(notice(30, NOTICE_30, NOTICE_30))
+      .thenNothingHappens();
+    spec
+      .given(reactivated)
+      .when(notice(7, NOTICE_7, NOTICE_7))
+      .thenNothingHappens();
     expect(plannedPurgeNotices(fold(subscriptionDecider, reactivated), [30, 7])).toEqual([]);
   });
 
@@ -139,7 +145,10 @@ describe('Purge notices (D7)', () => {
       },
     ];
     // The notice of 7 days was missed (the worker was down): after the deferral it is not issued.
-    spec.given(deferred).when(notice(7, PURGE_AT, NOTICE_7)).thenNothingHappens();
+    spec
+      .given(deferred)
+      .when(notice(7, PURGE_AT, NOTICE_7))
+      .thenNothingHappens();
     spec
       .given(deferred)
       .when(notice(7, minus(PURGE_AT, { days: -30 })))
@@ -155,12 +164,18 @@ describe('Purge notices (D7)', () => {
       .given([...expired, issued(30, NOTICE_30, NOTICE_30)])
       .when(notice(7, late, NOTICE_7))
       .then([issued(7, NOTICE_7, late)]);
-    spec.given(expired).when(notice(7, PURGE_AT, NOTICE_7)).thenNothingHappens();
+    spec
+      .given(expired)
+      .when(notice(7, PURGE_AT, NOTICE_7))
+      .thenNothingHappens();
   });
 
   it('D7: a notice with more days than one already issued is moot: not issued, not planned', () => {
     const sevenFirst = [...expired, issued(7, NOTICE_7, NOTICE_7)];
-    spec.given(sevenFirst).when(notice(30, NOTICE_7, NOTICE_30)).thenNothingHappens();
+    spec
+      .given(sevenFirst)
+      .when(notice(30, NOTICE_7, NOTICE_30))
+      .thenNothingHappens();
     expect(plannedPurgeNotices(fold(subscriptionDecider, sevenFirst), [30, 7])).toEqual([
       { daysBefore: 7, noticeAt: NOTICE_7, issuedAt: NOTICE_7 },
     ]);
@@ -197,9 +212,10 @@ describe('Purge notices (D7)', () => {
       { daysBefore: 7, noticeAt: NOTICE_7, issuedAt: null },
     ]);
     expect(
-      plannedPurgeNotices(fold(subscriptionDecider, [...expired, issued(30, NOTICE_30, at('2026-10-11T00:05'))]), [
-        7, 30,
-      ]),
+      plannedPurgeNotices(
+        fold(subscriptionDecider, [...expired, issued(30, NOTICE_30, at('2026-10-11T00:05'))]),
+        [7, 30],
+      ),
     ).toEqual([
       { daysBefore: 30, noticeAt: NOTICE_30, issuedAt: at('2026-10-11T00:05') },
       { daysBefore: 7, noticeAt: NOTICE_7, issuedAt: null },
