@@ -27,4 +27,5 @@ export {
   isPurgeNoticeOffset,
   plannedPurgeNotices,
   type PlannedPurgeNotice,
+  purgeNoticesFor,
 } from './subscription/decide/issue-purge-notice.decide';

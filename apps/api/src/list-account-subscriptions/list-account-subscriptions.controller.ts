@@ -1,6 +1,8 @@
-import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, Param, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { APP_CONFIG } from '@app/infrastructure';
+import type { AppConfig } from '@app/platform';
 import { ReadStore } from '@app/read-models';
 import { RequireScope } from '../http/auth';
 import { idSchema } from '../http/common-schemas';
@@ -22,6 +24,7 @@ export class ListAccountSubscriptionsController {
   constructor(
     private readonly store: ReadStore,
     private readonly consistency: ReadConsistency,
+    @Optional() @Inject(APP_CONFIG) private readonly config: AppConfig | null = null,
   ) {}
 
   @Get()
@@ -40,7 +43,7 @@ export class ListAccountSubscriptionsController {
     return {
       items: listed
         .filter((s) => query.section === undefined || s.section === query.section)
-        .map(toListedView),
+        .map((s) => toListedView(s, this.config?.purgeNoticeDays)),
     };
   }
 }

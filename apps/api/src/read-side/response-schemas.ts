@@ -10,6 +10,14 @@ const money = z.object({
   currency: z.string(),
 });
 
+const purgeNotices = z.array(
+  z.object({
+    daysBefore: z.number().int().describe('Days before purgeAt (PURGE_NOTICE_DAYS)'),
+    noticeAt: instant.describe('purgeAt − daysBefore days, local wall-clock time (D4)'),
+    issuedAt: instant.nullable().describe('When PurgeNoticeIssued was written; null: planned'),
+  }),
+);
+
 export const subscriptionSchema = z.object({
   subscriptionId: z.string(),
   accountId: z.string(),
@@ -48,6 +56,9 @@ export const subscriptionSchema = z.object({
     .int()
     .nullable()
     .describe("D9: billing's latest count of assigned licences"),
+  purgeNotices: purgeNotices.describe(
+    'D7: the purge notices planned for the purge ahead (issuedAt null) and those issued; [] when none',
+  ),
   section: z
     .enum(['active', 'expired'])
     .describe('R16: expired and purged subscriptions are listed apart'),
@@ -149,6 +160,7 @@ export const RESPONSES = {
       subscription: subscriptionView,
       effectiveAt: instant.describe('When the subscription expires (D8)'),
       purgeAt: instant.describe('effectiveAt + 90 days: when its data is purged (D4)'),
+      purgeNotices: purgeNotices.describe('D7: the purge notices planned for that purgeAt'),
       ...written,
     }),
   ),

@@ -73,6 +73,25 @@ export function plannedPurgeNotices(
 }
 
 /**
+ * D7: the notices the offsets plan for a purge date announced (a cancellation's or a
+ * termination's answer), none issued yet, in notice order.
+ */
+export function purgeNoticesFor(
+  purgeAt: Instant,
+  timeZone: string,
+  offsets: readonly number[],
+): PlannedPurgeNotice[] {
+  return [...new Set(offsets)]
+    .filter(isPurgeNoticeOffset)
+    .sort((a, b) => b - a)
+    .map((daysBefore) => ({
+      daysBefore,
+      noticeAt: purgeNoticeDateFor(purgeAt, timeZone, daysBefore),
+      issuedAt: null,
+    }));
+}
+
+/**
  * D7. Fired by the scheduler at `purgeAt − daysBefore` days (local wall-clock time). Issues one
  * PurgeNoticeIssued while the subscription heads for its purge: expired, not reactivated, purge
  * neither started, deferred nor done. Returns nothing (the job is stale, or early and put back)
