@@ -128,7 +128,14 @@ describe('ops CLI: lifecycle jobs and audit export (child process, real redis-se
       return t;
     };
     const startService = async (start: string) => {
-      t = await startLifecycleApp({ redisUrl: redis.url, dataDir, prefix, start });
+      // Without D7's purge notices: these tests count the three jobs seeded below.
+      t = await startLifecycleApp({
+        redisUrl: redis.url,
+        dataDir,
+        prefix,
+        start,
+        lifecycle: { purgeNoticeDays: [] },
+      });
       return t;
     };
     const stopService = async () => {
