@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   accountDecider,
   type AccountEvent,
@@ -12,10 +12,12 @@ import {
   subscriptionStreamId,
   isRegistered,
   recordedRefusal,
+  DEFAULT_PURGE_NOTICE_DAYS,
 } from '@app/domain';
+import type { AppConfig } from '@app/platform';
 import type { HandleResult } from '@app/command-handling';
 import type { EventStore, RecordedEvent } from '@app/event-store';
-import { EVENT_STORE } from '@app/infrastructure';
+import { APP_CONFIG, EVENT_STORE } from '@app/infrastructure';
 import { toSubscriptionView, type SubscriptionView } from './subscription-view';
 
 /** The Subscription after a command, with what it wrote (withdrawal, reactivation). */
@@ -31,7 +33,15 @@ const asDomain = <E>(events: readonly RecordedEvent[]): E[] =>
 /** Reads a subscription's current state from its stream (always current, never a projection). */
 @Injectable()
 export class SubscriptionReader {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Optional() @Inject(APP_CONFIG) private readonly config: AppConfig | null = null,
+  ) {}
+
+  /** D7: the purge-notice offsets the lifecycle runs with (PURGE_NOTICE_DAYS). */
+  get purgeNoticeDays(): readonly number[] {
+    return this.config?.purgeNoticeDays ?? DEFAULT_PURGE_NOTICE_DAYS;
+  }
 
   async legalHold(accountId: string): Promise<boolean> {
     const events = await this.store.readStream(accountStreamId(accountId));
@@ -47,7 +57,12 @@ export class SubscriptionReader {
   }
 
   async view(state: RegisteredSubscription, revision: number): Promise<SubscriptionView> {
-    return toSubscriptionView(state, revision, await this.legalHold(state.accountId));
+    return toSubscriptionView(
+      state,
+      revision,
+      await this.legalHold(state.accountId),
+      this.purgeNoticeDays,
+    );
   }
 
   /**

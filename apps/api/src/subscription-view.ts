@@ -1,4 +1,18 @@
-import type { Money, Plan, RegisteredSubscription, TerminationReason } from '@app/domain';
+import {
+  DEFAULT_PURGE_NOTICE_DAYS,
+  type Money,
+  type Plan,
+  plannedPurgeNotices,
+  type RegisteredSubscription,
+  type TerminationReason,
+} from '@app/domain';
+
+/** D7: a purge notice planned (issuedAt null) or issued. */
+export interface PurgeNoticeView {
+  daysBefore: number;
+  noticeAt: string;
+  issuedAt: string | null;
+}
 
 /** The `Subscription` resource of API.md. */
 export interface SubscriptionView {
@@ -24,12 +38,16 @@ export interface SubscriptionView {
   outstandingBalance: Money | null;
   /** D9: billing's latest count of assigned licences. */
   assignedLicences: number | null;
+  /** D7: the purge notices planned for the purge ahead, and those issued; [] when none. */
+  purgeNotices: PurgeNoticeView[];
 }
 
 export function toSubscriptionView(
   state: RegisteredSubscription,
   revision: number,
   legalHold: boolean,
+  /** D7: the configured offsets (PURGE_NOTICE_DAYS). */
+  purgeNoticeDays: readonly number[] = DEFAULT_PURGE_NOTICE_DAYS,
 ): SubscriptionView {
   return {
     subscriptionId: state.subscriptionId,
@@ -56,5 +74,10 @@ export function toSubscriptionView(
       : null,
     outstandingBalance: state.outstandingBalance,
     assignedLicences: state.assignedLicences,
+    purgeNotices: plannedPurgeNotices(state, purgeNoticeDays).map((n) => ({
+      daysBefore: n.daysBefore,
+      noticeAt: n.noticeAt,
+      issuedAt: n.issuedAt,
+    })),
   };
 }

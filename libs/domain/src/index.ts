@@ -23,3 +23,9 @@ export * from './account/account.decide';
 export * from './personal-data';
 export * from './deciders';
 export * from './subscription/subscription-listing';
+export {
+  isPurgeNoticeOffset,
+  plannedPurgeNotices,
+  type PlannedPurgeNotice,
+  purgeNoticesFor,
+} from './subscription/decide/issue-purge-notice.decide';

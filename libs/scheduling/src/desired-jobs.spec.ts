@@ -56,8 +56,9 @@ const startPurge = (legalHold: boolean, now = PURGE_AT) =>
     type: 'StartPurge',
     data: { subscriptionId: 'sub_1', purgeId: 'p1', holders: ['local'], legalHold, now },
   }) as SubscriptionCommand;
+// Term ends and purges; the D7 notices (no offsets here) are in desired-jobs.notices.spec.ts.
 const ids = (state: SubscriptionState, account = NO_HOLD) =>
-  desiredJobs(state, account).map((j) => [j.kind, j.jobId, j.data.dueAt]);
+  desiredJobs(state, account, []).map((j) => [j.kind, j.jobId, j.data.dueAt]);
 
 describe('desiredJobs: the jobs a folded state calls for', () => {
   it('R14: an active subscription has one term-end job at its term end', () => {

@@ -1,13 +1,15 @@
 import {
   type AccountEvent,
   accountDecider,
+  DEFAULT_PURGE_NOTICE_DAYS,
   fold,
   isRegistered,
   nextTermEndDue,
+  plannedPurgeNotices,
   type SubscriptionState,
 } from '@app/domain';
 import { epochMs } from './instants';
-import { lifecycleJobId, type LifecycleJobKind } from './job-ids';
+import { lifecycleJobId, type LifecycleJobKind, purgeNoticeJobId } from './job-ids';
 import type { DesiredJob } from './queues';
 
 /** What the purge schedule needs to know about the account (D3). */
@@ -45,15 +47,20 @@ export function needsAccountView(state: SubscriptionState): boolean {
  *   next is the purge's own business) or was deferred by a legal hold (D3). A deferred purge gets
  *   its job again when the account has no hold any more, due at once: at the release (or just
  *   after `purgeAt`, whichever is later).
+ * - D7: while expired and heading for its purge (not started, not deferred), the next purge
+ *   notice still to issue (`plannedPurgeNotices` with the configured offsets, `noticeDays`), one
+ *   at a time: when it is issued the state calls for the next one. A hold does not stop them; a
+ *   reactivation, a deferral or the purge's start leaves none, and the scheduler removes it.
  */
 export function desiredJobs(
   state: SubscriptionState,
   account: AccountHoldView = NO_HOLD,
+  noticeDays: readonly number[] = DEFAULT_PURGE_NOTICE_DAYS,
 ): DesiredJob[] {
   if (!isRegistered(state)) return [];
-  const job = (kind: LifecycleJobKind, dueMs: number): DesiredJob => ({
+  const job = (kind: LifecycleJobKind, dueMs: number, jobId?: string): DesiredJob => ({
     kind,
-    jobId: lifecycleJobId(kind, state.subscriptionId, dueMs),
+    jobId: jobId ?? lifecycleJobId(kind, state.subscriptionId, dueMs),
     dueMs,
     data: {
       subscriptionId: state.subscriptionId,
@@ -72,6 +79,15 @@ export function desiredJobs(
       // id already answered with PurgeDeferred, so a job under it would be a replay.
       const released = account.lastReleasedAt === null ? 0 : epochMs(account.lastReleasedAt);
       jobs.push(job('purge', Math.max(purgeAt + 1, released)));
+    }
+  }
+  if (state.status === 'expired') {
+    const next = plannedPurgeNotices(state, noticeDays).find((n) => n.issuedAt === null);
+    if (next) {
+      const dueMs = epochMs(next.noticeAt);
+      jobs.push(
+        job('purge-notice', dueMs, purgeNoticeJobId(state.subscriptionId, next.daysBefore, dueMs)),
+      );
     }
   }
   return jobs;

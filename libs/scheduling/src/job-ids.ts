@@ -4,7 +4,7 @@
  * ignores an add whose id exists). BullMQ refuses ':' in custom ids and all-digit ids; ours start
  * with a letter and carry only [A-Za-z0-9_-] (subscription ids are validated so at the API).
  */
-export type LifecycleJobKind = 'term-end' | 'purge';
+export type LifecycleJobKind = 'term-end' | 'purge' | 'purge-notice';
 
 const SAFE_ID = /^[A-Za-z0-9_-]+$/;
 
@@ -31,6 +31,29 @@ export const termEndJobId = (subscriptionId: string, dueMs: number): string =>
 /** `purge-<sub>-<epochMs>`: the job that dispatches the purge due at epochMs. */
 export const purgeJobId = (subscriptionId: string, dueMs: number): string =>
   lifecycleJobId('purge', subscriptionId, dueMs);
+
+/**
+ * `purge-notice-<sub>-<daysBefore>-<epochMs>`: the D7 notice `daysBefore` days before the purge,
+ * due at epochMs. The offset is part of the id: two offsets never share one.
+ */
+export function purgeNoticeJobId(
+  subscriptionId: string,
+  daysBefore: number,
+  dueMs: number,
+): string {
+  if (!Number.isSafeInteger(daysBefore) || daysBefore < 0)
+    throw new TypeError(`daysBefore must be a whole number of days: ${daysBefore}`);
+  if (!Number.isSafeInteger(dueMs))
+    throw new TypeError(`due time must be epoch milliseconds: ${dueMs}`);
+  return `purge-notice-${jobSafe(subscriptionId)}-${daysBefore}-${dueMs}`;
+}
+
+/** The offset written into a purge-notice job id (the part before the due instant), or null. */
+export function daysBeforeOfNoticeJobId(jobId: string): number | null {
+  if (!jobId.startsWith('purge-notice-')) return null;
+  const match = /-(\d+)-\d+$/.exec(jobId);
+  return match ? Number(match[1]) : null;
+}
 
 /** The due instant written into a job id (the part after the last '-'). */
 export function dueMsOfJobId(jobId: string): number | null {

@@ -4,6 +4,7 @@ import {
   type AccountEvent,
   accountStreamId,
   type Decider,
+  DEFAULT_PURGE_NOTICE_DAYS,
   DomainError,
   fold,
   subscriptionDecider,
@@ -15,7 +16,7 @@ import {
 import type { EventStore } from '@app/event-store';
 import { accountHoldView, type AccountHoldView, desiredJobs, NO_HOLD } from './desired-jobs';
 import { epochMs } from './instants';
-import type { LifecycleJobKind } from './job-ids';
+import { daysBeforeOfNoticeJobId, type LifecycleJobKind } from './job-ids';
 import type { LifecycleJobData } from './queues';
 
 /** What a processor needs of the command side: CommandRunner (libs/infrastructure) fits. */
@@ -42,7 +43,9 @@ export type JobOutcome =
   /** Fired before its due time: nothing written, moved back to the delayed set. */
   | 'early'
   /** The state moved on (renewed, withdrawn, reactivated, held, purged): nothing to do. */
-  | 'stale';
+  | 'stale'
+  /** D7: a purge notice was issued (PurgeNoticeIssued). */
+  | 'notice-issued';
 
 export interface JobResult {
   readonly outcome: JobOutcome;
@@ -95,8 +98,9 @@ async function rescheduleIfEarly(
   state: SubscriptionState,
   account: AccountHoldView,
   nowMs: number,
+  noticeDays: readonly number[] = DEFAULT_PURGE_NOTICE_DAYS,
 ): Promise<JobResult> {
-  const wanted = desiredJobs(state, account).find((j) => j.kind === kind);
+  const wanted = desiredJobs(state, account, noticeDays).find((j) => j.kind === kind);
   if (!wanted || wanted.jobId !== job.id || wanted.dueMs <= nowMs)
     return { outcome: 'stale', events: [] };
   await job.moveToDelayed(Date.now() + (wanted.dueMs - nowMs), token);
@@ -197,5 +201,51 @@ export class PurgeProcessor {
       recorded.map((e) => ({ type: e.type, data: e.data }) as unknown as SubscriptionEvent),
     );
     return rescheduleIfEarly(job, token, 'purge', state, account, ms(now));
+  }
+}
+
+/**
+ * Purge-notice job → IssuePurgeNotice (D7) for the offset its id names, at the notice instant it
+ * was scheduled for (`dueAt`). As for term ends, no rule here: the decider decides from the
+ * stream (never early, never twice, none once reactivated, deferred or purging); an early job
+ * goes back to the delayed set, a stale one completes without effect.
+ */
+export class PurgeNoticeProcessor {
+  constructor(
+    private readonly runner: CommandRunnerPort,
+    private readonly noticeDays: readonly number[] = DEFAULT_PURGE_NOTICE_DAYS,
+  ) {}
+
+  async process(job: Job<LifecycleJobData>, token?: string): Promise<JobResult> {
+    const { subscriptionId, dueAt } = job.data;
+    const daysBefore = daysBeforeOfNoticeJobId(job.id ?? '');
+    if (daysBefore === null)
+      throw new UnrecoverableError(
+        `${DOMAIN_REFUSAL} VALIDATION_FAILED: not a purge-notice job id: ${job.id}`,
+      );
+    const now = this.runner.now();
+    let result: HandleResult<SubscriptionState>;
+    try {
+      result = await this.runner.run(
+        subscriptionStreamId(subscriptionId),
+        subscriptionDecider,
+        { type: 'IssuePurgeNotice', data: { subscriptionId, daysBefore, now, dueAt } },
+        systemContext(job.id!),
+      );
+    } catch (error) {
+      throw toJobError(error);
+    }
+    const types = result.events.map((e) => e.type);
+    if (result.events.length > 0)
+      return { outcome: result.replayed ? 'replayed' : 'notice-issued', events: types };
+    return rescheduleIfEarly(
+      job,
+      token,
+      'purge-notice',
+      result.state,
+      NO_HOLD,
+      ms(now),
+      this.noticeDays,
+    );
   }
 }

@@ -26,7 +26,11 @@ export const PENDING_STATES: readonly JobType[] = [
 ];
 
 export const kindOfJobId = (jobId: string): LifecycleJobKind =>
-  jobId.startsWith('term-end-') ? 'term-end' : 'purge';
+  jobId.startsWith('term-end-')
+    ? 'term-end'
+    : jobId.startsWith('purge-notice-')
+      ? 'purge-notice'
+      : 'purge';
 
 export interface LifecycleQueuesOptions {
   /** A producer connection (shared; closed by its owner, not here). */
@@ -42,7 +46,7 @@ export interface LifecycleQueuesOptions {
 }
 
 /**
- * The two lifecycle queues, as the scheduler and the reconciler use them: add jobs with a delay
+ * The lifecycle queues (one per job kind), as the scheduler and the reconciler use them: add jobs with a delay
  * computed from the injected clock (so a controlled clock sets the delays too), remove superseded
  * ones, list what Redis holds.
  */
@@ -56,7 +60,11 @@ export class LifecycleQueues {
         connection: o.connection,
         prefix: o.prefix,
       });
-    this.queues = { 'term-end': make('term-end'), purge: make('purge') };
+    this.queues = {
+      'term-end': make('term-end'),
+      purge: make('purge'),
+      'purge-notice': make('purge-notice'),
+    };
     this.dueIndexKey = `${o.prefix}:lifecycle:due`;
   }
 

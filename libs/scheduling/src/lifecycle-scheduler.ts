@@ -55,6 +55,8 @@ export interface LifecycleSchedulerOptions {
   logger: Logger;
   batchSize?: number;
   name?: string;
+  /** D7: the purge-notice offsets in days (PURGE_NOTICE_DAYS); default 30 and 7. */
+  purgeNoticeDays?: readonly number[];
 }
 
 export interface SyncResult {
@@ -210,7 +212,7 @@ export class LifecycleScheduler {
       accountId: state.accountId,
       revision: recorded.length - 1,
       status: state.status,
-      jobs: desiredJobs(state, account),
+      jobs: desiredJobs(state, account, this.o.purgeNoticeDays),
     };
   }
 }

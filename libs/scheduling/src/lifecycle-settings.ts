@@ -38,6 +38,8 @@ export interface LifecycleOptions {
   scheduler?: boolean;
   /** Overrides REDIS_URL from the configuration. */
   redisUrl?: string;
+  /** D7: overrides PURGE_NOTICE_DAYS from the configuration (offsets in days, e.g. [30, 7]). */
+  purgeNoticeDays?: readonly number[];
 }
 
 const positiveInt = z

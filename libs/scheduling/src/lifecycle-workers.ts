@@ -97,7 +97,11 @@ export class LifecycleWorkers {
       worker.on('error', (error) => o.logger.error({ err: error, kind }, 'lifecycle worker error'));
       return worker;
     };
-    this.workers = { 'term-end': make('term-end'), purge: make('purge') };
+    this.workers = {
+      'term-end': make('term-end'),
+      purge: make('purge'),
+      'purge-notice': make('purge-notice'),
+    };
   }
 
   private async runJob(

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { DEFAULT_PURGE_NOTICE_DAYS } from '@app/domain';
 import type { CheckpointStore, EventStore } from '@app/event-store';
 import { leaseBackendFor, RoleLease } from '@app/infrastructure';
 import { type AppConfig, type Clock, ControlledClock } from '@app/platform';
@@ -9,6 +10,7 @@ import {
   type CommandRunnerPort,
   NO_PURGE_RUNNER,
   type PurgeRunnerPort,
+  PurgeNoticeProcessor,
   PurgeProcessor,
   TermEndProcessor,
 } from './job-processors';
@@ -166,7 +168,9 @@ export class Lifecycle {
       return;
     }
     const mutex = new Mutex();
+    const purgeNoticeDays = this.purgeNoticeDays;
     this.scheduler = new LifecycleScheduler({
+      purgeNoticeDays,
       feed: deps.feed,
       store: deps.store,
       checkpoints: this.checkpoints,
@@ -196,6 +200,7 @@ export class Lifecycle {
       handlers: {
         'term-end': new TermEndProcessor(deps.runner),
         purge: new PurgeProcessor(deps.runner, deps.store, deps.purgeRunner ?? NO_PURGE_RUNNER),
+        'purge-notice': new PurgeNoticeProcessor(deps.runner, purgeNoticeDays),
       },
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
@@ -258,6 +263,13 @@ export class Lifecycle {
     this.timer = null;
     await this.reconciling;
     await this.scheduler?.stop();
+  }
+
+  /** D7: the purge-notice offsets in days: the options', else PURGE_NOTICE_DAYS, else 30 and 7. */
+  get purgeNoticeDays(): readonly number[] {
+    return (
+      this.options.purgeNoticeDays ?? this.deps.config.purgeNoticeDays ?? DEFAULT_PURGE_NOTICE_DAYS
+    );
   }
 
   /** Whether this process follows the log (scheduler and reconciler), not only runs jobs. */

@@ -15,7 +15,7 @@ export class LifecycleMetrics {
   constructor(readonly service: MetricsService = new MetricsService({ defaultMetrics: false })) {
     this.jobs = service.counter({
       name: 'lifecycle_jobs_total',
-      help: 'Lifecycle jobs run to an end, by kind (term-end, purge) and outcome (renewed, expired, purged, purge-deferred, replayed, early, stale, refused, failed).',
+      help: 'Lifecycle jobs run to an end, by kind (term-end, purge, purge-notice) and outcome (renewed, expired, purged, purge-deferred, notice-issued, replayed, early, stale, refused, failed, invalid).',
       labelNames: ['kind', 'outcome'],
     });
     this.reconcilerRuns = service.counter({

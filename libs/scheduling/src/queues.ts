@@ -2,13 +2,18 @@ import { z } from 'zod';
 import type { JobsOptions, KeepJobs } from 'bullmq';
 import type { LifecycleJobKind } from './job-ids';
 
-/** One queue per job kind: term ends and purges scale and fail independently. */
+/** One queue per job kind: term ends, purges and purge notices (D7) scale and fail independently. */
 export const LIFECYCLE_QUEUES: Readonly<Record<LifecycleJobKind, string>> = Object.freeze({
   'term-end': 'lifecycle-term-end',
   purge: 'lifecycle-purge',
+  'purge-notice': 'lifecycle-purge-notice',
 });
 
-export const LIFECYCLE_JOB_KINDS: readonly LifecycleJobKind[] = ['term-end', 'purge'];
+export const LIFECYCLE_JOB_KINDS: readonly LifecycleJobKind[] = [
+  'term-end',
+  'purge',
+  'purge-notice',
+];
 
 /** BullMQ's default key prefix; tests pass a fresh one per test. */
 export const DEFAULT_QUEUE_PREFIX = 'bull';

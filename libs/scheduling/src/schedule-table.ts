@@ -47,6 +47,9 @@ interface LifecycleScheduleTable {
   term_end_due: number | string | null;
   purge_job: string | null;
   purge_due: number | string | null;
+  /** D7: the next purge notice's job (added by a later migration; absent in older rows: null). */
+  notice_job: string | null;
+  notice_due: number | string | null;
 }
 
 interface ScheduleDatabase {
@@ -71,6 +74,12 @@ CREATE INDEX IF NOT EXISTS lifecycle_schedule_account ON lifecycle_schedule (acc
 CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position TEXT NOT NULL);
 `;
 
+/** D7's columns, added to tables created before purge notices (SQLite has no ADD COLUMN IF NOT EXISTS). */
+const SQLITE_NOTICE_COLUMNS: readonly [string, string][] = [
+  ['notice_job', 'TEXT'],
+  ['notice_due', 'INTEGER'],
+];
+
 const POSTGRES_SCHEMA = `
 CREATE TABLE IF NOT EXISTS lifecycle_schedule (
   subscription_id text PRIMARY KEY,
@@ -84,9 +93,11 @@ CREATE TABLE IF NOT EXISTS lifecycle_schedule (
 );
 CREATE INDEX IF NOT EXISTS lifecycle_schedule_account ON lifecycle_schedule (account_id);
 CREATE TABLE IF NOT EXISTS lifecycle_checkpoints (name text PRIMARY KEY, position bigint NOT NULL);
+ALTER TABLE lifecycle_schedule ADD COLUMN IF NOT EXISTS notice_job text;
+ALTER TABLE lifecycle_schedule ADD COLUMN IF NOT EXISTS notice_due bigint;
 `;
 
-/** Rows per statement: at 8 parameters a row, far below SQLite's and PostgreSQL's limits. */
+/** Rows per statement: at 10 parameters a row, far below SQLite's and PostgreSQL's limits. */
 const CHUNK = 1000;
 
 /**
@@ -126,6 +137,19 @@ export class ScheduleTable {
       // then.
       database.pragma('synchronous = NORMAL');
       database.exec(SQLITE_SCHEMA);
+      const columns = new Set(
+        (database.prepare('PRAGMA table_info(lifecycle_schedule)').all() as { name: string }[]).map(
+          (c) => c.name,
+        ),
+      );
+      for (const [name, type] of SQLITE_NOTICE_COLUMNS)
+        if (!columns.has(name))
+          try {
+            database.exec(`ALTER TABLE lifecycle_schedule ADD COLUMN ${name} ${type}`);
+          } catch (error) {
+            // Another process sharing the file added it in between.
+            if (!/duplicate column/i.test((error as Error).message)) throw error;
+          }
     } catch (error) {
       database.close();
       throw error;
@@ -228,6 +252,8 @@ export class ScheduleTable {
                 term_end_due: eb.ref('excluded.term_end_due'),
                 purge_job: eb.ref('excluded.purge_job'),
                 purge_due: eb.ref('excluded.purge_due'),
+                notice_job: eb.ref('excluded.notice_job'),
+                notice_due: eb.ref('excluded.notice_due'),
               }))
               .where((eb) => eb('excluded.revision', '>=', eb.ref('lifecycle_schedule.revision'))),
           )
@@ -249,7 +275,13 @@ export class ScheduleTable {
     const raws = await this.db
       .selectFrom('lifecycle_schedule')
       .selectAll()
-      .where((eb) => eb.or([eb('term_end_job', 'is not', null), eb('purge_job', 'is not', null)]))
+      .where((eb) =>
+        eb.or([
+          eb('term_end_job', 'is not', null),
+          eb('purge_job', 'is not', null),
+          eb('notice_job', 'is not', null),
+        ]),
+      )
       .execute();
     const jobs: DesiredJob[] = [];
     for (const raw of raws) jobs.push(...toRow(raw).jobs);
@@ -311,6 +343,7 @@ export class ScheduleTable {
 function toRaw(r: ScheduleRow): LifecycleScheduleTable {
   const termEnd = r.jobs.find((j) => j.kind === 'term-end') ?? null;
   const purge = r.jobs.find((j) => j.kind === 'purge') ?? null;
+  const notice = r.jobs.find((j) => j.kind === 'purge-notice') ?? null;
   return {
     subscription_id: r.subscriptionId,
     account_id: r.accountId,
@@ -320,6 +353,8 @@ function toRaw(r: ScheduleRow): LifecycleScheduleTable {
     term_end_due: termEnd?.dueMs ?? null,
     purge_job: purge?.jobId ?? null,
     purge_due: purge?.dueMs ?? null,
+    notice_job: notice?.jobId ?? null,
+    notice_due: notice?.dueMs ?? null,
   };
 }
 
@@ -341,6 +376,7 @@ function toRow(raw: LifecycleScheduleTable): ScheduleRow {
   };
   add('term-end', raw.term_end_job, raw.term_end_due);
   add('purge', raw.purge_job, raw.purge_due);
+  add('purge-notice', raw.notice_job ?? null, raw.notice_due ?? null);
   return {
     subscriptionId: raw.subscription_id,
     accountId: raw.account_id,

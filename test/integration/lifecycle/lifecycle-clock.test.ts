@@ -141,13 +141,16 @@ describe('lifecycle on the real app with a controlled clock (BullMQ on a private
     await moveClock(t, '2026-07-01T00:00:00.000Z');
     const all = await events(t, 'sub_j1');
     // The purge job hands the purge to the purge process: started, the local holder, done.
-    expect(all.map((e) => e.type).slice(-4)).toEqual([
+    // Between expiry and purge, the D7 notices at −30 and −7 days.
+    expect(all.map((e) => e.type).slice(-6)).toEqual([
       'SubscriptionExpired',
+      'PurgeNoticeIssued',
+      'PurgeNoticeIssued',
       'PurgeStarted',
       'ProductDataHolderPurged',
       'ProductDataPurged',
     ]);
-    expect(all.at(-4)!.data['expiredAt']).toBe(FEB_28);
+    expect(all.at(-6)!.data['expiredAt']).toBe(FEB_28);
     expect(all.at(-3)!.data['startedAt']).toBe(PURGE_AFTER_FEB_28);
     expect(all.at(-1)!.data['purgedAt']).toBe(PURGE_AFTER_FEB_28);
   });

@@ -37,7 +37,11 @@ const ms = (iso: string): number => Date.parse(iso);
 const termEndId = (sub: string, dueAt: string) => `term-end-${sub}-${ms(dueAt)}`;
 const purgeId = (sub: string, dueAt: string) => `purge-${sub}-${ms(dueAt)}`;
 const kindOf = (jobId: string): LifecycleJobKind =>
-  jobId.startsWith('term-end-') ? 'term-end' : 'purge';
+  jobId.startsWith('term-end-')
+    ? 'term-end'
+    : jobId.startsWith('purge-notice-')
+      ? 'purge-notice'
+      : 'purge';
 
 /** The test's own view of the lifecycle queues in Redis (plain BullMQ, not the code under test). */
 class RedisView {
@@ -48,7 +52,11 @@ class RedisView {
     this.connection = createRedisConnection(url, { forWorker: false });
     const make = (kind: LifecycleJobKind) =>
       new Queue<LifecycleJobData>(LIFECYCLE_QUEUES[kind], { connection: this.connection, prefix });
-    this.queues = { 'term-end': make('term-end'), purge: make('purge') };
+    this.queues = {
+      'term-end': make('term-end'),
+      purge: make('purge'),
+      'purge-notice': make('purge-notice'),
+    };
   }
 
   queue(kind: LifecycleJobKind): Queue<LifecycleJobData> {
@@ -120,7 +128,14 @@ describe('ops CLI: lifecycle jobs and audit export (child process, real redis-se
       return t;
     };
     const startService = async (start: string) => {
-      t = await startLifecycleApp({ redisUrl: redis.url, dataDir, prefix, start });
+      // Without D7's purge notices: these tests count the three jobs seeded below.
+      t = await startLifecycleApp({
+        redisUrl: redis.url,
+        dataDir,
+        prefix,
+        start,
+        lifecycle: { purgeNoticeDays: [] },
+      });
       return t;
     };
     const stopService = async () => {

@@ -7,7 +7,7 @@ import type {
   SupportVerification,
   SurveyAnswer,
 } from '@app/domain';
-import type { SubscriptionView } from '../subscription-view';
+import type { PurgeNoticeView, SubscriptionView } from '../subscription-view';
 
 export interface CancelSubscriptionResult {
   subscription: SubscriptionView;
@@ -16,6 +16,8 @@ export interface CancelSubscriptionResult {
   refund: 'none';
   noticeDeadlineMissed: boolean;
   noticeDeadline: string | null;
+  /** D7: the purge notices planned for the purge date announced (`purgeAt`). */
+  purgeNotices: PurgeNoticeView[];
   events: string[];
   /** Global position of the last event written (pass as ?minPosition= to read your write). */
   position: string | null;

@@ -3,6 +3,7 @@ import {
   type CancellationRequested,
   DomainError,
   isRegistered,
+  purgeNoticesFor,
   recordedRefusal,
   subscriptionDecider,
   subscriptionStreamId,
@@ -57,6 +58,7 @@ export class CancelSubscriptionHandler implements ICommandHandler<CancelSubscrip
       refund: 'none',
       noticeDeadlineMissed: decision.noticeDeadlineMissed,
       noticeDeadline: decision.noticeDeadline,
+      purgeNotices: purgeNoticesFor(decision.purgeAt, state.timeZone, this.reader.purgeNoticeDays),
       events: result.events.map((e) => e.type),
       position: result.position?.toString() ?? null,
     };

@@ -1,7 +1,9 @@
-import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, Param, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiIdParam } from '../docs/api-docs.decorators';
 import type { FastifyReply } from 'fastify';
+import { APP_CONFIG } from '@app/infrastructure';
+import type { AppConfig } from '@app/platform';
 import { ReadStore } from '@app/read-models';
 import { RequireScope } from '../http/auth';
 import { idSchema } from '../http/common-schemas';
@@ -23,6 +25,7 @@ export class ListAccountSubscriptionsController {
   constructor(
     private readonly store: ReadStore,
     private readonly consistency: ReadConsistency,
+    @Optional() @Inject(APP_CONFIG) private readonly config: AppConfig | null = null,
   ) {}
 
   @Get()
@@ -47,7 +50,7 @@ export class ListAccountSubscriptionsController {
     return {
       items: listed
         .filter((s) => query.section === undefined || s.section === query.section)
-        .map(toListedView),
+        .map((s) => toListedView(s, this.config?.purgeNoticeDays)),
     };
   }
 }

@@ -35,6 +35,20 @@ const position = z
   .regex(/^\d{1,20}$/)
   .meta({ example: '1042' });
 
+const EXAMPLE_NOTICES = [
+  { daysBefore: 30, noticeAt: '2026-04-29T00:00:00.000+02:00', issuedAt: null },
+  { daysBefore: 7, noticeAt: '2026-05-22T00:00:00.000+02:00', issuedAt: null },
+];
+
+/** D7: the purge notices of a purge date, planned (issuedAt null) and issued. */
+const purgeNotices = z.array(
+  z.object({
+    daysBefore: z.int().describe('Days before purgeAt (PURGE_NOTICE_DAYS)'),
+    noticeAt: instant.describe('purgeAt − daysBefore days, local wall-clock time (D4)'),
+    issuedAt: instant.nullable().describe('When PurgeNoticeIssued was written; null: planned'),
+  }),
+);
+
 // Inline, not named: they are only used nullable (see toOpenApiSchema).
 const actor = z.object({ actorId: z.string(), role: z.string() });
 const money = z.object({ amount: z.string(), currency: z.string() });
@@ -80,6 +94,9 @@ const subscriptionFields = {
     .nullable()
     .describe("D9: billing's latest balance (null: none was ever given); R6 and R19 decide on it"),
   assignedLicences: z.int().nullable().describe("D9: billing's latest count of assigned licences"),
+  purgeNotices: purgeNotices.describe(
+    'D7: the purge notices planned for the purge ahead (issuedAt null) and those issued; [] when none',
+  ),
 };
 
 const EXAMPLE_SUBSCRIPTION = {
@@ -101,6 +118,7 @@ const EXAMPLE_SUBSCRIPTION = {
   termination: null,
   outstandingBalance: null,
   assignedLicences: 0,
+  purgeNotices: [],
 };
 
 /** The `Subscription` resource of API.md. */
@@ -159,6 +177,7 @@ export const cancellationSchema = z
       .boolean()
       .describe('A contract notice deadline was missed: one more term (R9)'),
     noticeDeadline: instant.nullable(),
+    purgeNotices: purgeNotices.describe('D7: the purge notices planned for that purgeAt'),
     events,
     position: writtenPosition,
   })
@@ -170,6 +189,7 @@ export const cancellationSchema = z
       refund: 'none',
       noticeDeadlineMissed: false,
       noticeDeadline: null,
+      purgeNotices: EXAMPLE_NOTICES,
       events: ['CancellationRequested', 'AutoRenewDisabled'],
       position: '1043',
     },
@@ -180,6 +200,7 @@ export const terminationSchema = z
     subscription: subscriptionSchema,
     effectiveAt: instant.describe('When the subscription expires (D8)'),
     purgeAt: instant.describe('effectiveAt + 90 days: when its data is purged (D4)'),
+    purgeNotices: purgeNotices.describe('D7: the purge notices planned for that purgeAt'),
     events,
     position: writtenPosition,
   })
@@ -195,6 +216,7 @@ export const terminationSchema = z
       },
       effectiveAt: '2026-02-28T00:00:00.000+01:00',
       purgeAt: '2026-05-29T00:00:00.000+02:00',
+      purgeNotices: EXAMPLE_NOTICES,
       events: ['TerminationScheduled'],
       position: '1044',
     },

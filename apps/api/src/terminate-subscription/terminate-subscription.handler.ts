@@ -2,6 +2,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   DomainError,
   isRegistered,
+  purgeNoticesFor,
   subscriptionDecider,
   subscriptionStreamId,
   type TerminationScheduled,
@@ -47,6 +48,11 @@ export class TerminateSubscriptionHandler implements ICommandHandler<TerminateSu
       subscription: await this.reader.view(state, result.revision),
       effectiveAt: termination.effectiveAt,
       purgeAt: termination.purgeAt,
+      purgeNotices: purgeNoticesFor(
+        termination.purgeAt,
+        state.timeZone,
+        this.reader.purgeNoticeDays,
+      ),
       events: result.events.map((e) => e.type),
       position: result.position?.toString() ?? null,
     };

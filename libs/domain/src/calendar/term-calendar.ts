@@ -108,3 +108,18 @@ export const noticeDeadlineFor: (renewalDate: Instant, timeZone: string) => Inst
   (renewalDate, timeZone) =>
     toInstant(inZone(renewalDate, timeZone).minus({ days: FIXED_TERM_NOTICE_DAYS })),
 );
+
+/** D7: days before the purge at which a notice is issued, unless configured (PURGE_NOTICE_DAYS). */
+export const DEFAULT_PURGE_NOTICE_DAYS: readonly number[] = Object.freeze([30, 7]);
+
+/**
+ * D7: when the notice `daysBefore` days before a purge is due: purgeAt minus that many calendar
+ * days at the same local wall-clock time in the account's zone (D4), across DST changes.
+ */
+export function purgeNoticeDateFor(
+  purgeAt: Instant,
+  timeZone: string,
+  daysBefore: number,
+): Instant {
+  return toInstant(inZone(purgeAt, timeZone).minus({ days: daysBefore }));
+}

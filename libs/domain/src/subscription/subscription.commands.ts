@@ -133,6 +133,17 @@ export type UpdateBillingFacts = Command<
   }
 >;
 
+/**
+ * D7: fired by the scheduler at a purge notice's instant (`purgeAt − daysBefore` days, local
+ * wall-clock time). `dueAt` is the notice instant the job was scheduled for; with it the command
+ * applies only while that is still the notice this state plans (a job for an older purge date
+ * does nothing). The offsets themselves are configuration: the caller names the one it fires for.
+ */
+export type IssuePurgeNotice = Command<
+  'IssuePurgeNotice',
+  { subscriptionId: string; daysBefore: number; dueAt?: Instant | null; now: Instant }
+>;
+
 export type SubscriptionCommand =
   | RegisterSubscription
   | RequestCancellation
@@ -144,4 +155,5 @@ export type SubscriptionCommand =
   | CompletePurge
   | ScheduleTermination
   | RevokeTermination
-  | UpdateBillingFacts;
+  | UpdateBillingFacts
+  | IssuePurgeNotice;

@@ -6,6 +6,7 @@ import { requestCancellation } from './decide/request-cancellation.decide';
 import { revokeTermination, scheduleTermination } from './decide/terminate-subscription.decide';
 import { withdrawCancellation } from './decide/withdraw-cancellation.decide';
 import { updateBillingFacts } from './decide/update-billing-facts.decide';
+import { issuePurgeNotice } from './decide/issue-purge-notice.decide';
 import type { SubscriptionCommand } from './subscription.commands';
 import type { SubscriptionEvent } from './subscription.events';
 import type { SubscriptionState } from './subscription.state';
@@ -42,6 +43,8 @@ export function decide(
       return revokeTermination(command, state);
     case 'UpdateBillingFacts':
       return updateBillingFacts(command, state);
+    case 'IssuePurgeNotice':
+      return issuePurgeNotice(command, state);
     default: {
       const unexpected: never = command;
       throw new TypeError(`Unknown command ${JSON.stringify(unexpected)}`);

@@ -310,6 +310,23 @@ export type ReactivationRefused = Event<
   }
 >;
 
+/**
+ * D7: a purge notice ("back up your data before …"), issued `daysBefore` days before `purgeAt`
+ * (local wall-clock time, D4) while the subscription heads for its purge. One per offset and
+ * purge date, never early; the notification service turns it into the customer's reminder.
+ */
+export type PurgeNoticeIssued = Event<
+  'PurgeNoticeIssued',
+  Ids & {
+    productId: string;
+    purgeAt: Instant;
+    daysBefore: number;
+    /** The planned instant: purgeAt − daysBefore days in the account's zone. */
+    noticeAt: Instant;
+    issuedAt: Instant;
+  }
+>;
+
 export type SubscriptionEvent =
   | SubscriptionRegistered
   | CancellationRequested
@@ -328,7 +345,8 @@ export type SubscriptionEvent =
   | TerminationScheduled
   | TerminationRevoked
   | ReactivationRefused
-  | BillingFactsUpdated;
+  | BillingFactsUpdated
+  | PurgeNoticeIssued;
 
 export type SubscriptionEventType = SubscriptionEvent['type'];
 
@@ -352,6 +370,7 @@ const EVENT_TYPES: Record<SubscriptionEventType, true> = {
   TerminationRevoked: true,
   ReactivationRefused: true,
   BillingFactsUpdated: true,
+  PurgeNoticeIssued: true,
 };
 export const SUBSCRIPTION_EVENT_TYPES = Object.keys(
   EVENT_TYPES,

@@ -1,4 +1,5 @@
 import { purgeDateFor } from '../calendar/term-calendar';
+import { isSameInstant } from '../shared/time';
 import type { SubscriptionEvent } from './subscription.events';
 import {
   factsOf,
@@ -194,6 +195,19 @@ function evolveEvent(state: SubscriptionState, event: SubscriptionEvent): Subscr
         outstandingBalance: event.data.outstandingBalance,
         assignedLicences: event.data.assignedLicences,
       };
+    case 'PurgeNoticeIssued': {
+      // D7: remembered for this expiry's purge date only (a notice for another one is moot).
+      if (state.status !== 'expired' || !isSameInstant(event.data.purgeAt, state.purgeAt))
+        return state;
+      const d = event.data;
+      return {
+        ...state,
+        noticesIssued: [
+          ...(state.noticesIssued ?? []),
+          { daysBefore: d.daysBefore, noticeAt: d.noticeAt, issuedAt: d.issuedAt },
+        ],
+      };
+    }
     default: {
       const unexpected: never = event;
       return unexpected;

@@ -39,6 +39,13 @@ export interface PendingCancellation extends NoticeDecision {
   readonly purgeAt?: Instant;
 }
 
+/** D7: a purge notice issued (PurgeNoticeIssued), as the expired state remembers it. */
+export interface IssuedPurgeNotice {
+  readonly daysBefore: number;
+  readonly noticeAt: Instant;
+  readonly issuedAt: Instant;
+}
+
 export interface PurgeInProgress {
   readonly purgeId: string;
   readonly startedAt: Instant;
@@ -71,6 +78,11 @@ export type SubscriptionState =
       readonly expiredAt: Instant;
       readonly purgeDeferred: boolean;
       readonly purge: PurgeInProgress | null;
+      /**
+       * D7: the purge notices issued for this expiry's purgeAt, in the order issued. Absent when
+       * none was (and in states folded before notices existed).
+       */
+      readonly noticesIssued?: readonly IssuedPurgeNotice[];
     })
   | (SubscriptionFacts & {
       readonly status: 'purged';

@@ -40,6 +40,11 @@ export interface AppConfig {
   readonly logLevel: LogLevel;
   readonly reconcileIntervalMs: number;
   /**
+   * PURGE_NOTICE_DAYS (D7): the days before a purge at which a notice is issued, distinct whole
+   * numbers from 1 to 89, most first. Default [30, 7]. Optional for configs built by hand.
+   */
+  readonly purgeNoticeDays?: readonly number[];
+  /**
    * SHUTDOWN_DRAIN_MS: after SIGTERM/SIGINT the api (and the worker's health port) answers
    * /health/ready with 503 at once but keeps serving for this long before it closes, so that
    * Kubernetes stops routing to it first. 0 (default): close at once.

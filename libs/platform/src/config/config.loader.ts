@@ -78,6 +78,7 @@ export function loadConfig(
     clockStart: data.CLOCK_START,
     logLevel: data.LOG_LEVEL,
     reconcileIntervalMs: data.RECONCILE_INTERVAL_MS,
+    purgeNoticeDays: data.PURGE_NOTICE_DAYS,
     shutdownDrainMs: data.SHUTDOWN_DRAIN_MS,
     keyEncryptionKey: data.KEY_ENCRYPTION_KEY,
     requestHashKey: data.REQUEST_HASH_KEY,

@@ -66,6 +66,25 @@ const base64Key32 = z.string().transform((value, ctx) => {
   return bytes;
 });
 
+/** PURGE_NOTICE_DAYS: "30,7" → [30, 7]; "none" → [] (no notices). */
+const purgeNoticeDays = z.string().transform((value, ctx) => {
+  const text = value.trim();
+  if (text === 'none') return [];
+  const days = text.split(',').map((part) => part.trim());
+  const message =
+    'must be distinct whole numbers of days from 1 to 89, most first, separated by commas ' +
+    '(e.g. 30,7), or none';
+  const numbers = days.map((d) => (/^\d+$/.test(d) ? Number(d) : Number.NaN));
+  const valid =
+    numbers.every((n) => Number.isInteger(n) && n >= 1 && n <= 89) &&
+    numbers.every((n, i) => i === 0 || n < numbers[i - 1]!);
+  if (!valid) {
+    ctx.issues.push({ code: 'custom', input: value, message });
+    return z.NEVER;
+  }
+  return numbers;
+});
+
 /** One AUTH_TOKENS value; the token itself is the JSON key, validated by the loader. */
 export const grantSchema = z.strictObject({
   service: z.string().trim().min(1, { error: 'must be a non-empty string' }),
@@ -115,6 +134,8 @@ export const envSchema = z.object({
     blankAsUnset,
     integer(1, Number.MAX_SAFE_INTEGER, 'a positive integer (milliseconds)').default(300_000),
   ),
+  // D7: days before a purge at which a notice is issued: distinct whole numbers 1-89, descending.
+  PURGE_NOTICE_DAYS: z.preprocess(blankAsUnset, purgeNoticeDays.default([30, 7])),
   // After SIGTERM/SIGINT: serve normally (readiness 503) this long before closing. 0: at once.
   SHUTDOWN_DRAIN_MS: z.preprocess(
     blankAsUnset,

@@ -61,6 +61,8 @@ const SUBSCRIPTION_SIDE_ROWS: Record<SubscriptionEventType, 'confirmation' | 're
   TerminationRevoked: null,
   ReactivationRefused: null,
   BillingFactsUpdated: null,
+  // D7: an audit row and the folded row (the notices issued) only; delivery is the notifier's.
+  PurgeNoticeIssued: null,
 };
 const ACCOUNT_TYPES: Record<AccountEventType, true> = {
   LegalHoldPlaced: true,
