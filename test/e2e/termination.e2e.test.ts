@@ -181,6 +181,18 @@ describe('termination over HTTP (D8)', () => {
     ]);
   });
 
+  it('D8: the note is shredded with the account’s keys by an erasure (R17): it reads [erased] for good', async () => {
+    const erased = await call('POST', '/v1/accounts/acc_1/erasure', {
+      requestedBy: { actorId: 'usr_dpo', role: 'user' },
+      reason: 'ticket 77',
+    });
+    expect(erased.statusCode).toBe(200);
+    const terminated = (await store.readStream('subscription-sub_t4')).find(
+      (e) => e.type === 'TerminationScheduled',
+    )!;
+    expect(terminated.data['note']).toBe('[erased]');
+  });
+
   it('D8: the OpenAPI document declares both routes with their bodies and answers', async () => {
     const doc = (await call('GET', '/docs/json')).json();
     const path = doc.paths['/v1/subscriptions/{id}/termination'];

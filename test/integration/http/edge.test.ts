@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { fastifyAdapter } from '../../../apps/api/src/http/http-app.factory';
+import { startApp, TOKENS } from '../../support/app-harness';
 
 /**
  * The HTTP edge before any route runs, on real sockets against the adapter the app uses: every
@@ -137,5 +138,41 @@ describe('the HTTP edge', () => {
     const res = await raw([head, ...body], 100);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(res.status).toBe(408);
+  });
+});
+
+/** The same edge in the whole app: what a client that goes away leaves in the JSON log. */
+describe('a client aborting mid-body, against the whole app', () => {
+  it('is one info-level line in the JSON log, no error and no stack, and the app answers the next request', async () => {
+    const t = await startApp({ logLevel: 'info' });
+    try {
+      await t.app.listen(0, '127.0.0.1');
+      const { port } = t.app.getHttpServer().address() as { port: number };
+      for (let i = 0; i < 5; i++)
+        await new Promise<void>((resolve) => {
+          const socket = connect(port, '127.0.0.1', () => {
+            socket.write(
+              'POST /v1/subscriptions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n' +
+                `Authorization: Bearer ${TOKENS.writer}\r\nContent-Length: 1000\r\n\r\n{"accountId":`,
+            );
+            setTimeout(() => socket.destroy(), 100);
+          });
+          socket.on('close', () => resolve());
+          socket.on('error', () => undefined);
+        });
+      const health = await fetch(`http://127.0.0.1:${port}/health/live`);
+      expect(health.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 200));
+      const records = t.log.records();
+      expect(records.filter((r) => r['level'] === 'error' || r['level'] === 'fatal')).toEqual([]);
+      const aborted = records.filter(
+        (r) => r['msg'] === 'client closed the connection before its request arrived',
+      );
+      expect(aborted).toHaveLength(5);
+      expect(aborted.every((r) => r['level'] === 'info')).toBe(true);
+      expect(t.log.raw()).not.toMatch(/at abortIncoming|\n\s+at /);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -67,8 +67,11 @@ export function toErrorBody(exception: unknown): {
 }
 
 /** The client closed the connection while its request was still arriving (Node's 'aborted'). */
-const isClientAbort = (e: unknown): boolean =>
-  e instanceof Error && e.message === 'aborted' && (e as { code?: unknown }).code === 'ECONNRESET';
+const isClientAbort = (e: unknown): boolean => {
+  // Node's own error (not `instanceof` this realm's Error under a test runner): checked by shape.
+  const error = e as { message?: unknown; code?: unknown } | null;
+  return error?.message === 'aborted' && error.code === 'ECONNRESET';
+};
 
 /** The one place where errors become HTTP responses in the shape of API.md. */
 @Catch()
@@ -81,12 +84,19 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    // Nobody is left to answer: a client going away is routine, not a server error.
+    // A client going away is routine, not a server error: one info line, and an answer in the
+    // API's shape that nobody will read (Fastify would otherwise close the request with a 500).
     if (isClientAbort(exception)) {
       this.log.info(
         { requestId: reply.request.id },
         'client closed the connection before its request arrived',
       );
+      void reply
+        .status(400)
+        .header('content-type', 'application/json; charset=utf-8')
+        .send({
+          error: { code: 'VALIDATION_FAILED', message: 'The request did not arrive whole.' },
+        });
       return;
     }
     const { status, body, unexpected } = toErrorBody(exception);
