@@ -1,14 +1,15 @@
 import { extname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BulkBuildUnsupportedError } from './bulk-build-unsupported.error';
-import type { AuditCopyOptions } from './read-model-bulk-audit';
 import type { FoldPartitionOptions } from './read-model-bulk-fold';
 import type { UpcasterModule } from './upcaster-module';
 
 /** The work of one thread of the replay's bulk build (bulk-build.worker.ts runs it). */
-export type BulkJob =
-  | { job: 'fold'; options: FoldPartitionOptions; upcasters: UpcasterModule | null }
-  | { job: 'audit'; options: AuditCopyOptions };
+export type BulkJob = {
+  job: 'fold';
+  options: FoldPartitionOptions;
+  upcasters: UpcasterModule | null;
+};
 
 /** What a thread posts: its progress, then its result or its error. */
 export type BulkMessage =
@@ -16,7 +17,7 @@ export type BulkMessage =
   | { result: unknown }
   | { error: { name: string; message: string; stack?: string | undefined } };
 
-/** A worker thread of the bulk build. */
+/** A worker thread of the bulk build (a fold partition). */
 export interface BulkThread<R> {
   /** The thread's result; settled once the thread has exited (its SQLite files closed). */
   done: Promise<R>;

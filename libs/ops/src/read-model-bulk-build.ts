@@ -9,8 +9,6 @@ import {
   startFoldThread,
   type FoldThread,
 } from './read-model-bulk-fold';
-import type { AuditCopyResult } from './read-model-bulk-audit';
-import { type BulkThread, startBulkThread } from './bulk-thread';
 import { loadUpcasters, type UpcasterModule } from './upcaster-module';
 import { journalInMemory } from './sqlite-bulk-pragmas';
 
@@ -24,10 +22,10 @@ export type { UpcasterModule } from './upcaster-module';
  * Its rows are the projection's own: every row is made by the mapping `ReadModelProjection` uses
  * (read-model-rows.ts), with the same upcasters before the fold. What differs is how they are
  * written, in parallel threads (bulk-build.worker.ts) with prepared statements:
- * - the audit rows, one per event, straight into the shadow in log order (read-model-bulk-audit.ts);
- * - the other rows by folding the log's streams, split into partitions, one on this thread and
- *   the others in worker threads (`foldPartition`, read-model-bulk-fold.ts), each into a scratch
- *   file of the shadow's schema, copied into the shadow at the end.
+ the log's streams split into partitions, one folded on this thread and the others in worker
+ * threads (`foldPartition`, read-model-bulk-fold.ts), each into a scratch file of the shadow's
+ * schema (its events' audit rows included: the event is parsed once for both), copied into the
+ * shadow at the end.
  *
  * Both write with the rollback journal in memory and without fsync (a shadow lost to a crash is
  * simply built again; see journalInMemory), and without secondary indexes (the caller makes
@@ -82,7 +80,13 @@ export interface BulkBuildResult {
 }
 
 /** The tables the fold threads write (copied into the shadow at the end). */
-const FOLDED_TABLES = ['rm_subscriptions', 'rm_accounts', 'rm_purge_receipts', 'rm_confirmations'];
+const FOLDED_TABLES = [
+  'rm_audit_events',
+  'rm_subscriptions',
+  'rm_accounts',
+  'rm_purge_receipts',
+  'rm_confirmations',
+];
 
 export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuildResult> {
   const until = Number(o.until);
@@ -100,39 +104,27 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
     maxCachedStreams: o.maxCachedStreams ?? 20_000,
     maxEvictedIds: o.maxEvictedIds,
     partition: { index, count: threads },
+    scrubs,
   });
   const scratchFiles = Array.from({ length: threads }, (_, i) => partition(i).scratchFile);
   const others: FoldThread[] = [];
-  let audit: BulkThread<AuditCopyResult> | null = null;
   try {
-    audit = startBulkThread<AuditCopyResult>('audit copy', {
-      job: 'audit',
-      options: { logFile: o.logFile, shadowFile: o.shadowFile, until, pageSize: 8192, scrubs },
-    });
-    const copy = audit;
     for (let i = 1; i < threads; i++) others.push(startFoldThread(partition(i), o.upcasterModule));
     const report = (own: { events: number; position: number }) =>
       o.onPage?.(
         own.events + others.reduce((n, t) => n + t.events(), 0),
-        BigInt(
-          Math.min(
-            own.position,
-            copy.finished() ? until : copy.progress().position,
-            ...others.map((t) => t.position()),
-          ),
-        ),
+        BigInt(Math.min(own.position, ...others.map((t) => t.position()))),
       );
     // Partition 0 on this thread: it has nothing else to do meanwhile but report progress.
     const own = await foldPartition(partition(0), {
       // The module, when given, is the same upcasters: an empty list folds without any.
       upcast: o.upcasterModule ? loadUpcasters(o.upcasterModule) : o.upcast,
       beforePage() {
-        copy.check();
         for (const t of others) t.check();
       },
       onPage: (events, position) => report({ events, position }),
     });
-    // The other threads and the audit copy may still be at work: progress goes on meanwhile.
+    // The other threads may still be at work: progress goes on meanwhile.
     const ownDone = { events: own.events, position: until };
     // A progress callback that throws (the caller stops the build) stops the threads too.
     // In an object: set from the timer's callback, which TypeScript's narrowing does not follow.
@@ -142,14 +134,13 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
         report(ownDone);
       } catch (error) {
         stop.error ??= error instanceof Error ? error : new Error(String(error));
-        void Promise.all([copy.stop(), ...others.map((t) => t.stop())]);
+        void Promise.all(others.map((t) => t.stop()));
       }
     }, 250);
     let folded: FoldPartitionResult[];
     try {
       // Awaited together: a failure of any of them ends the wait at once.
-      const [, ...rest] = await Promise.all([copy.done, ...others.map((t) => t.done)]);
-      folded = [own, ...rest];
+      folded = [own, ...(await Promise.all(others.map((t) => t.done)))];
     } catch (error) {
       throw stop.error ?? error;
     } finally {
@@ -174,7 +165,6 @@ export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuil
       foldThreads: threads,
     };
   } finally {
-    await audit?.stop();
     await Promise.all(others.map((t) => t.stop()));
     for (const f of scratchFiles) rmSync(f, { force: true });
   }
@@ -222,10 +212,14 @@ function finish(
     scratchFiles.forEach((file, i) => db.prepare(`ATTACH DATABASE ? AS fold${i}`).run(file));
     db.transaction(() => {
       // Each stream was folded by one thread only: the scratch files hold disjoint rows.
-      for (const table of FOLDED_TABLES)
-        scratchFiles.forEach((_, i) =>
-          db.exec(`INSERT INTO main.${table} SELECT * FROM fold${i}.${table}`),
-        );
+      for (const table of FOLDED_TABLES) {
+        const all = scratchFiles
+          .map((_, i) => `SELECT * FROM fold${i}.${table}`)
+          .join(' UNION ALL ');
+        // Audit rows in log order: appended at the end of the table's B-tree, not between rows.
+        const order = table === 'rm_audit_events' ? ' ORDER BY position' : '';
+        db.exec(`INSERT INTO main.${table} ${all}${order}`);
+      }
       if (position !== null)
         db.prepare(
           `INSERT INTO main.rm_checkpoints (name, position, updated_at) VALUES (?, ?, ?)

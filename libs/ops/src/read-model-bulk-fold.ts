@@ -6,11 +6,13 @@ import {
   type AccountFold,
   accountFoldOfRow,
   accountRow,
+  auditRow,
   emptyAccountFold,
   emptySubscriptionFold,
   foldAccountEvent,
   foldSubscriptionEvent,
   projectedStream,
+  type ScrubMarkers,
   type SubscriptionFold,
   subscriptionFoldOfRow,
   subscriptionRow,
@@ -30,8 +32,7 @@ import { journalInMemory } from './sqlite-bulk-pragmas';
  * The fold of the replay's bulk build (read-model-bulk-build.ts): the events of one partition
  * of the log folded into read-model rows by the projection's own mapping (read-model-rows.ts), the
  * one `ReadModelProjection` uses, written to a scratch file of the shadow's schema:
- * subscriptions, accounts, purge receipts and confirmations (the audit rows, one per event, are
- * written by read-model-bulk-audit.ts).
+ * one audit row per event, subscriptions, accounts, purge receipts and confirmations.
  *
  * Streams are independent, so the log is split into partitions by stream id (a sum of the
  * stream id's last characters, in SQL: each thread is handed only its own rows) and each
@@ -56,6 +57,8 @@ export interface FoldPartitionOptions {
   maxEvictedIds?: number | undefined;
   /** This thread's share of the streams: `index` of `count` (count 1: every stream). */
   partition: { index: number; count: number };
+  /** The shadow's scrub markers: audit rows of scrubbed subjects are written scrubbed. */
+  scrubs: ScrubMarkers;
 }
 
 export interface FoldPartitionResult {
@@ -183,6 +186,7 @@ async function foldLog(
     )
     .raw();
   // Rows of one build are written once each (a stream's row again, newer, after a read-back).
+  const writeAudit = rowWriter(db, 'rm_audit_events', 'IGNORE');
   const writeReceipt = rowWriter(db, 'rm_purge_receipts', 'IGNORE');
   const writeConfirmation = rowWriter(db, 'rm_confirmations', 'IGNORE');
   const writeSubscription = rowWriter(db, 'rm_subscriptions', 'REPLACE');
@@ -276,6 +280,7 @@ async function foldLog(
       last = position;
       result.events++;
       const stored = storedEvent(row);
+      writeAudit(auditRow(stored, o.scrubs, Number));
       const e = upcast ? upcast(stored) : stored;
       // Partitions are chosen by the stored stream id: an upcaster that moves an event to
       // another stream could split that stream between threads (one thread folds it right).
