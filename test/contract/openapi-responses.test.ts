@@ -4,6 +4,7 @@ import {
   pathTemplateOf,
   validateResponse,
 } from '../support/openapi/response-validator';
+import { registrationBody } from '../support/fixtures';
 
 interface Seen {
   request: string;
@@ -19,17 +20,7 @@ const system = { actorId: 'svc_billing', role: 'system' };
 const operator = { actorId: 'ops_marco', role: 'operator' };
 
 function registration(id: string, overrides: Record<string, unknown> = {}) {
-  return {
-    subscriptionId: id,
-    accountId: 'acc_rsp',
-    productId: 'goto-meeting',
-    plan: { kind: 'monthly' },
-    termStart: '2026-01-31T00:00:00+01:00',
-    timeZone: 'Europe/Rome',
-    contract: false,
-    autoRenew: true,
-    ...overrides,
-  };
+  return registrationBody({ subscriptionId: id, accountId: 'acc_rsp', ...overrides });
 }
 
 /**

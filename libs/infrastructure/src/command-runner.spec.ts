@@ -11,6 +11,7 @@ import type { MetricsService } from '@app/metrics';
 import { FixedClock } from '@app/platform';
 import { CommandRunner, PreparedCommand } from './command-runner';
 import type { IdempotencyKeys } from './shared-state/idempotency-keys';
+import { registration } from '../../domain/src/testing/subscription.fixtures';
 
 const NOW = '2026-02-10T09:00:00.000Z';
 
@@ -125,18 +126,11 @@ describe('CommandRunner', () => {
       subscriptionDecider,
       {
         type: 'RegisterSubscription',
-        data: {
+        data: registration({
           subscriptionId: 'sub_owing',
-          accountId: 'acc_1',
-          productId: 'goto-meeting',
-          plan: { kind: 'monthly' },
-          termStart: '2026-01-31T00:00:00+01:00',
-          timeZone: 'Europe/Rome',
-          contract: false,
-          autoRenew: true,
           outstandingBalance: { amount: '9.99', currency: 'EUR' },
           now: NOW,
-        },
+        }),
       },
       system,
     );

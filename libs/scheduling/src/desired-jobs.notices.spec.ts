@@ -8,6 +8,7 @@ import {
 import { desiredJobs, NO_HOLD } from './desired-jobs';
 import { daysBeforeOfNoticeJobId, dueMsOfJobId, purgeNoticeJobId } from './job-ids';
 import { kindOfJobId } from './lifecycle-queues';
+import { registration } from '../../domain/src/testing/subscription.fixtures';
 
 // Monthly plan in Rome from 31 January 2026, cancelled, expired at 28 February 00:00 local:
 // purgeAt 29 May 00:00 (CEST); notices at 29 April 00:00 and 22 May 00:00 local.
@@ -26,17 +27,7 @@ function eventsAfter(...commands: SubscriptionCommand[]): SubscriptionEvent[] {
 }
 const register = {
   type: 'RegisterSubscription',
-  data: {
-    subscriptionId: 'sub_1',
-    accountId: 'acc_1',
-    productId: 'goto-meeting',
-    plan: { kind: 'monthly' },
-    termStart: '2026-01-31T00:00:00+01:00',
-    timeZone: 'Europe/Rome',
-    contract: false,
-    autoRenew: true,
-    now: '2026-02-10T09:00:00.000Z',
-  },
+  data: registration({ now: '2026-02-10T09:00:00.000Z' }),
 } as SubscriptionCommand;
 const cancel = {
   type: 'RequestCancellation',
