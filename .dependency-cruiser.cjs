@@ -1,4 +1,4 @@
-// dependency-cruiser: the import rules of the house (ARCHITECTURE.md "Rules of the house").
+// dependency-cruiser: the import rules of the house (docs/architecture.md "Rules of the house").
 // Run: npm run lint:deps   (depcruise apps libs test --config .dependency-cruiser.cjs)
 // Paths are relative to the repo root; @app/<lib> aliases resolve through tsconfig.json.
 
@@ -19,7 +19,7 @@ module.exports = {
       comment:
         'libs/domain is pure: it may import luxon and files inside libs/domain only. No @nestjs/*, ' +
         'queues, Redis, database or event-store clients, no node core modules (fs, crypto, net, ...), ' +
-        'no other libs, no apps. Time and ids come in with the command (DOMAIN.md D5). ' +
+        'no other libs, no apps. Time and ids come in with the command (docs/domain.md D5). ' +
         'Wire such things in at the edge (apps/, other libs) instead.',
       from: { path: '^libs/domain/', pathNot: DOMAIN_TEST_CODE },
       to: {

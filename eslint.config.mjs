@@ -15,13 +15,13 @@ const TEST_FILES = [
   '**/testing/**/*.ts',
 ];
 
-// ---- libs/domain is pure (ARCHITECTURE.md "Rules of the house", DOMAIN.md D5) ----------------
+// ---- libs/domain is pure (docs/architecture.md "Rules of the house", docs/domain.md D5) ----------------
 // Dependency-cruiser keeps frameworks, databases and node core modules out of libs/domain; these
 // rules keep the ambient clock (and ambient randomness) out of it, which no import check can see.
 const CLOCK =
-  'Domain code must not read the system clock: time comes from the command (DOMAIN.md D5).';
+  'Domain code must not read the system clock: time comes from the command (docs/domain.md D5).';
 const RANDOM =
-  'Domain code must not make up ids or randomness: ids come in with the command (DOMAIN.md D5).';
+  'Domain code must not make up ids or randomness: ids come in with the command (docs/domain.md D5).';
 
 const domainRestrictedProperties = [
   { object: 'Date', property: 'now', message: CLOCK },
@@ -58,13 +58,13 @@ const domainRestrictedSyntax = [
     selector:
       "ImportDeclaration[source.value='luxon'] > ImportSpecifier[imported.name=/^(DateTime|Settings)$/]:not([local.name=/^(DateTime|Settings)$/])",
     message:
-      'Import DateTime and Settings from luxon under their own names, so the clock rule can see them (DOMAIN.md D5).',
+      'Import DateTime and Settings from luxon under their own names, so the clock rule can see them (docs/domain.md D5).',
   },
   {
     selector:
       "ImportDeclaration[source.value='luxon'] > :matches(ImportNamespaceSpecifier, ImportDefaultSpecifier)",
     message:
-      "Use named imports from luxon (import { DateTime } from 'luxon'), so the clock rule can see them (DOMAIN.md D5).",
+      "Use named imports from luxon (import { DateTime } from 'luxon'), so the clock rule can see them (docs/domain.md D5).",
   },
 ];
 

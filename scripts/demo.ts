@@ -9,7 +9,7 @@
  * redis-server and removes its directory at the end.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return --
-   a demo script printing the API's JSON answers: the response shapes are API.md's, not typed here. */
+   a demo script printing the API's JSON answers: the response shapes are docs/http-api.md's, not typed here. */
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,7 @@ import { RAW_EVENT_STORE } from '@app/infrastructure';
 import { auth, type TestApp, startApp, TOKENS } from '../support/app-harness';
 import { type Route, servedRoutes, urlOf } from './support/routes';
 
-/** API.md, route by route: who may call it. Public routes need no token. */
+/** docs/http-api.md, route by route: who may call it. Public routes need no token. */
 const CONTRACT: readonly Route[] = [
   { method: 'POST', path: '/v1/subscriptions', scope: 'subscriptions:write' },
   { method: 'POST', path: '/v1/subscriptions/{id}/cancellation', scope: 'subscriptions:write' },
@@ -40,7 +40,7 @@ const SINGLE_SCOPE_TOKENS: Record<string, string> = {
   ops: TOKENS.ops,
 };
 
-describe('auth table over every route (API.md): no token 401, unknown token 401, wrong scope 403, and nothing written', () => {
+describe('auth table over every route (docs/http-api.md): no token 401, unknown token 401, wrong scope 403, and nothing written', () => {
   let t: TestApp;
   let routes: Route[];
   beforeAll(async () => {
@@ -57,7 +57,7 @@ describe('auth table over every route (API.md): no token 401, unknown token 401,
       ...(r.method === 'GET' ? {} : { payload: {} }),
     });
 
-  it('every route of API.md is served with the scope API.md gives it', () => {
+  it('every route of docs/http-api.md is served with the scope docs/http-api.md gives it', () => {
     const served = new Map(routes.map((r) => [key(r), r.scope]));
     const missing = CONTRACT.filter((r) => !served.has(key(r))).map(key);
     expect(missing).toEqual([]);
@@ -108,7 +108,7 @@ describe('auth table over every route (API.md): no token 401, unknown token 401,
       ]).toEqual([key(r), false]);
       expect(allowed.statusCode).toBeLessThan(500);
     }
-    // A malformed or unauthenticated request writes nothing (API.md).
+    // A malformed or unauthenticated request writes nothing (docs/http-api.md).
     expect(await store.headPosition()).toBe(head);
   });
 

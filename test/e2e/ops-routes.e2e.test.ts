@@ -3,7 +3,7 @@ import { RAW_EVENT_STORE } from '@app/infrastructure';
 import { ReadModelProjector } from '@app/read-models';
 import { auth, registrationBody, startApp, type TestApp, TOKENS } from '../support/app-harness';
 
-/** The operators' HTTP routes of API.md: streams, replay with a job handle, the queue dashboard. */
+/** The operators' HTTP routes of docs/http-api.md: streams, replay with a job handle, the queue dashboard. */
 describe('ops routes (GET /v1/streams/{streamId}, POST /v1/ops/replay, /ops/queues)', () => {
   let t: TestApp;
   const subscriptionId = 'sub_ops_1';

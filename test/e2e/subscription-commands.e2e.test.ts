@@ -45,7 +45,7 @@ describe.each(shapes)('subscription commands over HTTP (real app, %s)', (_label,
     (await store.readStream(`subscription-${id}`)).map((e) => e.type);
   const billingAdmin = { actorId: 'usr_1', role: 'billing_admin' };
 
-  it('registers (201) and cancels (200) with the response of API.md', async () => {
+  it('registers (201) and cancels (200) with the response of docs/http-api.md', async () => {
     const reg = await post('/v1/subscriptions', registrationBody({ subscriptionId: 'sub_a' }));
     expect(reg.statusCode).toBe(201);
     expect(reg.json()).toMatchObject({

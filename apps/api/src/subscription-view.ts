@@ -14,7 +14,7 @@ export interface PurgeNoticeView {
   issuedAt: string | null;
 }
 
-/** The `Subscription` resource of API.md. */
+/** The `Subscription` resource of docs/http-api.md. */
 export interface SubscriptionView {
   subscriptionId: string;
   accountId: string;

@@ -1,4 +1,4 @@
-/** Errors of the command path that are not domain decisions; codes are those of API.md. */
+/** Errors of the command path that are not domain decisions; codes are those of docs/http-api.md. */
 export class ConcurrencyConflictError extends Error {
   readonly code = 'CONCURRENCY_CONFLICT';
   constructor(

@@ -33,7 +33,7 @@ export interface ReadinessReport {
  * Readiness of a process with @nestjs/terminus: event store, Redis (when the lifecycle runs in
  * the process) and read store (when the read models are there), each probed in parallel with a
  * 2 s bound. Shared by the api's GET /health/ready and the standalone worker's health port, which
- * each answer it in the error shape of API.md. From the moment the process receives SIGTERM or
+ * each answer it in the error shape of docs/http-api.md. From the moment the process receives SIGTERM or
  * SIGINT (ShutdownState) it is not ready, whatever the checks would say, so that Kubernetes stops
  * routing to it while it drains (SHUTDOWN_DRAIN_MS); liveness is not affected.
  */

@@ -87,7 +87,7 @@ function outcomeOf(result: HandleResult<unknown>): string {
   return 'written';
 }
 
-/** Error codes are a closed set (API.md); anything else is 'error', keeping labels bounded. */
+/** Error codes are a closed set (docs/http-api.md); anything else is 'error', keeping labels bounded. */
 function errorOutcome(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[A-Z][A-Z_]{1,40}$/.test(code) ? code : 'error';

@@ -35,7 +35,7 @@ export interface ClockDriverOptions {
 }
 
 /**
- * Controlled clock (CLOCK_MODE=controlled, API.md) over BullMQ. BullMQ's delays follow the real
+ * Controlled clock (CLOCK_MODE=controlled, docs/http-api.md) over BullMQ. BullMQ's delays follow the real
  * clock of the worker, so they cannot follow a clock that only moves when told to. Instead:
  *
  * - jobs are added with their delay computed from the controlled clock, and their due time is

@@ -1,5 +1,5 @@
 /**
- * Deterministic BullMQ job ids (ARCHITECTURE.md "Jobs are derived and disposable"): the same
+ * Deterministic BullMQ job ids (docs/architecture.md "Jobs are derived and disposable"): the same
  * subscription and due instant always give the same id, so scheduling twice is harmless (BullMQ
  * ignores an add whose id exists). BullMQ refuses ':' in custom ids and all-digit ids; ours start
  * with a letter and carry only [A-Za-z0-9_-] (subscription ids are validated so at the API).

@@ -290,7 +290,7 @@ function checkBody(
         return [`line ${i + 1} is not JSON`];
       }
       if (validate(value)) return [];
-      // API.md: a failure after the first byte ends the stream with one {"error":…} line.
+      // docs/http-api.md: a failure after the first byte ends the stream with one {"error":…} line.
       if (i === lines.length - 1 && errorLine(value)) return [];
       return messages(validate.errors, `line ${i + 1} `);
     });

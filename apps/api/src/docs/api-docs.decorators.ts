@@ -22,7 +22,7 @@ export type RouteErrors = Partial<Record<ApiErrorCode, string>>;
  */
 export const ApiErrors = (errors: RouteErrors) => SetMetadata(API_ERRORS_KEY, errors);
 
-/** A path parameter that is an id (API.md: 1–64 letters, digits, `_` or `-`). */
+/** A path parameter that is an id (docs/http-api.md: 1–64 letters, digits, `_` or `-`). */
 export const ApiIdParam = (name: string, description: string, example: string) =>
   ApiParam({ name, description, required: true, schema: toOpenApiSchema(idSchema), example });
 

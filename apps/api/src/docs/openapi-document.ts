@@ -59,7 +59,7 @@ const errorSchema = z
   })
   .meta({
     id: 'Error',
-    description: 'Every 4xx and 5xx body (API.md "Errors")',
+    description: 'Every 4xx and 5xx body (docs/http-api.md "Errors")',
     example: {
       error: {
         code: 'OUTSTANDING_BALANCE',
@@ -114,7 +114,7 @@ const IDEMPOTENCY_KEY = {
   in: 'header',
   required: false,
   description:
-    'Makes the command safe to retry (API.md "Idempotency"): the same key with the same body on ' +
+    'Makes the command safe to retry (docs/http-api.md "Idempotency"): the same key with the same body on ' +
     'the same subscription is answered again from what the first request wrote and writes ' +
     'nothing; with another subscription, route or body it is 422 IDEMPOTENCY_KEY_REUSED. Keys ' +
     'are scoped per calling service. A registration without `subscriptionId` derives the id ' +
@@ -215,7 +215,8 @@ export class OpenApiDocument {
         bearer: {
           type: 'http',
           scheme: 'bearer',
-          description: 'An opaque token from AUTH_TOKENS (API.md "Authentication and scopes")',
+          description:
+            'An opaque token from AUTH_TOKENS (docs/http-api.md "Authentication and scopes")',
         },
       },
       parameters: { IdempotencyKey: IDEMPOTENCY_KEY as never },

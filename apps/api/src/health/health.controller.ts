@@ -7,9 +7,9 @@ import { Public } from '../http/auth';
 import { RESPONSES } from '../read-side/response-schemas';
 
 /**
- * Liveness and readiness (API.md): ready = event store, Redis (when the lifecycle runs here) and
+ * Liveness and readiness (docs/http-api.md): ready = event store, Redis (when the lifecycle runs here) and
  * read store reachable (libs/health, @nestjs/terminus). A failure is 503 SERVICE_UNAVAILABLE in
- * the error shape of API.md, with every check's state in `details`.
+ * the error shape of docs/http-api.md, with every check's state in `details`.
  */
 @ApiTags('health')
 @Controller('health')

@@ -1,4 +1,4 @@
-/** Error codes of API.md with their HTTP status: the single table every response is built from. */
+/** Error codes of docs/http-api.md with their HTTP status: the single table every response is built from. */
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
   UNAUTHENTICATED: 401,

@@ -73,7 +73,7 @@ const isClientAbort = (e: unknown): boolean => {
   return error?.message === 'aborted' && error.code === 'ECONNRESET';
 };
 
-/** The one place where errors become HTTP responses in the shape of API.md. */
+/** The one place where errors become HTTP responses in the shape of docs/http-api.md. */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly log: Logger;

@@ -16,7 +16,7 @@ import { ApiError } from './api-error';
 export const SCOPE_KEY = 'auth:scope';
 export const PUBLIC_KEY = 'auth:public';
 
-/** The scope a route needs (API.md). Every route without @Public() needs one. */
+/** The scope a route needs (docs/http-api.md). Every route without @Public() needs one. */
 export const RequireScope = (scope: AuthScope) => SetMetadata(SCOPE_KEY, scope);
 /** Health and metrics only. */
 export const Public = () => SetMetadata(PUBLIC_KEY, true);

@@ -6,7 +6,7 @@ export const idSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 letters, digits, _ or -');
 
-/** DOMAIN.md: any role but the three named ones counts as `user` (and may be refused, D6). */
+/** docs/domain.md: any role but the three named ones counts as `user` (and may be refused, D6). */
 export const roleSchema = z
   .string()
   .min(1)
@@ -51,7 +51,7 @@ export const actorSchema = z.strictObject({
 const EARLIEST = Date.parse('1970-01-01T00:00:00Z');
 const LATEST = Date.parse('2100-01-01T00:00:00Z');
 
-/** ISO 8601 with an explicit offset or Z (API.md: "times are ISO 8601 with offset"), 1970–2099. */
+/** ISO 8601 with an explicit offset or Z (docs/http-api.md: "times are ISO 8601 with offset"), 1970–2099. */
 export const instantSchema = z.iso.datetime({ offset: true }).refine(
   (s) => {
     const ms = Date.parse(s);
@@ -66,7 +66,7 @@ const minorUnits = (currency: string): number =>
   new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
     .maximumFractionDigits ?? 2;
 
-/** Money as API.md writes it, with no more decimals than the currency has. */
+/** Money as docs/http-api.md writes it, with no more decimals than the currency has. */
 export const moneySchema = z
   .strictObject({
     amount: z

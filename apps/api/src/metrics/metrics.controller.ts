@@ -5,7 +5,7 @@ import { MetricsService } from '@app/metrics';
 import { Public } from '../http/auth';
 
 /**
- * GET /metrics (API.md: no token, Prometheus text): commands by type and outcome with latencies,
+ * GET /metrics (docs/http-api.md: no token, Prometheus text): commands by type and outcome with latencies,
  * HTTP latencies by route, read-model projection lag, and what other parts report (job lag,
  * purges by outcome, reconciler repairs), plus Node process metrics.
  */

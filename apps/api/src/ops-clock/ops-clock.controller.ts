@@ -24,7 +24,7 @@ export interface ClockMoved extends ClockReading {
 }
 
 /**
- * The controlled clock (API.md, tests and staging only). With CLOCK_MODE=controlled,
+ * The controlled clock (docs/http-api.md, tests and staging only). With CLOCK_MODE=controlled,
  * GET reads it and POST moves it forward, never back (409 CLOCK_BACKWARDS). A move answers once
  * every job due at or before the new time has run, in due order, with the clock reading each
  * job's due time (see ClockDriver in libs/scheduling). In any other mode both routes are 404.

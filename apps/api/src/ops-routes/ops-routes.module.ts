@@ -4,7 +4,7 @@ import { OpsReplayController } from '../ops-replay/ops-replay.controller';
 import { ReplayJobs } from '../ops-replay/replay-jobs';
 import { OpsStreamsController } from '../ops-streams/ops-streams.controller';
 
-/** Operators' HTTP routes (API.md "Operations"): streams, replay, the queue dashboard. */
+/** Operators' HTTP routes (docs/http-api.md "Operations"): streams, replay, the queue dashboard. */
 @Module({
   controllers: [OpsStreamsController, OpsReplayController],
   providers: [ReplayJobs, QueueDashboard],

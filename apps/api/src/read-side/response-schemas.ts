@@ -121,7 +121,7 @@ const EXAMPLE_SUBSCRIPTION = {
   purgeNotices: [],
 };
 
-/** The `Subscription` resource of API.md. */
+/** The `Subscription` resource of docs/http-api.md. */
 export const subscriptionSchema = z
   .object(subscriptionFields)
   .meta({ id: 'Subscription', example: EXAMPLE_SUBSCRIPTION });
@@ -317,7 +317,7 @@ export const cancellationPreviewSchema = z
     },
   });
 
-/** A keyset page (API.md "Pages"). */
+/** A keyset page (docs/http-api.md "Pages"). */
 const page = <T extends z.ZodType>(item: T) =>
   z.object({
     items: z.array(item),

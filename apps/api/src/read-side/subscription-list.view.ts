@@ -1,7 +1,7 @@
 import type { ListedSubscription } from '@app/read-models';
 import { type SubscriptionView, toSubscriptionView } from '../subscription-view';
 
-/** A Subscription (API.md) as listed for its account: R16's section beside the status. */
+/** A Subscription (docs/http-api.md) as listed for its account: R16's section beside the status. */
 export type ListedSubscriptionView = SubscriptionView & { section: 'active' | 'expired' };
 
 export const toListedView = (

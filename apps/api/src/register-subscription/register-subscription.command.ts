@@ -6,7 +6,7 @@ import type { SubscriptionView } from '../subscription-view';
 /** The registration as the request states it; the handler adds the time (D5). */
 export type RegisterSubscriptionInput = Omit<RegisterSubscription['data'], 'now'>;
 
-/** The 201 body: the Subscription (API.md), plus the position written under `position`. */
+/** The 201 body: the Subscription (docs/http-api.md), plus the position written under `position`. */
 export type RegisterSubscriptionResult = SubscriptionView & { position: string | null };
 
 export class RegisterSubscriptionCommand extends Command<RegisterSubscriptionResult> {

@@ -17,7 +17,7 @@ import { registerSubscriptionRequestSchema } from './register-subscription.reque
 export class RegisterSubscriptionController {
   constructor(private readonly endpoint: CommandEndpoint) {}
 
-  /** 201 with the Subscription (API.md), plus the position written under `position`. */
+  /** 201 with the Subscription (docs/http-api.md), plus the position written under `position`. */
   @Post()
   @ApiOperation({
     operationId: 'registerSubscription',

@@ -14,7 +14,7 @@ import { withdrawCancellationRequestSchema } from './withdraw-cancellation.reque
 export class WithdrawCancellationController {
   constructor(private readonly endpoint: CommandEndpoint) {}
 
-  /** → 200 Subscription (API.md); after expiry 409 INVALID_STATE. */
+  /** → 200 Subscription (docs/http-api.md); after expiry 409 INVALID_STATE. */
   @Delete()
   @ApiOperation({
     operationId: 'withdrawCancellation',

@@ -66,7 +66,7 @@ describe('HealthServer (the worker health and metrics port)', () => {
     expect(await call(port, '/health/live', 'HEAD')).toMatchObject({ status: 200, body: '' });
   });
 
-  it('GET /health/ready: 200 with the checks, or 503 SERVICE_UNAVAILABLE in the error shape of API.md', async () => {
+  it('GET /health/ready: 200 with the checks, or 503 SERVICE_UNAVAILABLE in the error shape of docs/http-api.md', async () => {
     const ok = await call(port, '/health/ready');
     expect([ok.status, JSON.parse(ok.body)]).toEqual([200, { status: 'ok', checks: UP.checks }]);
     readiness = () => Promise.resolve(DOWN);

@@ -14,13 +14,13 @@ export interface HealthServerDeps {
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * The worker's health and metrics port, on plain node:http (three routes, no auth: API.md exempts
+ * The worker's health and metrics port, on plain node:http (three routes, no auth: docs/http-api.md exempts
  * health and metrics), answering in the api's shapes:
  * - `GET /health/live`: `{ "status": "ok" }`. Any answer at all proves the event loop runs: a
  *   hung or stopped process accepts the connection (the kernel does) but never answers, and the
  *   probe times out. It checks nothing else, so an outage of Redis or a store never fails it.
  * - `GET /health/ready`: `{ "status": "ok", "checks": {...} }`, or 503 SERVICE_UNAVAILABLE in the
- *   error shape of API.md with each check's state in `details`.
+ *   error shape of docs/http-api.md with each check's state in `details`.
  * - `GET /metrics`: the process's Prometheus registry, with its content type.
  * Anything else: 404 NOT_FOUND.
  */

@@ -1,5 +1,5 @@
 /**
- * The product catalogue of DOMAIN.md, as data (R7: "The list is data, not code").
+ * The product catalogue of docs/domain.md, as data (R7: "The list is data, not code").
  * `selfServiceCancellation` says whether the admin console may cancel the product; every other
  * product is cancelled through support. `roomHardware` marks GoTo Room (R18).
  */

@@ -1,4 +1,4 @@
-/** Roles of the person asking (DOMAIN.md "Roles"); any other role is treated as `user`. */
+/** Roles of the person asking (docs/domain.md "Roles"); any other role is treated as `user`. */
 export type Role = 'billing_admin' | 'product_admin' | 'authorized_billing_contact' | 'user';
 export const ROLES: readonly Role[] = [
   'billing_admin',
@@ -23,7 +23,7 @@ export interface Money {
   readonly currency: string;
 }
 
-/** Money amounts are decimal strings (API.md); "0.00", "0" and "-0" all mean nothing owed. */
+/** Money amounts are decimal strings (docs/http-api.md); "0.00", "0" and "-0" all mean nothing owed. */
 export function isPositiveAmount(money: Money | null | undefined): boolean {
   if (!money) return false;
   return /^\d+(\.\d+)?$/.test(money.amount) && /[1-9]/.test(money.amount);

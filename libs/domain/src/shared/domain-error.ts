@@ -1,5 +1,5 @@
 /**
- * Stable error codes shared with the HTTP contract (API.md). The HTTP layer maps each code to a
+ * Stable error codes shared with the HTTP contract (docs/http-api.md). The HTTP layer maps each code to a
  * status in one exception filter; the domain only names the code.
  */
 export type RefusalCode =

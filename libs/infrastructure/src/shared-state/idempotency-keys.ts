@@ -4,7 +4,7 @@ import { openSqliteDatabase, type SqliteDatabase } from '@app/event-store';
 import type { AppConfig } from '@app/platform';
 import { SharedTable } from './shared-table';
 
-/** How long a key stays bound to its stream and request (API.md asks for at least 24 hours). */
+/** How long a key stays bound to its stream and request (docs/http-api.md asks for at least 24 hours). */
 export const IDEMPOTENCY_KEY_RETENTION_MS = 7 * 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 3600 * 1000;
 

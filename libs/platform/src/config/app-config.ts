@@ -12,7 +12,7 @@ export type NodeEnv = (typeof NODE_ENVS)[number];
 export type ClockMode = (typeof CLOCK_MODES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** The validated environment (API.md, "Other settings"). Frozen; unset optionals are undefined. */
+/** The validated environment (docs/http-api.md, "Other settings"). Frozen; unset optionals are undefined. */
 export interface AppConfig {
   readonly port: number;
   /**

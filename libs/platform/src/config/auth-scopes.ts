@@ -1,4 +1,4 @@
-/** Every scope a token can carry (API.md, Auth). */
+/** Every scope a token can carry (docs/http-api.md, Auth). */
 export const AUTH_SCOPES = [
   'subscriptions:write',
   'subscriptions:read',

@@ -2,7 +2,7 @@ import { stdSerializers } from 'pino';
 
 /**
  * Keys whose values never reach a log line, at any depth of a logged object: credentials and
- * the personal data DOMAIN.md says is encrypted in events (emails, payment digits, addresses,
+ * the personal data docs/domain.md says is encrypted in events (emails, payment digits, addresses,
  * free-text comments). `verification` is dropped whole: it is nothing but personal data.
  * Matching ignores case, so `Authorization` and `AUTH_TOKENS`/`authTokens` are all caught.
  */

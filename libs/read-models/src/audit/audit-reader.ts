@@ -11,7 +11,7 @@ import {
 import type { AuditEventsTable, PurgeReceiptsTable } from '../database/read-db.schema';
 import type { Upcast } from '../projection/read-model-projection';
 
-/** The `AuditEvent` resource of API.md. */
+/** The `AuditEvent` resource of docs/http-api.md. */
 export interface AuditEvent {
   position: string;
   streamId: string;
