@@ -35,7 +35,7 @@ export class AccountDirectory {
         'The read models are behind the log; retry shortly.',
         { position: head.toString() },
       );
-    if ((await this.store.subscriptionsOf(accountId)).length === 0)
+    if (!(await this.store.hasSubscriptions(accountId)))
       throw new DomainError('NOT_FOUND', `Account ${accountId} has no subscription here.`);
   }
 }

@@ -97,6 +97,17 @@ export class ReadStore {
     return row?.head === null || row?.head === undefined ? null : BigInt(row.head);
   }
 
+  /** Whether the read models hold any subscription of this account (one row looked up). */
+  async hasSubscriptions(accountId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('rm_subscriptions')
+      .select('subscription_id')
+      .where('account_id', '=', accountId)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** R16: an account's subscriptions, active section first, each in registration order. */
   async subscriptionsOf(
     accountId: string,

@@ -3,6 +3,7 @@ import { isSameInstant } from '../shared/time';
 import type { SubscriptionEvent } from './subscription.events';
 import {
   factsOf,
+  isLive,
   isRegistered,
   pendingTermination,
   type RegisteredSubscription,
@@ -54,9 +55,6 @@ function withoutTermination(state: RegisteredSubscription): SubscriptionState {
       return state;
   }
 }
-
-const canTerminate = (state: RegisteredSubscription): boolean =>
-  state.status === 'trial' || state.status === 'active' || state.status === 'cancellation_pending';
 
 function evolveEvent(state: SubscriptionState, event: SubscriptionEvent): SubscriptionState {
   if (event.type === 'SubscriptionRegistered') {
@@ -171,7 +169,7 @@ function evolveEvent(state: SubscriptionState, event: SubscriptionEvent): Subscr
         purgedAt: event.data.purgedAt,
       };
     case 'TerminationScheduled': {
-      if (!canTerminate(state)) return state;
+      if (!isLive(state)) return state;
       const d = event.data;
       return {
         ...state,

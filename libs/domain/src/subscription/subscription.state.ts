@@ -96,15 +96,18 @@ export type RegisteredSubscription = Exclude<SubscriptionState, { status: 'unreg
 
 export const initialSubscriptionState = (): SubscriptionState => ({ status: 'unregistered' });
 
+/** A subscription that has not expired yet: it can still end (a term end, a termination). */
+export type LiveSubscription = Extract<
+  SubscriptionState,
+  { status: 'trial' | 'active' | 'cancellation_pending' }
+>;
+
+export const isLive = (state: SubscriptionState): state is LiveSubscription =>
+  state.status === 'trial' || state.status === 'active' || state.status === 'cancellation_pending';
+
 /** The termination still to take effect (D8): scheduled, the subscription not expired yet. */
 export function pendingTermination(state: SubscriptionState): Termination | null {
-  if (
-    state.status !== 'trial' &&
-    state.status !== 'active' &&
-    state.status !== 'cancellation_pending'
-  )
-    return null;
-  return state.termination ?? null;
+  return isLive(state) ? (state.termination ?? null) : null;
 }
 
 export function isRegistered(state: SubscriptionState): state is RegisteredSubscription {
