@@ -86,6 +86,7 @@ const FOLDED_TABLES = [
   'rm_accounts',
   'rm_purge_receipts',
   'rm_confirmations',
+  'rm_integration_events',
 ];
 
 export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuildResult> {

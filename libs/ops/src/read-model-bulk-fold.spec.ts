@@ -24,9 +24,11 @@ describe('the fold threads of the replay load little', () => {
     expect(relative).toContain('libs/domain/src/index.ts');
     expect(relative.some((f) => f.startsWith('node_modules/better-sqlite3/'))).toBe(true);
     expect(relative).toContain('libs/read-models/src/projection/read-model-rows.ts');
-    // The mapping and what it needs: the scrub of personal fields and the cipher's markers.
+    // The mapping and what it needs: the scrub of personal fields and the cipher's markers, the
+    // integration events' public schema.
     const mapping = [
       'libs/read-models/src/projection/read-model-rows.ts',
+      'libs/read-models/src/integration-events/integration-event.ts',
       'libs/read-models/src/projection/scrub.ts',
       'libs/event-store/src/encryption/personal-data-cipher.ts',
     ];

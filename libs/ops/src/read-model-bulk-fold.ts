@@ -189,6 +189,7 @@ async function foldLog(
   const writeAudit = rowWriter(db, 'rm_audit_events', 'IGNORE');
   const writeReceipt = rowWriter(db, 'rm_purge_receipts', 'IGNORE');
   const writeConfirmation = rowWriter(db, 'rm_confirmations', 'IGNORE');
+  const writeIntegration = rowWriter(db, 'rm_integration_events', 'IGNORE');
   const writeSubscription = rowWriter(db, 'rm_subscriptions', 'REPLACE');
   const writeAccount = rowWriter(db, 'rm_accounts', 'REPLACE');
   const selectSubscription = db.prepare(
@@ -293,7 +294,11 @@ async function foldLog(
         const side = foldSubscriptionEvent(subscriptionFold(stream.id), e, Number);
         if (side?.confirmation) writeConfirmation(side.confirmation);
         if (side?.receipt) writeReceipt(side.receipt);
-      } else if (stream?.kind === 'account') foldAccountEvent(accountFold(stream.id), e);
+        if (side?.integration) writeIntegration(side.integration);
+      } else if (stream?.kind === 'account') {
+        const side = foldAccountEvent(accountFold(stream.id), e, stream.id, Number);
+        if (side?.integration) writeIntegration(side.integration);
+      }
     }
     evict();
     return last;

@@ -12,6 +12,7 @@ export const REBUILT_TABLES = [
   'rm_accounts',
   'rm_purge_receipts',
   'rm_confirmations',
+  'rm_integration_events',
 ] as const;
 export type RebuiltTable = (typeof REBUILT_TABLES)[number];
 
@@ -22,6 +23,7 @@ export const TABLE_KEYS: Readonly<Record<RebuiltTable, string>> = {
   rm_accounts: 'account_id',
   rm_purge_receipts: 'position',
   rm_confirmations: 'event_id',
+  rm_integration_events: 'position',
 };
 
 export interface TableChecksum {

@@ -169,7 +169,7 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
       } else if (stream?.kind === 'account') {
         const fold = accounts.get(stream.id) ?? emptyAccountFold();
         accounts.set(stream.id, fold);
-        foldAccountEvent(fold, e);
+        foldAccountEvent(fold, e, stream.id, asText);
       }
     }
     for (const position of rows.keys())

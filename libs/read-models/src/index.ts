@@ -10,6 +10,8 @@ export * from './projection/read-model-projector';
 export * from './audit/audit-reader';
 export * from './audit/cursor';
 export * from './notifier/confirmation-notifier';
+export * from './integration-events/integration-event';
+export * from './integration-events/integration-event-reader';
 export * from './read-store';
 export * from './read-models.settings';
 export * from './read-models.module';

@@ -119,6 +119,7 @@ describe('read-model migrations: processes opening a fresh read database at the 
       expect(expected.migrations).toEqual([
         { name: '001_read_models' },
         { name: '002_ops_replays' },
+        { name: '003_integration_events' },
       ]);
       expect(expected.objects.map((o) => (o as { name: string }).name)).toContain(
         'rm_audit_events',
@@ -185,6 +186,7 @@ describe('read-model migrations: processes opening a fresh read database at the 
       expect(expected.migrations).toEqual([
         { name: '001_read_models' },
         { name: '002_ops_replays' },
+        { name: '003_integration_events' },
       ]);
       expect(expected.indexes.length).toBeGreaterThan(10);
 

@@ -172,6 +172,27 @@ function migrations(dialect: ReadDialect): Record<string, Migration> {
           .execute();
       },
     },
+    // The integration events (the public schema, docs/integration-events.md), one row per fact
+    // that publishes one: the feed's keyset (position) and type filter, the webhooks' source.
+    '003_integration_events': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('rm_integration_events')
+          .addColumn('position', position, (c) => c.primaryKey())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('subscription_id', 'text')
+          .addColumn('occurred_at', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('rm_integration_events_type')
+          .on('rm_integration_events')
+          .columns(['type', 'position'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -101,6 +101,19 @@ export interface ConfirmationsTable {
   last_error: string | null;
 }
 
+/** The integration events (public schema), one per fact that publishes one, in log order. */
+export interface IntegrationEventsTable {
+  position: PositionValue;
+  /** `evt_<event id>`. */
+  id: string;
+  type: string;
+  account_id: string;
+  subscription_id: string | null;
+  occurred_at: string;
+  /** JSON of the IntegrationEvent envelope, as the feed and the webhooks send it. */
+  body: string;
+}
+
 export interface CheckpointsTable {
   name: string;
   position: PositionValue;
@@ -145,6 +158,7 @@ export interface ReadDatabase {
   rm_accounts: AccountsTable;
   rm_purge_receipts: PurgeReceiptsTable;
   rm_confirmations: ConfirmationsTable;
+  rm_integration_events: IntegrationEventsTable;
   rm_checkpoints: CheckpointsTable;
   rm_scrubs: ScrubsTable;
   ops_replays: OpsReplaysTable;

@@ -6,6 +6,7 @@ import type {
   AccountsTable,
   AuditEventsTable,
   ConfirmationsTable,
+  IntegrationEventsTable,
   PurgeReceiptsTable,
   ReadDatabase,
   SubscriptionsTable,
@@ -45,6 +46,7 @@ export interface ProjectionResult {
   subscriptionsChanged: number;
   confirmations: number;
   receipts: number;
+  integrationEvents: number;
 }
 
 /**
@@ -73,6 +75,7 @@ export class ReadModelProjection {
       subscriptionsChanged: 0,
       confirmations: 0,
       receipts: 0,
+      integrationEvents: 0,
     };
     if (events.length === 0) return result;
     const last = events[events.length - 1]!.position;
@@ -98,6 +101,7 @@ export class ReadModelProjection {
       const audit: AuditEventsTable[] = [];
       const receipts: PurgeReceiptsTable[] = [];
       const confirmations: ConfirmationsTable[] = [];
+      const integration: IntegrationEventsTable[] = [];
       for (const stored of events) {
         audit.push(auditRow(stored, scrubs, this.pos));
         const event = this.upcast(stored);
@@ -106,8 +110,10 @@ export class ReadModelProjection {
           const side = foldSubscriptionEvent(subscriptions.get(stream.id)!, event, this.pos);
           if (side?.confirmation) confirmations.push(side.confirmation);
           if (side?.receipt) receipts.push(side.receipt);
+          if (side?.integration) integration.push(side.integration);
         } else if (stream?.kind === 'account') {
-          foldAccountEvent(accounts.get(stream.id)!, event);
+          const side = foldAccountEvent(accounts.get(stream.id)!, event, stream.id, this.pos);
+          if (side?.integration) integration.push(side.integration);
         }
       }
 
@@ -126,6 +132,12 @@ export class ReadModelProjection {
       await this.saveAccounts(trx, accountRows);
       result.receipts = await insertNew(trx, 'rm_purge_receipts', 'position', receipts);
       result.confirmations = await insertNew(trx, 'rm_confirmations', 'event_id', confirmations);
+      result.integrationEvents = await insertNew(
+        trx,
+        'rm_integration_events',
+        'position',
+        integration,
+      );
       await saveCheckpoint(trx, this.readDb, checkpointName, last);
     });
     return result;
@@ -245,8 +257,10 @@ export class ReadModelProjection {
   }
 }
 
-/** Inserts rows keyed by event (audit rows, receipts, confirmations), skipping those present. */
-async function insertNew<T extends 'rm_audit_events' | 'rm_purge_receipts' | 'rm_confirmations'>(
+/** Inserts rows keyed by event (audit rows, receipts, confirmations, integration events), skipping those present. */
+async function insertNew<
+  T extends 'rm_audit_events' | 'rm_purge_receipts' | 'rm_confirmations' | 'rm_integration_events',
+>(
   trx: Transaction<ReadDatabase>,
   table: T,
   key: 'position' | 'event_id',
@@ -257,7 +271,7 @@ async function insertNew<T extends 'rm_audit_events' | 'rm_purge_receipts' | 'rm
     const r = await trx
       .insertInto(table)
       .values(rows.slice(i, i + CHUNK) as never)
-      .onConflict((oc) => oc.column(key).doNothing())
+      .onConflict((oc) => oc.column(key as never).doNothing())
       .executeTakeFirst();
     inserted += Number(r.numInsertedOrUpdatedRows ?? 0n);
   }

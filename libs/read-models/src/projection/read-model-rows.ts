@@ -20,10 +20,16 @@ import type {
   AccountsTable,
   AuditEventsTable,
   ConfirmationsTable,
+  IntegrationEventsTable,
   PositionValue,
   PurgeReceiptsTable,
   SubscriptionsTable,
 } from '../database/read-db.schema';
+import {
+  accountIntegrationEvent,
+  type IntegrationEvent,
+  subscriptionIntegrationEvent,
+} from '../integration-events/integration-event';
 import { holdsEncryptedFields, scrubEncryptedFields } from './scrub';
 
 /**
@@ -200,6 +206,8 @@ export const subscriptionFoldOfRow = (
 export interface SideRows {
   confirmation: ConfirmationsTable | null;
   receipt: PurgeReceiptsTable | null;
+  /** The integration event it publishes (docs/integration-events.md). */
+  integration: IntegrationEventsTable | null;
 }
 
 /**
@@ -216,7 +224,7 @@ export function foldSubscriptionEvent(
   fold.revision = e.revision;
   fold.last = { position: e.position, recordedAt: e.metadata.recordedAt };
   fold.changed = true;
-  const rows: SideRows = { confirmation: null, receipt: null };
+  const rows: SideRows = { confirmation: null, receipt: null, integration: null };
   if (!isSubscriptionType(e.type)) return rows;
   fold.state = subscriptionDecider.evolve(fold.state, {
     type: e.type,
@@ -227,7 +235,25 @@ export function foldSubscriptionEvent(
   if (side === 'confirmation' && isRegistered(fold.state))
     rows.confirmation = confirmationRow(fold.state, e, pos);
   else if (side === 'receipt') rows.receipt = purgeReceiptRow(e, pos);
+  rows.integration = integrationRow(subscriptionIntegrationEvent(e, fold.state), e, pos);
   return rows;
+}
+
+function integrationRow(
+  event: IntegrationEvent | null,
+  e: RecordedEvent,
+  pos: WritePosition,
+): IntegrationEventsTable | null {
+  if (!event) return null;
+  return {
+    position: pos(e.position),
+    id: event.id,
+    type: event.type,
+    account_id: event.accountId,
+    subscription_id: event.subscriptionId ?? null,
+    occurred_at: normalizeInstant(event.occurredAt),
+    body: JSON.stringify(event),
+  };
 }
 
 /** The subscription's row (null before its registration: nothing to show). */
@@ -284,18 +310,26 @@ export const accountFoldOfRow = (
   changed: false,
 });
 
-/** Folds one (upcast) event of the account's stream; false when the fold holds it already. */
-export function foldAccountEvent(fold: AccountFold, e: RecordedEvent): boolean {
-  if (e.revision <= fold.revision) return false;
+/**
+ * Folds one (upcast) event of the account's stream. Returns the rows it adds (its integration
+ * event), or null when the fold holds it already.
+ */
+export function foldAccountEvent(
+  fold: AccountFold,
+  e: RecordedEvent,
+  accountId: string,
+  pos: WritePosition,
+): Pick<SideRows, 'integration'> | null {
+  if (e.revision <= fold.revision) return null;
   fold.revision = e.revision;
   fold.position = e.position;
   fold.changed = true;
-  if (isAccountType(e.type))
-    fold.state = accountDecider.evolve(fold.state, {
-      type: e.type,
-      data: e.data,
-    } as unknown as AccountEvent);
-  return true;
+  if (!isAccountType(e.type)) return { integration: null };
+  fold.state = accountDecider.evolve(fold.state, {
+    type: e.type,
+    data: e.data,
+  } as unknown as AccountEvent);
+  return { integration: integrationRow(accountIntegrationEvent(e, accountId), e, pos) };
 }
 
 export function accountRow(id: string, fold: AccountFold, pos: WritePosition): AccountsTable {
@@ -324,7 +358,13 @@ export function streamFold(kind: ProjectedStream['kind']): {
     };
   }
   const fold = emptyAccountFold();
-  return { state: () => fold.state, apply: (e) => (foldAccountEvent(fold, e), fold.state) };
+  return {
+    state: () => fold.state,
+    apply: (e) => (
+      foldAccountEvent(fold, e, projectedStream(e.streamId)?.id ?? '', noPositions),
+      fold.state
+    ),
+  };
 }
 
 function confirmationRow(
