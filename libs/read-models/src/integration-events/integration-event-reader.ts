@@ -30,8 +30,7 @@ export class IntegrationEventReader {
   async page(q: IntegrationEventQuery): Promise<IntegrationEventPage> {
     const checkpoint = await this.checkpoint();
     const after = q.after ?? 0n;
-    if (checkpoint === null || checkpoint <= after)
-      return { items: [], nextCursor: String(after) };
+    if (checkpoint === null || checkpoint <= after) return { items: [], nextCursor: String(after) };
     let query = this.readDb.db
       .selectFrom('rm_integration_events')
       .select(['position', 'body'])

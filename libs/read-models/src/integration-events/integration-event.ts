@@ -76,7 +76,7 @@ const on =
     map: (d: DataOf<E>, state: SubscriptionState) => { occurredAt: string; data: object },
   ): SubscriptionMapping =>
   (d, state) => {
-    const m = map(d as DataOf<E>, state);
+    const m = map(d, state);
     return { type, occurredAt: m.occurredAt, data: { ...m.data } };
   };
 
@@ -200,7 +200,7 @@ const onAccount =
     map: (d: DataOf<E>) => { occurredAt: string; data: object },
   ): AccountMapping =>
   (d) => {
-    const m = map(d as DataOf<E>);
+    const m = map(d);
     return { type, occurredAt: m.occurredAt, data: { ...m.data } };
   };
 
