@@ -180,6 +180,8 @@ export class Lifecycle {
       logger,
       ...(options.schedulerBatchSize ? { batchSize: options.schedulerBatchSize } : {}),
     });
+    const scheduler = this.scheduler;
+    this.metrics.readSchedulerLagFrom(() => scheduler.lag());
     this.reconciler = new Reconciler({
       table: this.table,
       queues: this.queues,
@@ -307,10 +309,7 @@ export class Lifecycle {
   }
 
   async schedulerLag(): Promise<bigint | null> {
-    if (!this.scheduler) return null;
-    const lag = await this.scheduler.lag();
-    this.metrics.schedulerLag(Number(lag));
-    return lag;
+    return this.scheduler ? this.scheduler.lag() : null;
   }
 
   /**

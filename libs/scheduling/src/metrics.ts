@@ -10,7 +10,8 @@ export class LifecycleMetrics {
   private readonly jobs: Counter<'kind' | 'outcome'>;
   private readonly reconcilerRuns: Counter<string>;
   private readonly reconcilerLastRun: Gauge<'count'>;
-  private readonly schedulerLagGauge: Gauge<string>;
+  /** Where the scheduler lag is read at scrape time (unset: a process that runs no scheduler). */
+  private lagSource: (() => Promise<bigint>) | null = null;
 
   constructor(readonly service: MetricsService = new MetricsService({ defaultMetrics: false })) {
     this.jobs = service.counter({
@@ -28,10 +29,15 @@ export class LifecycleMetrics {
       help: 'Counts of the last reconciler run: desired, present, recreated, removed, failed, retried.',
       labelNames: ['count'],
     });
-    this.schedulerLagGauge = service.gauge({
+    const lagSource = (): (() => Promise<bigint>) | null => this.lagSource;
+    service.gauge({
       name: 'lifecycle_scheduler_lag',
       help: 'Log head minus the scheduler checkpoint (0: every event has its jobs in Redis).',
       labelNames: [],
+      async collect() {
+        const source = lagSource();
+        if (source) this.set(Number(await source()));
+      },
     });
   }
 
@@ -54,7 +60,8 @@ export class LifecycleMetrics {
     this.service.recordReconcilerRepairs('job_retried', counts.retried);
   }
 
-  schedulerLag(lag: number): void {
-    this.schedulerLagGauge.set(lag);
+  /** The scheduler whose lag `lifecycle_scheduler_lag` reports when scraped. */
+  readSchedulerLagFrom(source: () => Promise<bigint>): void {
+    this.lagSource = source;
   }
 }
