@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TERMINATION_REASONS, type TerminationReason } from '@app/domain';
+import { DOMAIN_ERROR_CODES, TERMINATION_REASONS, type TerminationReason } from '@app/domain';
 import type { StreamInspection } from '@app/ops';
 import type { AuditEvent, ConfirmationView, PurgeReceiptView } from '@app/read-models';
 import type { CancelSubscriptionResult } from '../cancel-subscription/cancel-subscription.command';
@@ -258,23 +258,12 @@ export const erasureSchema = z
     },
   });
 
-const REFUSAL_CODES = [
-  'FORBIDDEN_ROLE',
-  'CONTACT_SUPPORT',
-  'OUTSTANDING_BALANCE',
-  'TRIAL_NEEDS_NO_CANCELLATION',
-  'INVALID_STATE',
-  'VALIDATION_FAILED',
-  'NOT_FOUND',
-  'LEGAL_HOLD',
-] as const;
-
 export const cancellationPreviewSchema = z
   .object({
     allowed: z.boolean(),
     refusals: z.array(
       z.object({
-        code: z.enum(REFUSAL_CODES),
+        code: z.enum(DOMAIN_ERROR_CODES),
         rule: z.string().describe('The rule that refuses (R4…R11, D8)'),
         message: z.string(),
       }),

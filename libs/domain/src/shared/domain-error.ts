@@ -11,6 +11,19 @@ export type ErasureRefusalCode = 'LEGAL_HOLD';
 export type DomainErrorCode =
   RefusalCode | 'INVALID_STATE' | 'VALIDATION_FAILED' | 'NOT_FOUND' | ErasureRefusalCode;
 
+/** Every code, once: a `Record` over the union, so a new code does not compile until listed. */
+const CODES: Record<DomainErrorCode, true> = {
+  FORBIDDEN_ROLE: true,
+  CONTACT_SUPPORT: true,
+  OUTSTANDING_BALANCE: true,
+  TRIAL_NEEDS_NO_CANCELLATION: true,
+  INVALID_STATE: true,
+  VALIDATION_FAILED: true,
+  NOT_FOUND: true,
+  LEGAL_HOLD: true,
+};
+export const DOMAIN_ERROR_CODES = Object.keys(CODES) as [DomainErrorCode, ...DomainErrorCode[]];
+
 export class DomainError extends Error {
   constructor(
     readonly code: DomainErrorCode,
