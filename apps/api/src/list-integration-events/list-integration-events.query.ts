@@ -13,7 +13,10 @@ export const listIntegrationEventsQuerySchema = z.strictObject({
   after: z
     .string()
     .regex(/^\d{1,19}$/, 'must be a log position in decimal digits (a nextCursor)')
-    .refine((s) => BigInt(s) <= MAX_POSITION, { message: 'must be at most 2^63 - 1' })
+    // zod runs the refinement after a failed regex too: BigInt only of digits.
+    .refine((s) => !/^\d+$/.test(s) || BigInt(s) <= MAX_POSITION, {
+      message: 'must be at most 2^63 - 1',
+    })
     .optional()
     .describe(
       'Exclusive cursor: the `nextCursor` of the previous answer, or the `position` of the last event handled. Absent: from the start of the log. A position beyond the end of the log is a 400.',
