@@ -33,7 +33,7 @@ interface Operation {
   'x-required-scope'?: string;
 }
 
-const SCOPES = ['subscriptions:write', 'subscriptions:read', 'audit:read', 'ops'];
+const SCOPES = ['subscriptions:write', 'subscriptions:read', 'audit:read', 'events:read', 'ops'];
 const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /metrics'];
 
 /** The readable operationIds of issue #20; clients are generated against them: keep them. */
@@ -53,6 +53,7 @@ const OPERATION_IDS = {
   'GET /v1/accounts/{accountId}/confirmations': 'listAccountConfirmations',
   'GET /v1/audit/events': 'listAuditEvents',
   'GET /v1/audit/purges': 'listPurgeReceipts',
+  'GET /v1/events': 'listIntegrationEvents',
   'GET /v1/streams/{streamId}': 'getStream',
   'POST /v1/ops/replay': 'startReplay',
   'GET /v1/ops/replay/{id}': 'getReplay',

@@ -314,6 +314,21 @@ describe('OpenAPI: every response matches what the document declares for it', ()
       403,
     );
 
+    // Integration events: the feed (the read models include `position` by now).
+    const feed = await call('GET', '/v1/events?limit=5');
+    expect([feed.status, (feed.json()['items'] as unknown[]).length]).toEqual([200, 5]);
+    const after = feed.json()['nextCursor'] as string;
+    expect(
+      (
+        await call(
+          'GET',
+          `/v1/events?after=${after}&type=subscription.expired,account.legal_hold_placed&limit=1000`,
+        )
+      ).status,
+    ).toBe(200);
+    expect((await call('GET', '/v1/events?type=SubscriptionExpired')).status).toBe(400);
+    expect((await call('GET', '/v1/events', { token: OPENAPI_TOKENS.reader })).status).toBe(403);
+
     // Operations: streams, replay, open purges, the clock.
     expect((await call('GET', `/v1/streams/subscription-${a}`)).status).toBe(200);
     expect(

@@ -24,6 +24,7 @@ const CONTRACT: readonly Route[] = [
   { method: 'GET', path: '/v1/accounts/{accountId}/subscriptions', scope: 'subscriptions:read' },
   { method: 'GET', path: '/v1/audit/events', scope: 'audit:read' },
   { method: 'GET', path: '/v1/audit/purges', scope: 'audit:read' },
+  { method: 'GET', path: '/v1/events', scope: 'events:read' },
   { method: 'GET', path: '/v1/streams/{streamId}', scope: 'ops' },
   { method: 'POST', path: '/v1/ops/replay', scope: 'ops' },
   { method: 'GET', path: '/v1/ops/clock', scope: 'ops' },
@@ -37,6 +38,7 @@ const SINGLE_SCOPE_TOKENS: Record<string, string> = {
   'subscriptions:write': TOKENS.writer,
   'subscriptions:read': TOKENS.reader,
   'audit:read': TOKENS.auditor,
+  'events:read': TOKENS.events,
   ops: TOKENS.ops,
 };
 

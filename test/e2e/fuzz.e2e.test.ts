@@ -69,6 +69,7 @@ describe('fuzzed input (fast-check): bodies, headers, query strings and path ids
       'subscriptions:write': TOKENS.writer,
       'subscriptions:read': TOKENS.reader,
       'audit:read': TOKENS.auditor,
+      'events:read': TOKENS.events,
       ops: TOKENS.ops,
     })[r.scope ?? ''] ?? TOKENS.all;
 

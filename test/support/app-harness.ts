@@ -33,6 +33,7 @@ export const TOKENS = {
   writer: 'tok-writer',
   reader: 'tok-reader',
   auditor: 'tok-auditor',
+  events: 'tok-events',
   ops: 'tok-ops',
   all: 'tok-all',
 } as const;
@@ -47,10 +48,11 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): A
       [TOKENS.writer]: { service: 'billing', scopes: ['subscriptions:write'] },
       [TOKENS.reader]: { service: 'portal', scopes: ['subscriptions:read'] },
       [TOKENS.auditor]: { service: 'audit', scopes: ['audit:read'] },
+      [TOKENS.events]: { service: 'product', scopes: ['events:read'] },
       [TOKENS.ops]: { service: 'ops', scopes: ['ops'] },
       [TOKENS.all]: {
         service: 'all',
-        scopes: ['subscriptions:write', 'subscriptions:read', 'audit:read', 'ops'],
+        scopes: ['subscriptions:write', 'subscriptions:read', 'audit:read', 'events:read', 'ops'],
       },
     }),
     ...env,

@@ -41,7 +41,7 @@ export async function startOpenApiApp(
     AUTH_TOKENS: JSON.stringify({
       [OPENAPI_TOKENS.all]: {
         service: 'openapi-tests',
-        scopes: ['subscriptions:write', 'subscriptions:read', 'audit:read', 'ops'],
+        scopes: ['subscriptions:write', 'subscriptions:read', 'audit:read', 'events:read', 'ops'],
       },
       [OPENAPI_TOKENS.reader]: { service: 'openapi-reader', scopes: ['subscriptions:read'] },
     }),

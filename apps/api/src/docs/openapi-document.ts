@@ -195,6 +195,7 @@ export class OpenApiDocument {
       .addTag('accounts', 'Legal holds and GDPR erasure, per account (commands)')
       .addTag('queries', 'Subscriptions, cancellation previews, account lists, confirmations')
       .addTag('audit', 'The audit trail and purge receipts')
+      .addTag('events', 'Integration events for product services: the pull feed')
       .addTag('operations', 'Streams, replay, open purges, the controlled clock, metrics')
       .addTag('health', 'Liveness and readiness probes')
       .build();

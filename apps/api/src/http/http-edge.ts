@@ -8,7 +8,11 @@ import { type ApiErrorCode, ERROR_STATUS, type ErrorBody } from './api-error';
  */
 
 export interface EdgeTimeouts {
-  /** The whole request (headers and body) must arrive within this (a slow sender is cut off). */
+  /**
+   * The whole request (headers and body) must arrive within this (a slow sender is cut off).
+   * Node counts it until the request is received, not answered: a long-poll of GET /v1/events
+   * (waitMs up to 30 s) is not cut by it.
+   */
   requestTimeoutMs: number;
   /** The headers must arrive within this. */
   headersTimeoutMs: number;

@@ -1,7 +1,19 @@
 import { z } from 'zod';
-import { DOMAIN_ERROR_CODES, TERMINATION_REASONS, type TerminationReason } from '@app/domain';
+import {
+  DOMAIN_ERROR_CODES,
+  SURVEY_REASONS,
+  type SurveyReason,
+  TERMINATION_REASONS,
+  type TerminationReason,
+} from '@app/domain';
 import type { StreamInspection } from '@app/ops';
-import type { AuditEvent, ConfirmationView, PurgeReceiptView } from '@app/read-models';
+import type {
+  AuditEvent,
+  ConfirmationView,
+  IntegrationEventPage,
+  IntegrationEventType,
+  PurgeReceiptView,
+} from '@app/read-models';
 import type { CancelSubscriptionResult } from '../cancel-subscription/cancel-subscription.command';
 import type { ErasePersonalDataResult } from '../erase-personal-data/erase-personal-data.command';
 import type { GetSubscriptionController } from '../get-subscription/get-subscription.controller';
@@ -352,6 +364,216 @@ export const auditEventSchema = z
     },
   });
 
+const terminationReason = z.enum(
+  TERMINATION_REASONS as [TerminationReason, ...TerminationReason[]],
+);
+const term = z.object({ start: instant, end: instant });
+const EXAMPLE_EVENT_ID = 'evt_01939c8e-5b7a-7c1d-9a2e-3f4b5c6d7e8f';
+
+/**
+ * One integration event type of the public schema (docs/integration-events.md): the envelope
+ * with `type` fixed and its own `data`. Subscription events carry `subscriptionId` and
+ * `productId`; account events (`account.*`) only `accountId`.
+ */
+const integrationEvent = <T extends IntegrationEventType, D extends z.ZodRawShape>(
+  type: T,
+  description: string,
+  data: D,
+) =>
+  z
+    .object({
+      id: z
+        .string()
+        .regex(/^evt_\S+$/)
+        .describe(
+          '`evt_<event id>`: stable, the same fact always has the same id (deduplicate on it)',
+        ),
+      type: z.literal(type),
+      occurredAt: instant.describe("When the fact happened, by the service's clock"),
+      position,
+      accountId: z.string(),
+      ...(type.startsWith('subscription.')
+        ? { subscriptionId: z.string(), productId: z.string() }
+        : {}),
+      data: z.object(data),
+    })
+    .describe(description);
+
+/** The integration events, one variant per type (`type` discriminates). */
+export const integrationEventSchema = z
+  .discriminatedUnion('type', [
+    integrationEvent('subscription.registered', 'A subscription was registered (bought).', {
+      plan,
+      contract: z.boolean(),
+      timeZone: z.string(),
+      currentTerm: term,
+      autoRenew: z.boolean(),
+    }),
+    integrationEvent(
+      'subscription.cancellation_scheduled',
+      'The customer cancelled: access ends at `expiresAt`, the data is purged at `purgeAt`.',
+      {
+        channel: z.enum(['self_service', 'support']),
+        requestedAt: instant,
+        expiresAt: instant.describe('When access ends'),
+        purgeAt: instant.describe('When the product data is purged (expiresAt + 90 days)'),
+        renewalDate: instant.describe('The term end the cancellation was measured against (R9)'),
+        noticeDeadline: instant.nullable().describe('The contract notice deadline; null: none'),
+        noticeDeadlineMissed: z.boolean().describe('Missed: one more term before expiry (R9)'),
+        surveyReason: z
+          .enum(SURVEY_REASONS as [SurveyReason, ...SurveyReason[]])
+          .nullable()
+          .describe('The reason picked in the exit survey (never its free-text comment)'),
+      },
+    ),
+    integrationEvent(
+      'subscription.cancellation_withdrawn',
+      'A pending cancellation was withdrawn (D1): the subscription goes on.',
+      {
+        channel: z.enum(['self_service', 'support', 'system', 'operator']),
+        withdrawnAt: instant,
+        expiresAtDropped: instant.describe('The expiry that no longer happens'),
+      },
+    ),
+    integrationEvent('subscription.renewed', 'A new term began.', {
+      termIndex: z.int().min(0),
+      currentTerm: term,
+      reason: z.enum(['auto_renew', 'notice_deadline_missed']),
+    }),
+    integrationEvent(
+      'subscription.termination_scheduled',
+      'A platform service ends the subscription at `effectiveAt` (D8).',
+      {
+        reason: terminationReason,
+        effective: z.enum(['immediately', 'term_end', 'instant']),
+        effectiveAt: instant,
+        purgeAt: instant,
+      },
+    ),
+    integrationEvent(
+      'subscription.termination_revoked',
+      'A termination was revoked before it took effect (D8).',
+      { reason: terminationReason, effectiveAtDropped: instant },
+    ),
+    integrationEvent(
+      'subscription.expired',
+      'Access ended: revoke it now. `cause`: term_end (a cancellation or a term not renewed), trial_end, or terminated (D8, with `terminationReason`).',
+      {
+        expiresAt: instant,
+        cause: z.enum(['term_end', 'trial_end', 'terminated']),
+        purgeAt: instant.describe('When the product data will be purged'),
+        terminationReason: terminationReason.optional().describe('Only with cause terminated'),
+      },
+    ),
+    integrationEvent(
+      'subscription.room_account_revoked',
+      "A room's meeting account was revoked at expiry (R18); the hardware stays with the customer.",
+      {
+        revokedAt: instant,
+        revoked: z.array(z.string()).describe('instant_meeting, screen_sharing'),
+        hardwareRetainedByCustomer: z.boolean(),
+      },
+    ),
+    integrationEvent(
+      'subscription.reactivated',
+      'An expired, not yet purged subscription was reactivated (D2): restore access, the purge is off.',
+      {
+        channel: z.enum(['self_service', 'support', 'system', 'operator']),
+        reactivatedAt: instant,
+        currentTerm: term,
+        purgeAtDropped: instant.describe('The purge that no longer happens'),
+      },
+    ),
+    integrationEvent(
+      'subscription.purge_notice',
+      'D7: remind the customer to back up their data before `purgeAt`.',
+      {
+        purgeAt: instant,
+        daysBefore: z.int().min(1),
+        noticeAt: instant.describe('The planned instant: purgeAt − daysBefore days, local time'),
+      },
+    ),
+    integrationEvent(
+      'subscription.purge_deferred',
+      'The purge is due but the account is under a legal hold (D3): it runs after the release.',
+      { purgeAt: instant, reason: z.enum(['legal_hold']) },
+    ),
+    integrationEvent(
+      'subscription.purged',
+      "The subscription's product data is gone for good (R15); delete what you hold of it.",
+      {
+        receiptId: z.string().describe('The purge receipt (GET /v1/audit/purges)'),
+        purgedAt: instant,
+        expiresAt: instant,
+        purgeAt: instant,
+        holders: z.int().min(0).describe('Data holders that confirmed the deletion'),
+        itemsDeleted: z.int().min(0),
+        keysShredded: z.int().min(0),
+      },
+    ),
+    integrationEvent(
+      'account.legal_hold_placed',
+      'A legal hold covers every subscription of the account (D3): defer every deletion.',
+      { holdId: z.string() },
+    ),
+    integrationEvent('account.legal_hold_released', 'The legal hold was released (D3).', {
+      holdId: z.string(),
+    }),
+    integrationEvent(
+      'account.personal_data_erased',
+      "The account's personal data was erased (R17): erase what you hold of it.",
+      { keysShredded: z.int().min(0) },
+    ),
+  ])
+  .meta({
+    id: 'IntegrationEvent',
+    description:
+      'An integration event (docs/integration-events.md): the public, versioned schema product services act on; no personal data.',
+    example: {
+      id: EXAMPLE_EVENT_ID,
+      type: 'subscription.expired',
+      occurredAt: '2026-02-28T00:00:00.000+01:00',
+      position: '1051',
+      accountId: EXAMPLE_ACCOUNT,
+      subscriptionId: EXAMPLE_ID,
+      productId: 'goto-meeting',
+      data: {
+        expiresAt: '2026-02-28T00:00:00.000+01:00',
+        cause: 'term_end',
+        purgeAt: '2026-05-29T00:00:00.000+02:00',
+      },
+    },
+  });
+
+export const integrationEventPageSchema = z
+  .object({
+    items: z.array(integrationEventSchema).describe('Oldest first'),
+    nextCursor: position.describe(
+      'Send as `after` next: past the last item, or past every event the read models hold when the page is not full. Never null.',
+    ),
+  })
+  .meta({
+    example: {
+      items: [
+        {
+          id: EXAMPLE_EVENT_ID,
+          type: 'subscription.expired',
+          occurredAt: '2026-02-28T00:00:00.000+01:00',
+          position: '1051',
+          accountId: EXAMPLE_ACCOUNT,
+          subscriptionId: EXAMPLE_ID,
+          productId: 'goto-meeting',
+          data: {
+            expiresAt: '2026-02-28T00:00:00.000+01:00',
+            cause: 'term_end',
+            purgeAt: '2026-05-29T00:00:00.000+02:00',
+          },
+        },
+      ],
+      nextCursor: '1051',
+    },
+  });
+
 export const purgeReceiptSchema = z
   .object({
     position,
@@ -564,6 +786,7 @@ export const RESPONSES = {
   /** One line of the NDJSON export: the named AuditEvent itself. */
   auditEvent: toOpenApiSchema(auditEventSchema),
   purgePage: answer(page(purgeReceiptSchema)),
+  integrationEventPage: answer(integrationEventPageSchema),
   confirmationPage: answer(page(confirmationSchema)),
   streamInspection: answer(streamInspectionSchema),
   replayStarted: answer(replayStartSchema),
@@ -607,6 +830,8 @@ export const ANSWERS_FIT_THEIR_SCHEMAS: {
   openPurges: Fits<{ items: OpenPurge[] }, typeof openPurgesSchema>;
   clockReading: Fits<ClockReading, typeof clockReadingSchema>;
   clockMoved: Fits<ClockMoved, typeof clockMovedSchema>;
+  /** Its items are held to the schema by the unit spec and by every e2e answer (app-harness). */
+  integrationEventCursor: Fits<IntegrationEventPage['nextCursor'], typeof position>;
 } = {
   registration: true,
   subscription: true,
@@ -627,4 +852,5 @@ export const ANSWERS_FIT_THEIR_SCHEMAS: {
   openPurges: true,
   clockReading: true,
   clockMoved: true,
+  integrationEventCursor: true,
 };

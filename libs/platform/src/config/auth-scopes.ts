@@ -3,6 +3,8 @@ export const AUTH_SCOPES = [
   'subscriptions:write',
   'subscriptions:read',
   'audit:read',
+  /** The integration-event feed (GET /v1/events): product services that act on the end of life. */
+  'events:read',
   'ops',
 ] as const;
 export type AuthScope = (typeof AUTH_SCOPES)[number];

@@ -148,6 +148,17 @@ export class ReadModelProjector {
     }
   }
 
+  /**
+   * Calls `listener` with each new position the read models reach as this process learns it (its
+   * own projector's commits, checkpoints read from the database). A projector in another
+   * process is only seen when something reads the checkpoint: poll `position()` for that.
+   * Returns the unsubscribe function.
+   */
+  onProgress(listener: (position: bigint) => void): () => void {
+    this.progress.on('progress', listener);
+    return () => void this.progress.off('progress', listener);
+  }
+
   private advance(position: bigint): void {
     if (this.known === null || position > this.known) {
       this.known = position;
