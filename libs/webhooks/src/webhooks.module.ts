@@ -38,7 +38,7 @@ class WebhooksLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly store: WebhookStore,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(APP_CONFIG) config: AppConfig,
-    @Optional() private readonly dispatcher: WebhookDispatcher | null,
+    @Inject(WebhookDispatcher) private readonly dispatcher: WebhookDispatcher | null,
     @Optional() metrics?: MetricsService,
   ) {
     if (metrics) registerPendingMetrics(metrics, store);
