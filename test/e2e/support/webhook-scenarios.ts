@@ -30,9 +30,11 @@ export class WebhookDriver {
   static async start(
     env: Record<string, string>,
     webhooks: WebhooksModuleOptions = { dispatcher: true, settings: FAST },
+    /** Share a data dir (restarts); default: a fresh one, removed on close. */
+    dataDir?: string,
   ): Promise<WebhookDriver> {
     return new WebhookDriver(
-      await startApp({ env, webhooks, logLevel: (process.env['WH_LOG'] as 'warn') ?? 'warn' }),
+      await startApp({ env, webhooks, logLevel: 'warn', ...(dataDir ? { dataDir } : {}) }),
     );
   }
 
