@@ -76,7 +76,9 @@ describe('webhooks: endpoints and deliveries (SQLite)', () => {
 
     const url = `/v1/webhook-endpoints/${String(endpoint['id'])}`;
     expect((await d.inject('DELETE', url, TOKENS.writer)).statusCode).toBe(403);
-    expect((await d.inject('DELETE', url, TOKENS.ops)).statusCode).toBe(204);
+    const removed = await d.inject('DELETE', url, TOKENS.ops);
+    expect(removed.statusCode).toBe(200);
+    expect(removed.json()).toEqual(withoutSecret);
     expect((await d.inject('GET', url, TOKENS.ops)).statusCode).toBe(404);
     expect((await d.inject('DELETE', url, TOKENS.ops)).statusCode).toBe(404);
     expect((await d.inject('GET', `${url}/deliveries`, TOKENS.ops)).statusCode).toBe(404);

@@ -144,12 +144,17 @@ export class WebhookStore {
     return row ? toEndpointView(row) : null;
   }
 
-  /** Removes the endpoint and its deliveries; false when there was none. */
-  async deleteEndpoint(id: string): Promise<boolean> {
+  /** Removes the endpoint and its deliveries; returns what was removed (null: none). */
+  async deleteEndpoint(id: string): Promise<WebhookEndpointView | null> {
     return this.db.transaction().execute(async (trx) => {
-      const r = await trx.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
+      const row = await trx
+        .deleteFrom('webhook_endpoints')
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return null;
       await trx.deleteFrom('webhook_deliveries').where('endpoint_id', '=', id).execute();
-      return r.numDeletedRows > 0n;
+      return toEndpointView(row);
     });
   }
 

@@ -13,7 +13,6 @@ import {
   ApiAcceptedResponse,
   ApiBody,
   ApiCreatedResponse,
-  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
@@ -43,6 +42,12 @@ import {
 } from './webhook-endpoints.request.dto';
 
 const CURSOR_KIND = 'webhook-deliveries';
+
+/** A route without a body still refuses one that is not JSON, or too large, before anything. */
+const BODY_REFUSALS = {
+  PAYLOAD_TOO_LARGE: 'a body over 64 KiB (none is expected)',
+  UNSUPPORTED_MEDIA_TYPE: 'a body that is not `application/json` (none is expected)',
+} as const;
 
 /**
  * Webhook endpoints (docs/webhooks.md), for operators (scope `ops`): register an endpoint for
@@ -131,19 +136,19 @@ export class WebhookEndpointsController {
   }
 
   @Delete(':id')
-  @HttpCode(204)
   @ApiOperation({
     operationId: 'deleteWebhookEndpoint',
     summary: 'Remove a webhook endpoint and its deliveries',
     description: 'Nothing more is sent to it (an attempt already in flight may still arrive).',
   })
   @ApiIdParam('id', 'The endpoint id (`we_…`)', 'we_5f1c0a9e2b7d4c3a8e6f1b2d')
-  @ApiNoContentResponse({ description: 'Removed' })
-  @ApiErrors({ NOT_FOUND: 'no such endpoint' })
-  async remove(@Param('id', { schema: idSchema }) rawId: string): Promise<void> {
+  @ApiOkResponse({ description: 'The endpoint removed', schema: RESPONSES.webhookEndpoint })
+  @ApiErrors({ NOT_FOUND: 'no such endpoint', ...BODY_REFUSALS })
+  async remove(@Param('id', { schema: idSchema }) rawId: string): Promise<WebhookEndpointView> {
     const id = parseInput(idSchema, rawId, 'params');
-    if (!(await this.store.deleteEndpoint(id)))
-      throw new ApiError('NOT_FOUND', `No webhook endpoint ${id}.`);
+    const removed = await this.store.deleteEndpoint(id);
+    if (!removed) throw new ApiError('NOT_FOUND', `No webhook endpoint ${id}.`);
+    return removed;
   }
 
   @Get(':id/deliveries')
@@ -185,7 +190,7 @@ export class WebhookEndpointsController {
     description: 'The delivery, pending again',
     schema: RESPONSES.webhookDelivery,
   })
-  @ApiErrors({ NOT_FOUND: 'no such endpoint or delivery' })
+  @ApiErrors({ NOT_FOUND: 'no such endpoint or delivery', ...BODY_REFUSALS })
   async retry(
     @Param('id', { schema: idSchema }) rawId: string,
     @Param('deliveryId', { schema: idSchema }) rawDeliveryId: string,
