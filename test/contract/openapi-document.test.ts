@@ -66,7 +66,12 @@ const OPERATION_IDS = {
 };
 
 /** Success statuses other than 200. */
-const SUCCESS = { registerSubscription: '201', startReplay: '202' } as Record<string, string>;
+const SUCCESS = {
+  registerSubscription: '201',
+  startReplay: '202',
+  createWebhookEndpoint: '201',
+  retryWebhookDelivery: '202',
+} as Record<string, string>;
 
 /** Names of properties and parameters that are instants. */
 const INSTANT = /At$|^(start|end|now|previous|termStart|noticeDeadline|pendingUntil|from|to|asOf)$/;
@@ -176,6 +181,7 @@ describe('OpenAPI: the document served at /docs/json', () => {
         ...Object.keys(COMMAND_BODIES).map((k) => k.replace(/^(\w+) /, (m) => m.toUpperCase())),
         'POST /v1/ops/clock',
         'POST /v1/ops/replay',
+        'POST /v1/webhook-endpoints',
       ].sort(),
     );
     for (const { key, method, path, op } of withBody) {

@@ -4,6 +4,7 @@ import {
   pathTemplateOf,
   validateResponse,
 } from '../support/openapi/response-validator';
+import { WebhookStore } from '@app/webhooks';
 import { registrationBody } from '../support/fixtures';
 
 interface Seen {
@@ -362,6 +363,49 @@ describe('OpenAPI: every response matches what the document declares for it', ()
     ).toBe('CLOCK_BACKWARDS');
     expect((await call('POST', '/v1/ops/clock', { body: {} })).status).toBe(400);
 
+    // Webhook endpoints and their deliveries (this app runs no dispatcher: the deliveries are
+    // made here with the store the dispatcher uses).
+    const hookUrl = 'https://hooks.example.com/eol';
+    expect(
+      (
+        await call('POST', '/v1/webhook-endpoints', {
+          body: { url: 'ftp://x.example', types: ['*'] },
+        })
+      ).status,
+    ).toBe(400);
+    const created = await call('POST', '/v1/webhook-endpoints', {
+      body: { url: hookUrl, types: ['subscription.registered'], description: 'rsp' },
+    });
+    expect(created.status).toBe(201);
+    const hook = created.json()['id'] as string;
+    expect((await call('GET', '/v1/webhook-endpoints')).status).toBe(200);
+    expect(
+      (await call('GET', '/v1/webhook-endpoints', { token: OPENAPI_TOKENS.reader })).status,
+    ).toBe(403);
+    expect((await call('GET', `/v1/webhook-endpoints/${hook}`)).status).toBe(200);
+    expect((await call('GET', '/v1/webhook-endpoints/we_nobody')).status).toBe(404);
+    expect(
+      (await call('POST', '/v1/subscriptions', { body: registration('sub_rsp_wh') })).status,
+    ).toBe(201);
+    const webhooks = t.app.get(WebhookStore);
+    for (let i = 0; i < 400; i++) {
+      await webhooks.materialize(hook, new Date());
+      if ((await webhooks.pending(hook, 10)).length > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const deliveries = await call('GET', `/v1/webhook-endpoints/${hook}/deliveries?status=pending`);
+    expect(deliveries.status).toBe(200);
+    const [delivery] = deliveries.json()['items'] as { id: string }[];
+    expect((await call('GET', `/v1/webhook-endpoints/we_nobody/deliveries`)).status).toBe(404);
+    expect(
+      (await call('POST', `/v1/webhook-endpoints/${hook}/deliveries/${delivery!.id}/retry`)).status,
+    ).toBe(202);
+    expect(
+      (await call('POST', `/v1/webhook-endpoints/${hook}/deliveries/dlv_nobody/retry`)).status,
+    ).toBe(404);
+    expect((await call('DELETE', `/v1/webhook-endpoints/${hook}`)).status).toBe(200);
+    expect((await call('DELETE', `/v1/webhook-endpoints/${hook}`)).status).toBe(404);
+
     // Public routes, and a route that does not exist.
     for (const url of ['/health/live', '/health/ready', '/metrics'])
       expect([url, (await call('GET', url, { token: null })).status]).toEqual([url, 200]);
@@ -391,6 +435,7 @@ describe('OpenAPI: every response matches what the document declares for it', ()
     );
     expect(pathTemplateOf(doc, '/v1/ops/purges/open')).toBe('/v1/ops/purges/open');
     expect(pathTemplateOf(doc, '/v1/nothing')).toBeNull();
+    expect(pathTemplateOf(doc, '/v1/webhook-endpoints/')).toBeNull();
 
     const real = await t.app.inject({
       method: 'GET',

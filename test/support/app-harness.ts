@@ -14,6 +14,7 @@ import {
   type LogLevel,
 } from '@app/platform';
 import { type Lifecycle, type LifecycleOptions, LifecycleService } from '@app/scheduling';
+import type { WebhooksModuleOptions } from '@app/webhooks';
 import { AppModule } from '../../apps/api/src/app.module';
 import { fastifyAdapter } from '../../apps/api/src/http/http-app.factory';
 import { makeTmpDir, removeTmpDir } from './tmp-dir';
@@ -94,6 +95,8 @@ export interface AppOptions<C extends Clock = ControlledClock> {
     prefix?: string;
     options?: Omit<LifecycleOptions, 'prefix'>;
   };
+  /** Webhooks (e.g. `{ dispatcher: true, settings }` to deliver from this app). */
+  webhooks?: WebhooksModuleOptions;
 }
 
 export interface TestApp<C extends Clock = ControlledClock> {
@@ -141,6 +144,7 @@ export async function startApp<C extends Clock = ControlledClock>(
         clock,
         logger,
         ...(lifecycleOptions ? { lifecycle: lifecycleOptions } : {}),
+        ...(o.webhooks ? { webhooks: o.webhooks } : {}),
       }),
     ],
   }).compile();

@@ -4,6 +4,7 @@ import { InfrastructureModule, type InfrastructureOptions } from '@app/infrastru
 import { PurgeModule } from '@app/purge';
 import { ReadModelsModule } from '@app/read-models';
 import { LifecycleModule, type LifecycleOptions } from '@app/scheduling';
+import { WebhooksModule, type WebhooksModuleOptions } from '@app/webhooks';
 import {
   WORKER_HEALTH_OPTIONS,
   type WorkerHealthOptions,
@@ -23,11 +24,14 @@ export interface WorkerOptions extends InfrastructureOptions {
    * Only the standalone worker has one: with `npm start` the api's port serves those routes.
    */
   health?: WorkerHealthOptions;
+  /** Webhooks: every worker offers to deliver them (the `webhook-dispatcher` lease) by default. */
+  webhooks?: WebhooksModuleOptions;
 }
 
 /**
  * The worker process: infrastructure (config, clock, stores) + the lifecycle in role `worker`:
  * the scheduler following the log, the reconciler, and the BullMQ processors (term end, purge);
+ * the webhook dispatcher when it holds its lease;
  * with `health`, a small HTTP port for probes and Prometheus.
  * Several replicas may run against one Redis: job ids are deterministic, processors idempotent.
  */
@@ -43,6 +47,9 @@ export class WorkerModule {
         // the read models are here for the scrub, and for the projector when asked for.
         ReadModelsModule.forRoot({ projector: options.projector ?? false }),
         PurgeModule,
+        // Webhook deliveries, by the holder of the webhook-dispatcher lease (WEBHOOK_DISPATCHER=off
+        // opts a worker out), on a loop of their own beside the BullMQ workers.
+        WebhooksModule.forRoot({ dispatcher: true, ...options.webhooks }),
         ...(options.health ? [HealthModule] : []),
       ],
       providers: options.health

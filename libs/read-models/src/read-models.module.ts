@@ -63,7 +63,11 @@ class ReadModelsLifecycle
     @Inject(SETTINGS) private readonly settings: ReadModelsSettings,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(APP_CONFIG) config: AppConfig,
-    @Optional() private readonly dispatcher: ConfirmationDispatcher | null,
+    // By token: the metadata of a union type (`… | null`) is Object under SWC, which would
+    // inject nothing and never start the sender.
+    @Optional()
+    @Inject(ConfirmationDispatcher)
+    private readonly dispatcher: ConfirmationDispatcher | null,
     @Optional() metrics?: MetricsService,
   ) {
     if (metrics) registerProjectionMetrics(metrics, projector);

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 import {
   ConfirmationDispatcher,
   ReadDb,
@@ -85,6 +86,12 @@ describe('R16 confirmations: the outbox delivered as a signed webhook (productio
       const [row] = await store.confirmationsOf('acc_w', { limit: 10 });
       expect([...ids]).toEqual([row!.event_id]);
       expect(hook.deliveries.every((d) => d.valid)).toBe(true);
+      // A consumer using the standardwebhooks package with the same raw secret accepts them too.
+      const consumer = new Webhook(Buffer.from(SECRET), { format: 'raw' });
+      for (const d of hook.deliveries)
+        expect(consumer.verify(d.body, d.headers as Record<string, string>)).toMatchObject({
+          eventId: row!.event_id,
+        });
       expect(JSON.parse(hook.deliveries[2]!.body)).toMatchObject({
         type: 'subscription.cancellation.confirmed',
         eventId: row!.event_id,

@@ -120,6 +120,7 @@ describe('read-model migrations: processes opening a fresh read database at the 
         { name: '001_read_models' },
         { name: '002_ops_replays' },
         { name: '003_integration_events' },
+        { name: '004_webhooks' },
       ]);
       expect(expected.objects.map((o) => (o as { name: string }).name)).toContain(
         'rm_audit_events',
@@ -187,6 +188,7 @@ describe('read-model migrations: processes opening a fresh read database at the 
         { name: '001_read_models' },
         { name: '002_ops_replays' },
         { name: '003_integration_events' },
+        { name: '004_webhooks' },
       ]);
       expect(expected.indexes.length).toBeGreaterThan(10);
 

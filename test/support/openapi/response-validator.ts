@@ -119,7 +119,9 @@ function compile(doc: OpenApiDocument, forbid: boolean): CompiledDocument {
           part.startsWith('{') ? '([^/]+)' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
         )
         .join('');
-      return { template, pattern: new RegExp(`^${source}/?$`), params };
+      // Exact: the server routes no trailing slash (`/v1/webhook-endpoints/` is a 404, not the
+      // list), so such a URL is an unknown route here too.
+      return { template, pattern: new RegExp(`^${source}$`), params };
     })
     // A literal segment wins over a parameter: /a/open before /a/{id}.
     .sort((a, b) => a.params - b.params || b.template.length - a.template.length);

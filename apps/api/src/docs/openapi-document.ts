@@ -197,6 +197,7 @@ export class OpenApiDocument {
       .addTag('audit', 'The audit trail and purge receipts')
       .addTag('events', 'Integration events for product services: the pull feed')
       .addTag('operations', 'Streams, replay, open purges, the controlled clock, metrics')
+      .addTag('webhooks', 'Webhook endpoints for the integration events, and their deliveries')
       .addTag('health', 'Liveness and readiness probes')
       .build();
     // The scanner needs the module container, the HTTP adapter and the global prefix (none).

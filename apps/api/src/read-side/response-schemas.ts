@@ -14,6 +14,11 @@ import type {
   IntegrationEventType,
   PurgeReceiptView,
 } from '@app/read-models';
+import type {
+  CreatedWebhookEndpoint,
+  WebhookDeliveryView,
+  WebhookEndpointView,
+} from '@app/webhooks';
 import type { CancelSubscriptionResult } from '../cancel-subscription/cancel-subscription.command';
 import type { ErasePersonalDataResult } from '../erase-personal-data/erase-personal-data.command';
 import type { GetSubscriptionController } from '../get-subscription/get-subscription.controller';
@@ -750,6 +755,81 @@ export const clockMovedSchema = z
     },
   });
 
+const EXAMPLE_ENDPOINT = {
+  id: 'we_5f1c0a9e2b7d4c3a8e6f1b2d',
+  url: 'https://meetings.example.com/hooks/end-of-life',
+  types: ['subscription.expired', 'subscription.purged'],
+  description: 'Meeting rooms: revoke access, delete recordings',
+  status: 'enabled' as const,
+  createdAt: '2026-02-10T09:00:00.000Z',
+  startPosition: '1042',
+};
+
+export const webhookEndpointSchema = z
+  .object({
+    id: z.string().describe('`we_…`'),
+    url: z.string(),
+    types: z.array(z.string()).describe('Integration-event types it receives, or `["*"]`'),
+    description: z.string().nullable(),
+    status: z.enum(['enabled']),
+    createdAt: instant,
+    startPosition: position.describe(
+      "The log's head at creation: the endpoint receives the events recorded after it",
+    ),
+  })
+  .meta({ id: 'WebhookEndpoint', example: EXAMPLE_ENDPOINT });
+
+export const createdWebhookEndpointSchema = webhookEndpointSchema
+  .extend({
+    secret: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]+=*$/)
+      .describe(
+        'The signing secret, `whsec_<base64>`: shown only in this answer. The HMAC key is the base64-decoded part after `whsec_`',
+      ),
+  })
+  .meta({
+    example: { ...EXAMPLE_ENDPOINT, secret: 'whsec_Xbtq0QnUFSZGxm4MqeKXqJ09+/baFqd/HERRjLt8Iqg=' },
+  });
+
+export const webhookDeliverySchema = z
+  .object({
+    id: z.string().describe('`dlv_…`'),
+    endpointId: z.string(),
+    eventId: z.string().describe('The integration event (`evt_…`), sent as `webhook-id`'),
+    type: z.string(),
+    position,
+    status: z
+      .enum(['pending', 'delivered', 'failed'])
+      .describe('failed: no 2xx within the retry window (WEBHOOK_RETRY_WINDOW_MS)'),
+    attempts: z.int().min(0),
+    lastStatusCode: z.int().nullable().describe("The last attempt's HTTP status (null: none)"),
+    lastError: z
+      .string()
+      .nullable()
+      .describe('Why the last attempt failed (status, timeout, network error); never a body'),
+    nextAttemptAt: instant.nullable(),
+    deliveredAt: instant.nullable(),
+    createdAt: instant,
+  })
+  .meta({
+    id: 'WebhookDelivery',
+    example: {
+      id: 'dlv_0c4b7e1f9a2d5c8e3b6a1f4d',
+      endpointId: EXAMPLE_ENDPOINT.id,
+      eventId: 'evt_0194f1c2-7a3b-7c4d-8e5f-6a7b8c9d0e1f',
+      type: 'subscription.expired',
+      position: '1043',
+      status: 'pending',
+      attempts: 2,
+      lastStatusCode: 503,
+      lastError: 'HTTP 503',
+      nextAttemptAt: '2026-02-10T09:00:20.000Z',
+      deliveredAt: null,
+      createdAt: '2026-02-10T09:00:00.000Z',
+    },
+  });
+
 export const livenessSchema = z
   .object({ status: z.enum(['ok']) })
   .meta({ example: { status: 'ok' } });
@@ -796,6 +876,11 @@ export const RESPONSES = {
   clockMoved: answer(clockMovedSchema),
   liveness: answer(livenessSchema),
   readiness: answer(readinessSchema),
+  webhookEndpoint: answer(webhookEndpointSchema),
+  webhookEndpointCreated: answer(createdWebhookEndpointSchema),
+  webhookEndpointList: answer(z.object({ items: z.array(webhookEndpointSchema) })),
+  webhookDelivery: answer(webhookDeliverySchema),
+  webhookDeliveryPage: answer(page(webhookDeliverySchema)),
 };
 
 /**
@@ -832,6 +917,9 @@ export const ANSWERS_FIT_THEIR_SCHEMAS: {
   clockMoved: Fits<ClockMoved, typeof clockMovedSchema>;
   /** Its items are held to the schema by the unit spec and by every e2e answer (app-harness). */
   integrationEventCursor: Fits<IntegrationEventPage['nextCursor'], typeof position>;
+  webhookEndpoint: Fits<WebhookEndpointView, typeof webhookEndpointSchema>;
+  webhookEndpointCreated: Fits<CreatedWebhookEndpoint, typeof createdWebhookEndpointSchema>;
+  webhookDelivery: Fits<WebhookDeliveryView, typeof webhookDeliverySchema>;
 } = {
   registration: true,
   subscription: true,
@@ -853,4 +941,7 @@ export const ANSWERS_FIT_THEIR_SCHEMAS: {
   clockReading: true,
   clockMoved: true,
   integrationEventCursor: true,
+  webhookEndpoint: true,
+  webhookEndpointCreated: true,
+  webhookDelivery: true,
 };

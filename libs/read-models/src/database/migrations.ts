@@ -193,6 +193,59 @@ function migrations(dialect: ReadDialect): Record<string, Migration> {
           .execute();
       },
     },
+    // Webhook endpoints and their deliveries (libs/webhooks, docs/webhooks.md). Not read models:
+    // operator-made state and delivery progress that no replay rebuilds, swaps, checksums or
+    // verifies (like ops_replays); a replay keeps them as they are. `cursor` is the position of
+    // the last integration event an endpoint's deliveries were made from (its start: the log's
+    // head when it was created). A delivery is keyed once per endpoint and event.
+    '004_webhooks': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('webhook_endpoints')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('types', 'text', (c) => c.notNull())
+          .addColumn('description', 'text')
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('secret_wrapped', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('start_position', position, (c) => c.notNull())
+          .addColumn('cursor', position, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('webhook_deliveries')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('endpoint_id', 'text', (c) => c.notNull())
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('position', position, (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('order_key', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('last_status_code', 'integer')
+          .addColumn('last_error', 'text')
+          .addColumn('next_attempt_at', 'text')
+          .addColumn('delivered_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('window_started_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('webhook_deliveries_endpoint_event', ['endpoint_id', 'event_id'])
+          .execute();
+        // The list (by endpoint, position: keyset) and the dispatcher's pending scan.
+        await db.schema
+          .createIndex('webhook_deliveries_endpoint_position')
+          .on('webhook_deliveries')
+          .columns(['endpoint_id', 'position'])
+          .execute();
+        await db.schema
+          .createIndex('webhook_deliveries_endpoint_status')
+          .on('webhook_deliveries')
+          .columns(['endpoint_id', 'status', 'position'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -152,6 +152,58 @@ export interface OpsReplaysTable {
   heartbeat_at: string;
 }
 
+/**
+ * A webhook endpoint (POST /v1/webhook-endpoints). Not a read model: no replay rebuilds it.
+ */
+export interface WebhookEndpointsTable {
+  /** `we_<random>`. */
+  id: string;
+  url: string;
+  /** JSON array of integration-event types, or `["*"]`. */
+  types: string;
+  description: string | null;
+  /**
+   * The signing key's bytes, base64: wrapped under KEY_ENCRYPTION_KEY (AES-256-GCM) when
+   * `secret_wrapped` is 1, as is when no such key is configured (0).
+   */
+  secret: string;
+  secret_wrapped: number;
+  /** 'enabled'. */
+  status: string;
+  created_at: string;
+  /** The log's head when the endpoint was created: it receives the events after it. */
+  start_position: PositionValue;
+  /** Deliveries are made for integration events up to here (never moves back). */
+  cursor: PositionValue;
+}
+
+/** One delivery of one integration event to one endpoint, with its progress. */
+export interface WebhookDeliveriesTable {
+  /** `dlv_<random>`. */
+  id: string;
+  endpoint_id: string;
+  /** The integration event's id (`evt_…`): the `webhook-id` header. */
+  event_id: string;
+  position: PositionValue;
+  type: string;
+  /** `s:<subscriptionId>` or `a:<accountId>`: deliveries of one key go out in position order. */
+  order_key: string;
+  /** The envelope JSON, exactly as signed and sent. */
+  body: string;
+  /** 'pending', 'delivered' or 'failed' (retry window over). */
+  status: string;
+  attempts: number;
+  last_status_code: number | null;
+  /** Short and without response bodies. */
+  last_error: string | null;
+  next_attempt_at: string | null;
+  delivered_at: string | null;
+  created_at: string;
+  /** Where the retry window counts from: creation, or the last manual retry. */
+  window_started_at: string;
+  updated_at: string;
+}
+
 export interface ReadDatabase {
   rm_audit_events: AuditEventsTable;
   rm_subscriptions: SubscriptionsTable;
@@ -162,6 +214,8 @@ export interface ReadDatabase {
   rm_checkpoints: CheckpointsTable;
   rm_scrubs: ScrubsTable;
   ops_replays: OpsReplaysTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export const positionOf = (value: PositionValue): bigint => BigInt(value);

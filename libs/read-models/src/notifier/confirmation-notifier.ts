@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import type { ConfirmationsTable } from '../database/read-db.schema';
 import type { ReadStore } from '../read-store';
 
@@ -55,11 +56,17 @@ export interface ConfirmationSender {
 
 /**
  * Standard Webhooks signature: HMAC-SHA256 over `<id>.<timestamp>.<body>`, base64, sent as
- * `webhook-signature: v1,<sig>` with `webhook-id` and `webhook-timestamp` (seconds).
+ * `webhook-signature: v1,<sig>` with `webhook-id` and `webhook-timestamp` (seconds). Computed by
+ * the `standardwebhooks` package (the one signing implementation of the service) with the
+ * secret used as is (`format: 'raw'`, its UTF-8 bytes are the HMAC key): NOTIFY_WEBHOOK_SECRET
+ * is a plain string, not a `whsec_` base64 key.
  */
 export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
-  const mac = createHmac('sha256', secret).update(`${id}.${timestamp}.${body}`).digest('base64');
-  return `v1,${mac}`;
+  return new Webhook(Buffer.from(secret, 'utf8'), { format: 'raw' }).sign(
+    id,
+    new Date(timestamp * 1000),
+    body,
+  );
 }
 
 /** For receivers (and tests): checks the signature and that the timestamp is recent. */
@@ -75,6 +82,8 @@ export function verifyWebhook(
   if (typeof id !== 'string' || typeof ts !== 'string' || typeof sig !== 'string') return false;
   const timestamp = Number(ts);
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
+  // The tolerance is checked here (the package's verify() reads the real clock with a fixed
+  // 5 minutes); the signature itself comes from the package.
   if (!Number.isInteger(timestamp) || Math.abs(now - timestamp) > (options.toleranceSeconds ?? 300))
     return false;
   const expected = Buffer.from(signWebhook(secret, id, timestamp, body));

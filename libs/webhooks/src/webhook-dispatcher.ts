@@ -1,0 +1,227 @@
+import type { Logger } from 'pino';
+import { retryDelayMs, type WebhookSettings } from './webhook-settings';
+import type { WebhookAttempt, WebhookSender } from './webhook-sender';
+import type { DeliveryRow, EndpointTarget, WebhookStore } from './webhook-store';
+
+export type DeliveryOutcome = 'delivered' | 'retried' | 'failed';
+
+export interface WebhookDispatcherOptions {
+  store: WebhookStore;
+  sender: WebhookSender;
+  settings: WebhookSettings;
+  logger: Logger;
+  /** Counts each attempt's outcome (metrics). */
+  onOutcome?: (outcome: DeliveryOutcome) => void;
+  /** The real clock by default: delivery times are transport times, not the service's clock. */
+  now?: () => Date;
+}
+
+/** How many pending deliveries an endpoint's loop looks at per step (each key's first wins). */
+const PENDING_WINDOW = 1000;
+
+/**
+ * Delivers the integration events to every endpoint: one independent loop per endpoint, so a
+ * slow or dead endpoint never delays another (nor anything else of the process). Runs in one
+ * process at a time (the `webhook-dispatcher` lease); it keeps nothing that matters in memory:
+ * every delivery and cursor is in the read database, so a successor carries on where it stopped
+ * (resending what was in flight: at least once).
+ */
+export class WebhookDispatcher {
+  private readonly loops = new Map<string, EndpointLoop>();
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+  private stopped = true;
+
+  constructor(private readonly o: WebhookDispatcherOptions) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const tick = (): void => {
+      if (this.stopped) return;
+      this.refreshing = this.refresh().catch((err: unknown) =>
+        this.o.logger.warn({ err }, 'webhooks: listing the endpoints failed; retrying'),
+      );
+      void this.refreshing.finally(() => {
+        if (!this.stopped)
+          this.timer = setTimeout(tick, Math.max(this.o.settings.pollIntervalMs, 1000));
+      });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.refreshing;
+    await Promise.all([...this.loops.values()].map((l) => l.stop()));
+    this.loops.clear();
+  }
+
+  /** Starts a loop for each endpoint that has none (ended loops are dropped). */
+  private async refresh(): Promise<void> {
+    const ids = await this.o.store.endpointIds();
+    for (const id of ids) {
+      if (this.stopped) return;
+      if (this.loops.has(id)) continue;
+      const loop = new EndpointLoop(id, this.o);
+      this.loops.set(id, loop);
+      void loop.done.then(() => {
+        if (this.loops.get(id) === loop) this.loops.delete(id);
+      });
+    }
+  }
+}
+
+/**
+ * One endpoint: makes its deliveries from the integration events, then sends the due ones, at
+ * most `concurrency` at once and one at a time per order key (a subscription, or an account for
+ * account events): a later event of a key waits until the earlier one is delivered or failed.
+ */
+class EndpointLoop {
+  readonly done: Promise<void>;
+  private stopped = false;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private wake: (() => void) | null = null;
+  /** A send finished while the loop was not asleep: the next sleep returns at once. */
+  private woken = false;
+  private target: EndpointTarget | null = null;
+
+  constructor(
+    private readonly id: string,
+    private readonly o: WebhookDispatcherOptions,
+  ) {
+    this.done = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.done;
+  }
+
+  private now(): Date {
+    return this.o.now?.() ?? new Date();
+  }
+
+  private async run(): Promise<void> {
+    let delay = 0;
+    while (!this.stopped) {
+      try {
+        delay = await this.step();
+        if (delay < 0) break; // the endpoint is gone
+      } catch (err) {
+        this.o.logger.warn(
+          { err, endpointId: this.id },
+          'webhooks: endpoint step failed; retrying',
+        );
+        delay = this.o.settings.pollIntervalMs;
+      }
+      await this.sleep(delay);
+    }
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  /** One step; returns how long to wait before the next one (−1: the endpoint was deleted). */
+  private async step(): Promise<number> {
+    const looked = await this.o.store.materialize(this.id, this.now());
+    if (looked === null) return -1;
+    this.target ??= await this.o.store.target(this.id);
+    if (!this.target) return -1;
+    const room = this.o.settings.concurrency - this.inFlight.size;
+    let soonest = this.o.settings.pollIntervalMs;
+    if (room > 0) {
+      const pending = await this.o.store.pending(this.id, PENDING_WINDOW);
+      const now = this.now().getTime();
+      const seen = new Set<string>();
+      let started = 0;
+      for (const row of pending) {
+        // Only the first pending delivery of each key may go; the others wait for it.
+        if (seen.has(row.order_key)) continue;
+        seen.add(row.order_key);
+        if (this.inFlight.has(row.order_key)) continue;
+        const due = row.next_attempt_at ? Date.parse(row.next_attempt_at) : now;
+        if (due > now) {
+          soonest = Math.min(soonest, due - now);
+          continue;
+        }
+        if (started >= room) break;
+        started++;
+        this.launch(this.target, row);
+      }
+    }
+    // A full page of events made: go on at once.
+    return looked > 0 && room > 0 ? 0 : Math.max(soonest, 0);
+  }
+
+  private launch(target: EndpointTarget, row: DeliveryRow): void {
+    const key = row.order_key;
+    const sending = this.deliver(target, row)
+      .catch((err: unknown) =>
+        this.o.logger.warn(
+          { err, endpointId: this.id, deliveryId: row.id },
+          'webhooks: recording a delivery attempt failed; it will be sent again',
+        ),
+      )
+      .finally(() => {
+        this.inFlight.delete(key);
+        if (this.wake) this.wake();
+        else this.woken = true;
+      });
+    this.inFlight.set(key, sending);
+  }
+
+  private async deliver(target: EndpointTarget, row: DeliveryRow): Promise<void> {
+    const attempt: WebhookAttempt = await this.o.sender.send(target, {
+      eventId: row.event_id,
+      body: row.body,
+    });
+    const now = this.now();
+    const log = {
+      endpointId: this.id,
+      deliveryId: row.id,
+      eventId: row.event_id,
+      attempt: row.attempts + 1,
+      statusCode: attempt.statusCode,
+    };
+    if (attempt.ok) {
+      await this.o.store.markDelivered(row.id, attempt.statusCode ?? 200, now);
+      this.o.onOutcome?.('delivered');
+      this.o.logger.debug(log, 'webhook delivered');
+      return;
+    }
+    const windowEnd = Date.parse(row.window_started_at) + this.o.settings.retryWindowMs;
+    if (now.getTime() >= windowEnd) {
+      await this.o.store.markAttemptFailed(row.id, attempt, null, now);
+      this.o.onOutcome?.('failed');
+      this.o.logger.warn({ ...log, error: attempt.error }, 'webhook failed: retry window over');
+      return;
+    }
+    const next = new Date(now.getTime() + retryDelayMs(this.o.settings, row.attempts + 1));
+    await this.o.store.markAttemptFailed(row.id, attempt, next, now);
+    this.o.onOutcome?.('retried');
+    this.o.logger.info(
+      { ...log, error: attempt.error, nextAttemptAt: next.toISOString() },
+      'webhook attempt failed; will retry',
+    );
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped || this.woken || ms <= 0) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+}
