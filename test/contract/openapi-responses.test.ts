@@ -313,6 +313,11 @@ describe('OpenAPI: every response matches what the document declares for it', ()
     expect((await call('GET', '/v1/audit/purges', { token: OPENAPI_TOKENS.reader })).status).toBe(
       403,
     );
+    // D11: the receipts' public keys.
+    expect((await call('GET', '/v1/audit/receipt-keys')).status).toBe(200);
+    expect(
+      (await call('GET', '/v1/audit/receipt-keys', { token: OPENAPI_TOKENS.reader })).status,
+    ).toBe(403);
 
     // Operations: streams, replay, open purges, the clock.
     expect((await call('GET', `/v1/streams/subscription-${a}`)).status).toBe(200);

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { TERMINATION_REASONS, type TerminationReason } from '@app/domain';
 import type { StreamInspection } from '@app/ops';
-import type { AuditEvent, ConfirmationView, PurgeReceiptView } from '@app/read-models';
+import type {
+  AuditEvent,
+  ConfirmationView,
+  PurgeReceiptView,
+  ReceiptKeyView,
+} from '@app/read-models';
 import type { CancelSubscriptionResult } from '../cancel-subscription/cancel-subscription.command';
 import type { ErasePersonalDataResult } from '../erase-personal-data/erase-personal-data.command';
 import type { GetSubscriptionController } from '../get-subscription/get-subscription.controller';
@@ -666,6 +671,7 @@ export const ANSWERS_FIT_THEIR_SCHEMAS: {
   auditEvent: Fits<AuditEvent, typeof auditEventSchema>;
   auditPage: Fits<Page<AuditEvent>, ReturnType<typeof page<typeof auditEventSchema>>>;
   purgeReceipt: FitsBesidesReceipt;
+  receiptKeys: Fits<{ keys: ReceiptKeyView[] }, typeof receiptKeysSchema>;
   confirmation: Fits<ConfirmationView, typeof confirmationSchema>;
   stream: Fits<StreamInspection, typeof streamInspectionSchema>;
   replayStarted: Fits<Answer<OpsReplayController['start']>, typeof replayStartSchema>;
@@ -686,6 +692,7 @@ export const ANSWERS_FIT_THEIR_SCHEMAS: {
   auditEvent: true,
   auditPage: true,
   purgeReceipt: true,
+  receiptKeys: true,
   confirmation: true,
   stream: true,
   replayStarted: true,
