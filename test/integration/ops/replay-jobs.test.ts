@@ -287,13 +287,28 @@ describe.each(['sqlite', 'postgres'] as const)(
         // Back to the schema of 001: no table, no record of 002 (nor of the later ones).
         await db.db.schema.dropTable('ops_replays').execute();
         await db.db.schema.dropTable('rm_integration_events').execute();
+        // 005 (D11): the receipts' chain columns and their index.
+        await db.db.schema.dropIndex('rm_purge_receipts_sequence').execute();
+        for (const column of [
+          'sequence',
+          'previous_hash',
+          'signature_kid',
+          'signature_value',
+          'receipt_hash',
+        ])
+          await db.db.schema.alterTable('rm_purge_receipts').dropColumn(column).execute();
         await sql`delete from rm_migrations where name > '001_read_models'`.execute(db.db);
         await db.close();
         db = await open();
         const names = await sql<{ name: string }>`select name from rm_migrations order by name`
           .execute(db.db)
           .then((r) => r.rows.map((x) => x.name));
-        expect(names).toEqual(['001_read_models', '002_ops_replays', '003_integration_events']);
+        expect(names).toEqual([
+          '001_read_models',
+          '002_ops_replays',
+          '003_integration_events',
+          '005_receipt_signatures',
+        ]);
         expect(await db.db.selectFrom('ops_replays').selectAll().execute()).toEqual([]);
         await db.close();
       } finally {
