@@ -314,6 +314,11 @@ describe('OpenAPI: every response matches what the document declares for it', ()
     expect((await call('GET', '/v1/audit/purges', { token: OPENAPI_TOKENS.reader })).status).toBe(
       403,
     );
+    // D11: the receipts' public keys.
+    expect((await call('GET', '/v1/audit/receipt-keys')).status).toBe(200);
+    expect(
+      (await call('GET', '/v1/audit/receipt-keys', { token: OPENAPI_TOKENS.reader })).status,
+    ).toBe(403);
 
     // Integration events: the feed (the read models include `position` by now).
     const feed = await call('GET', '/v1/events?limit=5');

@@ -2,6 +2,7 @@
 // No container engine or cluster runs on the machines this project is built on, so nothing here
 // builds an image or applies a manifest: the files are parsed and their essentials checked
 // (images, probes, settings wiring, non-root, resources, selectors).
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
@@ -24,7 +25,16 @@ const REQUIRED_SETTINGS = [
   'REQUEST_HASH_KEY',
 ] as const;
 /** Never in a ConfigMap or a compose file as a literal. */
-const SECRET_SETTINGS = ['AUTH_TOKENS', 'KEY_ENCRYPTION_KEY', 'REQUEST_HASH_KEY'] as const;
+const SECRET_SETTINGS = [
+  'AUTH_TOKENS',
+  'KEY_ENCRYPTION_KEY',
+  'REQUEST_HASH_KEY',
+  'RECEIPT_SIGNING_KEY',
+] as const;
+/** D11: an Ed25519 key, as the production shape requires in RECEIPT_SIGNING_KEY. */
+const RECEIPT_KEY = generateKeyPairSync('ed25519')
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 const PLACEHOLDER = 'REPLACE_ME';
 /** deploy/probe.js as the Dockerfile installs it (WORKDIR /app). */
 const PROBE = '/app/probe.js';
@@ -649,5 +659,6 @@ function productionLike(): Record<string, string> {
     NODE_ENV: 'production',
     AUTH_TOKENS: JSON.stringify({ t: { service: 's', scopes: ['ops'] } }),
     READ_DB_URL: 'postgres://u:p@postgres:5432/subscriptions',
+    RECEIPT_SIGNING_KEY: RECEIPT_KEY,
   };
 }

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -133,6 +133,8 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
     }),
     // No REQUEST_HASH_KEY: the processes share the fingerprint key through the key store.
     KEY_ENCRYPTION_KEY: sharedKeys.kek,
+    // D11: the production shape refuses to start without it; one key for every process.
+    RECEIPT_SIGNING_KEY: sharedKeys.receipts,
     CLOCK_MODE: 'controlled',
     CLOCK_START: '2026-01-01T00:00:00.000Z',
     // A killed worker's jobs run again once their lock lapses: short, so the test is quick.
@@ -145,6 +147,9 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
   });
   const sharedKeys = {
     kek: randomBytes(32).toString('base64'),
+    receipts: generateKeyPairSync('ed25519')
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString(),
   };
 
   async function startApi(): Promise<{ proc: WorkerProcess; base: string }> {

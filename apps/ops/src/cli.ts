@@ -1,3 +1,5 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DateTime } from 'luxon';
 import pino from 'pino';
@@ -16,6 +18,7 @@ import {
   verifyReadModels,
 } from '@app/ops';
 import { type AppConfig, loadConfig } from '@app/platform';
+import { keysByKid, verifyReceiptExport } from '@app/read-models';
 import { formatInspection, formatReplay, formatVerify, table } from './format';
 import { progressBar } from './progress';
 
@@ -82,6 +85,15 @@ function progressLines(io: CliIo): {
     },
     stop: write,
   };
+}
+
+/** A file the command was given; a missing or unreadable one is a usage error (exit 2). */
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${what}: cannot read ${path} (${(error as NodeJS.ErrnoException).code})`);
+  }
 }
 
 /** Builds the program; `run` resolves to the exit code (never calls process.exit). */
@@ -156,12 +168,55 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
             batchSize: o.batchSize,
             onProgress: (p) => bar.update(p.done, p.total, p.events),
             signal: io.signal,
+            signer: r.keyring.signer,
           }).finally(() => bar.stop());
           print(o.json ?? false, report, () => formatReplay(report));
           if (report.dryRun && report.identical === false) setExit(EXIT.failure);
         });
       },
     );
+
+  program
+    .command('verify-receipts')
+    .description(
+      'Check an NDJSON export of the purge receipts (GET /v1/audit/purges?format=ndjson) offline ' +
+        'with the public key(s) alone: every receipt signed, none altered, missing, reordered or ' +
+        'cut off the end (D11, docs/receipts.md). Exit 1 naming the first bad line.',
+    )
+    .argument('<export.ndjson>', 'the export')
+    .requiredOption(
+      '--public-key <file.pem...>',
+      'Ed25519 public key(s), SPKI PEM (GET /v1/audit/receipt-keys); one file may hold several',
+    )
+    .option('--json', 'machine-readable result')
+    .action((file: string, o: { publicKey: string[]; json?: boolean }) => {
+      const keys: KeyObject[] = [];
+      for (const path of o.publicKey) {
+        const text = readText(path, '--public-key');
+        const blocks = text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g);
+        if (!blocks) throw new UsageError(`--public-key ${path}: no PEM public key in it`);
+        for (const block of blocks) {
+          try {
+            keys.push(createPublicKey(block));
+          } catch {
+            throw new UsageError(`--public-key ${path}: not a valid public key`);
+          }
+        }
+      }
+      const result = verifyReceiptExport(readText(file, 'the export'), keysByKid(keys));
+      print(o.json ?? false, result, () =>
+        result.ok
+          ? `OK: ${result.receipts} receipts, each signed, in sequence, chained; head signed by ${result.headKid}.\n`
+          : '',
+      );
+      if (!result.ok) {
+        if (!o.json)
+          io.err(
+            `${file}: line ${result.line}${result.receiptId ? ` (receipt ${result.receiptId})` : ''}: ${result.problem}: ${result.message}\n`,
+          );
+        setExit(EXIT.failure);
+      }
+    });
 
   program
     .command('inspect')
@@ -200,6 +255,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
           log: r.raw,
           readDb: r.readDb,
           upcast: r.upcast,
+          signer: r.keyring.signer,
           maxDrifts: o.maxDrifts,
           onProgress: (p) => bar.update(p.done, p.total),
         }).finally(() => bar.stop());

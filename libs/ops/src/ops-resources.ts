@@ -1,7 +1,14 @@
 import { composeUpcasters, type EventStore } from '@app/event-store';
 import { openEventStores, UPCASTERS, UPCASTERS_MODULE } from '@app/infrastructure';
 import type { AppConfig } from '@app/platform';
-import { AuditReader, ReadDb, ReadStore, type Upcast } from '@app/read-models';
+import {
+  AuditReader,
+  openReceiptKeyring,
+  ReadDb,
+  ReadStore,
+  type ReceiptKeyring,
+  type Upcast,
+} from '@app/read-models';
 
 /**
  * What the operator tools need, opened from the service's configuration (DATA_DIR, READ_DB_URL,
@@ -18,6 +25,8 @@ export class OpsResources {
     readonly readStore: ReadStore,
     readonly auditReader: AuditReader,
     readonly upcast: Upcast,
+    /** D11: the key that signs the purge receipts' chain (a replay relinks it). */
+    readonly keyring: ReceiptKeyring,
     private readonly keys: { close?: () => unknown },
   ) {}
 
@@ -26,6 +35,10 @@ export class OpsResources {
     try {
       const readDb = await ReadDb.open({ dataDir: config.dataDir, readDbUrl: config.readDbUrl });
       const upcast = composeUpcasters(UPCASTERS);
+      const keyring = await openReceiptKeyring(config, stores.keys).catch(async (error) => {
+        await readDb.close();
+        throw error;
+      });
       return new OpsResources(
         config,
         stores.raw,
@@ -34,6 +47,7 @@ export class OpsResources {
         new ReadStore(readDb),
         new AuditReader({ keys: stores.keys, upcast }),
         upcast,
+        keyring,
         stores.keys,
       );
     } catch (error) {

@@ -5,11 +5,13 @@ import Database from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import { type EventStore, SqliteEventStore } from '@app/event-store';
 import {
+  linkPendingReceipts,
   READ_MODELS_PROJECTION,
   ReadDb,
   ReadModelProjection,
   ReadStore,
   type ReadDatabase,
+  type ReceiptSigner,
   type Upcast,
 } from '@app/read-models';
 import {
@@ -78,6 +80,11 @@ export interface ReplayOptions {
   upcast?: Upcast;
   /** The same upcasters as a module: lets the bulk build fold in several threads. */
   upcasterModule?: UpcasterModule;
+  /**
+   * D11: links the purge receipts into the signed chain (the live projector's key: the same log
+   * and key give the same links). Without it the rebuilt receipts stay unlinked.
+   */
+  signer?: ReceiptSigner;
   projection?: string;
   /** Build and compare, but do not switch readers over. */
   dryRun?: boolean;
@@ -189,6 +196,9 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
         events = built.events;
         at = built.position;
         await shadow.reopen();
+        // The fold threads split the log by stream, so none can chain the receipts: one
+        // sequential pass in log order links them, as the live projector would have.
+        if (o.signer) await linkPendingReceipts(shadow.db.db, o.signer);
       } catch (error) {
         if (!(error instanceof BulkBuildUnsupportedError)) throw error;
         // Start again with the live projection, in a new shadow (the bulk build writes without
@@ -202,7 +212,7 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
     }
 
     const shadowStore = new ReadStore(shadow.db);
-    const projection = new ReadModelProjection(shadow.db, o.upcast);
+    const projection = new ReadModelProjection(shadow.db, o.upcast, o.signer ?? null);
     const catchUp = async (until: bigint, progress: boolean): Promise<void> => {
       while (at === null || at < until) {
         stopIfAborted();

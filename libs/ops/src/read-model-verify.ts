@@ -7,8 +7,12 @@ import {
   emptySubscriptionFold,
   foldAccountEvent,
   foldSubscriptionEvent,
+  type ChainHead,
+  linkReceipt,
   projectedStream,
+  type PurgeReceiptsTable,
   type ReadDb,
+  type ReceiptSigner,
   ReadStore,
   type SubscriptionFold,
   subscriptionRow,
@@ -25,7 +29,10 @@ export type DriftKind =
   | 'subscription-row-different'
   | 'account-row-missing'
   | 'account-row-orphan'
-  | 'account-row-different';
+  | 'account-row-different'
+  | 'receipt-row-missing'
+  | 'receipt-row-extra'
+  | 'receipt-row-different';
 
 export interface Drift {
   kind: DriftKind;
@@ -42,6 +49,7 @@ export interface VerifyReport {
   auditRows: number;
   subscriptions: number;
   accounts: number;
+  receipts: number;
   /** Rows changed after the checkpoint was read (a projector running meanwhile): not judged. */
   skippedNewer: number;
   driftCount: number;
@@ -55,10 +63,24 @@ export interface VerifyOptions {
   log: EventStore;
   readDb: ReadDb;
   upcast?: Upcast;
+  /**
+   * D11: the key the projector signs with; each receipt's link (sequence, previous hash,
+   * signature, hash) is then checked too. Without it only the receipts' own columns are.
+   */
+  signer?: ReceiptSigner;
   batchSize?: number;
   maxDrifts?: number;
   onProgress?: (p: { done: number; total: number }) => void;
 }
+
+/** The receipt columns set by linking (checked only with the signer). */
+const CHAIN_COLUMNS = [
+  'sequence',
+  'previous_hash',
+  'signature_kid',
+  'signature_value',
+  'receipt_hash',
+] as const;
 
 /** Rows are compared as text: positions as decimal strings, whatever the dialect returns. */
 const asText: WritePosition = (p) => p.toString();
@@ -129,6 +151,7 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
     (r.scope === 'account' ? scrubs.accounts : scrubs.subscriptions).add(r.id);
   const subscriptions = new Map<string, SubscriptionFold>();
   const accounts = new Map<string, AccountFold>();
+  const receipts: PurgeReceiptsTable[] = [];
   let events = 0;
   let auditRows = 0;
   let after: bigint | null = null;
@@ -165,7 +188,8 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
       if (stream?.kind === 'subscription') {
         const fold = subscriptions.get(stream.id) ?? emptySubscriptionFold();
         subscriptions.set(stream.id, fold);
-        foldSubscriptionEvent(fold, e, asText);
+        const side = foldSubscriptionEvent(fold, e, asText);
+        if (side?.receipt) receipts.push(side.receipt);
       } else if (stream?.kind === 'account') {
         const fold = accounts.get(stream.id) ?? emptyAccountFold();
         accounts.set(stream.id, fold);
@@ -241,12 +265,44 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
   for (const id of accounts.keys())
     if (!seenAccounts.has(id)) drift({ kind: 'account-row-missing', key: `account-${id}` });
 
+  // D11: the receipts, in log order, each linked after the one before as the projector links.
+  const receiptRows = new Map<string, PurgeReceiptsTable>();
+  if (checkpoint !== null)
+    for (const row of await o.readDb.db
+      .selectFrom('rm_purge_receipts')
+      .selectAll()
+      .where('position', '<=', o.readDb.pos(checkpoint))
+      .execute())
+      receiptRows.set(String(row.position), row);
+  let head: ChainHead | null = null;
+  for (const expected of receipts) {
+    const key = String(expected.position);
+    const row = receiptRows.get(key);
+    let want: Record<string, unknown> = { ...expected };
+    if (o.signer) {
+      const link = linkReceipt(head, expected, o.signer);
+      head = { sequence: link.sequence!, hash: link.receipt_hash! };
+      want = { ...want, ...link };
+    } else {
+      for (const column of CHAIN_COLUMNS) delete want[column];
+    }
+    if (!row) {
+      drift({ kind: 'receipt-row-missing', key });
+      continue;
+    }
+    receiptRows.delete(key);
+    const fields = differences(normalized(want, ['receipt']), normalized({ ...row }, ['receipt']));
+    if (fields) drift({ kind: 'receipt-row-different', key, fields });
+  }
+  for (const key of receiptRows.keys()) drift({ kind: 'receipt-row-extra', key });
+
   return {
     checkpoint: checkpoint?.toString() ?? null,
     events,
     auditRows,
     subscriptions: seenSubs.size,
     accounts: seenAccounts.size,
+    receipts: receipts.length,
     skippedNewer,
     driftCount,
     drifts,

@@ -31,6 +31,7 @@ import {
 } from './notifier/confirmation-notifier';
 import { ReadModelProjector } from './projection/read-model-projector';
 import { ReadStore } from './read-store';
+import { openReceiptKeyring, ReceiptKeyring } from './receipts/receipt-keyring';
 import { type ReadModelsSettings, readModelsSettingsFromEnv } from './read-models.settings';
 
 /** The read-model scrubber the purge and erasure processes call (same symbol as libs/purge). */
@@ -181,6 +182,12 @@ export class ReadModelsModule {
         },
         { provide: ReadStore, inject: [ReadDb], useFactory: (db: ReadDb) => new ReadStore(db) },
         {
+          // D11: the purge receipts' signing key (RECEIPT_SIGNING_KEY, or made once).
+          provide: ReceiptKeyring,
+          inject: [APP_CONFIG, KEY_STORE],
+          useFactory: (config: AppConfig, keys: KeyStore) => openReceiptKeyring(config, keys),
+        },
+        {
           provide: AuditReader,
           inject: [KEY_STORE, LOGGER],
           useFactory: (keys: KeyStore, logger: Logger) =>
@@ -193,12 +200,19 @@ export class ReadModelsModule {
         },
         {
           provide: ReadModelProjector,
-          inject: [RAW_EVENT_STORE, ReadDb, ReadStore, LOGGER],
-          useFactory: (log: EventStore, readDb: ReadDb, readStore: ReadStore, logger: Logger) =>
+          inject: [RAW_EVENT_STORE, ReadDb, ReadStore, LOGGER, ReceiptKeyring],
+          useFactory: (
+            log: EventStore,
+            readDb: ReadDb,
+            readStore: ReadStore,
+            logger: Logger,
+            keyring: ReceiptKeyring,
+          ) =>
             new ReadModelProjector({
               log,
               readDb,
               readStore,
+              signer: keyring.signer,
               upcast: composeUpcasters(UPCASTERS),
               onError: (err, context) =>
                 isLockContention(err)
@@ -233,6 +247,7 @@ export class ReadModelsModule {
         ReadDb,
         ReadStore,
         AuditReader,
+        ReceiptKeyring,
         ReadModelProjector,
         ConfirmationDispatcher,
         READ_MODEL_SCRUBBER,

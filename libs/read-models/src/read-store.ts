@@ -36,6 +36,8 @@ export interface PurgeFilter {
   from?: string | undefined;
   /** Exclusive bound on purgedAt. */
   to?: string | undefined;
+  /** D11: only receipts linked into the signed chain (what the API shows). */
+  linkedOnly?: boolean;
 }
 
 export interface ListedSubscription {
@@ -152,6 +154,7 @@ export class ReadStore {
 
   async purgeReceipts(filter: PurgeFilter, page: PageRequest): Promise<PurgeReceiptsTable[]> {
     let q = this.db.selectFrom('rm_purge_receipts').selectAll();
+    if (filter.linkedOnly) q = q.where('sequence', 'is not', null);
     if (filter.accountId !== undefined) q = q.where('account_id', '=', filter.accountId);
     if (filter.subscriptionId !== undefined)
       q = q.where('subscription_id', '=', filter.subscriptionId);
@@ -160,6 +163,23 @@ export class ReadStore {
     if (page.after !== undefined && page.after !== null)
       q = q.where('position', '>', this.readDb.pos(page.after));
     return q.orderBy('position', 'asc').limit(page.limit).execute();
+  }
+
+  /**
+   * D11: the signed chain of receipts in order, after sequence `afterSequence`, linked receipts
+   * only, up to the read models' position `upTo` (an export's snapshot of its end).
+   */
+  async receiptChain(
+    afterSequence: number,
+    upTo: bigint | null,
+    limit: number,
+  ): Promise<PurgeReceiptsTable[]> {
+    let q = this.db
+      .selectFrom('rm_purge_receipts')
+      .selectAll()
+      .where('sequence', '>', afterSequence);
+    if (upTo !== null) q = q.where('position', '<=', this.readDb.pos(upTo));
+    return q.orderBy('sequence', 'asc').limit(limit).execute();
   }
 
   /** R16: the confirmations recorded for an account's contract cancellations (the outbox). */

@@ -289,6 +289,16 @@ describe.each(['sqlite', 'postgres'] as const)(
         await db.db.schema.dropTable('rm_integration_events').execute();
         await db.db.schema.dropTable('webhook_deliveries').execute();
         await db.db.schema.dropTable('webhook_endpoints').execute();
+        // 005 (D11): the receipts' chain columns and their index.
+        await db.db.schema.dropIndex('rm_purge_receipts_sequence').execute();
+        for (const column of [
+          'sequence',
+          'previous_hash',
+          'signature_kid',
+          'signature_value',
+          'receipt_hash',
+        ])
+          await db.db.schema.alterTable('rm_purge_receipts').dropColumn(column).execute();
         await sql`delete from rm_migrations where name > '001_read_models'`.execute(db.db);
         await db.close();
         db = await open();
@@ -300,6 +310,7 @@ describe.each(['sqlite', 'postgres'] as const)(
           '002_ops_replays',
           '003_integration_events',
           '004_webhooks',
+          '005_receipt_signatures',
         ]);
         expect(await db.db.selectFrom('ops_replays').selectAll().execute()).toEqual([]);
         await db.close();

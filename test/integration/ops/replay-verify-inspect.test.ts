@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { openEventStores } from '@app/infrastructure';
 import { readModelChecksums, verifyReadModels } from '@app/ops';
 import { loadConfig } from '@app/platform';
-import { ReadDb, ReadStore } from '@app/read-models';
+import { openReceiptKeyring, ReadDb, ReadStore } from '@app/read-models';
 import { freezeProcess } from '../../support/processes';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { runOps } from './ops-cli';
@@ -29,7 +29,9 @@ describe('ops CLI on 100,000 events (SQLite)', () => {
     ({ events } = await seedLog(stores, 100_000, { encryptEvery: 10 }));
     readDb = await ReadDb.open({ dataDir });
     readStore = new ReadStore(readDb);
-    await projectLive(stores.raw, readDb, readStore);
+    // D11: the receipts signed with the key the ops CLI finds under DATA_DIR, as the service would.
+    const { signer } = await openReceiptKeyring(config, stores.keys);
+    await projectLive(stores.raw, readDb, readStore, signer);
     await stores.raw.close();
     await stores.keys.close();
   }, 180_000);

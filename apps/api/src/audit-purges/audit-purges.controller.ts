@@ -1,8 +1,16 @@
-import { Controller, Get, Query, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Headers, Inject, Query, Res, StreamableFile } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
 import { z } from 'zod';
-import { type PurgeReceiptView, ReadStore, toPurgeReceiptView } from '@app/read-models';
+import { LOGGER } from '@app/infrastructure';
+import {
+  type PurgeReceiptView,
+  ReadStore,
+  ReceiptKeyring,
+  toPurgeReceiptView,
+} from '@app/read-models';
+import { ApiError } from '../http/api-error';
 import { RequireScope } from '../http/auth';
 import { idSchema, instantSchema } from '../http/common-schemas';
 import { parseInput } from '../http/zod-validation';
@@ -14,6 +22,7 @@ import {
   limitParam,
   ReadConsistency,
 } from '../read-side/read-consistency';
+import { receiptChainExport } from './receipt-chain-export';
 
 const CURSOR_KIND = 'audit-purges';
 
@@ -25,6 +34,12 @@ export const auditPurgesQuerySchema = z
     subscriptionId: idSchema.optional(),
     limit: limitParam,
     cursor: cursorParam,
+    format: z
+      .enum(['json', 'ndjson'])
+      .optional()
+      .describe(
+        'ndjson (or Accept: application/x-ndjson) streams the whole signed chain of receipts, one PurgeReceipt per line in sequence order, then a signed ReceiptChainHead line (D11, docs/receipts.md); filters, cursor and limit do not apply.',
+      ),
     ...consistencyQuery,
   })
   .refine((q) => !q.from || !q.to || Date.parse(q.from) <= Date.parse(q.to), {
@@ -37,6 +52,8 @@ export const auditPurgesQuerySchema = z
  * bytes, content hashes per data holder, keys shredded, read-model rows scrubbed, jobs removed),
  * where (holder and location), when (purgedAt, with the expiry and purge dates it followed) and
  * by which job (command id, correlation and causation ids, actor, channel). No personal data.
+ * D11: each receipt is signed (Ed25519) and chained to the one before (sequence, previousHash);
+ * the NDJSON export is the whole chain with a signed head, checkable offline (docs/receipts.md).
  */
 @ApiTags('audit')
 @Controller('v1/audit/purges')
@@ -44,28 +61,67 @@ export class AuditPurgesController {
   constructor(
     private readonly store: ReadStore,
     private readonly consistency: ReadConsistency,
+    private readonly keyring: ReceiptKeyring,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   @Get()
   @RequireScope('audit:read')
   @ApiOperation({
     operationId: 'listPurgeReceipts',
-    summary: 'Purge receipts (R15): what was deleted, where, when, by which job',
+    summary: 'Purge receipts (R15, D11): signed, chained; pages or the NDJSON chain export',
+    description:
+      "Each receipt is signed by the service (Ed25519 over the RFC 8785 canonical JSON of the receipt without `signature`) and chained to the one before (`sequence`, `previousHash`). With `Accept: application/x-ndjson` or `?format=ndjson` the answer streams the whole chain, one `PurgeReceipt` per line in sequence order, up to the read models' position at the start of the request (`X-Export-Up-To`), then one signed `ReceiptChainHead` line (count and last hash) so that a cut-off end is found; filters, `cursor` and `limit` do not apply (a filtered export could not be checked for completeness). `npm run ops -- verify-receipts` checks an export offline; docs/receipts.md has the scheme.",
   })
-  @ApiOkResponse({ description: 'A page of purge receipts', schema: RESPONSES.purgePage })
+  @ApiOkResponse({
+    description: 'A page of purge receipts (JSON), or the NDJSON chain export',
+    headers: { 'X-Export-Up-To': { $ref: '#/components/headers/XExportUpTo' } },
+    content: {
+      'application/json': { schema: RESPONSES.purgePage },
+      'application/x-ndjson': { schema: RESPONSES.purgeChainLine },
+    },
+  })
+  @ApiProduces('application/json', 'application/x-ndjson')
   async list(
     @Query({ schema: auditPurgesQuerySchema }) rawQuery: unknown,
+    @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Page<PurgeReceiptView>> {
+  ): Promise<Page<PurgeReceiptView> | StreamableFile> {
     const query = parseInput(auditPurgesQuerySchema, rawQuery, 'query');
+    const ndjson =
+      query.format !== undefined
+        ? query.format === 'ndjson'
+        : typeof accept === 'string' && /application\/x-ndjson/i.test(accept);
+    if (ndjson) {
+      const filtered = (['from', 'to', 'accountId', 'subscriptionId', 'cursor'] as const).filter(
+        (k) => query[k] !== undefined,
+      );
+      if (filtered.length > 0)
+        throw new ApiError('VALIDATION_FAILED', 'The request query is invalid.', {
+          issues: filtered.map((k) => ({
+            path: `query.${k}`,
+            message:
+              'does not apply to the NDJSON export: it is the whole signed chain of receipts, ' +
+              'so that an auditor can check that none is missing',
+          })),
+        });
+    }
     const after = afterCursor(CURSOR_KIND, query.cursor);
     await this.consistency.ensure(query, reply);
+    if (ndjson) {
+      // Snapshot of the end: the export ends even while purges go on.
+      const upTo = await this.store.checkpoint();
+      void reply.header('x-export-up-to', upTo?.toString() ?? '0');
+      const stream = receiptChainExport(this.store, this.keyring.signer, upTo, this.logger);
+      return new StreamableFile(stream, { type: 'application/x-ndjson; charset=utf-8' });
+    }
     const rows = await this.store.purgeReceipts(
       {
         from: utc(query.from),
         to: utc(query.to),
         accountId: query.accountId,
         subscriptionId: query.subscriptionId,
+        linkedOnly: true,
       },
       { after, limit: query.limit + 1 },
     );

@@ -3,6 +3,7 @@ import { ReadModelsModule } from '@app/read-models';
 import { AccountConfirmationsController } from '../account-confirmations/account-confirmations.controller';
 import { AuditEventsController } from '../audit-events/audit-events.controller';
 import { AuditPurgesController } from '../audit-purges/audit-purges.controller';
+import { ReceiptKeysController } from '../audit-purges/receipt-keys.controller';
 import { DocsController } from '../docs/docs.controller';
 import { OpenApiDocument } from '../docs/openapi-document';
 import { IntegrationEventFeed } from '../list-integration-events/integration-events.feed';
@@ -26,6 +27,7 @@ import { ReadConsistency } from './read-consistency';
     AuditEventsController,
     AuditPurgesController,
     ListIntegrationEventsController,
+    ReceiptKeysController,
     MetricsController,
     DocsController,
   ],

@@ -13,6 +13,7 @@ import type {
   IntegrationEventPage,
   IntegrationEventType,
   PurgeReceiptView,
+  ReceiptKeyView,
 } from '@app/read-models';
 import type {
   CreatedWebhookEndpoint,
@@ -369,6 +370,19 @@ export const auditEventSchema = z
     },
   });
 
+const receiptSignatureSchema = z
+  .object({
+    alg: z.literal('Ed25519'),
+    kid: z.string().describe('The signing key: GET /v1/audit/receipt-keys'),
+    value: z
+      .string()
+      .describe(
+        'base64 Ed25519 signature of the UTF-8 bytes of the RFC 8785 canonical JSON of the object without its signature field',
+      ),
+  })
+  .meta({ id: 'ReceiptSignature' });
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 const terminationReason = z.enum(
   TERMINATION_REASONS as [TerminationReason, ...TerminationReason[]],
 );
@@ -581,6 +595,14 @@ export const integrationEventPageSchema = z
 
 export const purgeReceiptSchema = z
   .object({
+    receiptId: z.string().describe('Stable: the id of the ProductDataPurged event it records'),
+    sequence: z
+      .int()
+      .min(1)
+      .describe('Place in the chain of every receipt, in log order, from 1 (D11)'),
+    previousHash: sha256Hex.describe(
+      'hex SHA-256 of the canonical JSON of the receipt before (signature included); 64 zeros for sequence 1',
+    ),
     position,
     purgeId: z.string(),
     subscriptionId: z.string(),
@@ -613,8 +635,38 @@ export const purgeReceiptSchema = z
       actor: actor.nullable(),
       channel: z.string().nullable(),
     }),
+    verified: z
+      .boolean()
+      .describe(
+        "Every data holder confirmed that nothing of the subscription remains. False until the holders' verification step exists (docs/receipts.md)",
+      ),
+    signature: receiptSignatureSchema,
   })
   .meta({ id: 'PurgeReceipt' });
+
+/** D11: the last line of the NDJSON chain export, signed like a receipt. */
+export const receiptChainHeadSchema = z
+  .object({
+    type: z.literal('ReceiptChainHead'),
+    count: z.int().min(0).describe('Receipts in the export (the last sequence)'),
+    lastHash: sha256Hex.describe('Hash of the last receipt; 64 zeros when there is none'),
+    position: z.string().describe("The read models' position the export includes"),
+    signature: receiptSignatureSchema,
+  })
+  .meta({ id: 'ReceiptChainHead' });
+
+export const receiptKeysSchema = z.object({
+  keys: z.array(
+    z
+      .object({
+        kid: z.string(),
+        alg: z.literal('Ed25519'),
+        publicKey: z.string().describe('SPKI PEM'),
+        createdAt: instant.nullable().describe('Known for a key the service made; null otherwise'),
+      })
+      .meta({ id: 'ReceiptKey' }),
+  ),
+});
 
 export const confirmationSchema = z
   .object({
@@ -867,6 +919,9 @@ export const RESPONSES = {
   auditEvent: toOpenApiSchema(auditEventSchema),
   purgePage: answer(page(purgeReceiptSchema)),
   integrationEventPage: answer(integrationEventPageSchema),
+  /** One line of the receipts' NDJSON export: a PurgeReceipt, or the head line at the end. */
+  purgeChainLine: answer(z.union([purgeReceiptSchema, receiptChainHeadSchema])),
+  receiptKeys: answer(receiptKeysSchema),
   confirmationPage: answer(page(confirmationSchema)),
   streamInspection: answer(streamInspectionSchema),
   replayStarted: answer(replayStartSchema),
@@ -908,6 +963,7 @@ export const ANSWERS_FIT_THEIR_SCHEMAS: {
   auditEvent: Fits<AuditEvent, typeof auditEventSchema>;
   auditPage: Fits<Page<AuditEvent>, ReturnType<typeof page<typeof auditEventSchema>>>;
   purgeReceipt: FitsBesidesReceipt;
+  receiptKeys: Fits<{ keys: ReceiptKeyView[] }, typeof receiptKeysSchema>;
   confirmation: Fits<ConfirmationView, typeof confirmationSchema>;
   stream: Fits<StreamInspection, typeof streamInspectionSchema>;
   replayStarted: Fits<Answer<OpsReplayController['start']>, typeof replayStartSchema>;
@@ -933,6 +989,7 @@ export const ANSWERS_FIT_THEIR_SCHEMAS: {
   auditEvent: true,
   auditPage: true,
   purgeReceipt: true,
+  receiptKeys: true,
   confirmation: true,
   stream: true,
   replayStarted: true,

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { DateTime } from 'luxon';
 import type { AuthTokenGrant } from './auth-scopes';
 
@@ -54,4 +55,12 @@ export interface AppConfig {
   readonly keyEncryptionKey: Buffer | undefined;
   /** HMAC key of idempotency fingerprints, 32 raw bytes decoded from base64. */
   readonly requestHashKey: Buffer | undefined;
+  /**
+   * RECEIPT_SIGNING_KEY (D11): the Ed25519 private key that signs the purge receipts. Required in
+   * the production shape (NODE_ENV=production with READ_DB_URL or EVENTSTORE_URL); otherwise
+   * unset means a key created once (docs/receipts.md). Optional for configs built by hand.
+   */
+  readonly receiptSigningKey?: KeyObject | undefined;
+  /** RECEIPT_VERIFY_KEYS (D11): older Ed25519 public keys, still listed for verification. */
+  readonly receiptVerifyKeys?: readonly KeyObject[];
 }

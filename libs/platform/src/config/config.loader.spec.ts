@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { AUTH_SCOPES, DEV_TOKEN } from './auth-scopes';
 import { ConfigError } from './config.error';
 import { loadConfig } from './config.loader';
@@ -7,6 +8,10 @@ const TOKENS = JSON.stringify({
   's3cr3t-audit': { service: 'audit', scopes: ['audit:read'] },
 });
 const KEY = Buffer.alloc(32, 7).toString('base64');
+/** D11: an Ed25519 private key in PKCS#8 PEM, as RECEIPT_SIGNING_KEY takes it. */
+const SIGNING_KEY = generateKeyPairSync('ed25519')
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 
 /** Runs loadConfig expecting failure and returns the error for inspection. */
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -241,6 +246,7 @@ describe('loadConfig', () => {
         NODE_ENV: 'production',
         AUTH_TOKENS: TOKENS,
         EVENTSTORE_URL: 'kurrentdb://kurrentdb:2113?tls=false',
+        RECEIPT_SIGNING_KEY: SIGNING_KEY,
       };
       expect(configError(production).issues).toEqual([
         { variable: 'READ_DB_URL', message: expect.stringContaining('personal-data keys') },
@@ -269,5 +275,59 @@ describe('loadConfig', () => {
     expect(() => {
       (config as { port: number }).port = 1;
     }).toThrow(TypeError);
+  });
+
+  describe('D11: RECEIPT_SIGNING_KEY', () => {
+    const production = {
+      NODE_ENV: 'production',
+      AUTH_TOKENS: TOKENS,
+      READ_DB_URL: 'postgres://u@db:5432/eol',
+      EVENTSTORE_URL: 'postgres://u@db:5432/eol?schema=log',
+    };
+
+    it('D11: the production shape refuses to start without it, naming the variable', () => {
+      const error = configError(production);
+      expect(error.issues.map((i) => i.variable)).toEqual(['RECEIPT_SIGNING_KEY']);
+      expect(error.message).toMatch(/RECEIPT_SIGNING_KEY: is required when NODE_ENV=production/);
+    });
+
+    it('D11: takes an Ed25519 PKCS#8 PEM (also with \\n escapes) and refuses anything else without echoing it', () => {
+      const key = SIGNING_KEY;
+      expect(
+        loadConfig({ ...production, RECEIPT_SIGNING_KEY: key }).receiptSigningKey,
+      ).toMatchObject({
+        asymmetricKeyType: 'ed25519',
+      });
+      expect(
+        loadConfig({ RECEIPT_SIGNING_KEY: key.replace(/\n/g, '\\n') }).receiptSigningKey
+          ?.asymmetricKeyType,
+      ).toBe('ed25519');
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString();
+      for (const bad of ['s3cr3t-not-a-key', rsa]) {
+        const error = configError({ RECEIPT_SIGNING_KEY: bad });
+        expect(error.issues.map((i) => i.variable)).toEqual(['RECEIPT_SIGNING_KEY']);
+        expect(error.message).not.toContain('s3cr3t');
+      }
+    });
+
+    it('D11: is optional outside the production shape (the key is made once)', () => {
+      expect(
+        loadConfig({ NODE_ENV: 'production', AUTH_TOKENS: TOKENS }).receiptSigningKey,
+      ).toBeUndefined();
+      expect(loadConfig({ READ_DB_URL: production.READ_DB_URL }).receiptSigningKey).toBeUndefined();
+    });
+
+    it('D11: RECEIPT_VERIFY_KEYS takes SPKI PEM blocks one after the other', () => {
+      const publicPem = () =>
+        generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      expect(
+        loadConfig({ RECEIPT_VERIFY_KEYS: `${publicPem()}${publicPem()}` }).receiptVerifyKeys,
+      ).toHaveLength(2);
+      expect(configError({ RECEIPT_VERIFY_KEYS: 'nope' }).issues[0]?.variable).toBe(
+        'RECEIPT_VERIFY_KEYS',
+      );
+    });
   });
 });

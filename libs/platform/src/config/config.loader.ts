@@ -48,6 +48,21 @@ export function loadConfig(
         'live beside the read models, and without it each process would keep its own under DATA_DIR',
     });
   }
+  // D11: every process of the production shape must sign with the one key the auditors hold;
+  // a key made under each process's own DATA_DIR would differ from process to process.
+  if (
+    isProduction &&
+    (env['READ_DB_URL']?.trim() || env['EVENTSTORE_URL']?.trim()) &&
+    !env['RECEIPT_SIGNING_KEY']?.trim()
+  ) {
+    issues.push({
+      variable: 'RECEIPT_SIGNING_KEY',
+      message:
+        'is required when NODE_ENV=production and READ_DB_URL or EVENTSTORE_URL is set: the ' +
+        'purge receipts must be signed by the same key in every process. Set it to an Ed25519 ' +
+        'private key in PKCS#8 PEM (openssl genpkey -algorithm ed25519)',
+    });
+  }
   const clockModeRaw = env['CLOCK_MODE']?.trim() || 'system';
   if (env['CLOCK_START']?.trim() && clockModeRaw === 'system') {
     issues.push({
@@ -82,6 +97,8 @@ export function loadConfig(
     shutdownDrainMs: data.SHUTDOWN_DRAIN_MS,
     keyEncryptionKey: data.KEY_ENCRYPTION_KEY,
     requestHashKey: data.REQUEST_HASH_KEY,
+    receiptSigningKey: data.RECEIPT_SIGNING_KEY,
+    receiptVerifyKeys: data.RECEIPT_VERIFY_KEYS ?? [],
   });
 }
 

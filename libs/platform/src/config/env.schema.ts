@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { AUTH_SCOPES } from './auth-scopes';
@@ -64,6 +65,53 @@ const base64Key32 = z.string().transform((value, ctx) => {
     return z.NEVER;
   }
   return bytes;
+});
+
+const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g;
+
+/** RECEIPT_SIGNING_KEY (D11): one Ed25519 private key, PKCS#8 PEM. */
+const ed25519PrivateKey = z.string().transform((value, ctx): KeyObject => {
+  const message =
+    'must be an Ed25519 private key in PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----…", e.g. from ' +
+    '`openssl genpkey -algorithm ed25519`)';
+  try {
+    const key = createPrivateKey({ key: value.replace(/\\n/g, '\n'), format: 'pem' });
+    if (key.asymmetricKeyType === 'ed25519') return key;
+  } catch {
+    // reported below, without the value
+  }
+  ctx.issues.push({ code: 'custom', input: '(hidden)', message });
+  return z.NEVER;
+});
+
+/** RECEIPT_VERIFY_KEYS (D11): older Ed25519 public keys, SPKI PEM blocks one after the other. */
+const ed25519PublicKeys = z.string().transform((value, ctx): KeyObject[] => {
+  const blocks = value.replace(/\\n/g, '\n').match(PEM_BLOCK) ?? [];
+  const keys: KeyObject[] = [];
+  for (const block of blocks) {
+    try {
+      const key = createPublicKey({ key: block, format: 'pem' });
+      if (key.asymmetricKeyType === 'ed25519') {
+        keys.push(key);
+        continue;
+      }
+    } catch {
+      // reported below
+    }
+    keys.length = 0;
+    break;
+  }
+  if (keys.length === 0) {
+    ctx.issues.push({
+      code: 'custom',
+      input: '(hidden)',
+      message:
+        'must be one or more Ed25519 public keys in SPKI PEM ("-----BEGIN PUBLIC KEY-----…"), ' +
+        'one after the other',
+    });
+    return z.NEVER;
+  }
+  return keys;
 });
 
 /** PURGE_NOTICE_DAYS: "30,7" → [30, 7]; "none" → [] (no notices). */
@@ -143,6 +191,9 @@ export const envSchema = z.object({
   ),
   KEY_ENCRYPTION_KEY: optional(base64Key32),
   REQUEST_HASH_KEY: optional(base64Key32),
+  // D11: the key that signs the purge receipts, and older public keys still listed.
+  RECEIPT_SIGNING_KEY: optional(ed25519PrivateKey),
+  RECEIPT_VERIFY_KEYS: optional(ed25519PublicKeys),
 });
 
 export type ParsedEnv = z.output<typeof envSchema>;

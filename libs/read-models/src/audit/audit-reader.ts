@@ -10,6 +10,7 @@ import {
 } from '@app/event-store';
 import type { AuditEventsTable, PurgeReceiptsTable } from '../database/read-db.schema';
 import type { Upcast } from '../projection/read-model-projection';
+import { type PurgeReceiptView, receiptOfRow } from '../receipts/receipt-chain';
 
 /** The `AuditEvent` resource of docs/http-api.md. */
 export interface AuditEvent {
@@ -25,26 +26,6 @@ export interface AuditEvent {
   data: Record<string, unknown>;
   correlationId: string;
   causationId: string | null;
-}
-
-/** A purge receipt as GET /v1/audit/purges shows it: what, where, when, by which job. */
-export interface PurgeReceiptView {
-  position: string;
-  purgeId: string;
-  subscriptionId: string;
-  accountId: string;
-  productId: string;
-  expiresAt: string;
-  purgeAt: string;
-  purgedAt: string;
-  receipt: unknown;
-  job: {
-    commandId: string | null;
-    correlationId: string;
-    causationId: string | null;
-    actor: { actorId: string; role: string } | null;
-    channel: string | null;
-  };
 }
 
 export interface AuditReaderOptions {
@@ -167,24 +148,9 @@ export class AuditReader {
   }
 }
 
+/** A linked receipt row as GET /v1/audit/purges shows it (signed; receipts/receipt-chain.ts). */
 export function toPurgeReceiptView(row: PurgeReceiptsTable): PurgeReceiptView {
-  return {
-    position: String(row.position),
-    purgeId: row.purge_id,
-    subscriptionId: row.subscription_id,
-    accountId: row.account_id,
-    productId: row.product_id,
-    expiresAt: row.expires_at,
-    purgeAt: row.purge_at,
-    purgedAt: row.purged_at,
-    receipt: JSON.parse(row.receipt) as unknown,
-    job: {
-      commandId: row.command_id,
-      correlationId: row.correlation_id,
-      causationId: row.causation_id,
-      actor:
-        row.actor_id !== null ? { actorId: row.actor_id, role: row.actor_role ?? 'user' } : null,
-      channel: row.channel,
-    },
-  };
+  const view = receiptOfRow(row);
+  if (!view) throw new Error(`receipts: the receipt at position ${row.position} is not linked`);
+  return view;
 }

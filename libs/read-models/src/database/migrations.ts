@@ -246,6 +246,24 @@ function migrations(dialect: ReadDialect): Record<string, Migration> {
           .execute();
       },
     },
+    // D11: each purge receipt's place in the signed chain (docs/receipts.md), set by the
+    // projector in log order: sequence 1, 2, 3…, the hash of the receipt before, the Ed25519
+    // signature of the receipt with both, and this receipt's own hash (the next one's
+    // previous_hash). NULL until linked; the API shows linked receipts only. The unique index
+    // guards the sequence and finds the receipts still to link.
+    '005_receipt_signatures': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('rm_purge_receipts').addColumn('sequence', 'integer').execute();
+        for (const column of ['previous_hash', 'signature_kid', 'signature_value', 'receipt_hash'])
+          await db.schema.alterTable('rm_purge_receipts').addColumn(column, 'text').execute();
+        await db.schema
+          .createIndex('rm_purge_receipts_sequence')
+          .on('rm_purge_receipts')
+          .column('sequence')
+          .unique()
+          .execute();
+      },
+    },
   };
 }
 

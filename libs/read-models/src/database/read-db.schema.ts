@@ -80,6 +80,13 @@ export interface PurgeReceiptsTable {
   actor_id: string | null;
   actor_role: string | null;
   channel: string | null;
+  /** D11: the receipt's place in the signed chain (null until the projector links it). */
+  sequence: number | null;
+  previous_hash: string | null;
+  signature_kid: string | null;
+  signature_value: string | null;
+  /** hex sha256 of the canonical signed receipt: the next receipt's previous_hash. */
+  receipt_hash: string | null;
 }
 
 /** R16 confirmations for contract customers: the notifier's outbox, one row per event. */

@@ -2,6 +2,8 @@ import { ACCOUNT_EVENT_TYPES, personalDataFields, SUBSCRIPTION_EVENT_TYPES } fro
 import type { RecordedEvent } from '@app/event-store';
 import type { Transaction } from 'kysely';
 import type { ReadDb } from '../database/read-db';
+import { linkPendingReceipts } from '../receipts/receipt-chain';
+import type { ReceiptSigner } from '../receipts/receipt-signature';
 import type {
   AccountsTable,
   AuditEventsTable,
@@ -59,11 +61,18 @@ export interface ProjectionResult {
  */
 export class ReadModelProjection {
   private readonly pos: WritePosition;
+  /** Receipts left unlinked before this projection ran (a migrated database) are linked once. */
+  private pendingChecked = false;
 
   constructor(
     private readonly readDb: ReadDb,
     /** Applied to every event before it is folded (upcasters); audit rows keep the event as written. */
     private readonly upcast: Upcast = (e) => e,
+    /**
+     * D11: links each new purge receipt into the signed chain, in the batch's transaction.
+     * Without it receipts stay unlinked (not shown by the API) until a projection with one runs.
+     */
+    private readonly signer: ReceiptSigner | null = null,
   ) {
     this.pos = (p) => readDb.pos(p);
   }
@@ -131,6 +140,8 @@ export class ReadModelProjection {
       result.subscriptionsChanged = subscriptionRows.length;
       await this.saveAccounts(trx, accountRows);
       result.receipts = await insertNew(trx, 'rm_purge_receipts', 'position', receipts);
+      if (this.signer && (receipts.length > 0 || !this.pendingChecked))
+        await linkPendingReceipts(trx, this.signer);
       result.confirmations = await insertNew(trx, 'rm_confirmations', 'event_id', confirmations);
       result.integrationEvents = await insertNew(
         trx,
@@ -140,6 +151,7 @@ export class ReadModelProjection {
       );
       await saveCheckpoint(trx, this.readDb, checkpointName, last);
     });
+    this.pendingChecked = true;
     return result;
   }
 

@@ -6,6 +6,7 @@ import {
   type SubscriptionErrorContext,
 } from '@app/event-store';
 import type { ReadDb } from '../database/read-db';
+import type { ReceiptSigner } from '../receipts/receipt-signature';
 import { READ_MODELS_PROJECTION, type ReadStore } from '../read-store';
 import { ReadModelProjection, saveCheckpoint, type Upcast } from './read-model-projection';
 
@@ -47,6 +48,8 @@ export interface ReadModelProjectorOptions {
    */
   coalesceMs?: number;
   onError?: (error: unknown, context: SubscriptionErrorContext) => void;
+  /** D11: signs the purge receipts' chain (ReadModelProjection). */
+  signer?: ReceiptSigner;
 }
 
 /**
@@ -61,7 +64,7 @@ export class ReadModelProjector {
 
   constructor(private readonly o: ReadModelProjectorOptions) {
     this.progress.setMaxListeners(0);
-    const projection = new ReadModelProjection(o.readDb, o.upcast);
+    const projection = new ReadModelProjection(o.readDb, o.upcast, o.signer ?? null);
     const batchSize = o.batchSize ?? 500;
     const coalesceMs = o.coalesceMs ?? 5;
     this.subscription = new CatchUpSubscription({

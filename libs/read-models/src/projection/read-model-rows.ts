@@ -414,5 +414,11 @@ function purgeReceiptRow(e: RecordedEvent, pos: WritePosition): PurgeReceiptsTab
     actor_id: m.actor?.actorId ?? null,
     actor_role: m.actor?.role ?? null,
     channel: m.channel ?? null,
+    // D11: linked into the signed chain afterwards, in log order (receipts/receipt-chain.ts).
+    sequence: null,
+    previous_hash: null,
+    signature_kid: null,
+    signature_value: null,
+    receipt_hash: null,
   };
 }
