@@ -121,6 +121,7 @@ describe('read-model migrations: processes opening a fresh read database at the 
         { name: '002_ops_replays' },
         { name: '003_integration_events' },
         { name: '004_webhooks' },
+        { name: '005_receipt_signatures' },
       ]);
       expect(expected.objects.map((o) => (o as { name: string }).name)).toContain(
         'rm_audit_events',
@@ -189,6 +190,7 @@ describe('read-model migrations: processes opening a fresh read database at the 
         { name: '002_ops_replays' },
         { name: '003_integration_events' },
         { name: '004_webhooks' },
+        { name: '005_receipt_signatures' },
       ]);
       expect(expected.indexes.length).toBeGreaterThan(10);
 
