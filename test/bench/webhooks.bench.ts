@@ -58,7 +58,7 @@ async function startReceiver(): Promise<{ url: string; child: ChildProcess; stop
 
 /** One subscription's events (registered, cancelled, withdrawn) made by the real decider. */
 function template(): RecordedEvent[] {
-  const now = '2026-03-01T09:00:00.000Z';
+  const now = '2026-02-10T09:00:00.000Z';
   const history = after(
     [registered({ subscriptionId: 'sub_T', accountId: 'acc_T' })],
     {

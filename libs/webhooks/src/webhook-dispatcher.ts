@@ -16,8 +16,10 @@ export interface WebhookDispatcherOptions {
   now?: () => Date;
 }
 
-/** How many pending deliveries an endpoint's loop looks at per step (each key's first wins). */
+/** How many pending deliveries an endpoint's loop holds in memory (each key's first may go). */
 const PENDING_WINDOW = 1000;
+/** Integration events a step makes deliveries of (one transaction). */
+const MATERIALIZE_BATCH = 500;
 
 /**
  * Delivers the integration events to every endpoint: one independent loop per endpoint, so a
@@ -78,15 +80,29 @@ export class WebhookDispatcher {
  * One endpoint: makes its deliveries from the integration events, then sends the due ones, at
  * most `concurrency` at once and one at a time per order key (a subscription, or an account for
  * account events): a later event of a key waits until the earlier one is delivered or failed.
+ *
+ * The loop holds a window of the endpoint's pending deliveries in memory (this process alone
+ * dispatches the endpoint: the lease), so that a finished send lets the next delivery of its key
+ * go without a query; the window is read again when it runs dry and every poll interval (manual
+ * retries, deliveries made meanwhile). Deliveries are made from the integration events every
+ * poll interval, or at once while a step found a full batch.
  */
 class EndpointLoop {
   readonly done: Promise<void>;
   private stopped = false;
+  /** Sends under way, by order key. */
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Their deliveries' ids. */
+  private readonly inFlightIds = new Set<string>();
   private wake: (() => void) | null = null;
   /** A send finished while the loop was not asleep: the next sleep returns at once. */
   private woken = false;
   private target: EndpointTarget | null = null;
+  /** Pending deliveries not in flight, in log order. */
+  private window: DeliveryRow[] = [];
+  private windowReadAt = 0;
+  private materializedAt = 0;
+  private behind = true;
 
   constructor(
     private readonly id: string,
@@ -125,51 +141,64 @@ class EndpointLoop {
 
   /** One step; returns how long to wait before the next one (−1: the endpoint was deleted). */
   private async step(): Promise<number> {
-    const looked = await this.o.store.materialize(this.id, this.now());
-    if (looked === null) return -1;
+    const poll = this.o.settings.pollIntervalMs;
+    const clock = Date.now();
+    if (this.behind || clock - this.materializedAt >= poll) {
+      const looked = await this.o.store.materialize(this.id, this.now(), MATERIALIZE_BATCH);
+      if (looked === null) return -1;
+      this.materializedAt = clock;
+      this.behind = looked === MATERIALIZE_BATCH;
+      if (looked > 0) this.windowReadAt = 0;
+    }
     this.target ??= await this.o.store.target(this.id);
     if (!this.target) return -1;
     const room = this.o.settings.concurrency - this.inFlight.size;
-    let soonest = this.o.settings.pollIntervalMs;
-    if (room > 0) {
-      const pending = await this.o.store.pending(this.id, PENDING_WINDOW);
-      const now = this.now().getTime();
-      const seen = new Set<string>();
-      let started = 0;
-      for (const row of pending) {
-        // Only the first pending delivery of each key may go; the others wait for it.
-        if (seen.has(row.order_key)) continue;
-        seen.add(row.order_key);
-        if (this.inFlight.has(row.order_key)) continue;
-        const due = row.next_attempt_at ? Date.parse(row.next_attempt_at) : now;
-        if (due > now) {
-          soonest = Math.min(soonest, due - now);
-          continue;
-        }
-        if (started >= room) break;
-        started++;
-        this.launch(this.target, row);
-      }
+    if (room <= 0) return this.behind ? 0 : poll;
+    if (this.window.length === 0 || clock - this.windowReadAt >= poll) {
+      const rows = await this.o.store.pending(this.id, PENDING_WINDOW + this.inFlight.size);
+      this.window = rows.filter((r) => !this.inFlightIds.has(r.id));
+      this.windowReadAt = clock;
     }
-    // A full page of events made: go on at once.
-    return looked > 0 && room > 0 ? 0 : Math.max(soonest, 0);
+    const now = this.now().getTime();
+    let soonest = poll;
+    // Only the first pending delivery of each key may go; the others wait for it.
+    const blocked = new Set<string>(this.inFlight.keys());
+    const launched = new Set<DeliveryRow>();
+    for (const row of this.window) {
+      if (launched.size >= room) break;
+      if (blocked.has(row.order_key)) continue;
+      blocked.add(row.order_key);
+      const due = row.next_attempt_at ? Date.parse(row.next_attempt_at) : now;
+      if (due > now) {
+        soonest = Math.min(soonest, due - now);
+        continue;
+      }
+      launched.add(row);
+      this.launch(this.target, row);
+    }
+    if (launched.size > 0) this.window = this.window.filter((r) => !launched.has(r));
+    return this.behind ? 0 : Math.max(soonest, 0);
   }
 
   private launch(target: EndpointTarget, row: DeliveryRow): void {
     const key = row.order_key;
     const sending = this.deliver(target, row)
-      .catch((err: unknown) =>
+      .catch((err: unknown) => {
         this.o.logger.warn(
           { err, endpointId: this.id, deliveryId: row.id },
           'webhooks: recording a delivery attempt failed; it will be sent again',
-        ),
-      )
+        );
+        // The window no longer holds it: read the pending deliveries again, it first of its key.
+        this.window = [];
+      })
       .finally(() => {
         this.inFlight.delete(key);
+        this.inFlightIds.delete(row.id);
         if (this.wake) this.wake();
         else this.woken = true;
       });
     this.inFlight.set(key, sending);
+    this.inFlightIds.add(row.id);
   }
 
   private async deliver(target: EndpointTarget, row: DeliveryRow): Promise<void> {
@@ -200,11 +229,25 @@ class EndpointLoop {
     }
     const next = new Date(now.getTime() + retryDelayMs(this.o.settings, row.attempts + 1));
     await this.o.store.markAttemptFailed(row.id, attempt, next, now);
+    // Back in the window, in log order: its key's later deliveries wait for its retry.
+    this.requeue({
+      ...row,
+      attempts: row.attempts + 1,
+      next_attempt_at: next.toISOString(),
+      last_status_code: attempt.statusCode,
+      last_error: attempt.error,
+    });
     this.o.onOutcome?.('retried');
     this.o.logger.info(
       { ...log, error: attempt.error, nextAttemptAt: next.toISOString() },
       'webhook attempt failed; will retry',
     );
+  }
+
+  private requeue(row: DeliveryRow): void {
+    const at = this.window.findIndex((r) => BigInt(r.position) > BigInt(row.position));
+    if (at < 0) this.window.push(row);
+    else this.window.splice(at, 0, row);
   }
 
   private sleep(ms: number): Promise<void> {
