@@ -1,5 +1,7 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { findFreePort } from '@app/platform';
@@ -9,13 +11,16 @@ import { testPgUrl } from '../support/postgres-url';
 import { usePrivateRedis } from '../support/redis-harness';
 import { useTmpDir } from '../support/tmp-dir';
 import { registrationBody } from '../support/fixtures';
+import { eventually, WebhookReceiver } from '../support/webhook-receiver';
 
 /**
  * The production shape, as deploy/ describes it and the README's commands start it: two api
  * processes (--api-only) and two worker processes, every one with a DATA_DIR of its own (nothing
  * on a process's disk matters), sharing a PostgreSQL event log, PostgreSQL read models, keys,
  * schedule and controlled clock, and a redis-server with AOF. Processes are SIGKILLed in the
- * middle of the expiry burst and of the purge burst and started again.
+ * middle of the expiry burst and of the purge burst and started again. A product service follows
+ * the integration events both ways: an https webhook endpoint (a certificate of the test's own,
+ * trusted through NODE_EXTRA_CA_CERTS: production takes https only) and the feed.
  */
 
 // Enough for each burst to outlast its kill by far (the kill comes at 200 done; the counts right
@@ -105,8 +110,39 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
   const holder = new HolderServer(holderSecret);
   const processes: WorkerProcess[] = [];
   let pg: Client;
+  const tlsDir = mkdtempSync(join(tmpdir(), 'prod-shape-tls-'));
+  const certPath = join(tlsDir, 'cert.pem');
+  let receiver: WebhookReceiver;
 
   beforeAll(async () => {
+    // A self-signed certificate for 127.0.0.1, which the processes trust (NODE_EXTRA_CA_CERTS).
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(tlsDir, 'key.pem'),
+        '-out',
+        certPath,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    receiver = await WebhookReceiver.start({
+      key: readFileSync(join(tlsDir, 'key.pem'), 'utf8'),
+      cert: readFileSync(certPath, 'utf8'),
+    });
     await holder.start();
     pg = new Client({ connectionString: testPgUrl() });
     await pg.connect();
@@ -114,6 +150,8 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.kill()));
     await holder.stop();
+    await receiver.close();
+    rmSync(tlsDir, { recursive: true, force: true });
     for (const schema of [eventSchema, readSchema])
       await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await pg.end();
@@ -128,7 +166,7 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
     AUTH_TOKENS: JSON.stringify({
       [TOKEN]: {
         service: 'platform',
-        scopes: ['subscriptions:write', 'subscriptions:read', 'audit:read', 'ops'],
+        scopes: ['subscriptions:write', 'subscriptions:read', 'audit:read', 'events:read', 'ops'],
       },
     }),
     // No REQUEST_HASH_KEY: the processes share the fingerprint key through the key store.
@@ -144,6 +182,7 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
       '*': [{ kind: 'http', name: 'product-db', url: holder.url, secretEnv: 'HOLDER_SECRET' }],
     }),
     HOLDER_SECRET: holderSecret,
+    NODE_EXTRA_CA_CERTS: certPath,
   });
   const sharedKeys = {
     kek: randomBytes(32).toString('base64'),
@@ -215,6 +254,15 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
     // Started one after the other: the first of each kind takes the leases.
     const apis = [await startApi(), await startApi()];
     const workers = [await startWorker(), await startWorker()];
+
+    // 0. A product service's webhook endpoint for every integration event from now on.
+    const endpoint = await call(apis[0]!.base, 'POST', '/v1/webhook-endpoints', {
+      url: receiver.url(),
+      types: ['*'],
+      description: 'product service',
+    });
+    expect(endpoint.status).toBe(201);
+    receiver.secret = String(endpoint.body['secret']);
 
     // 1. Commands through both apis, each retried with the same key at the other api.
     const acknowledged: Array<{ id: string; position: string }> = [];
@@ -356,7 +404,55 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
     expect(receipts.size).toBe(SUBSCRIPTIONS);
     expect(new Set(holder.calls.map((c) => c.body.subscriptionId)).size).toBe(SUBSCRIPTIONS);
 
-    // 5. The read models agree with the log: row by row (verify), and as a whole with a rebuild
+    // 5. Integration events: each subscription's six facts, pushed (signed, over https, at least
+    // once though the dispatching worker was killed: once each after deduplication on webhook-id,
+    // in log order per subscription) and on the feed read through the other api (every event once,
+    // in log order), the same ids both ways.
+    const lifecycle = [
+      'subscription.registered',
+      'subscription.cancellation_scheduled',
+      'subscription.expired',
+      'subscription.purge_notice',
+      'subscription.purge_notice',
+      'subscription.purged',
+    ];
+    await eventually(
+      () => receiver.applied.length >= SUBSCRIPTIONS * lifecycle.length,
+      'every integration event delivered to the webhook endpoint',
+      120_000,
+    );
+    expect(receiver.requests.every((r) => r.verified)).toBe(true);
+    const pushed = new Map<string, { type: string; position: bigint }[]>();
+    for (const d of receiver.applied) {
+      const key = d.event.subscriptionId ?? d.event.accountId;
+      pushed.set(key, [
+        ...(pushed.get(key) ?? []),
+        { type: d.event.type, position: BigInt(d.event.position) },
+      ]);
+    }
+    expect(pushed.size).toBe(SUBSCRIPTIONS);
+    for (const events of pushed.values()) {
+      expect(events.map((e) => e.type)).toEqual(lifecycle);
+      for (let k = 1; k < events.length; k++)
+        expect(events[k]!.position).toBeGreaterThan(events[k - 1]!.position);
+    }
+    const fed: Array<{ id: string; position: string }> = [];
+    let after = '0';
+    for (;;) {
+      const page = await call(apis[1]!.base, 'GET', `/v1/events?after=${after}&limit=1000`);
+      expect(page.status).toBe(200);
+      const items = page.body['items'] as Array<{ id: string; position: string }>;
+      if (items.length === 0) break;
+      fed.push(...items);
+      after = String(page.body['nextCursor']);
+    }
+    expect(new Set(fed.map((e) => e.id)).size).toBe(fed.length);
+    expect(fed.map((e) => BigInt(e.position))).toEqual(
+      fed.map((e) => BigInt(e.position)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
+    expect(new Set(fed.map((e) => e.id))).toEqual(new Set(receiver.appliedIds()));
+
+    // 6. The read models agree with the log: row by row (verify), and as a whole with a rebuild
     // from the PostgreSQL log (replay --dry-run builds fresh tables and compares, exit 1 on a
     // difference), though the projection moved between apis mid-burst.
     const [verify, rebuilt] = await Promise.all([

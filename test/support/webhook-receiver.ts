@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 
@@ -36,18 +37,22 @@ export class WebhookReceiver {
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    private readonly scheme: 'http' | 'https',
   ) {}
 
-  static async start(): Promise<WebhookReceiver> {
+  /** With `tls` (a PEM key and certificate for 127.0.0.1), an https server. */
+  static async start(tls?: { key: string; cert: string }): Promise<WebhookReceiver> {
     let receiver: WebhookReceiver | null = null;
-    const server = createServer((req, res) => receiver!.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => receiver!.handle(req, res);
+    const server: Server = tls ? createTlsServer(tls, handler) : createServer(handler);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    receiver = new WebhookReceiver(server, (server.address() as AddressInfo).port);
+    const port = (server.address() as AddressInfo).port;
+    receiver = new WebhookReceiver(server, port, tls ? 'https' : 'http');
     return receiver;
   }
 
   url(path = '/hooks'): string {
-    return `http://127.0.0.1:${this.port}${path}`;
+    return `${this.scheme}://127.0.0.1:${this.port}${path}`;
   }
 
   /** The ids an idempotent consumer has applied (each once). */
