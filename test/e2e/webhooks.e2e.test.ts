@@ -279,4 +279,85 @@ describe('webhooks: the retry window, manual retry, metrics, redirects (SQLite)'
     expect(redirecting.requests.length).toBeGreaterThanOrEqual(1);
     expect(elsewhere.requests).toHaveLength(0);
   });
+
+  it('R17: no personal value planted in a survey comment, a support verification, a termination note, hold and erasure reasons or an actor id is in any request a receiver gets', async () => {
+    const planted = {
+      comment: 'HOOKLEAK comment: the CFO Ingeborg hates the new UI',
+      email: 'hookleak.verifier@example.org',
+      last4: '6093',
+      address: 'HOOKLEAK 12 Grimmauld Place, London',
+      note: 'HOOKLEAK note: chargeback by Ms. Hookleak',
+      holdReason: 'HOOKLEAK hold: Roe v. Hookleak Ltd',
+      releaseReason: 'HOOKLEAK release: settled',
+      erasureReason: 'HOOKLEAK-GDPR-0815',
+      actorId: 'usr_hookleak_actor',
+    };
+    const everything = await WebhookReceiver.start();
+    receivers.push(everything);
+    await d.createEndpoint(everything, ['*']);
+    const actor = { actorId: planted.actorId, role: 'billing_admin' };
+    const send = async (method: 'POST' | 'DELETE', url: string, token: string, body: unknown) => {
+      const r = await d.inject(method, url, token, body);
+      expect([url, r.statusCode]).toEqual([url, 200]);
+    };
+    await d.register('wh_pii1', 'acc_wh_pii');
+    await send('POST', '/v1/subscriptions/wh_pii1/cancellation', TOKENS.writer, {
+      requestedBy: actor,
+      channel: 'support',
+      survey: { reason: 'switched_service', comment: planted.comment },
+      verification: {
+        billingAdminEmail: planted.email,
+        paymentLast4: planted.last4,
+        billingAddress: planted.address,
+      },
+    });
+    await d.register('wh_pii2', 'acc_wh_pii');
+    await send('POST', '/v1/subscriptions/wh_pii2/termination', TOKENS.writer, {
+      requestedBy: actor,
+      reason: 'payment_disputed',
+      effective: 'term_end',
+      note: planted.note,
+    });
+    await send('POST', '/v1/accounts/acc_wh_pii/legal-hold', TOKENS.ops, {
+      requestedBy: actor,
+      reason: planted.holdReason,
+    });
+    await send('DELETE', '/v1/accounts/acc_wh_pii/legal-hold', TOKENS.ops, {
+      requestedBy: actor,
+      reason: planted.releaseReason,
+    });
+    await send('POST', '/v1/accounts/acc_wh_pii/erasure', TOKENS.ops, {
+      requestedBy: actor,
+      reason: planted.erasureReason,
+    });
+    await eventually(
+      () => everything.applied.some((e) => e.event.type === 'account.personal_data_erased'),
+      'the erasure to be delivered',
+    );
+    // The facts arrived (all of the account's; in log order per subscription, so sorted here)…
+    const inLogOrder = [...everything.applied].sort((x, y) =>
+      BigInt(x.event.position) < BigInt(y.event.position) ? -1 : 1,
+    );
+    expect(inLogOrder.map((e) => e.event.type)).toEqual([
+      'subscription.registered',
+      'subscription.cancellation_scheduled',
+      'subscription.registered',
+      'subscription.termination_scheduled',
+      'account.legal_hold_placed',
+      'account.legal_hold_released',
+      'account.personal_data_erased',
+    ]);
+    // …and nothing personal, in a body or a header, not even encrypted (the log's ciphertexts
+    // are `{ "$pd": … }` objects) or scrubbed.
+    const sent = everything.requests.map((r) => JSON.stringify(r)).join('\n');
+    const markers = ['$pd', '[erased]'];
+    const leaked = [
+      ...Object.values(planted),
+      ...markers,
+      'HOOKLEAK',
+      'Ingeborg',
+      'Grimmauld',
+    ].filter((v) => sent.includes(v));
+    expect(leaked).toEqual([]);
+  });
 });
