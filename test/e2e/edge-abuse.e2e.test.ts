@@ -271,6 +271,34 @@ describe('abusive requests on every route: the status, the error shape, and noth
     expect(res.json().timeZone).toBe('Europe/Rome');
   });
 
+  it('a JSON content type on an empty body is a request without a body: 401 without a token on every write route, and a body-less route answers as documented', async () => {
+    for (const r of writes()) {
+      const res = await t.app.inject({
+        method: r.method as 'POST',
+        url: urlOf(r.path, 'sub_abuse'),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect([r.method, r.path, res.statusCode]).toEqual([r.method, r.path, 401]);
+    }
+    const missing = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/webhook-endpoints/we_missing',
+      headers: { ...auth(TOKENS.ops), 'content-type': 'application/json' },
+    });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json<{ error: { code: string } }>().error.code).toBe('NOT_FOUND');
+    // A route that needs a body still says so, in the API's shape, after the token was checked.
+    await expectRefused(
+      {
+        method: 'POST',
+        url: '/v1/subscriptions/sub_abuse/cancellation',
+        headers: { 'content-type': 'application/json' },
+      },
+      400,
+      'VALIDATION_FAILED',
+    );
+  });
+
   it('none of these requests logged an error', () => {
     const errors = t.log.records().filter((r) => r['level'] === 'error' || r['level'] === 'fatal');
     expect(errors).toEqual([]);

@@ -14,6 +14,7 @@ describe('webhook URLs (SSRF care)', () => {
     ['https://user:pw@hooks.example.com/', false, 'must not carry a user name or password'],
     ['https://user@hooks.example.com/', false, 'must not carry a user name or password'],
     ['https://hooks.example.com/#frag', false, 'must not carry a fragment'],
+    ['https://hooks.example.com/x#', false, 'must not carry a fragment'],
     ['/relative', false, 'must be an absolute http or https URL'],
     [`https://hooks.example.com/${'a'.repeat(2100)}`, false, 'must be at most 2048 characters'],
   ])('%s (production: %s) → %s', (url, production, problem) => {

@@ -19,6 +19,7 @@ export function webhookUrlProblem(raw: string, o: { production: boolean }): stri
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be http or https';
   if (url.username !== '' || url.password !== '') return 'must not carry a user name or password';
   if (url.hostname === '') return 'must name a host';
-  if (url.hash !== '') return 'must not carry a fragment';
+  // An empty fragment ('…#') leaves url.hash empty: the raw text says it.
+  if (url.hash !== '' || raw.includes('#')) return 'must not carry a fragment';
   return null;
 }

@@ -1,4 +1,5 @@
 import { type IntegrationEvent, IntegrationEventReader, ReadStore } from '@app/read-models';
+import { auth, TOKENS } from '../../support/app-harness';
 import { usePrivateRedis } from '../../support/redis-harness';
 import {
   cancel,
@@ -98,10 +99,17 @@ describe('integration events of a whole lifecycle on the controlled clock', () =
       NOTICE_30,
       NOTICE_7,
     ]);
-    expect(byType('subscription.purged')[0]!.data).toMatchObject({
-      receiptId: expect.any(String),
-      purgeAt: PURGE_AT,
+    const purged = byType('subscription.purged')[0]!;
+    expect(purged.data).toMatchObject({ purgeAt: PURGE_AT });
+    // Its receiptId names the receipt an auditor reads (D11), and its id is evt_<receiptId>.
+    const receipts = await t.app.inject({
+      method: 'GET',
+      url: '/v1/audit/purges?subscriptionId=sub_ie1',
+      headers: auth(TOKENS.auditor),
     });
+    const [receipt] = receipts.json<{ items: { receiptId: string; purgeId: string }[] }>().items;
+    expect(purged.data).toMatchObject({ receiptId: receipt!.receiptId, purgeId: receipt!.purgeId });
+    expect(purged.id).toBe(`evt_${receipt!.receiptId}`);
     // The support verification of the cancellation (harness: anna@example.com, 4242, Via Roma)
     // is personal data: it never leaves in an integration event.
     const sent = JSON.stringify(published);

@@ -12,7 +12,13 @@ export function parseInput<S extends z.ZodType>(
 ): z.infer<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ApiError('VALIDATION_FAILED', `The request ${where} is invalid.`, {
+  const what = {
+    body: 'body is',
+    query: 'query is',
+    params: 'path parameters are',
+    headers: 'headers are',
+  };
+  throw new ApiError('VALIDATION_FAILED', `The request ${what[where]} invalid.`, {
     issues: result.error.issues.map((i) => ({
       path: [where, ...i.path.map(String)].join('.'),
       message: i.message,

@@ -521,7 +521,12 @@ export const integrationEventSchema = z
       'subscription.purged',
       "The subscription's product data is gone for good (R15); delete what you hold of it.",
       {
-        receiptId: z.string().describe('The purge receipt (GET /v1/audit/purges)'),
+        receiptId: z
+          .string()
+          .describe(
+            "The receiptId of its purge receipt in GET /v1/audit/purges (the id of the event the receipt records; this event's id is evt_<receiptId>)",
+          ),
+        purgeId: z.string().describe("The purge run (the receipt's purgeId)"),
         purgedAt: instant,
         expiresAt: instant,
         purgeAt: instant,

@@ -466,14 +466,16 @@ describe('integration events: the public schema mapped from the internal events'
     expect(publish(terminated, trial)?.data).toMatchObject({ cause: 'terminated' });
   });
 
-  it('D7 and R15: a purge notice carries purgeAt and daysBefore; a purge the receipt id and its totals', () => {
+  it('D7 and R15: a purge notice carries purgeAt and daysBefore; a purge the id of its receipt (its event id, as GET /v1/audit/purges names it), the purge id and the totals', () => {
     expect(publish(SUBSCRIPTION_EVENTS.PurgeNoticeIssued)?.data).toEqual({
       purgeAt: PURGE,
       daysBefore: 7,
       noticeAt: '2026-05-22T00:00:00.000+02:00',
     });
-    expect(publish(SUBSCRIPTION_EVENTS.ProductDataPurged)?.data).toEqual({
-      receiptId: 'purge_1',
+    const purged = publish(SUBSCRIPTION_EVENTS.ProductDataPurged);
+    expect(purged?.data).toEqual({
+      receiptId: purged!.id.slice('evt_'.length),
+      purgeId: 'purge_1',
       purgedAt: PURGE,
       expiresAt: EXPIRES,
       purgeAt: PURGE,

@@ -68,15 +68,19 @@ export interface IntegrationEvent {
 
 type DataOf<E> = E extends { data: infer D } ? D : never;
 type Mapped = { type: IntegrationEventType; occurredAt: string; data: Record<string, unknown> };
-type SubscriptionMapping = (data: never, state: SubscriptionState) => Mapped;
+type SubscriptionMapping = (data: never, state: SubscriptionState, e: RecordedEvent) => Mapped;
 
 const on =
   <E>(
     type: IntegrationEventType,
-    map: (d: DataOf<E>, state: SubscriptionState) => { occurredAt: string; data: object },
+    map: (
+      d: DataOf<E>,
+      state: SubscriptionState,
+      e: RecordedEvent,
+    ) => { occurredAt: string; data: object },
   ): SubscriptionMapping =>
-  (d, state) => {
-    const m = map(d, state);
+  (d, state, e) => {
+    const m = map(d, state, e);
     return { type, occurredAt: m.occurredAt, data: { ...m.data } };
   };
 
@@ -160,10 +164,12 @@ const SUBSCRIPTION_EVENTS: Record<SubscriptionEventType, SubscriptionMapping | n
   })),
   PurgeStarted: null,
   ProductDataHolderPurged: null,
-  ProductDataPurged: on<ProductDataPurged>('subscription.purged', (d) => ({
+  ProductDataPurged: on<ProductDataPurged>('subscription.purged', (d, _state, e) => ({
     occurredAt: d.purgedAt,
     data: {
-      receiptId: d.receipt.purgeId,
+      // The receipt's own id in GET /v1/audit/purges: the id of the event it records.
+      receiptId: e.eventId,
+      purgeId: d.receipt.purgeId,
       purgedAt: d.purgedAt,
       expiresAt: d.expiresAt,
       purgeAt: d.purgeAt,
@@ -245,7 +251,7 @@ export function subscriptionIntegrationEvent(
     return null;
   const map = SUBSCRIPTION_EVENTS[e.type as SubscriptionEventType];
   if (!map) return null;
-  return envelope(e, map(e.data as never, stateAfter), {
+  return envelope(e, map(e.data as never, stateAfter, e), {
     accountId: stateAfter.accountId,
     subscriptionId: stateAfter.subscriptionId,
     productId: stateAfter.productId,
