@@ -20,6 +20,13 @@ export interface WebhookDispatcherOptions {
 const PENDING_WINDOW = 1000;
 /** Integration events a step makes deliveries of (one transaction). */
 const MATERIALIZE_BATCH = 500;
+/**
+ * Accepted deliveries are recorded together, in one transaction, once this many wait or the
+ * oldest has waited RECORD_AFTER_MS: one commit for many sends. A crash before the record sends
+ * them again (at least once; receivers deduplicate on webhook-id), in the same order.
+ */
+const RECORD_BATCH = 64;
+const RECORD_AFTER_MS = 20;
 
 /**
  * Delivers the integration events to every endpoint: one independent loop per endpoint, so a
@@ -103,6 +110,8 @@ class EndpointLoop {
   private windowReadAt = 0;
   private materializedAt = 0;
   private behind = true;
+  /** Accepted by the receiver, not yet recorded (RECORD_BATCH). */
+  private accepted: { id: string; statusCode: number; at: Date }[] = [];
 
   constructor(
     private readonly id: string,
@@ -134,15 +143,37 @@ class EndpointLoop {
         );
         delay = this.o.settings.pollIntervalMs;
       }
-      await this.sleep(delay);
+      await this.sleep(this.accepted.length > 0 ? Math.min(delay, RECORD_AFTER_MS) : delay);
     }
     await Promise.allSettled([...this.inFlight.values()]);
+    await this.record().catch((err: unknown) =>
+      this.o.logger.warn({ err, endpointId: this.id }, 'webhooks: recording deliveries failed'),
+    );
+  }
+
+  /** Records the accepted deliveries (a failure keeps them for the next step). */
+  private async record(): Promise<void> {
+    const batch = this.accepted;
+    if (batch.length === 0) return;
+    this.accepted = [];
+    try {
+      await this.o.store.markDelivered(batch);
+    } catch (err) {
+      this.accepted = [...batch, ...this.accepted];
+      throw err;
+    }
   }
 
   /** One step; returns how long to wait before the next one (−1: the endpoint was deleted). */
   private async step(): Promise<number> {
     const poll = this.o.settings.pollIntervalMs;
     const clock = Date.now();
+    const oldest = this.accepted[0];
+    if (
+      oldest &&
+      (this.accepted.length >= RECORD_BATCH || clock - oldest.at.getTime() >= RECORD_AFTER_MS)
+    )
+      await this.record();
     if (this.behind || clock - this.materializedAt >= poll) {
       const looked = await this.o.store.materialize(this.id, this.now(), MATERIALIZE_BATCH);
       if (looked === null) return -1;
@@ -155,6 +186,8 @@ class EndpointLoop {
     const room = this.o.settings.concurrency - this.inFlight.size;
     if (room <= 0) return this.behind ? 0 : poll;
     if (this.window.length === 0 || clock - this.windowReadAt >= poll) {
+      // Recorded first, or the window would hold them as pending and send them again.
+      await this.record();
       const rows = await this.o.store.pending(this.id, PENDING_WINDOW + this.inFlight.size);
       this.window = rows.filter((r) => !this.inFlightIds.has(r.id));
       this.windowReadAt = clock;
@@ -215,7 +248,7 @@ class EndpointLoop {
       statusCode: attempt.statusCode,
     };
     if (attempt.ok) {
-      await this.o.store.markDelivered(row.id, attempt.statusCode ?? 200, now);
+      this.accepted.push({ id: row.id, statusCode: attempt.statusCode ?? 200, at: now });
       this.o.onOutcome?.('delivered');
       this.o.logger.debug(log, 'webhook delivered');
       return;

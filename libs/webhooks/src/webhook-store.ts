@@ -270,21 +270,30 @@ export class WebhookStore {
       .execute();
   }
 
-  async markDelivered(id: string, statusCode: number, now: Date): Promise<void> {
-    const at = now.toISOString();
-    await this.db
-      .updateTable('webhook_deliveries')
-      .set((eb) => ({
-        status: 'delivered',
-        attempts: eb('attempts', '+', 1),
-        last_status_code: statusCode,
-        last_error: null,
-        next_attempt_at: null,
-        delivered_at: at,
-        updated_at: at,
-      }))
-      .where('id', '=', id)
-      .execute();
+  /** Deliveries the receivers accepted, recorded in one transaction (one commit for many). */
+  async markDelivered(
+    delivered: readonly { id: string; statusCode: number; at: Date }[],
+  ): Promise<void> {
+    if (delivered.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const { id, statusCode, at } of delivered) {
+        const when = at.toISOString();
+        await trx
+          .updateTable('webhook_deliveries')
+          .set((eb) => ({
+            status: 'delivered',
+            attempts: eb('attempts', '+', 1),
+            last_status_code: statusCode,
+            last_error: null,
+            next_attempt_at: null,
+            delivered_at: when,
+            updated_at: when,
+          }))
+          .where('id', '=', id)
+          .where('status', '=', 'pending')
+          .execute();
+      }
+    });
   }
 
   /** A failed attempt: retried at `nextAttemptAt`, or failed for good when it is null. */
