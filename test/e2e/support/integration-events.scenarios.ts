@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { IntegrationEvent, IntegrationEventPage } from '@app/read-models';
 import { IntegrationEventFeed } from '../../../apps/api/src/list-integration-events/integration-events.feed';
 import {
   auth,
@@ -10,20 +11,9 @@ import {
   TOKENS,
 } from '../../support/app-harness';
 
-export interface FeedItem {
-  id: string;
-  type: string;
-  occurredAt: string;
-  position: string;
-  accountId: string;
-  subscriptionId?: string;
-  productId?: string;
-  data: Record<string, unknown>;
-}
-export interface FeedPage {
-  items: FeedItem[];
-  nextCursor: string;
-}
+/** What GET /v1/events answers: the reader's page, as JSON. */
+export type FeedItem = IntegrationEvent;
+export type FeedPage = IntegrationEventPage;
 
 const admin = { actorId: 'usr_feed_admin', role: 'billing_admin' };
 /** Distinctive personal values: none may appear in any feed payload. */

@@ -200,16 +200,6 @@ export async function registerMany(
 }
 
 /** Polls until `check` holds (or fails with `what` after `timeoutMs`). */
-export async function until(
-  check: () => Promise<boolean> | boolean,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { eventually as until } from '../../support/eventually';
 
 export { CommandRunner, EVENT_STORE };

@@ -418,6 +418,22 @@ const integrationEvent = <T extends IntegrationEventType, D extends z.ZodRawShap
     })
     .describe(description);
 
+/** An expiry at midnight in Rome, as the service writes instants (UTC). */
+const EXAMPLE_INTEGRATION_EVENT = {
+  id: EXAMPLE_EVENT_ID,
+  type: 'subscription.expired',
+  occurredAt: '2026-02-27T23:00:00.000Z',
+  position: '1051',
+  accountId: EXAMPLE_ACCOUNT,
+  subscriptionId: EXAMPLE_ID,
+  productId: 'goto-meeting',
+  data: {
+    expiresAt: '2026-02-27T23:00:00.000Z',
+    cause: 'term_end',
+    purgeAt: '2026-05-28T22:00:00.000Z',
+  },
+};
+
 /** The integration events, one variant per type (`type` discriminates). */
 export const integrationEventSchema = z
   .discriminatedUnion('type', [
@@ -553,20 +569,7 @@ export const integrationEventSchema = z
     id: 'IntegrationEvent',
     description:
       'An integration event (docs/integration-events.md): the public, versioned schema product services act on; no personal data.',
-    example: {
-      id: EXAMPLE_EVENT_ID,
-      type: 'subscription.expired',
-      occurredAt: '2026-02-28T00:00:00.000+01:00',
-      position: '1051',
-      accountId: EXAMPLE_ACCOUNT,
-      subscriptionId: EXAMPLE_ID,
-      productId: 'goto-meeting',
-      data: {
-        expiresAt: '2026-02-28T00:00:00.000+01:00',
-        cause: 'term_end',
-        purgeAt: '2026-05-29T00:00:00.000+02:00',
-      },
-    },
+    example: EXAMPLE_INTEGRATION_EVENT,
   });
 
 export const integrationEventPageSchema = z
@@ -578,22 +581,7 @@ export const integrationEventPageSchema = z
   })
   .meta({
     example: {
-      items: [
-        {
-          id: EXAMPLE_EVENT_ID,
-          type: 'subscription.expired',
-          occurredAt: '2026-02-28T00:00:00.000+01:00',
-          position: '1051',
-          accountId: EXAMPLE_ACCOUNT,
-          subscriptionId: EXAMPLE_ID,
-          productId: 'goto-meeting',
-          data: {
-            expiresAt: '2026-02-28T00:00:00.000+01:00',
-            cause: 'term_end',
-            purgeAt: '2026-05-29T00:00:00.000+02:00',
-          },
-        },
-      ],
+      items: [EXAMPLE_INTEGRATION_EVENT],
       nextCursor: '1051',
     },
   });
