@@ -298,7 +298,7 @@ export async function migrateReadModels(
   schema: string | null,
 ): Promise<string[]> {
   const migrator = new Migrator({
-    db,
+    db: dialect === 'postgres' && schema ? introspectingOnly(db, schema) : db,
     provider: { getMigrations: async () => migrations(dialect) },
     migrationTableName: 'rm_migrations',
     migrationLockTableName: 'rm_migrations_lock',
@@ -326,6 +326,38 @@ export async function migrateReadModels(
   }
   await sql`commit`.execute(db);
   return applied(result);
+}
+
+/**
+ * The database as Kysely's migrator sees it, with an introspection of one schema. Its own
+ * introspection lists the tables of every schema of the database with a function per column
+ * (`pg_get_serial_sequence`) that fails when another schema's table is dropped meanwhile: another
+ * tenant, test or replay dropping its schema then failed this start. The migrator only asks which
+ * schemas and tables exist, so that is all this answers, for `schema` alone.
+ */
+function introspectingOnly(db: Kysely<unknown>, schema: string): Kysely<unknown> {
+  const introspection = {
+    getSchemas: async () =>
+      (
+        await sql<{ name: string }>`select nspname as name from pg_catalog.pg_namespace
+          where nspname = ${schema}`.execute(db)
+      ).rows,
+    getTables: async () =>
+      (
+        await sql<{ name: string }>`select tablename as name from pg_catalog.pg_tables
+          where schemaname = ${schema}`.execute(db)
+      ).rows.map((r) => ({ name: r.name, schema, isView: false, columns: [] })),
+    getMetadata: async () => ({ tables: [] }),
+  };
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === 'introspection') return introspection;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
 }
 
 function applied({ error, results }: MigrationResultSet): string[] {
