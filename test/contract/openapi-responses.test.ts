@@ -395,7 +395,7 @@ describe('OpenAPI: every response matches what the document declares for it', ()
     const webhooks = t.app.get(WebhookStore);
     for (let i = 0; i < 400; i++) {
       await webhooks.materialize(hook, new Date());
-      if ((await webhooks.pending(hook, 10)).length > 0) break;
+      if ((await webhooks.sendable(hook, new Date(), 10)).length > 0) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const deliveries = await call('GET', `/v1/webhook-endpoints/${hook}/deliveries?status=pending`);

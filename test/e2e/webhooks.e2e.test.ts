@@ -167,6 +167,41 @@ describe('webhooks: endpoints and deliveries (SQLite)', () => {
     ).toBe(400);
   });
 
+  it("a subscription whose delivery keeps failing holds back its own later deliveries, not other subscriptions'", async () => {
+    const r = await receiver();
+    // Every delivery of wh_stuck's cancellation is refused; everything else is accepted.
+    r.answer = (delivery) =>
+      delivery.event.subscriptionId === 'wh_stuck' &&
+      delivery.event.type === 'subscription.cancellation_scheduled'
+        ? 500
+        : 200;
+    await d.createEndpoint(r, ['*']);
+    await d.register('wh_stuck', 'acc_wh_stuck');
+    await d.cancel('wh_stuck');
+    await d.withdraw('wh_stuck');
+    for (const n of [1, 2, 3]) await d.register(`wh_free_${n}`, `acc_wh_free_${n}`);
+    for (const n of [1, 2, 3]) await d.cancel(`wh_free_${n}`);
+    await eventually(
+      () => r.applied.filter((e) => e.event.subscriptionId?.startsWith('wh_free_')).length === 6,
+      "the other subscriptions' events to arrive",
+    );
+    // Meanwhile the refused cancellation was retried, and the withdrawal behind it never sent.
+    await eventually(
+      () =>
+        r.requests.filter(
+          (e) =>
+            e.event.subscriptionId === 'wh_stuck' &&
+            e.event.type === 'subscription.cancellation_scheduled',
+        ).length >= 3,
+      'the refused delivery to be retried',
+    );
+    const stuck = r.requests.filter((e) => e.event.subscriptionId === 'wh_stuck');
+    expect(stuck.map((e) => e.event.type)).not.toContain('subscription.cancellation_withdrawn');
+    expect(
+      r.applied.filter((e) => e.event.subscriptionId === 'wh_stuck').map((e) => e.event.type),
+    ).toEqual(['subscription.registered']);
+  });
+
   it('a slow endpoint (holding its requests) does not delay another endpoint', async () => {
     const slow = await receiver();
     const fast = await receiver();

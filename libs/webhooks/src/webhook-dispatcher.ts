@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { retryDelayMs, type WebhookSettings } from './webhook-settings';
 import type { WebhookAttempt, WebhookSender } from './webhook-sender';
-import type { DeliveryRow, EndpointTarget, WebhookStore } from './webhook-store';
+import type { AcceptedDelivery, DeliveryRow, EndpointTarget, WebhookStore } from './webhook-store';
 
 export type DeliveryOutcome = 'delivered' | 'retried' | 'failed';
 
@@ -16,7 +16,7 @@ export interface WebhookDispatcherOptions {
   now?: () => Date;
 }
 
-/** How many pending deliveries an endpoint's loop holds in memory (each key's first may go). */
+/** How many deliveries that may go (the first of their key, due) one read brings. */
 const PENDING_WINDOW = 1000;
 /** Integration events a step makes deliveries of (one transaction). */
 const MATERIALIZE_BATCH = 500;
@@ -68,9 +68,11 @@ export class WebhookDispatcher {
     this.loops.clear();
   }
 
-  /** Starts a loop for each endpoint that has none (ended loops are dropped). */
+  /** Starts a loop for each endpoint that has none, stops those of deleted endpoints. */
   private async refresh(): Promise<void> {
     const ids = await this.o.store.endpointIds();
+    const listed = new Set(ids);
+    for (const [id, loop] of this.loops) if (!listed.has(id)) void loop.stop();
     for (const id of ids) {
       if (this.stopped) return;
       if (this.loops.has(id)) continue;
@@ -88,10 +90,11 @@ export class WebhookDispatcher {
  * most `concurrency` at once and one at a time per order key (a subscription, or an account for
  * account events): a later event of a key waits until the earlier one is delivered or failed.
  *
- * The loop holds a window of the endpoint's pending deliveries in memory (this process alone
- * dispatches the endpoint: the lease), so that a finished send lets the next delivery of its key
- * go without a query; the window is read again when it runs dry and every poll interval (manual
- * retries, deliveries made meanwhile). Deliveries are made from the integration events every
+ * What may go is read from the database: the first pending delivery of each key, when due
+ * (WebhookStore.sendable), so a key waiting for a retry holds back its own later deliveries and
+ * no other key's. The loop keeps such a page in memory and reads again when nothing of it can go
+ * (a send finished, the poll interval passed, deliveries were made). This process alone
+ * dispatches the endpoint (the lease). Deliveries are made from the integration events every
  * poll interval, or at once while a step found a full batch.
  */
 class EndpointLoop {
@@ -105,13 +108,19 @@ class EndpointLoop {
   /** A send finished while the loop was not asleep: the next sleep returns at once. */
   private woken = false;
   private target: EndpointTarget | null = null;
-  /** Pending deliveries not in flight, in log order. */
-  private window: DeliveryRow[] = [];
-  private windowReadAt = 0;
+  /** Deliveries that may go (the first of their key, due), not in flight, in log order. */
+  private page: DeliveryRow[] = [];
+  private pageReadAt = 0;
+  /** A send finished since the page was read: its key's next delivery may now go. */
+  private finishedSinceRead = false;
+  /** Sends that finished while a page was being read: that page may show them as they were. */
+  private finishedDuringRead: Set<string> | null = null;
   private materializedAt = 0;
   private behind = true;
-  /** Accepted by the receiver, not yet recorded (RECORD_BATCH). */
-  private accepted: { id: string; statusCode: number; at: Date }[] = [];
+  /** Accepted by the receiver, not yet recorded (RECORD_BATCH)… */
+  private accepted: AcceptedDelivery[] = [];
+  /** …and their ids until the record commits: still pending in the database, never sent again. */
+  private readonly unrecorded = new Set<string>();
 
   constructor(
     private readonly id: string,
@@ -162,6 +171,7 @@ class EndpointLoop {
       this.accepted = [...batch, ...this.accepted];
       throw err;
     }
+    for (const { id } of batch) this.unrecorded.delete(id);
   }
 
   /** One step; returns how long to wait before the next one (−1: the endpoint was deleted). */
@@ -179,54 +189,70 @@ class EndpointLoop {
       if (looked === null) return -1;
       this.materializedAt = clock;
       this.behind = looked === MATERIALIZE_BATCH;
-      if (looked > 0) this.windowReadAt = 0;
+      if (looked > 0) this.pageReadAt = 0;
     }
     this.target ??= await this.o.store.target(this.id);
     if (!this.target) return -1;
     const room = this.o.settings.concurrency - this.inFlight.size;
     if (room <= 0) return this.behind ? 0 : poll;
-    if (this.window.length === 0 || clock - this.windowReadAt >= poll) {
-      // Recorded first, or the window would hold them as pending and send them again.
-      await this.record();
-      const rows = await this.o.store.pending(this.id, PENDING_WINDOW + this.inFlight.size);
-      this.window = rows.filter((r) => !this.inFlightIds.has(r.id));
-      this.windowReadAt = clock;
+    let launched = this.launchFromPage(room);
+    if (
+      launched < room &&
+      (this.finishedSinceRead || clock - this.pageReadAt >= poll || this.page.length === 0)
+    ) {
+      await this.readPage(clock);
+      launched += this.launchFromPage(room - launched);
     }
-    const now = this.now().getTime();
-    let soonest = poll;
-    // Only the first pending delivery of each key may go; the others wait for it.
-    const blocked = new Set<string>(this.inFlight.keys());
+    return this.behind ? 0 : poll;
+  }
+
+  /** Reads what may go now; the accepted ones are recorded first, so their keys move on. */
+  private async readPage(clock: number): Promise<void> {
+    await this.record();
+    this.finishedSinceRead = false;
+    const finished = new Set<string>();
+    this.finishedDuringRead = finished;
+    let rows: DeliveryRow[];
+    try {
+      rows = await this.o.store.sendable(this.id, this.now(), PENDING_WINDOW);
+    } finally {
+      this.finishedDuringRead = null;
+    }
+    this.page = rows.filter(
+      (r) => !this.inFlightIds.has(r.id) && !this.unrecorded.has(r.id) && !finished.has(r.id),
+    );
+    this.pageReadAt = clock;
+    // A send that finished during the read may have left its key's next delivery out of it.
+    if (finished.size > 0) this.finishedSinceRead = true;
+  }
+
+  private launchFromPage(room: number): number {
+    if (room <= 0 || !this.target || this.page.length === 0) return 0;
     const launched = new Set<DeliveryRow>();
-    for (const row of this.window) {
+    for (const row of this.page) {
       if (launched.size >= room) break;
-      if (blocked.has(row.order_key)) continue;
-      blocked.add(row.order_key);
-      const due = row.next_attempt_at ? Date.parse(row.next_attempt_at) : now;
-      if (due > now) {
-        soonest = Math.min(soonest, due - now);
-        continue;
-      }
+      if (this.inFlight.has(row.order_key)) continue;
       launched.add(row);
       this.launch(this.target, row);
     }
-    if (launched.size > 0) this.window = this.window.filter((r) => !launched.has(r));
-    return this.behind ? 0 : Math.max(soonest, 0);
+    if (launched.size > 0) this.page = this.page.filter((r) => !launched.has(r));
+    return launched.size;
   }
 
   private launch(target: EndpointTarget, row: DeliveryRow): void {
     const key = row.order_key;
     const sending = this.deliver(target, row)
-      .catch((err: unknown) => {
+      .catch((err: unknown) =>
         this.o.logger.warn(
           { err, endpointId: this.id, deliveryId: row.id },
           'webhooks: recording a delivery attempt failed; it will be sent again',
-        );
-        // The window no longer holds it: read the pending deliveries again, it first of its key.
-        this.window = [];
-      })
+        ),
+      )
       .finally(() => {
         this.inFlight.delete(key);
         this.inFlightIds.delete(row.id);
+        this.finishedDuringRead?.add(row.id);
+        this.finishedSinceRead = true;
         if (this.wake) this.wake();
         else this.woken = true;
       });
@@ -248,39 +274,32 @@ class EndpointLoop {
       statusCode: attempt.statusCode,
     };
     if (attempt.ok) {
-      this.accepted.push({ id: row.id, statusCode: attempt.statusCode ?? 200, at: now });
+      this.accepted.push({
+        id: row.id,
+        statusCode: attempt.statusCode ?? 200,
+        at: now,
+        version: row.updated_at,
+      });
+      this.unrecorded.add(row.id);
       this.o.onOutcome?.('delivered');
       this.o.logger.debug(log, 'webhook delivered');
       return;
     }
     const windowEnd = Date.parse(row.window_started_at) + this.o.settings.retryWindowMs;
     if (now.getTime() >= windowEnd) {
-      await this.o.store.markAttemptFailed(row.id, attempt, null, now);
+      await this.o.store.markAttemptFailed(row, attempt, null, now);
       this.o.onOutcome?.('failed');
       this.o.logger.warn({ ...log, error: attempt.error }, 'webhook failed: retry window over');
       return;
     }
     const next = new Date(now.getTime() + retryDelayMs(this.o.settings, row.attempts + 1));
-    await this.o.store.markAttemptFailed(row.id, attempt, next, now);
-    // Back in the window, in log order: its key's later deliveries wait for its retry.
-    this.requeue({
-      ...row,
-      attempts: row.attempts + 1,
-      next_attempt_at: next.toISOString(),
-      last_status_code: attempt.statusCode,
-      last_error: attempt.error,
-    });
+    // Pending, due later: until then it holds back its key's later deliveries (sendable).
+    await this.o.store.markAttemptFailed(row, attempt, next, now);
     this.o.onOutcome?.('retried');
     this.o.logger.info(
       { ...log, error: attempt.error, nextAttemptAt: next.toISOString() },
       'webhook attempt failed; will retry',
     );
-  }
-
-  private requeue(row: DeliveryRow): void {
-    const at = this.window.findIndex((r) => BigInt(r.position) > BigInt(row.position));
-    if (at < 0) this.window.push(row);
-    else this.window.splice(at, 0, row);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -289,15 +308,13 @@ class EndpointLoop {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
         this.wake = null;
-        done();
+        resolve();
       };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
     });
   }
 }

@@ -38,12 +38,13 @@ export class WebhookSender {
 
   async send(target: WebhookTarget, message: WebhookMessage): Promise<WebhookAttempt> {
     const at = this.o.now?.() ?? new Date();
-    const signature = new Webhook(target.key, { format: 'raw' }).sign(
-      message.eventId,
-      at,
-      message.body,
-    );
     try {
+      // Inside the try: a key it cannot sign with is a failed attempt like any other.
+      const signature = new Webhook(target.key, { format: 'raw' }).sign(
+        message.eventId,
+        at,
+        message.body,
+      );
       const response = await fetch(target.url, {
         method: 'POST',
         headers: {

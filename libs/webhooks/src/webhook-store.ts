@@ -51,6 +51,14 @@ export interface EndpointTarget {
 
 export type DeliveryRow = WebhookDeliveriesTable;
 
+/** A delivery the receiver accepted, to be recorded; `version` is the row's updated_at when sent. */
+export interface AcceptedDelivery {
+  id: string;
+  statusCode: number;
+  at: Date;
+  version: string;
+}
+
 export const toEndpointView = (row: WebhookEndpointsTable): WebhookEndpointView => ({
   id: row.id,
   url: row.url,
@@ -186,6 +194,21 @@ export class WebhookStore {
    * Returns how many events were looked at, or null when the endpoint is gone.
    */
   async materialize(endpointId: string, now: Date, limit = 500): Promise<number | null> {
+    // Without a lock first: an endpoint with nothing new (most polls) takes no write lock.
+    const [endpoint, checkpoint] = await Promise.all([
+      this.db
+        .selectFrom('webhook_endpoints')
+        .select('cursor')
+        .where('id', '=', endpointId)
+        .executeTakeFirst(),
+      this.db
+        .selectFrom('rm_checkpoints')
+        .select('position')
+        .where('name', '=', READ_MODELS_PROJECTION)
+        .executeTakeFirst(),
+    ]);
+    if (!endpoint) return null;
+    if (!checkpoint || BigInt(checkpoint.position) <= BigInt(endpoint.cursor)) return 0;
     return this.db.transaction().execute(async (trx) => {
       // A write first: on SQLite it takes the write lock before anything is read (a read
       // transaction that later writes fails at once when another process committed meanwhile);
@@ -258,25 +281,44 @@ export class WebhookStore {
     });
   }
 
-  /** The endpoint's pending deliveries, oldest first (the dispatcher picks each key's first). */
-  async pending(endpointId: string, limit: number): Promise<DeliveryRow[]> {
+  /**
+   * The deliveries that may go now, oldest first: pending, due, and the first pending delivery
+   * of their key (a key waiting for a retry holds back its own later deliveries, no other's).
+   */
+  async sendable(endpointId: string, now: Date, limit: number): Promise<DeliveryRow[]> {
     return this.db
-      .selectFrom('webhook_deliveries')
-      .selectAll()
-      .where('endpoint_id', '=', endpointId)
-      .where('status', '=', 'pending')
-      .orderBy('position', 'asc')
+      .selectFrom('webhook_deliveries as d')
+      .selectAll('d')
+      .where('d.endpoint_id', '=', endpointId)
+      .where('d.status', '=', 'pending')
+      .where('d.next_attempt_at', '<=', now.toISOString())
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('webhook_deliveries as e')
+              .select('e.id')
+              .whereRef('e.endpoint_id', '=', 'd.endpoint_id')
+              .whereRef('e.order_key', '=', 'd.order_key')
+              .where('e.status', '=', 'pending')
+              .whereRef('e.position', '<', 'd.position'),
+          ),
+        ),
+      )
+      .orderBy('d.position', 'asc')
       .limit(limit)
       .execute();
   }
 
-  /** Deliveries the receivers accepted, recorded in one transaction (one commit for many). */
-  async markDelivered(
-    delivered: readonly { id: string; statusCode: number; at: Date }[],
-  ): Promise<void> {
+  /**
+   * Deliveries the receivers accepted, recorded in one transaction (one commit for many). Each
+   * only if the row is still as it was sent (`version`: its updated_at): a manual retry made
+   * meanwhile stands, and the delivery goes again.
+   */
+  async markDelivered(delivered: readonly AcceptedDelivery[]): Promise<void> {
     if (delivered.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
-      for (const { id, statusCode, at } of delivered) {
+      for (const { id, statusCode, at, version } of delivered) {
         const when = at.toISOString();
         await trx
           .updateTable('webhook_deliveries')
@@ -291,14 +333,16 @@ export class WebhookStore {
           }))
           .where('id', '=', id)
           .where('status', '=', 'pending')
+          .where('updated_at', '=', version)
           .execute();
       }
     });
   }
 
   /** A failed attempt: retried at `nextAttemptAt`, or failed for good when it is null. */
+  /** A failed attempt of `row`, recorded only if the row is still as it was sent (markDelivered). */
   async markAttemptFailed(
-    id: string,
+    row: Pick<DeliveryRow, 'id' | 'updated_at'>,
     attempt: { statusCode: number | null; error: string | null },
     nextAttemptAt: Date | null,
     now: Date,
@@ -313,8 +357,9 @@ export class WebhookStore {
         next_attempt_at: nextAttemptAt ? nextAttemptAt.toISOString() : null,
         updated_at: now.toISOString(),
       }))
-      .where('id', '=', id)
+      .where('id', '=', row.id)
       .where('status', '=', 'pending')
+      .where('updated_at', '=', row.updated_at)
       .execute();
   }
 

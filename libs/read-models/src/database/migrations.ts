@@ -244,6 +244,18 @@ function migrations(dialect: ReadDialect): Record<string, Migration> {
           .on('webhook_deliveries')
           .columns(['endpoint_id', 'status', 'position'])
           .execute();
+        // The pending deliveries of every endpoint, oldest first (the metrics).
+        await db.schema
+          .createIndex('webhook_deliveries_status_created')
+          .on('webhook_deliveries')
+          .columns(['status', 'created_at'])
+          .execute();
+        // Whether a key has an earlier pending delivery (the dispatcher sends a key's first only).
+        await db.schema
+          .createIndex('webhook_deliveries_endpoint_key')
+          .on('webhook_deliveries')
+          .columns(['endpoint_id', 'order_key', 'status', 'position'])
+          .execute();
       },
     },
     // D11: each purge receipt's place in the signed chain (docs/receipts.md), set by the
