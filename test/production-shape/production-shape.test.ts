@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -452,7 +452,24 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
     );
     expect(new Set(fed.map((e) => e.id))).toEqual(new Set(receiver.appliedIds()));
 
-    // 6. The read models agree with the log: row by row (verify), and as a whole with a rebuild
+    // 6. D11: the receipts of purges run by several workers, killed mid-burst, form one chain
+    // that checks offline with the public key alone (a real `ops verify-receipts` process).
+    const exported = await fetch(`${apis[1]!.base}/v1/audit/purges?format=ndjson`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(exported.status).toBe(200);
+    const ndjson = await exported.text();
+    expect(ndjson.trim().split('\n')).toHaveLength(SUBSCRIPTIONS + 1); // and the signed head
+    const keys = (await call(apis[0]!.base, 'GET', '/v1/audit/receipt-keys')).body['keys'] as {
+      publicKey: string;
+    }[];
+    const exportFile = join(tlsDir, 'receipts.ndjson');
+    const keyFile = join(tlsDir, 'receipt-keys.pem');
+    writeFileSync(exportFile, ndjson);
+    writeFileSync(keyFile, keys.map((k) => k.publicKey).join('\n'));
+    expect((await ops('verify-receipts', exportFile, '--public-key', keyFile)).status).toBe(0);
+
+    // 7. The read models agree with the log: row by row (verify), and as a whole with a rebuild
     // from the PostgreSQL log (replay --dry-run builds fresh tables and compares, exit 1 on a
     // difference), though the projection moved between apis mid-burst.
     const [verify, rebuilt] = await Promise.all([
