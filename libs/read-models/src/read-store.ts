@@ -1,14 +1,32 @@
 import type { RegisteredSubscription } from '@app/domain';
+import type { Kysely, Transaction } from 'kysely';
 import type { ReadDb } from './database/read-db';
 import type {
   AuditEventsTable,
   ConfirmationsTable,
   PurgeReceiptsTable,
+  ReadDatabase,
 } from './database/read-db.schema';
 import { scrubEncryptedFields } from './projection/scrub';
 
 /** The one projection name: every read model is updated in the same transaction. */
 export const READ_MODELS_PROJECTION = 'read-models';
+
+/**
+ * The position a projection has caught up to (null: nothing projected yet), read on the read
+ * database or inside a transaction of it.
+ */
+export async function readCheckpoint(
+  db: Kysely<ReadDatabase> | Transaction<ReadDatabase>,
+  name = READ_MODELS_PROJECTION,
+): Promise<bigint | null> {
+  const row = await db
+    .selectFrom('rm_checkpoints')
+    .select('position')
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return row ? BigInt(row.position) : null;
+}
 
 export interface AuditFilter {
   accountId?: string | undefined;
@@ -60,13 +78,8 @@ export class ReadStore {
   }
 
   /** The position every read model has caught up to (null: nothing projected yet). */
-  async checkpoint(name = READ_MODELS_PROJECTION): Promise<bigint | null> {
-    const row = await this.db
-      .selectFrom('rm_checkpoints')
-      .select('position')
-      .where('name', '=', name)
-      .executeTakeFirst();
-    return row ? BigInt(row.position) : null;
+  checkpoint(name = READ_MODELS_PROJECTION): Promise<bigint | null> {
+    return readCheckpoint(this.db, name);
   }
 
   async resetCheckpoint(name = READ_MODELS_PROJECTION): Promise<void> {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { unwrapDataKey, wrapDataKey } from '@app/event-store';
 import {
-  READ_MODELS_PROJECTION,
   type ReadDb,
+  readCheckpoint,
   type WebhookDeliveriesTable,
   type WebhookEndpointsTable,
 } from '@app/read-models';
@@ -201,37 +201,23 @@ export class WebhookStore {
         .select('cursor')
         .where('id', '=', endpointId)
         .executeTakeFirst(),
-      this.db
-        .selectFrom('rm_checkpoints')
-        .select('position')
-        .where('name', '=', READ_MODELS_PROJECTION)
-        .executeTakeFirst(),
+      readCheckpoint(this.db),
     ]);
     if (!endpoint) return null;
-    if (!checkpoint || BigInt(checkpoint.position) <= BigInt(endpoint.cursor)) return 0;
+    if (checkpoint === null || checkpoint <= BigInt(endpoint.cursor)) return 0;
     return this.db.transaction().execute(async (trx) => {
       // A write first: on SQLite it takes the write lock before anything is read (a read
       // transaction that later writes fails at once when another process committed meanwhile);
       // on PostgreSQL it locks the endpoint's row for the transaction.
-      const touched = await trx
+      const endpoint = await trx
         .updateTable('webhook_endpoints')
         .set((eb) => ({ cursor: eb.ref('cursor') }))
         .where('id', '=', endpointId)
-        .executeTakeFirst();
-      if (touched.numUpdatedRows === 0n) return null;
-      const endpoint = await trx
-        .selectFrom('webhook_endpoints')
-        .select(['cursor', 'types'])
-        .where('id', '=', endpointId)
+        .returning(['cursor', 'types'])
         .executeTakeFirst();
       if (!endpoint) return null;
-      const checkpointRow = await trx
-        .selectFrom('rm_checkpoints')
-        .select('position')
-        .where('name', '=', READ_MODELS_PROJECTION)
-        .executeTakeFirst();
       const cursor = BigInt(endpoint.cursor);
-      const checkpoint = checkpointRow ? BigInt(checkpointRow.position) : null;
+      const checkpoint = await readCheckpoint(trx);
       if (checkpoint === null || checkpoint <= cursor) return 0;
       const rows = await trx
         .selectFrom('rm_integration_events')
@@ -339,8 +325,10 @@ export class WebhookStore {
     });
   }
 
-  /** A failed attempt: retried at `nextAttemptAt`, or failed for good when it is null. */
-  /** A failed attempt of `row`, recorded only if the row is still as it was sent (markDelivered). */
+  /**
+   * A failed attempt of `row`: retried at `nextAttemptAt`, or failed for good when it is null;
+   * recorded only if the row is still as it was sent (markDelivered).
+   */
   async markAttemptFailed(
     row: Pick<DeliveryRow, 'id' | 'updated_at'>,
     attempt: { statusCode: number | null; error: string | null },

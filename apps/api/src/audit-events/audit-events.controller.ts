@@ -10,7 +10,8 @@ import { afterCursor, type Page, toPage, utc } from '../read-side/paging';
 import { RESPONSES } from '../read-side/response-schemas';
 import { ReadConsistency } from '../read-side/read-consistency';
 import { type AuditEventsQuery, auditEventsQuerySchema } from './audit-events.query';
-import { ndjsonExport } from './ndjson-export';
+import { ndjsonAnswer, wantsNdjson } from '../read-side/ndjson-answer';
+import { auditEventLines } from './ndjson-export';
 
 const CURSOR_KIND = 'audit-events';
 
@@ -59,9 +60,8 @@ export class AuditEventsController {
     if (wantsNdjson(query.format, accept)) {
       // Snapshot of the end: the export ends even while events keep arriving.
       const upTo = await this.store.auditHead();
-      void reply.header('x-export-up-to', upTo?.toString() ?? '0');
-      const stream = ndjsonExport(this.store, this.reader, filter, after, upTo, this.logger);
-      return new StreamableFile(stream, { type: 'application/x-ndjson; charset=utf-8' });
+      const lines = auditEventLines(this.store, this.reader, filter, after, upTo);
+      return ndjsonAnswer(reply, upTo, lines, 'audit export', this.logger);
     }
     const rows = await this.store.auditRows(filter, { after, limit: query.limit + 1 });
     return toPage(CURSOR_KIND, rows, query.limit, (p) => this.reader.toEvents(p));
@@ -77,9 +77,4 @@ function filterOf(q: AuditEventsQuery) {
     from: utc(q.from),
     to: utc(q.to),
   };
-}
-
-function wantsNdjson(format: 'json' | 'ndjson' | undefined, accept: string | undefined): boolean {
-  if (format !== undefined) return format === 'ndjson';
-  return typeof accept === 'string' && /application\/x-ndjson/i.test(accept);
 }

@@ -22,7 +22,8 @@ import {
   limitParam,
   ReadConsistency,
 } from '../read-side/read-consistency';
-import { receiptChainExport } from './receipt-chain-export';
+import { ndjsonAnswer, wantsNdjson } from '../read-side/ndjson-answer';
+import { receiptChainLines } from './receipt-chain-export';
 
 const CURSOR_KIND = 'audit-purges';
 
@@ -88,10 +89,7 @@ export class AuditPurgesController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Page<PurgeReceiptView> | StreamableFile> {
     const query = parseInput(auditPurgesQuerySchema, rawQuery, 'query');
-    const ndjson =
-      query.format !== undefined
-        ? query.format === 'ndjson'
-        : typeof accept === 'string' && /application\/x-ndjson/i.test(accept);
+    const ndjson = wantsNdjson(query.format, accept);
     if (ndjson) {
       const filtered = (['from', 'to', 'accountId', 'subscriptionId', 'cursor'] as const).filter(
         (k) => query[k] !== undefined,
@@ -111,9 +109,8 @@ export class AuditPurgesController {
     if (ndjson) {
       // Snapshot of the end: the export ends even while purges go on.
       const upTo = await this.store.checkpoint();
-      void reply.header('x-export-up-to', upTo?.toString() ?? '0');
-      const stream = receiptChainExport(this.store, this.keyring.signer, upTo, this.logger);
-      return new StreamableFile(stream, { type: 'application/x-ndjson; charset=utf-8' });
+      const lines = receiptChainLines(this.store, this.keyring.signer, upTo);
+      return ndjsonAnswer(reply, upTo, lines, 'receipt export', this.logger);
     }
     const rows = await this.store.purgeReceipts(
       {

@@ -1,5 +1,5 @@
 import type { ReadDb } from '../database/read-db';
-import { READ_MODELS_PROJECTION } from '../read-store';
+import { readCheckpoint } from '../read-store';
 import type { IntegrationEvent, IntegrationEventType } from './integration-event';
 
 export interface IntegrationEventQuery {
@@ -47,12 +47,7 @@ export class IntegrationEventReader {
   }
 
   /** The position the integration events are complete up to (null: nothing projected yet). */
-  async checkpoint(): Promise<bigint | null> {
-    const row = await this.readDb.db
-      .selectFrom('rm_checkpoints')
-      .select('position')
-      .where('name', '=', READ_MODELS_PROJECTION)
-      .executeTakeFirst();
-    return row ? BigInt(row.position) : null;
+  checkpoint(): Promise<bigint | null> {
+    return readCheckpoint(this.readDb.db);
   }
 }
