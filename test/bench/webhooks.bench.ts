@@ -23,13 +23,13 @@ import pino from 'pino';
 import { Webhook } from 'standardwebhooks';
 import type { RecordedEvent } from '@app/event-store';
 import { after, registered } from '../../libs/domain/src/testing/subscription.fixtures';
-import { ReadDb, ReadModelProjection, READ_MODELS_PROJECTION } from '@app/read-models';
 import {
-  WebhookDispatcher,
+  ReadDb,
+  ReadModelProjection,
+  READ_MODELS_PROJECTION,
   WebhookSender,
-  webhookSettingsFromEnv,
-  WebhookStore,
-} from '@app/webhooks';
+} from '@app/read-models';
+import { WebhookDispatcher, webhookSettingsFromEnv, WebhookStore } from '@app/webhooks';
 import { machine } from './support/bench-server';
 
 const EVENTS = Number(process.argv[2] ?? process.env['BENCH_EVENTS'] ?? 100_000);

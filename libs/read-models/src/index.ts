@@ -14,6 +14,7 @@ export * from './receipts/receipt-chain';
 export * from './receipts/receipt-keyring';
 export * from './receipts/receipt-export-verifier';
 export * from './notifier/confirmation-notifier';
+export * from './notifier/webhook-sender';
 export * from './integration-events/integration-event';
 export * from './integration-events/integration-event-reader';
 export * from './read-store';

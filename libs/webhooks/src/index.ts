@@ -1,6 +1,5 @@
 export * from './webhook-settings';
 export * from './webhook-url';
-export * from './webhook-sender';
 export * from './webhook-store';
 export * from './webhook-dispatcher';
 export * from './webhooks.module';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { retryDelayMs, type WebhookSettings } from './webhook-settings';
-import type { WebhookAttempt, WebhookSender } from './webhook-sender';
+import type { WebhookAttempt, WebhookSender } from '@app/read-models';
 import type { AcceptedDelivery, DeliveryRow, EndpointTarget, WebhookStore } from './webhook-store';
 
 export type DeliveryOutcome = 'delivered' | 'retried' | 'failed';

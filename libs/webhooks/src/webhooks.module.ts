@@ -11,9 +11,8 @@ import type { Logger } from 'pino';
 import { APP_CONFIG, leaseBackendFor, LOGGER, RoleLease } from '@app/infrastructure';
 import { MetricsService } from '@app/metrics';
 import type { AppConfig } from '@app/platform';
-import { ReadDb } from '@app/read-models';
+import { ReadDb, WebhookSender } from '@app/read-models';
 import { WebhookDispatcher } from './webhook-dispatcher';
-import { WebhookSender } from './webhook-sender';
 import { type WebhookSettings, webhookSettingsFromEnv } from './webhook-settings';
 import { WebhookStore } from './webhook-store';
 

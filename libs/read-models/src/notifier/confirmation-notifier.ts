@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import type { ConfirmationsTable } from '../database/read-db.schema';
 import type { ReadStore } from '../read-store';
+import { WebhookSender, type WebhookTarget } from './webhook-sender';
 
 /** R16: the confirmation a contract customer gets when their cancellation is recorded. */
 export interface ConfirmationMessage {
@@ -94,7 +95,7 @@ export function verifyWebhook(
   });
 }
 
-export interface WebhookSenderOptions {
+export interface ConfirmationWebhookOptions {
   url: string;
   secret: string;
   timeoutMs?: number;
@@ -102,28 +103,34 @@ export interface WebhookSenderOptions {
   nowSeconds?: () => number;
 }
 
-/** Production adapter: a signed POST of the confirmation as JSON; any 2xx counts as delivered. */
+/**
+ * Production adapter: a signed POST of the confirmation as JSON, sent by the one webhook sender
+ * of the service (WebhookSender: Standard Webhooks headers, no redirects followed, the answer's
+ * body discarded); any 2xx counts as delivered.
+ */
 export class WebhookConfirmationSender implements ConfirmationSender {
-  constructor(private readonly o: WebhookSenderOptions) {}
+  private readonly sender: WebhookSender;
+  private readonly target: WebhookTarget;
+
+  constructor(o: ConfirmationWebhookOptions) {
+    const nowSeconds = o.nowSeconds;
+    this.sender = new WebhookSender({
+      timeoutMs: o.timeoutMs ?? 5000,
+      ...(nowSeconds ? { now: () => new Date(nowSeconds() * 1000) } : {}),
+    });
+    // NOTIFY_WEBHOOK_SECRET is a plain string: its UTF-8 bytes are the key (signWebhook).
+    this.target = { url: o.url, key: Buffer.from(o.secret, 'utf8') };
+  }
 
   async send(message: ConfirmationMessage): Promise<void> {
     const body = JSON.stringify({ type: 'subscription.cancellation.confirmed', ...message });
-    const timestamp = this.o.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
-    const response = await fetch(this.o.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'webhook-id': message.eventId,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signWebhook(this.o.secret, message.eventId, timestamp, body),
-      },
-      body,
-      signal: AbortSignal.timeout(this.o.timeoutMs ?? 5000),
-    });
-    // Drain the body so the connection can be reused.
-    await response.arrayBuffer().catch(() => undefined);
-    if (response.status < 200 || response.status >= 300)
-      throw new Error(`webhook answered ${response.status}`);
+    const attempt = await this.sender.send(this.target, { eventId: message.eventId, body });
+    if (attempt.ok) return;
+    throw new Error(
+      attempt.statusCode !== null
+        ? `webhook answered ${attempt.statusCode}`
+        : (attempt.error ?? 'webhook not delivered'),
+    );
   }
 }
 

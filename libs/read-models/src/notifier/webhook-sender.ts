@@ -79,13 +79,16 @@ export class WebhookSender {
 }
 
 function describe(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error) {
-    if (error.name === 'TimeoutError' || error.name === 'AbortError')
-      return `timeout after ${timeoutMs} ms`;
-    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-    if (cause && typeof cause.code === 'string') return `network error: ${cause.code}`;
-    if (cause && typeof cause.message === 'string') return `network error: ${cause.message}`;
-    return `network error: ${error.message}`;
-  }
-  return 'network error';
+  // By shape, not `instanceof Error`: fetch's abort is a DOMException, of another realm under a
+  // test runner.
+  const e = error as {
+    name?: unknown;
+    message?: unknown;
+    cause?: { code?: unknown; message?: unknown };
+  } | null;
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError')
+    return `timeout after ${timeoutMs} ms`;
+  if (e?.cause && typeof e.cause.code === 'string') return `network error: ${e.cause.code}`;
+  if (e?.cause && typeof e.cause.message === 'string') return `network error: ${e.cause.message}`;
+  return typeof e?.message === 'string' ? `network error: ${e.message}` : 'network error';
 }
