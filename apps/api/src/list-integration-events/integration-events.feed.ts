@@ -1,7 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { Logger } from 'pino';
 import type { EventStore } from '@app/event-store';
-import { LOGGER, RAW_EVENT_STORE } from '@app/infrastructure';
+import { RAW_EVENT_STORE } from '@app/infrastructure';
 import {
   IntegrationEventReader,
   type IntegrationEventPage,
@@ -13,11 +12,6 @@ import { ApiError } from '../http/api-error';
 
 /** Long-polls one process lets wait at once; more are 503 with Retry-After (docs/integration-events.md). */
 export const MAX_LONG_POLLS = 200;
-/**
- * How often the checkpoint is read while long-polls wait: one query per process for all of them,
- * which is how a projector in another process (READ_MODEL_PROJECTOR=off here) is seen.
- */
-export const CHECKPOINT_POLL_MS = 200;
 /**
  * Page queries of woken long-polls at once (of the read database's pool of 8 connections), so
  * that a crowd of them woken by one commit queues here instead of in the pool, ahead of every
@@ -31,36 +25,23 @@ export interface FeedQuery {
   limit: number;
 }
 
-interface Waiter {
-  /** Woken once the checkpoint passes this. */
-  after: bigint;
-  settle: (moved: boolean) => void;
-}
-
 /**
  * The pull feed of integration events with its long-poll. A page comes from
  * IntegrationEventReader (only rows up to the projector's checkpoint, so a cursor never skips or
  * repeats an event). When the page is empty and the caller may wait, the request waits until the
- * checkpoint passes its cursor, reads again, and answers as soon as a page has an item; events
- * that publish nothing (or other types) move the cursor on without answering. At the deadline,
- * when the client goes away, or when the app closes, it answers the empty page it has.
- *
- * Waiting costs no query per request: one loop per process reads the checkpoint every
- * CHECKPOINT_POLL_MS while anyone waits (a projector in another process), and this process's own
- * projector wakes the waiters at once when it commits. The loop, the projector hook and every
- * timer exist only while a request waits.
+ * checkpoint passes its cursor (ReadModelProjector.waitFor: woken by this process's projector,
+ * one checkpoint read for all waiters otherwise), reads again, and answers as soon as a page has
+ * an item; events that publish nothing (or other types) move the cursor on without answering. At
+ * the deadline, when the client goes away, or when the app closes, it answers the empty page it
+ * has.
  */
 @Injectable()
 export class IntegrationEventFeed implements OnModuleDestroy {
   private readonly reader: IntegrationEventReader;
-  private readonly waiters = new Set<Waiter>();
-  /** The highest checkpoint seen (it only grows). */
-  private checkpoint: bigint | null = null;
-  private pollTimer: NodeJS.Timeout | null = null;
-  private polling = false;
-  private unsubscribe: (() => void) | null = null;
+  private readonly closing = new AbortController();
   private longPolls = 0;
-  private closed = false;
+  /** Long-polls waiting on the projector right now (not reading a page). */
+  private onProjector = 0;
   private requeries = 0;
   private readonly requeryQueue: (() => void)[] = [];
 
@@ -68,7 +49,6 @@ export class IntegrationEventFeed implements OnModuleDestroy {
     store: ReadStore,
     private readonly projector: ReadModelProjector,
     @Inject(RAW_EVENT_STORE) private readonly log: EventStore,
-    @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.reader = new IntegrationEventReader(store.readDb);
   }
@@ -78,9 +58,9 @@ export class IntegrationEventFeed implements OnModuleDestroy {
     return this.longPolls;
   }
 
-  /** Whether the checkpoint loop or the projector hook is active (false when nobody waits). */
+  /** Whether a long-poll waits on the projector's checkpoint now (false when nobody waits). */
   get watching(): boolean {
-    return this.pollTimer !== null || this.polling || this.unsubscribe !== null;
+    return this.onProjector > 0;
   }
 
   async page(
@@ -90,7 +70,8 @@ export class IntegrationEventFeed implements OnModuleDestroy {
     let page = await this.reader.page(q);
     if (page.items.length > 0) return page;
     if (q.after !== null && BigInt(page.nextCursor) <= q.after) await this.refuseBeyondLog(q.after);
-    if (wait.waitMs <= 0 || this.closed || wait.signal.aborted) return page;
+    const signal = AbortSignal.any([wait.signal, this.closing.signal]);
+    if (wait.waitMs <= 0 || signal.aborted) return page;
     if (this.longPolls >= MAX_LONG_POLLS) {
       throw new ApiError(
         'SERVICE_UNAVAILABLE',
@@ -104,7 +85,7 @@ export class IntegrationEventFeed implements OnModuleDestroy {
       for (;;) {
         const cursor = BigInt(page.nextCursor);
         const left = deadline - Date.now();
-        if (left <= 0 || !(await this.checkpointPasses(cursor, left, wait.signal))) return page;
+        if (left <= 0 || !(await this.checkpointPasses(cursor, left, signal))) return page;
         page = await this.requery(() => this.reader.page({ ...q, after: cursor }));
         if (page.items.length > 0) return page;
       }
@@ -115,9 +96,7 @@ export class IntegrationEventFeed implements OnModuleDestroy {
 
   /** Answers every waiting request with what it has, and lets none wait from now on. */
   onModuleDestroy(): void {
-    this.closed = true;
-    for (const waiter of [...this.waiters]) waiter.settle(false);
-    this.stopWatching();
+    this.closing.abort();
   }
 
   /**
@@ -125,7 +104,6 @@ export class IntegrationEventFeed implements OnModuleDestroy {
    * nextCursor is at most the checkpoint): 400 rather than a wait for events it would skip.
    */
   private async refuseBeyondLog(after: bigint): Promise<void> {
-    if (this.checkpoint !== null && after <= this.checkpoint) return;
     const head = (await this.log.headPosition()) ?? 0n;
     if (after > head)
       throw new ApiError('VALIDATION_FAILED', 'after is beyond the end of the event log.', {
@@ -135,62 +113,13 @@ export class IntegrationEventFeed implements OnModuleDestroy {
   }
 
   /** True once the checkpoint is past `after`; false at the deadline, on abort or on close. */
-  private checkpointPasses(after: bigint, ms: number, signal: AbortSignal): Promise<boolean> {
-    if (this.checkpoint !== null && this.checkpoint > after) return Promise.resolve(true);
-    if (signal.aborted || this.closed) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const onAbort = (): void => waiter.settle(false);
-      const timer = setTimeout(onAbort, ms);
-      const waiter: Waiter = {
-        after,
-        settle: (moved) => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          this.waiters.delete(waiter);
-          if (this.waiters.size === 0) this.stopWatching();
-          resolve(moved);
-        },
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(waiter);
-      this.startWatching();
-    });
-  }
-
-  private startWatching(): void {
-    this.unsubscribe ??= this.projector.onProgress((position) => this.advance(position));
-    if (this.pollTimer === null && !this.polling)
-      this.pollTimer = setTimeout(() => void this.poll(), CHECKPOINT_POLL_MS);
-  }
-
-  private stopWatching(): void {
-    if (this.pollTimer !== null) clearTimeout(this.pollTimer);
-    this.pollTimer = null;
-    this.unsubscribe?.();
-    this.unsubscribe = null;
-  }
-
-  private async poll(): Promise<void> {
-    this.pollTimer = null;
-    if (this.waiters.size === 0) return;
-    this.polling = true;
+  private async checkpointPasses(after: bigint, ms: number, signal: AbortSignal): Promise<boolean> {
+    this.onProjector += 1;
     try {
-      const at = await this.reader.checkpoint();
-      if (at !== null) this.advance(at);
-    } catch (err) {
-      // The read database is unavailable: the waiters keep waiting until their deadline.
-      this.logger.warn({ err }, 'integration-event feed: reading the checkpoint failed');
+      return await this.projector.waitFor(after + 1n, ms, signal);
     } finally {
-      this.polling = false;
+      this.onProjector -= 1;
     }
-    if (this.waiters.size > 0 && !this.closed)
-      this.pollTimer = setTimeout(() => void this.poll(), CHECKPOINT_POLL_MS);
-    else this.stopWatching();
-  }
-
-  private advance(position: bigint): void {
-    if (this.checkpoint === null || position > this.checkpoint) this.checkpoint = position;
-    for (const waiter of [...this.waiters]) if (this.checkpoint > waiter.after) waiter.settle(true);
   }
 
   /** Runs a woken long-poll's page query with at most REQUERY_CONCURRENCY at once. */

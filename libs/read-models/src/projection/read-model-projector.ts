@@ -60,6 +60,9 @@ export class ReadModelProjector {
   private readonly subscription: CatchUpSubscription;
   private readonly progress = new EventEmitter();
   private known: bigint | null = null;
+  /** Callers of waitFor waiting now, and whether the checkpoint is being polled for them. */
+  private waiters = 0;
+  private polling = false;
   private sinceOptimize = 0;
 
   constructor(private readonly o: ReadModelProjectorOptions) {
@@ -125,41 +128,56 @@ export class ReadModelProjector {
   }
 
   /**
-   * Resolves true once the read models include `position`, false after `timeoutMs`. Woken at once
-   * by this process's projector; a projector in another process is seen by polling the checkpoint.
+   * Resolves true once the read models include `position`; false after `timeoutMs`, or when
+   * `signal` aborts. Woken at once by this process's projector; a projector in another process is
+   * seen by reading the checkpoint, one read for every waiter of the process at a time (every
+   * 250 ms while this process projects, else every 50 ms), so that many waiters (long-polls of the
+   * feed, `?minPosition=` reads) cost the database no more than one.
    */
-  async waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
+  async waitFor(position: bigint, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.known !== null && this.known >= position) return true;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const at = await this.position();
-      if (at !== null && at >= position) return true;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          this.progress.off('progress', onProgress);
-          resolve();
-        };
-        const onProgress = (p: bigint): void => {
-          if (p >= position) done();
-        };
-        const timer = setTimeout(done, Math.min(left, this.running ? 250 : 50));
-        this.progress.on('progress', onProgress);
-      });
-    }
+    const at = await this.position();
+    if (at !== null && at >= position) return true;
+    if (timeoutMs <= 0 || signal?.aborted) return false;
+    return new Promise<boolean>((resolve) => {
+      const done = (reached: boolean): void => {
+        clearTimeout(timer);
+        this.progress.off('progress', onProgress);
+        signal?.removeEventListener('abort', onAbort);
+        this.waiters -= 1;
+        resolve(reached);
+      };
+      const onProgress = (p: bigint): void => {
+        if (p >= position) done(true);
+      };
+      const onAbort = (): void => done(false);
+      const timer = setTimeout(onAbort, timeoutMs);
+      this.progress.on('progress', onProgress);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters += 1;
+      this.pollWhileWaited();
+    });
   }
 
-  /**
-   * Calls `listener` with each new position the read models reach as this process learns it (its
-   * own projector's commits, checkpoints read from the database). A projector in another
-   * process is only seen when something reads the checkpoint: poll `position()` for that.
-   * Returns the unsubscribe function.
-   */
-  onProgress(listener: (position: bigint) => void): () => void {
-    this.progress.on('progress', listener);
-    return () => void this.progress.off('progress', listener);
+  /** Reads the checkpoint (which wakes the waiters it satisfies) while anyone waits. */
+  private pollWhileWaited(): void {
+    if (this.polling) return;
+    this.polling = true;
+    const poll = (): void => {
+      if (this.waiters === 0) {
+        this.polling = false;
+        return;
+      }
+      setTimeout(
+        () => {
+          this.position()
+            .catch(() => null) // the read database is unavailable: the waiters wait for their deadline
+            .finally(poll);
+        },
+        this.running ? 250 : 50,
+      );
+    };
+    poll();
   }
 
   private advance(position: bigint): void {
