@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { settingsFromEnv } from '@app/platform';
 
 /** Settings of the read models that are not in AppConfig (READ_DB_URL and DATA_DIR are). */
 export interface ReadModelsSettings {
@@ -13,18 +14,13 @@ export interface ReadModelsSettings {
   notifierIntervalMs: number;
 }
 
-const blank = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-
 const schema = z
   .object({
-    READ_MODEL_PROJECTOR: z.preprocess(blank, z.enum(['on', 'off']).default('on')),
-    READ_MODEL_MAX_WAIT_MS: z.preprocess(
-      blank,
-      z.coerce.number().int().min(0).max(60_000).default(5000),
-    ),
-    NOTIFY_WEBHOOK_URL: z.preprocess(blank, z.url({ protocol: /^https?$/ }).optional()),
-    NOTIFY_WEBHOOK_SECRET: z.preprocess(blank, z.string().min(16).optional()),
-    NOTIFY_INTERVAL_MS: z.preprocess(blank, z.coerce.number().int().min(10).default(1000)),
+    READ_MODEL_PROJECTOR: z.enum(['on', 'off']).default('on'),
+    READ_MODEL_MAX_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
+    NOTIFY_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    NOTIFY_WEBHOOK_SECRET: z.string().min(16).optional(),
+    NOTIFY_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   })
   .refine((e) => !e.NOTIFY_WEBHOOK_URL || e.NOTIFY_WEBHOOK_SECRET, {
     message: 'NOTIFY_WEBHOOK_SECRET (at least 16 characters) is required with NOTIFY_WEBHOOK_URL',
@@ -32,13 +28,7 @@ const schema = z
   });
 
 export function readModelsSettingsFromEnv(env: NodeJS.ProcessEnv): ReadModelsSettings {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success)
-    // Values are never echoed: the secret is among them.
-    throw new Error(
-      `Invalid read-model settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  const e = parsed.data;
+  const e = settingsFromEnv(schema, env, 'read-model settings');
   return {
     projector: e.READ_MODEL_PROJECTOR === 'on',
     maxWaitMs: e.READ_MODEL_MAX_WAIT_MS,

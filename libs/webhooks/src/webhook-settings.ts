@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { settingsFromEnv } from '@app/platform';
 
 /** How webhooks are delivered (docs/webhooks.md "Configuration"). */
 export interface WebhookSettings {
@@ -18,14 +19,13 @@ export interface WebhookSettings {
   pollIntervalMs: number;
 }
 
-const blank = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const int = (min: number, max: number, fallback: number) =>
-  z.preprocess(blank, z.coerce.number().int().min(min).max(max).default(fallback));
+  z.coerce.number().int().min(min).max(max).default(fallback);
 
 const DAY = 86_400_000;
 
 const schema = z.object({
-  WEBHOOK_DISPATCHER: z.preprocess(blank, z.enum(['on', 'off']).default('on')),
+  WEBHOOK_DISPATCHER: z.enum(['on', 'off']).default('on'),
   WEBHOOK_TIMEOUT_MS: int(100, 60_000, 10_000),
   WEBHOOK_RETRY_WINDOW_MS: int(1, 30 * DAY, 3 * DAY),
   WEBHOOK_BACKOFF_BASE_MS: int(1, DAY, 5000),
@@ -35,12 +35,7 @@ const schema = z.object({
 });
 
 export function webhookSettingsFromEnv(env: NodeJS.ProcessEnv): WebhookSettings {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success)
-    throw new Error(
-      `Invalid webhook settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  const e = parsed.data;
+  const e = settingsFromEnv(schema, env, 'webhook settings');
   return {
     dispatcher: e.WEBHOOK_DISPATCHER === 'on',
     timeoutMs: e.WEBHOOK_TIMEOUT_MS,

@@ -1,16 +1,13 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { blankAsUnset } from './settings-from-env';
 import { AUTH_SCOPES } from './auth-scopes';
 import { redisUrlProblem } from '../redis/redis-url';
 import { CLOCK_MODES, DEFAULT_WORKER_HEALTH_PORT, LOG_LEVELS, NODE_ENVS } from './app-config';
 
 // Messages never echo the value: several variables hold secrets, and it is simpler to have
 // one rule for all than to remember which ones.
-
-/** docker-compose and .env files often set `FOO=`; treat that like unset. */
-const blankAsUnset = (value: unknown): unknown =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
 
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankAsUnset, schema.optional());
 

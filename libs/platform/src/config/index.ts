@@ -1,4 +1,5 @@
 export { loadConfig, type LoadConfigOptions } from './config.loader';
+export { settingsFromEnv } from './settings-from-env';
 export { ConfigError, type ConfigIssue } from './config.error';
 export { AUTH_SCOPES, DEV_TOKEN, type AuthScope, type AuthTokenGrant } from './auth-scopes';
 export {
