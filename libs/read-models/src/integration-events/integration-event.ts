@@ -68,19 +68,18 @@ export interface IntegrationEvent {
 
 type DataOf<E> = E extends { data: infer D } ? D : never;
 type Mapped = { type: IntegrationEventType; occurredAt: string; data: Record<string, unknown> };
-type SubscriptionMapping = (data: never, state: SubscriptionState, e: RecordedEvent) => Mapped;
+/** What a mapping may read besides the event's data: the event, and its stream's state after it. */
+type Context<State> = { e: RecordedEvent; state: State };
+type Mapping<State> = (data: never, context: Context<State>) => Mapped;
 
+/** The mapping of an internal event type `E` to the public `type`. */
 const on =
-  <E>(
+  <E, State = SubscriptionState>(
     type: IntegrationEventType,
-    map: (
-      d: DataOf<E>,
-      state: SubscriptionState,
-      e: RecordedEvent,
-    ) => { occurredAt: string; data: object },
-  ): SubscriptionMapping =>
-  (d, state, e) => {
-    const m = map(d, state, e);
+    map: (d: DataOf<E>, context: Context<State>) => { occurredAt: string; data: object },
+  ): Mapping<State> =>
+  (d, context) => {
+    const m = map(d, context);
     return { type, occurredAt: m.occurredAt, data: { ...m.data } };
   };
 
@@ -89,7 +88,7 @@ const on =
  * a new internal event does not compile until it is decided whether (and what) it publishes.
  * `null`: internal only (refusals, the steps inside a purge, billing's own facts).
  */
-const SUBSCRIPTION_EVENTS: Record<SubscriptionEventType, SubscriptionMapping | null> = {
+const SUBSCRIPTION_EVENTS: Record<SubscriptionEventType, Mapping<SubscriptionState> | null> = {
   SubscriptionRegistered: on<SubscriptionRegistered>('subscription.registered', (d) => ({
     occurredAt: d.registeredAt,
     data: {
@@ -124,7 +123,7 @@ const SUBSCRIPTION_EVENTS: Record<SubscriptionEventType, SubscriptionMapping | n
     occurredAt: d.renewedAt,
     data: { termIndex: d.termIndex, currentTerm: d.currentTerm, reason: d.reason },
   })),
-  SubscriptionExpired: on<SubscriptionExpired>('subscription.expired', (d, state) => ({
+  SubscriptionExpired: on<SubscriptionExpired>('subscription.expired', (d, { state }) => ({
     occurredAt: d.expiredAt,
     data: {
       expiresAt: d.expiresAt,
@@ -164,7 +163,7 @@ const SUBSCRIPTION_EVENTS: Record<SubscriptionEventType, SubscriptionMapping | n
   })),
   PurgeStarted: null,
   ProductDataHolderPurged: null,
-  ProductDataPurged: on<ProductDataPurged>('subscription.purged', (d, _state, e) => ({
+  ProductDataPurged: on<ProductDataPurged>('subscription.purged', (d, { e }) => ({
     occurredAt: d.purgedAt,
     data: {
       // The receipt's own id in GET /v1/audit/purges: the id of the event it records.
@@ -199,27 +198,16 @@ const SUBSCRIPTION_EVENTS: Record<SubscriptionEventType, SubscriptionMapping | n
   })),
 };
 
-type AccountMapping = (data: never) => Mapped;
-const onAccount =
-  <E>(
-    type: IntegrationEventType,
-    map: (d: DataOf<E>) => { occurredAt: string; data: object },
-  ): AccountMapping =>
-  (d) => {
-    const m = map(d);
-    return { type, occurredAt: m.occurredAt, data: { ...m.data } };
-  };
-
-const ACCOUNT_EVENTS: Record<AccountEventType, AccountMapping | null> = {
-  LegalHoldPlaced: onAccount<LegalHoldPlaced>('account.legal_hold_placed', (d) => ({
+const ACCOUNT_EVENTS: Record<AccountEventType, Mapping<null> | null> = {
+  LegalHoldPlaced: on<LegalHoldPlaced, null>('account.legal_hold_placed', (d) => ({
     occurredAt: d.placedAt,
     data: { holdId: d.holdId },
   })),
-  LegalHoldReleased: onAccount<LegalHoldReleased>('account.legal_hold_released', (d) => ({
+  LegalHoldReleased: on<LegalHoldReleased, null>('account.legal_hold_released', (d) => ({
     occurredAt: d.releasedAt,
     data: { holdId: d.holdId },
   })),
-  PersonalDataErased: onAccount<PersonalDataErased>('account.personal_data_erased', (d) => ({
+  PersonalDataErased: on<PersonalDataErased, null>('account.personal_data_erased', (d) => ({
     occurredAt: d.erasedAt,
     data: { keysShredded: d.receipt.keysShredded.length },
   })),
@@ -251,7 +239,7 @@ export function subscriptionIntegrationEvent(
     return null;
   const map = SUBSCRIPTION_EVENTS[e.type as SubscriptionEventType];
   if (!map) return null;
-  return envelope(e, map(e.data as never, stateAfter, e), {
+  return envelope(e, map(e.data as never, { e, state: stateAfter }), {
     accountId: stateAfter.accountId,
     subscriptionId: stateAfter.subscriptionId,
     productId: stateAfter.productId,
@@ -265,5 +253,5 @@ export function accountIntegrationEvent(
 ): IntegrationEvent | null {
   if (!Object.hasOwn(ACCOUNT_EVENTS, e.type)) return null;
   const map = ACCOUNT_EVENTS[e.type as AccountEventType];
-  return map ? envelope(e, map(e.data as never), { accountId }) : null;
+  return map ? envelope(e, map(e.data as never, { e, state: null }), { accountId }) : null;
 }
