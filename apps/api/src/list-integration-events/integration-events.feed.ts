@@ -104,6 +104,8 @@ export class IntegrationEventFeed implements OnModuleDestroy {
    * nextCursor is at most the checkpoint): 400 rather than a wait for events it would skip.
    */
   private async refuseBeyondLog(after: bigint): Promise<void> {
+    // A consumer that is up to date sends the checkpoint itself: known without reading the log.
+    if (await this.projector.waitFor(after, 0)) return;
     const head = (await this.log.headPosition()) ?? 0n;
     if (after > head)
       throw new ApiError('VALIDATION_FAILED', 'after is beyond the end of the event log.', {
