@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { settingsFromEnv } from '@app/platform';
 import { DEFAULT_QUEUE_PREFIX } from './queues';
 
 /**
@@ -61,16 +62,7 @@ const envSchema = z.object({
 
 /** Tuning knobs of the lifecycle worker from the environment (all optional). */
 export function lifecycleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): LifecycleOptions {
-  const blankless = Object.fromEntries(
-    Object.entries(env).filter(([k, v]) => k.startsWith('LIFECYCLE_') && v?.trim()),
-  );
-  const parsed = envSchema.safeParse(blankless);
-  if (!parsed.success)
-    throw new Error(
-      'Invalid lifecycle settings: ' +
-        parsed.error.issues.map((i) => `${String(i.path[0])} ${i.message}`).join('; '),
-    );
-  const e = parsed.data;
+  const e = settingsFromEnv(envSchema, env, 'lifecycle settings');
   return {
     ...(e.LIFECYCLE_QUEUE_PREFIX ? { prefix: e.LIFECYCLE_QUEUE_PREFIX } : {}),
     ...(e.LIFECYCLE_CONCURRENCY ? { concurrency: e.LIFECYCLE_CONCURRENCY } : {}),
