@@ -549,6 +549,11 @@ export const integrationEventSchema = z
         holders: z.int().min(0).describe('Data holders that confirmed the deletion'),
         itemsDeleted: z.int().min(0),
         keysShredded: z.int().min(0),
+        verified: z
+          .boolean()
+          .describe(
+            'Every data holder confirmed that nothing of the subscription remains (D11); false only for purges completed before that step existed',
+          ),
       },
     ),
     integrationEvent(
@@ -586,6 +591,24 @@ export const integrationEventPageSchema = z
     },
   });
 
+export const purgeVerificationSchema = z.object({
+  verifiedAt: instant,
+  holders: z.array(
+    z.object({
+      holder: z.string(),
+      remainingItems: z
+        .literal(0)
+        .describe('Only a holder that found nothing lets the purge complete'),
+      method: z
+        .enum(['marker_scan', 'http'])
+        .describe(
+          '`marker_scan`: the local holder looked for the marker it planted at registration and for the files; `http`: the holder answered a signed verify request',
+        ),
+      externalReceiptId: z.string().nullable(),
+    }),
+  ),
+});
+
 export const purgeReceiptSchema = z
   .object({
     receiptId: z.string().describe('Stable: the id of the ProductDataPurged event it records'),
@@ -620,6 +643,11 @@ export const purgeReceiptSchema = z
       keysShredded: z.array(z.string()),
       readModelRowsScrubbed: z.number(),
       jobsRemoved: z.number(),
+      verification: purgeVerificationSchema
+        .optional()
+        .describe(
+          'D11: what each holder answered when asked what remains; absent on receipts of purges from before that step',
+        ),
     }),
     job: z.object({
       commandId: z.string().nullable(),
@@ -631,7 +659,7 @@ export const purgeReceiptSchema = z
     verified: z
       .boolean()
       .describe(
-        "Every data holder confirmed that nothing of the subscription remains. False until the holders' verification step exists (docs/receipts.md)",
+        'Every data holder confirmed that nothing of the subscription remains (receipt.verification, D11); false only on receipts of purges completed before that step existed',
       ),
     signature: receiptSignatureSchema,
   })

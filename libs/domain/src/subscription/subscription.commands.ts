@@ -2,6 +2,7 @@ import type { Actor, Channel, CustomerChannel, Money } from '../shared/actor';
 import type { Instant } from '../shared/time';
 import type {
   HolderReceipt,
+  HolderVerification,
   SupportVerification,
   SurveyAnswer,
   TerminationReason,
@@ -82,6 +83,12 @@ export type RecordHolderPurged = Command<
   { subscriptionId: string; purgeId: string; receipt: HolderReceipt; now: Instant }
 >;
 
+/** D11: every holder's answer to the verification asked after its deletion. */
+export type VerifyPurge = Command<
+  'VerifyPurge',
+  { subscriptionId: string; purgeId: string; verifications: HolderVerification[]; now: Instant }
+>;
+
 export type CompletePurge = Command<
   'CompletePurge',
   {
@@ -152,6 +159,7 @@ export type SubscriptionCommand =
   | ReactivateSubscription
   | StartPurge
   | RecordHolderPurged
+  | VerifyPurge
   | CompletePurge
   | ScheduleTermination
   | RevokeTermination

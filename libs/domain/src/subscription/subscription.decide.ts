@@ -1,4 +1,4 @@
-import { completePurge, recordHolderPurged, startPurge } from './decide/purge.decide';
+import { completePurge, recordHolderPurged, startPurge, verifyPurge } from './decide/purge.decide';
 import { processTermEnd } from './decide/process-term-end.decide';
 import { reactivateSubscription } from './decide/reactivate-subscription.decide';
 import { registerSubscription } from './decide/register-subscription.decide';
@@ -35,6 +35,8 @@ export function decide(
       return startPurge(command, state);
     case 'RecordHolderPurged':
       return recordHolderPurged(command, state);
+    case 'VerifyPurge':
+      return verifyPurge(command, state);
     case 'CompletePurge':
       return completePurge(command, state);
     case 'ScheduleTermination':

@@ -214,9 +214,43 @@ export type ProductDataHolderPurged = Event<
   Ids & { purgeId: string; purgedAt: Instant; receipt: HolderReceipt }
 >;
 
+/**
+ * D11: one data holder's answer to "does anything of this subscription remain?", asked after its
+ * deletion. `remainingItems` 0 is the only answer that lets a purge complete.
+ */
+export interface HolderVerification {
+  holder: string;
+  remainingItems: number;
+  /** How the holder looked: `marker_scan` (the local holder: the marker it planted, its files), `http` (the holder's own verify answer). */
+  method: 'marker_scan' | 'http';
+  externalReceiptId: string | null;
+}
+
+/** D11: every holder of the purge confirmed that nothing of the subscription remains. */
+export type PurgeVerified = Event<
+  'PurgeVerified',
+  Ids & { purgeId: string; verifiedAt: Instant; holders: HolderVerification[] }
+>;
+
+/**
+ * D11: a holder asked what remains still found data of the subscription; the purge stays open
+ * and is retried. Recorded again only when the finding changes.
+ */
+export type PurgeVerificationFailed = Event<
+  'PurgeVerificationFailed',
+  Ids & { purgeId: string; checkedAt: Instant; holders: HolderVerification[] }
+>;
+
+export interface PurgeVerification {
+  verifiedAt: Instant;
+  holders: HolderVerification[];
+}
+
 export interface PurgeReceipt {
   purgeId: string;
   holders: HolderReceipt[];
+  /** D11: absent on receipts of purges completed before holders were asked to verify. */
+  verification?: PurgeVerification;
   itemsDeleted: number;
   keysShredded: string[];
   readModelRowsScrubbed: number;
@@ -341,6 +375,8 @@ export type SubscriptionEvent =
   | PurgeDeferred
   | PurgeStarted
   | ProductDataHolderPurged
+  | PurgeVerified
+  | PurgeVerificationFailed
   | ProductDataPurged
   | TerminationScheduled
   | TerminationRevoked
@@ -365,6 +401,8 @@ const EVENT_TYPES: Record<SubscriptionEventType, true> = {
   PurgeDeferred: true,
   PurgeStarted: true,
   ProductDataHolderPurged: true,
+  PurgeVerified: true,
+  PurgeVerificationFailed: true,
   ProductDataPurged: true,
   TerminationScheduled: true,
   TerminationRevoked: true,

@@ -159,6 +159,19 @@ function evolveEvent(state: SubscriptionState, event: SubscriptionEvent): Subscr
         ...state,
         purge: { ...state.purge, done: [...state.purge.done, event.data.receipt] },
       };
+    case 'PurgeVerified':
+      if (state.status !== 'expired' || !state.purge) return state;
+      return {
+        ...state,
+        purge: {
+          ...state.purge,
+          verification: { verifiedAt: event.data.verifiedAt, holders: event.data.holders },
+          remaining: [],
+        },
+      };
+    case 'PurgeVerificationFailed':
+      if (state.status !== 'expired' || !state.purge) return state;
+      return { ...state, purge: { ...state.purge, remaining: event.data.holders } };
     case 'ProductDataPurged':
       if (state.status !== 'expired') return state;
       return {

@@ -1,7 +1,13 @@
 import type { Term } from '../calendar/term-calendar';
 import type { Money } from '../shared/actor';
 import type { Instant } from '../shared/time';
-import type { HolderReceipt, NoticeDecision, TerminationReason } from './subscription.events';
+import type {
+  HolderReceipt,
+  HolderVerification,
+  NoticeDecision,
+  PurgeVerification,
+  TerminationReason,
+} from './subscription.events';
 import type { Plan } from './plan';
 
 /** What every registered subscription knows about itself, whatever its status. */
@@ -51,6 +57,10 @@ export interface PurgeInProgress {
   readonly startedAt: Instant;
   readonly holders: readonly string[];
   readonly done: readonly HolderReceipt[];
+  /** D11: set once every holder confirmed that nothing remains (PurgeVerified). */
+  readonly verification?: PurgeVerification;
+  /** D11: the last finding of data left behind (PurgeVerificationFailed), while not verified. */
+  readonly remaining?: readonly HolderVerification[];
 }
 
 export type SubscriptionState =

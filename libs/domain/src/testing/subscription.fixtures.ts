@@ -124,3 +124,43 @@ export const updateFacts = (
   type: 'UpdateBillingFacts',
   data: { subscriptionId: SUB, requestedBy: null, channel: 'system', now, ...facts, ...o },
 });
+
+/** D11: every named holder answers that nothing of the subscription remains. */
+export const verifyNothingLeft = (
+  purgeId: string,
+  holders: readonly string[],
+  now: string,
+): SubscriptionCommand => ({
+  type: 'VerifyPurge',
+  data: {
+    subscriptionId: SUB,
+    purgeId,
+    verifications: holders.map((holder) => ({
+      holder,
+      remainingItems: 0,
+      method: 'marker_scan',
+      externalReceiptId: null,
+    })),
+    now,
+  },
+});
+
+/** A purge with no data holders, from start to receipt (verified: there was nobody to ask). */
+export const purgeWithoutHolders = (purgeId: string, now: string): SubscriptionCommand[] => [
+  {
+    type: 'StartPurge',
+    data: { subscriptionId: SUB, purgeId, holders: [], legalHold: false, now },
+  },
+  verifyNothingLeft(purgeId, [], now),
+  {
+    type: 'CompletePurge',
+    data: {
+      subscriptionId: SUB,
+      purgeId,
+      keysShredded: [],
+      readModelRowsScrubbed: 0,
+      jobsRemoved: 0,
+      now,
+    },
+  },
+];

@@ -60,6 +60,17 @@ const receipt = {
   keysShredded: ['key-subscription-sub_1'],
   readModelRowsScrubbed: 2,
   jobsRemoved: 1,
+  verification: {
+    verifiedAt: PURGE,
+    holders: [
+      {
+        holder: 'local',
+        remainingItems: 0,
+        method: 'marker_scan' as const,
+        externalReceiptId: null,
+      },
+    ],
+  },
 };
 
 /** One event of every internal subscription type, personal fields planted where they exist. */
@@ -179,6 +190,28 @@ const SUBSCRIPTION_EVENTS: {
   ProductDataHolderPurged: {
     type: 'ProductDataHolderPurged',
     data: { ...ids, purgeId: 'purge_1', purgedAt: PURGE, receipt: receipt.holders[0]! },
+  },
+  PurgeVerified: {
+    type: 'PurgeVerified',
+    data: {
+      ...ids,
+      purgeId: 'purge_1',
+      verifiedAt: PURGE,
+      holders: [
+        { holder: 'local', remainingItems: 0, method: 'marker_scan', externalReceiptId: null },
+      ],
+    },
+  },
+  PurgeVerificationFailed: {
+    type: 'PurgeVerificationFailed',
+    data: {
+      ...ids,
+      purgeId: 'purge_1',
+      checkedAt: PURGE,
+      holders: [
+        { holder: 'local', remainingItems: 2, method: 'marker_scan', externalReceiptId: null },
+      ],
+    },
   },
   ProductDataPurged: {
     type: 'ProductDataPurged',
@@ -350,6 +383,8 @@ const PUBLISHES: Record<SubscriptionEventType | AccountEventType, string | null>
   PurgeDeferred: 'subscription.purge_deferred',
   PurgeStarted: null,
   ProductDataHolderPurged: null,
+  PurgeVerified: null,
+  PurgeVerificationFailed: null,
   ProductDataPurged: 'subscription.purged',
   TerminationScheduled: 'subscription.termination_scheduled',
   TerminationRevoked: 'subscription.termination_revoked',
@@ -482,7 +517,15 @@ describe('integration events: the public schema mapped from the internal events'
       holders: 1,
       itemsDeleted: 3,
       keysShredded: 1,
+      verified: true,
     });
+    // D11: a receipt from before holders were asked to verify says so.
+    const { verification: _none, ...unverified } = receipt;
+    const older = publish({
+      ...SUBSCRIPTION_EVENTS.ProductDataPurged,
+      data: { ...SUBSCRIPTION_EVENTS.ProductDataPurged.data, receipt: unverified },
+    });
+    expect(older?.data).toMatchObject({ verified: false });
   });
 
   it('R17: no planted personal value (survey comment, support verification, hold and release reasons, termination note, erasure reason, refusal message, actor ids) appears in any mapped event', () => {

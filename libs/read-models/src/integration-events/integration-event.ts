@@ -163,6 +163,8 @@ const SUBSCRIPTION_EVENTS: Record<SubscriptionEventType, Mapping<SubscriptionSta
   })),
   PurgeStarted: null,
   ProductDataHolderPurged: null,
+  PurgeVerified: null,
+  PurgeVerificationFailed: null,
   ProductDataPurged: on<ProductDataPurged>('subscription.purged', (d, { e }) => ({
     occurredAt: d.purgedAt,
     data: {
@@ -175,6 +177,8 @@ const SUBSCRIPTION_EVENTS: Record<SubscriptionEventType, Mapping<SubscriptionSta
       holders: d.receipt.holders.length,
       itemsDeleted: d.receipt.itemsDeleted,
       keysShredded: d.receipt.keysShredded.length,
+      // D11: every holder confirmed nothing remains (false only on purges from before that step).
+      verified: d.receipt.verification !== undefined,
     },
   })),
   TerminationScheduled: on<TerminationScheduled>('subscription.termination_scheduled', (d) => ({

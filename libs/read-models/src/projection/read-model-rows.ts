@@ -62,6 +62,8 @@ const SUBSCRIPTION_SIDE_ROWS: Record<SubscriptionEventType, 'confirmation' | 're
   PurgeDeferred: null,
   PurgeStarted: null,
   ProductDataHolderPurged: null,
+  PurgeVerified: null,
+  PurgeVerificationFailed: null,
   ProductDataPurged: 'receipt',
   TerminationScheduled: null,
   TerminationRevoked: null,

@@ -43,8 +43,8 @@ export interface PurgeReceiptView {
     channel: string | null;
   };
   /**
-   * Every data holder confirmed that nothing of the subscription remains. Always false for now:
-   * the holders' verification step is not built yet (docs/receipts.md).
+   * Every data holder confirmed that nothing of the subscription remains (`receipt.verification`,
+   * D11). False only on receipts of purges completed before holders were asked to verify.
    */
   verified: boolean;
   signature: ReceiptSignature;
@@ -69,6 +69,7 @@ export function unsignedReceipt(
   sequence: number,
   previousHash: string,
 ): UnsignedReceipt {
+  const receipt = JSON.parse(row.receipt) as { verification?: unknown };
   return {
     receiptId: row.event_id,
     sequence,
@@ -81,7 +82,7 @@ export function unsignedReceipt(
     expiresAt: row.expires_at,
     purgeAt: row.purge_at,
     purgedAt: row.purged_at,
-    receipt: JSON.parse(row.receipt) as unknown,
+    receipt,
     job: {
       commandId: row.command_id,
       correlationId: row.correlation_id,
@@ -90,7 +91,7 @@ export function unsignedReceipt(
         row.actor_id !== null ? { actorId: row.actor_id, role: row.actor_role ?? 'user' } : null,
       channel: row.channel,
     },
-    verified: false,
+    verified: receipt.verification !== undefined,
   };
 }
 

@@ -1,18 +1,26 @@
 import { invalidState } from '../../shared/domain-error';
 import { isBefore, parseInstant, toInstant } from '../../shared/time';
-import type { CompletePurge, RecordHolderPurged, StartPurge } from '../subscription.commands';
 import type {
+  CompletePurge,
+  RecordHolderPurged,
+  StartPurge,
+  VerifyPurge,
+} from '../subscription.commands';
+import type {
+  HolderVerification,
   ProductDataHolderPurged,
   ProductDataPurged,
   PurgeDeferred,
   PurgeStarted,
+  PurgeVerificationFailed,
+  PurgeVerified,
 } from '../subscription.events';
 import type { SubscriptionState } from '../subscription.state';
 import { requireRegistered } from './require-registered';
 
 /**
- * R15, D2, D3. The purge is a process of events: started → one result per data holder →
- * ProductDataPurged. Each step is idempotent so a crashed purge resumes where it stopped.
+ * R15, D2, D3, D11. The purge is a process of events: started → one result per data holder →
+ * verified (every holder found nothing left) → ProductDataPurged. Each step is idempotent so a crashed purge resumes where it stopped.
  * Guards read the stream, never the job: not before purgeAt, only from `expired` (a reactivated
  * subscription is active again), never under a legal hold (deferred, recorded once).
  */
@@ -95,6 +103,60 @@ export function recordHolderPurged(
   ];
 }
 
+/**
+ * D11: every holder, asked after its deletion, says what remains. All nothing: PurgeVerified. Data
+ * still found: PurgeVerificationFailed (a recorded finding, not an error: the purge stays open and
+ * the job retries), recorded again only when the finding changes.
+ */
+export function verifyPurge(
+  command: VerifyPurge,
+  state: SubscriptionState,
+): [PurgeVerified] | [PurgeVerificationFailed] | [] {
+  const c = command.data;
+  const current = requireRegistered(state, c.subscriptionId);
+  if (current.status === 'purged') return [];
+  const { s, purge } = purgeUnderWay(state, c.subscriptionId, c.purgeId);
+  if (purge.verification) return [];
+  const notDeleted = purge.holders.filter((h) => !purge.done.some((r) => r.holder === h));
+  if (notDeleted.length > 0)
+    throw invalidState(`Purge ${c.purgeId}: ${notDeleted.join(', ')} have not deleted yet.`, {
+      missing: notDeleted,
+    });
+  const answers = purge.holders.map((h) => c.verifications.find((v) => v.holder === h));
+  const unanswered = purge.holders.filter((_, i) => !answers[i]);
+  if (unanswered.length > 0)
+    throw invalidState(`Purge ${c.purgeId}: ${unanswered.join(', ')} have not verified.`, {
+      missing: unanswered,
+    });
+  const at = toInstant(parseInstant(c.now, 'now'));
+  const ids = { subscriptionId: s.subscriptionId, accountId: s.accountId, purgeId: c.purgeId };
+  const remaining = answers.filter((v) => v!.remainingItems !== 0) as HolderVerification[];
+  if (remaining.length > 0) {
+    if (sameFinding(purge.remaining ?? [], remaining)) return [];
+    return [
+      { type: 'PurgeVerificationFailed', data: { ...ids, checkedAt: at, holders: remaining } },
+    ];
+  }
+  return [
+    {
+      type: 'PurgeVerified',
+      data: { ...ids, verifiedAt: at, holders: answers as HolderVerification[] },
+    },
+  ];
+}
+
+function sameFinding(
+  before: readonly HolderVerification[],
+  now: readonly HolderVerification[],
+): boolean {
+  return (
+    before.length === now.length &&
+    now.every((v) =>
+      before.some((b) => b.holder === v.holder && b.remainingItems === v.remainingItems),
+    )
+  );
+}
+
 export function completePurge(
   command: CompletePurge,
   state: SubscriptionState,
@@ -107,6 +169,9 @@ export function completePurge(
   // Never "done" while a holder has not confirmed: a purge is complete or it is open.
   if (missing.length > 0)
     throw invalidState(`Purge ${c.purgeId} still waits for ${missing.join(', ')}.`, { missing });
+  // D11: complete only when verified, not when deletion was merely requested.
+  if (!purge.verification)
+    throw invalidState(`Purge ${c.purgeId} is not verified: no holder was asked what remains.`);
   return [
     {
       type: 'ProductDataPurged',
@@ -124,6 +189,7 @@ export function completePurge(
           keysShredded: [...c.keysShredded],
           readModelRowsScrubbed: c.readModelRowsScrubbed,
           jobsRemoved: c.jobsRemoved,
+          verification: purge.verification,
         },
       },
     },

@@ -11,6 +11,7 @@ import {
   SUB,
   termEnd,
   updateFacts,
+  purgeWithoutHolders,
 } from '../../testing/subscription.fixtures';
 import { previewCancellation } from '../cancellation-preview';
 import type { SubscriptionCommand } from '../subscription.commands';
@@ -175,21 +176,7 @@ describe('UpdateBillingFacts (D9)', () => {
       [monthly],
       cancel(feb10),
       termEnd(at('2026-02-28T00:00')),
-      {
-        type: 'StartPurge',
-        data: { subscriptionId: SUB, purgeId: 'p-1', holders: [], legalHold: false, now: purgeAt },
-      } satisfies SubscriptionCommand,
-      {
-        type: 'CompletePurge',
-        data: {
-          subscriptionId: SUB,
-          purgeId: 'p-1',
-          keysShredded: [],
-          readModelRowsScrubbed: 0,
-          jobsRemoved: 0,
-          now: purgeAt,
-        },
-      } satisfies SubscriptionCommand,
+      ...purgeWithoutHolders('p-1', purgeAt),
     );
     expect(stateOf(purged).status).toBe('purged');
     spec

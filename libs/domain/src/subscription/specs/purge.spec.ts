@@ -3,7 +3,14 @@ import { subscriptionDecider } from '../../deciders';
 import { fold } from '../../shared/decider';
 import { toInstant } from '../../shared/time';
 import { deciderSpecification } from '../../testing/decider-specification';
-import { after, cancel, registered, SUB, termEnd } from '../../testing/subscription.fixtures';
+import {
+  after,
+  cancel,
+  registered,
+  SUB,
+  termEnd,
+  verifyNothingLeft,
+} from '../../testing/subscription.fixtures';
 import type { HolderReceipt } from '../subscription.events';
 import type { SubscriptionCommand } from '../subscription.commands';
 
@@ -37,6 +44,24 @@ const receipt = (holder: string, itemsDeleted: number): HolderReceipt => ({
 const holderDone = (holder: string, items: number): SubscriptionCommand => ({
   type: 'RecordHolderPurged',
   data: { subscriptionId: SUB, purgeId: 'purge-1', receipt: receipt(holder, items), now: purgeAt },
+});
+const verifiedBoth = verifyNothingLeft('purge-1', ['local', 'recordings'], purgeAt);
+const verifyWith = (local: number, recordings: number): SubscriptionCommand => ({
+  type: 'VerifyPurge',
+  data: {
+    subscriptionId: SUB,
+    purgeId: 'purge-1',
+    verifications: [
+      { holder: 'local', remainingItems: local, method: 'marker_scan', externalReceiptId: null },
+      {
+        holder: 'recordings',
+        remainingItems: recordings,
+        method: 'http',
+        externalReceiptId: 'v-9',
+      },
+    ],
+    now: purgeAt,
+  },
 });
 const complete: SubscriptionCommand = {
   type: 'CompletePurge',
@@ -83,10 +108,12 @@ describe('Purge (R15, D3)', () => {
       .given(started)
       .when(complete)
       .thenThrows('INVALID_STATE', /recordings/);
-    const [purged] = spec
-      .given(after(started, holderDone('recordings', 5)))
+    const deleted = after(started, holderDone('recordings', 5));
+    spec
+      .given(deleted)
       .when(complete)
-      .thenEvents();
+      .thenThrows('INVALID_STATE', /not verified/);
+    const [purged] = spec.given(after(deleted, verifiedBoth)).when(complete).thenEvents();
     expect(purged).toMatchObject({
       type: 'ProductDataPurged',
       data: {
@@ -99,9 +126,10 @@ describe('Purge (R15, D3)', () => {
         },
       },
     });
-    expect(
-      fold(subscriptionDecider, [...after(started, holderDone('recordings', 5)), purged!]),
-    ).toMatchObject({ status: 'purged', purgedAt: purgeAt });
+    expect(fold(subscriptionDecider, [...after(deleted, verifiedBoth), purged!])).toMatchObject({
+      status: 'purged',
+      purgedAt: purgeAt,
+    });
   });
 
   it('R15: a holder result repeated after a crash is counted once', () => {
@@ -112,7 +140,13 @@ describe('Purge (R15, D3)', () => {
   it('R15: a purge resumed after a crash does not start twice, and a purged subscription is not purged again', () => {
     const started = after(expired, start(purgeAt));
     spec.given(started).when(start(purgeAt)).thenNothingHappens();
-    const purged = after(started, holderDone('local', 1), holderDone('recordings', 1), complete);
+    const purged = after(
+      started,
+      holderDone('local', 1),
+      holderDone('recordings', 1),
+      verifiedBoth,
+      complete,
+    );
     spec.given(purged).when(start(purgeAt)).thenNothingHappens();
     spec.given(purged).when(complete).thenNothingHappens();
   });
@@ -144,5 +178,114 @@ describe('Purge (R15, D3)', () => {
         .when(start(at('2026-07-01T00:00'), false))
         .thenEvents()[0]!.type,
     ).toBe('PurgeStarted');
+  });
+
+  describe('D11: complete only when every holder found nothing left', () => {
+    const deleted = after(
+      expired,
+      start(purgeAt),
+      holderDone('local', 7),
+      holderDone('recordings', 5),
+    );
+
+    it('D11: every holder answering "nothing remains" records PurgeVerified, and the receipt carries the answers', () => {
+      spec
+        .given(deleted)
+        .when(verifyWith(0, 0))
+        .then([
+          {
+            type: 'PurgeVerified',
+            data: {
+              subscriptionId: SUB,
+              accountId: 'acc_1',
+              purgeId: 'purge-1',
+              verifiedAt: purgeAt,
+              holders: [
+                {
+                  holder: 'local',
+                  remainingItems: 0,
+                  method: 'marker_scan',
+                  externalReceiptId: null,
+                },
+                {
+                  holder: 'recordings',
+                  remainingItems: 0,
+                  method: 'http',
+                  externalReceiptId: 'v-9',
+                },
+              ],
+            },
+          },
+        ]);
+      const [purged] = spec
+        .given(after(deleted, verifyWith(0, 0)))
+        .when(complete)
+        .thenEvents();
+      expect(purged).toMatchObject({
+        type: 'ProductDataPurged',
+        data: {
+          receipt: {
+            verification: {
+              verifiedAt: purgeAt,
+              holders: [{ holder: 'local' }, { holder: 'recordings', externalReceiptId: 'v-9' }],
+            },
+          },
+        },
+      });
+    });
+
+    it('D11: a holder that still finds data records the finding once; the purge stays open and cannot complete', () => {
+      spec
+        .given(deleted)
+        .when(verifyWith(0, 3))
+        .then([
+          {
+            type: 'PurgeVerificationFailed',
+            data: {
+              subscriptionId: SUB,
+              accountId: 'acc_1',
+              purgeId: 'purge-1',
+              checkedAt: purgeAt,
+              holders: [
+                {
+                  holder: 'recordings',
+                  remainingItems: 3,
+                  method: 'http',
+                  externalReceiptId: 'v-9',
+                },
+              ],
+            },
+          },
+        ]);
+      const found = after(deleted, verifyWith(0, 3));
+      spec
+        .given(found)
+        .when(complete)
+        .thenThrows('INVALID_STATE', /not verified/);
+      // The same finding on a retry is not written again; a changed one is.
+      spec.given(found).when(verifyWith(0, 3)).thenNothingHappens();
+      expect(spec.given(found).when(verifyWith(1, 3)).thenEvents()[0]!.type).toBe(
+        'PurgeVerificationFailed',
+      );
+      // Once nothing is left, it verifies and completes.
+      const verified = after(found, verifyWith(0, 0));
+      expect(verified.at(-1)!.type).toBe('PurgeVerified');
+      expect(spec.given(verified).when(complete).thenEvents()[0]!.type).toBe('ProductDataPurged');
+    });
+
+    it('D11: verification is asked only after every holder deleted, and of every holder', () => {
+      spec
+        .given(after(expired, start(purgeAt), holderDone('local', 7)))
+        .when(verifyWith(0, 0))
+        .thenThrows('INVALID_STATE', /recordings have not deleted/);
+      spec
+        .given(deleted)
+        .when(verifyNothingLeft('purge-1', ['local'], purgeAt))
+        .thenThrows('INVALID_STATE', /recordings have not verified/);
+    });
+
+    it('D11: a verified purge is not verified again', () => {
+      spec.given(after(deleted, verifiedBoth)).when(verifyWith(0, 0)).thenNothingHappens();
+    });
   });
 });

@@ -152,6 +152,19 @@ const stepsBy = (actors: fc.Arbitrary<Actor>): fc.Arbitrary<Step> =>
             },
           })),
         ),
+      fc.integer({ min: 0, max: 2 }).map((remainingItems) =>
+        named(`VerifyPurge(local: ${remainingItems} left)`, (now, state) => ({
+          type: 'VerifyPurge',
+          data: {
+            subscriptionId: SUB,
+            purgeId: state.status === 'expired' && state.purge ? state.purge.purgeId : 'p',
+            verifications: [
+              { holder: 'local', remainingItems, method: 'marker_scan', externalReceiptId: null },
+            ],
+            now,
+          },
+        })),
+      ),
       fc.constant(
         named('CompletePurge(p)', (now) => ({
           type: 'CompletePurge',
@@ -278,6 +291,23 @@ const directedStepArb: fc.Arbitrary<Step> = fc.record({
             return {
               type: 'RecordHolderPurged',
               data: { subscriptionId, purgeId: state.purge.purgeId, receipt, now },
+            };
+          if (!state.purge.verification)
+            return {
+              type: 'VerifyPurge',
+              data: {
+                subscriptionId,
+                purgeId: state.purge.purgeId,
+                verifications: [
+                  {
+                    holder: 'local',
+                    remainingItems: 0,
+                    method: 'marker_scan',
+                    externalReceiptId: null,
+                  },
+                ],
+                now,
+              },
             };
           return {
             type: 'CompletePurge',
@@ -407,6 +437,7 @@ describe('subscription invariants (property tests)', () => {
       'ReactivateSubscription',
       'StartPurge',
       'RecordHolderPurged',
+      'VerifyPurge',
       'CompletePurge',
     ];
     expect(commands.filter((type) => (repeated[type] ?? 0) < 5)).toEqual([]);

@@ -11,6 +11,7 @@ import {
   registered,
   SUB,
   termEnd,
+  purgeWithoutHolders,
 } from '../../testing/subscription.fixtures';
 import type { SubscriptionCommand } from '../subscription.commands';
 
@@ -129,30 +130,7 @@ describe('ReactivateSubscription (D2)', () => {
   });
 
   it('D2: after the purge, reactivation is refused: the data is gone for good', () => {
-    const purged = after(
-      expired,
-      {
-        type: 'StartPurge',
-        data: {
-          subscriptionId: SUB,
-          purgeId: 'p1',
-          holders: [],
-          legalHold: false,
-          now: at('2026-05-29T00:00'),
-        },
-      },
-      {
-        type: 'CompletePurge',
-        data: {
-          subscriptionId: SUB,
-          purgeId: 'p1',
-          keysShredded: [],
-          readModelRowsScrubbed: 0,
-          jobsRemoved: 0,
-          now: at('2026-05-29T00:00'),
-        },
-      },
-    );
+    const purged = after(expired, ...purgeWithoutHolders('p1', at('2026-05-29T00:00')));
     expect(fold(subscriptionDecider, purged).status).toBe('purged');
     spec
       .given(purged)
