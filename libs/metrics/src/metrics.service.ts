@@ -49,6 +49,7 @@ export class MetricsService {
   private readonly httpSeconds: Histogram<'method' | 'route' | 'status_code'>;
   private readonly jobLagSeconds: Histogram<'queue' | 'job'>;
   private readonly purges: Counter<'outcome'>;
+  private readonly purgeVerificationFailures: Counter<'holder'>;
   private readonly reconcilerRepairs: Counter<'kind'>;
 
   constructor(options: MetricsServiceOptions = {}) {
@@ -83,6 +84,11 @@ export class MetricsService {
       help: 'Product-data purges by outcome (completed, deferred, failed, …).',
       labelNames: ['outcome'],
     });
+    this.purgeVerificationFailures = this.counter({
+      name: 'purge_verification_failures_total',
+      help: 'D11: a data holder, asked after deleting, still found data of the subscription (the purge stays open).',
+      labelNames: ['holder'],
+    });
     this.reconcilerRepairs = this.counter({
       name: 'reconciler_repairs_total',
       help: 'Jobs the reconciler recreated or removed to match the log, by kind.',
@@ -116,6 +122,11 @@ export class MetricsService {
   /** Purge hook: one purge reached `outcome`. */
   recordPurge(outcome: string): void {
     this.purges.inc({ outcome });
+  }
+
+  /** D11 purge hook: `holder` still found data when asked to verify its deletion. */
+  recordPurgeVerificationFailure(holder: string): void {
+    this.purgeVerificationFailures.inc({ holder });
   }
 
   /** Reconciler hook: `count` repairs of one kind (e.g. 'job_recreated', 'job_removed'). */

@@ -4,11 +4,14 @@ import {
   type AccountEvent,
   accountStreamId,
   fold,
+  type HolderVerification,
   isRegistered,
+  type PurgeInProgress,
   parseInstant,
   type RegisteredSubscription,
   subscriptionDecider,
   subscriptionStreamId,
+  type SubscriptionState,
 } from '@app/domain';
 import type { CommandContext } from '@app/command-handling';
 import type { EventStore } from '@app/event-store';
@@ -36,15 +39,23 @@ export type PurgeOutcome =
       status:
         'not_registered' | 'not_expired' | 'not_due' | 'deferred_by_legal_hold' | 'already_purged';
     }
-  | { status: 'open'; purgeId: string; failedHolders: string[] }
+  | {
+      status: 'open';
+      purgeId: string;
+      /** Holders that did not answer (or answered an error) this run. */
+      failedHolders: string[];
+      /** D11: holders that still found data of the subscription after deleting. */
+      unverifiedHolders: string[];
+    }
   | { status: 'purged'; purgeId: string };
 
 /**
- * R15: the purge as a process of events, each step idempotent so that a crash anywhere resumes
- * without double counting: StartPurge (guards: expired, purgeAt reached, no legal hold) → one
- * RecordHolderPurged per data holder → key shredding, read-model scrub, job removal, disk
- * compaction → CompletePurge with the receipt. A holder that fails leaves the purge open (the
- * job retries it); it is never recorded as done.
+ * R15, D11: the purge as a process of events, each step idempotent so that a crash anywhere
+ * resumes without double counting: StartPurge (guards: expired, purgeAt reached, no legal hold) →
+ * one RecordHolderPurged per data holder → VerifyPurge (each holder asked what remains) → key
+ * shredding, read-model scrub, job removal, disk compaction → CompletePurge with the receipt. A
+ * holder that fails, or still finds data, leaves the purge open (the job retries it); it is never
+ * recorded as done.
  */
 @Injectable()
 export class PurgeProcess {
@@ -122,7 +133,12 @@ export class PurgeProcess {
       }
     }
     if (failedHolders.length > 0)
-      return { status: 'open', purgeId: state.purge.purgeId, failedHolders };
+      return { status: 'open', purgeId: state.purge.purgeId, failedHolders, unverifiedHolders: [] };
+
+    if (!state.purge.verification) {
+      const open = await this.verify({ ...state, purge: state.purge }, started.revision, context);
+      if (open) return open;
+    }
 
     // Product data is gone; now the personal data: shred the key, scrub the read models.
     const keyId = subscriptionKeyId(subscriptionId);
@@ -150,6 +166,62 @@ export class PurgeProcess {
       stepContext(context, 'complete'),
     );
     return { status: 'purged', purgeId: state.purge.purgeId };
+  }
+
+  /**
+   * D11: asks every holder what remains. A holder that still finds data is sent its purge request
+   * again (same idempotency key: it deletes what is left) and asked once more; what it then still
+   * finds is recorded (PurgeVerificationFailed) and keeps the purge open. Null: verified.
+   */
+  private async verify(
+    state: Extract<SubscriptionState, { status: 'expired' }> & { purge: PurgeInProgress },
+    revision: number,
+    context: CommandContext,
+  ): Promise<Extract<PurgeOutcome, { status: 'open' }> | null> {
+    const { subscriptionId, accountId, productId, purge } = state;
+    const verifications: HolderVerification[] = [];
+    const failedHolders: string[] = [];
+    for (const name of purge.holders) {
+      const holder = this.holders.holder(productId, name);
+      const request = {
+        purgeId: purge.purgeId,
+        subscriptionId,
+        accountId,
+        productId,
+        idempotencyKey: `${purge.purgeId}-${name}`,
+      };
+      try {
+        if (!holder) throw new HolderFailedError(name, 'is no longer configured');
+        let answer = await holder.verify(request);
+        if (answer.remainingItems > 0) {
+          await holder.purge(request);
+          answer = await holder.verify(request);
+        }
+        verifications.push(answer);
+      } catch (error) {
+        if (!(error instanceof HolderFailedError)) throw error;
+        failedHolders.push(name);
+      }
+    }
+    const unverifiedHolders = verifications
+      .filter((v) => v.remainingItems > 0)
+      .map((v) => v.holder);
+    for (const holder of unverifiedHolders) this.metrics?.recordPurgeVerificationFailure(holder);
+    // The step's key names the stream's revision and the answers: a retry that finds something
+    // else is a new command, not a replay of the earlier finding.
+    const finding = verifications.map((v) => `${v.holder}:${v.remainingItems}`).join(',');
+    if (failedHolders.length === 0)
+      await this.runner.run(
+        subscriptionStreamId(subscriptionId),
+        subscriptionDecider,
+        {
+          type: 'VerifyPurge',
+          data: { subscriptionId, purgeId: purge.purgeId, verifications, now: this.runner.now() },
+        },
+        stepContext(context, `verify@${revision}(${finding})`),
+      );
+    if (failedHolders.length === 0 && unverifiedHolders.length === 0) return null;
+    return { status: 'open', purgeId: purge.purgeId, failedHolders, unverifiedHolders };
   }
 
   private async load(subscriptionId: string): Promise<RegisteredSubscription | null> {

@@ -301,6 +301,26 @@ function decideSubscription(n: number, subscriptionId: string, accountId: string
       );
       run(
         {
+          type: 'VerifyPurge',
+          data: {
+            subscriptionId,
+            purgeId,
+            verifications: [
+              {
+                holder: 'local',
+                remainingItems: 0,
+                method: 'marker_scan',
+                externalReceiptId: null,
+              },
+            ],
+            now: purgeAt,
+          },
+        },
+        null,
+        'system',
+      );
+      run(
+        {
           type: 'CompletePurge',
           data: {
             subscriptionId,

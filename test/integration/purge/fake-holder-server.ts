@@ -4,17 +4,29 @@ import type { AddressInfo } from 'node:net';
 
 export interface HolderCall {
   idempotencyKey: string;
-  body: { purgeId: string; subscriptionId: string; accountId: string; productId: string };
+  body: {
+    action?: 'verify';
+    purgeId: string;
+    subscriptionId: string;
+    accountId: string;
+    productId: string;
+  };
   signatureValid: boolean;
 }
 
 /**
  * A real HTTP server playing a product's data holder: verifies the HMAC signature, deletes
  * "items" once per idempotency key and answers the same receipt when asked again. `behaviour`
- * decides each answer (fail, hang) so tests can drive retries and timeouts.
+ * decides each answer (fail, hang) so tests can drive retries and timeouts. D11: `POST …/verify`
+ * answers how many items of the subscription it still holds (`leftBehind`, 0 by default);
+ * those calls are in `verifyCalls`, the purge requests in `calls`.
  */
 export class HolderServer {
   readonly calls: HolderCall[] = [];
+  readonly verifyCalls: HolderCall[] = [];
+  /** D11: what a verify request for this subscription finds left (after its purge). */
+  leftBehind: (subscriptionId: string) => number = () => 0;
+  verifyBehaviour: (call: HolderCall) => 'ok' | 'fail' = () => 'ok';
   private readonly receipts = new Map<string, object>();
   private server!: Server;
   url = '';
@@ -49,6 +61,7 @@ export class HolderServer {
       body: JSON.parse(raw),
       signatureValid,
     };
+    if (req.url?.endsWith('/verify')) return this.verify(call, res);
     this.calls.push(call);
     if (!signatureValid) return void res.writeHead(401).end('{"error":"bad signature"}');
     const what = this.behaviour(call, this.calls.length);
@@ -66,5 +79,17 @@ export class HolderServer {
       this.itemsHeld = 0;
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(receipt));
+  }
+
+  private verify(call: HolderCall, res: ServerResponse): void {
+    this.verifyCalls.push(call);
+    if (!call.signatureValid || call.body.action !== 'verify')
+      return void res.writeHead(401).end('{"error":"bad signature"}');
+    if (this.verifyBehaviour(call) === 'fail')
+      return void res.writeHead(500).end('{"error":"boom"}');
+    const remainingItems = this.leftBehind(call.body.subscriptionId);
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ remainingItems, receiptId: `verify-${this.verifyCalls.length}` }));
   }
 }

@@ -60,9 +60,10 @@ describe('purge through the lifecycle (R15, R17)', () => {
 
     await moveClock(t, purgeAt);
     const all = await events(t, 'sub_life');
-    expect(all.map((e) => e.type).slice(-3)).toEqual([
+    expect(all.map((e) => e.type).slice(-4)).toEqual([
       'PurgeStarted',
       'ProductDataHolderPurged',
+      'PurgeVerified',
       'ProductDataPurged',
     ]);
     expect(all.at(-1)!.data).toMatchObject({

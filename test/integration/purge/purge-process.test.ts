@@ -42,9 +42,10 @@ describe('purge (R15) on the real app: SQLite files, local data holder, controll
     await t.clock.advanceTo(purgeAt);
     expect(await purge(t, 'sub_p1')).toMatchObject({ status: 'purged' });
     const types = await eventTypes(t, 'sub_p1');
-    expect(types.slice(-3)).toEqual([
+    expect(types.slice(-4)).toEqual([
       'PurgeStarted',
       'ProductDataHolderPurged',
+      'PurgeVerified',
       'ProductDataPurged',
     ]);
 
@@ -76,9 +77,10 @@ describe('purge (R15) on the real app: SQLite files, local data holder, controll
     const ctx = { ...systemContext(), commandId: 'purge-sub_key-job', requestHash: 'job' };
     expect(await t.app.get(PurgeProcess).run('sub_key', ctx)).toMatchObject({ status: 'purged' });
     expect(await t.app.get(PurgeProcess).run('sub_key', ctx)).toEqual({ status: 'already_purged' });
-    expect((await eventTypes(t, 'sub_key')).slice(-3)).toEqual([
+    expect((await eventTypes(t, 'sub_key')).slice(-4)).toEqual([
       'PurgeStarted',
       'ProductDataHolderPurged',
+      'PurgeVerified',
       'ProductDataPurged',
     ]);
   });

@@ -12,12 +12,17 @@ export interface OpenPurge {
   /** Data holders that confirmed so far; the others keep the purge open. */
   holdersDone: string[];
   holders: string[];
+  /**
+   * D11: what the last verification found left behind, per holder (empty: none found, or not
+   * asked yet). Data found keeps the purge open; the job deletes again and asks again.
+   */
+  remaining: { holder: string; remainingItems: number; checkedAt: string }[];
 }
 
 /**
- * R15: purges that started but have no ProductDataPurged yet — typically a data holder that keeps
- * failing. An open purge is never reported done; operators watch this list (and the
- * purges_total{outcome="open"} metric) until it is empty.
+ * R15, D11: purges that started but have no ProductDataPurged yet — typically a data holder that
+ * keeps failing, or one that still finds data when asked to verify. An open purge is never reported done; operators watch this list (and the
+ * purges_total{outcome="open"} and purge_verification_failures_total metrics) until it is empty.
  */
 @ApiTags('operations')
 @Controller('v1/ops/purges')
@@ -36,7 +41,12 @@ export class OpenPurgesController {
     const rows = await db
       .selectFrom('rm_audit_events')
       .select(['subscription_id', 'account_id', 'type', 'data', 'recorded_at'])
-      .where('type', 'in', ['PurgeStarted', 'ProductDataHolderPurged'])
+      .where('type', 'in', [
+        'PurgeStarted',
+        'ProductDataHolderPurged',
+        'PurgeVerificationFailed',
+        'PurgeVerified',
+      ])
       .where('subscription_id', 'not in', (q) =>
         q
           .selectFrom('rm_audit_events')
@@ -51,8 +61,9 @@ export class OpenPurgesController {
       if (!row.subscription_id) continue;
       const data = JSON.parse(row.data) as {
         purgeId?: string;
-        holders?: string[];
         receipt?: { holder?: string };
+        checkedAt?: string;
+        holders?: string[] | { holder: string; remainingItems: number }[];
       };
       if (row.type === 'PurgeStarted')
         open.set(row.subscription_id, {
@@ -60,10 +71,24 @@ export class OpenPurgesController {
           accountId: row.account_id,
           purgeId: data.purgeId ?? null,
           startedAt: row.recorded_at,
-          holders: data.holders ?? [],
+          holders: (data.holders as string[] | undefined) ?? [],
           holdersDone: [],
+          remaining: [],
         });
-      else if (data.receipt?.holder)
+      else if (row.type === 'PurgeVerificationFailed') {
+        const purge = open.get(row.subscription_id);
+        if (purge)
+          purge.remaining = (data.holders as { holder: string; remainingItems: number }[]).map(
+            (h) => ({
+              holder: h.holder,
+              remainingItems: h.remainingItems,
+              checkedAt: data.checkedAt!,
+            }),
+          );
+      } else if (row.type === 'PurgeVerified') {
+        const purge = open.get(row.subscription_id);
+        if (purge) purge.remaining = [];
+      } else if (data.receipt?.holder)
         open.get(row.subscription_id)?.holdersDone.push(data.receipt.holder);
     }
     return { items: [...open.values()] };

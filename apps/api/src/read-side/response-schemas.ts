@@ -804,6 +804,11 @@ export const openPurgesSchema = z.object({
       startedAt: instant,
       holdersDone: z.array(z.string()).describe('Data holders that confirmed so far'),
       holders: z.array(z.string()),
+      remaining: z
+        .array(z.object({ holder: z.string(), remainingItems: z.int().min(1), checkedAt: instant }))
+        .describe(
+          'D11: what the last verification found left behind, per holder; the purge stays open until every holder finds nothing',
+        ),
     }),
   ),
 });

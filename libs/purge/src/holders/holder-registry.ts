@@ -15,6 +15,7 @@ const holderSchema = z.discriminatedUnion('kind', [
     kind: z.literal('http'),
     name: z.string().regex(/^[a-z0-9-]{1,40}$/),
     url: z.url(),
+    verifyUrl: z.url().optional(),
     secretEnv: z.string().min(1),
     timeoutMs: z.number().int().positive().optional(),
     attempts: z.number().int().min(1).max(10).optional(),
@@ -44,6 +45,7 @@ export class HolderRegistry {
           return new HttpProductDataHolder({
             name: h.name,
             url: h.url,
+            verifyUrl: h.verifyUrl,
             secret,
             timeoutMs: h.timeoutMs,
             attempts: h.attempts,

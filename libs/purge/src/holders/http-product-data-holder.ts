@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { HolderReceipt } from '@app/domain';
+import type { HolderReceipt, HolderVerification } from '@app/domain';
 import {
   HolderFailedError,
   type ProductDataHolder,
@@ -9,6 +9,8 @@ import {
 export interface HttpHolderOptions {
   readonly name: string;
   readonly url: string;
+  /** Where the verify request goes (D11); the purge URL followed by `/verify` when not given. */
+  readonly verifyUrl?: string;
   /** Shared secret for the HMAC-SHA256 signature the holder verifies. */
   readonly secret: string;
   readonly timeoutMs?: number;
@@ -25,6 +27,22 @@ interface HolderResponse {
   bytesDeleted?: number;
   contentHash: string;
   receiptId: string;
+}
+
+/** What a holder answers a verify request with a 2xx: what it still finds of the subscription. */
+interface VerifyResponse {
+  remainingItems: number;
+  receiptId?: string;
+}
+
+function isVerifyResponse(x: unknown): x is VerifyResponse {
+  const r = x as Partial<VerifyResponse> | null;
+  return (
+    !!r &&
+    Number.isInteger(r.remainingItems) &&
+    r.remainingItems! >= 0 &&
+    (r.receiptId === undefined || typeof r.receiptId === 'string')
+  );
 }
 
 function isHolderResponse(x: unknown): x is HolderResponse {
@@ -45,10 +63,11 @@ export function signPurgeRequest(secret: string, timestamp: string, body: string
 }
 
 /**
- * A product's own service that holds data of our subscriptions. POSTs the purge request signed
- * with HMAC-SHA256 (headers X-Purge-Timestamp and X-Purge-Signature: sha256=<hex>) and an
- * Idempotency-Key; retries timeouts, network errors, 429 and 5xx with exponential backoff; any
- * 2xx with a well-formed receipt counts, anything else fails the holder for this run.
+ * A product's own service that holds data of our subscriptions. POSTs the purge request, and
+ * after it the verify request (D11), each signed with HMAC-SHA256 (headers X-Purge-Timestamp and
+ * X-Purge-Signature: sha256=<hex>) with an Idempotency-Key; retries timeouts, network errors, 429
+ * and 5xx with exponential backoff; a 2xx with a well-formed answer counts, anything else fails
+ * the holder for this run (the purge stays open and the job retries it).
  */
 export class HttpProductDataHolder implements ProductDataHolder {
   readonly name: string;
@@ -58,11 +77,50 @@ export class HttpProductDataHolder implements ProductDataHolder {
   }
 
   async purge(request: PurgeRequest): Promise<HolderReceipt> {
+    const answer = await this.send(
+      this.o.url,
+      purgeBody(request),
+      request.idempotencyKey,
+      isHolderResponse,
+    );
+    return {
+      holder: this.name,
+      itemsDeleted: answer.itemsDeleted,
+      bytesDeleted: answer.bytesDeleted ?? 0,
+      contentHash: answer.contentHash,
+      location: new URL(this.o.url).origin,
+      externalReceiptId: answer.receiptId,
+    };
+  }
+
+  async verify(request: PurgeRequest): Promise<HolderVerification> {
+    // `action` makes a verify request's signature differ from the purge request's for the same ids.
+    const body = { action: 'verify', ...purgeBody(request) };
+    const answer = await this.send(
+      this.o.verifyUrl ?? `${this.o.url.replace(/\/+$/, '')}/verify`,
+      body,
+      `${request.idempotencyKey}-verify`,
+      isVerifyResponse,
+    );
+    return {
+      holder: this.name,
+      remainingItems: answer.remainingItems,
+      method: 'http',
+      externalReceiptId: answer.receiptId ?? null,
+    };
+  }
+
+  private async send<T>(
+    url: string,
+    payload: object,
+    idempotencyKey: string,
+    wellFormed: (x: unknown) => x is T,
+  ): Promise<T> {
     const attempts = this.o.attempts ?? 4;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        return await this.attempt(request);
+        return await this.attempt(url, JSON.stringify(payload), idempotencyKey, wellFormed);
       } catch (error) {
         lastError = error;
         if (error instanceof HolderFailedError && !isRetryable(error)) throw error;
@@ -76,22 +134,21 @@ export class HttpProductDataHolder implements ProductDataHolder {
         });
   }
 
-  private async attempt(request: PurgeRequest): Promise<HolderReceipt> {
-    const body = JSON.stringify({
-      purgeId: request.purgeId,
-      subscriptionId: request.subscriptionId,
-      accountId: request.accountId,
-      productId: request.productId,
-    });
+  private async attempt<T>(
+    url: string,
+    body: string,
+    idempotencyKey: string,
+    wellFormed: (x: unknown) => x is T,
+  ): Promise<T> {
     const timestamp = String(this.o.nowSeconds?.() ?? Math.floor(Date.now() / 1000));
     let response: Response;
     try {
-      response = await fetch(this.o.url, {
+      response = await fetch(url, {
         method: 'POST',
         body,
         headers: {
           'content-type': 'application/json',
-          'idempotency-key': request.idempotencyKey,
+          'idempotency-key': idempotencyKey,
           'x-purge-timestamp': timestamp,
           'x-purge-signature': `sha256=${signPurgeRequest(this.o.secret, timestamp, body)}`,
         },
@@ -112,19 +169,21 @@ export class HttpProductDataHolder implements ProductDataHolder {
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new HolderFailedError(this.name, 'answered 2xx without a JSON receipt');
+      throw new HolderFailedError(this.name, 'answered 2xx without a JSON answer');
     }
-    if (!isHolderResponse(parsed))
-      throw new HolderFailedError(this.name, 'answered 2xx with a malformed receipt');
-    return {
-      holder: this.name,
-      itemsDeleted: parsed.itemsDeleted,
-      bytesDeleted: parsed.bytesDeleted ?? 0,
-      contentHash: parsed.contentHash,
-      location: new URL(this.o.url).origin,
-      externalReceiptId: parsed.receiptId,
-    };
+    if (!wellFormed(parsed))
+      throw new HolderFailedError(this.name, 'answered 2xx with a malformed answer');
+    return parsed;
   }
+}
+
+function purgeBody(request: PurgeRequest) {
+  return {
+    purgeId: request.purgeId,
+    subscriptionId: request.subscriptionId,
+    accountId: request.accountId,
+    productId: request.productId,
+  };
 }
 
 function isRetryable(error: HolderFailedError): boolean {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -14,10 +14,12 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { HolderReceipt } from '@app/domain';
+import type { HolderReceipt, HolderVerification } from '@app/domain';
 import type { ProductDataHolder, PurgeRequest } from './product-data-holder.port';
 
 const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** D11: planted in every subscription's folder at registration; verification looks for it. */
+const MARKER = '.marker';
 
 /**
  * Product data this service keeps itself in the embedded mode: per subscription, a folder under
@@ -27,6 +29,10 @@ const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * Purging writes the receipt first (counts and hashes only), then overwrites every file with
  * zeros, fsyncs, and unlinks it: a crash between the two leaves the receipt, so the retry answers
  * the same counts instead of "nothing found".
+ *
+ * D11: `seed` plants a marker (a random token, no personal data) beside the data; `verify` looks
+ * for it and scans the subscription's folders (the live one and a half-made one) for any file
+ * left, and counts what it finds.
  */
 export class LocalProductDataStore implements ProductDataHolder {
   readonly name = 'local';
@@ -82,6 +88,7 @@ export class LocalProductDataStore implements ProductDataHolder {
       join(tmp, 'settings.json'),
       JSON.stringify({ accountId, productId, locale: 'it-IT', defaultRoom: `room-${seedText}` }),
     );
+    writeFileSync(join(tmp, MARKER), randomBytes(16).toString('hex'));
     renameSync(tmp, folder);
     return 1;
   }
@@ -95,7 +102,9 @@ export class LocalProductDataStore implements ProductDataHolder {
   } {
     const folder = this.folderOf(subscriptionId);
     if (!existsSync(folder)) return { files: [], items: 0, bytes: 0, contentHash: sha256([]) };
-    const files = readdirSync(folder).sort();
+    const files = readdirSync(folder)
+      .filter((f) => f !== MARKER)
+      .sort();
     const contents = files.map((f) => readFileSync(join(folder, f)));
     let items = 0;
     files.forEach((f, i) => {
@@ -135,6 +144,20 @@ export class LocalProductDataStore implements ProductDataHolder {
     writeDurably(receiptFile, JSON.stringify(receipt));
     this.shred(request.subscriptionId);
     return Promise.resolve(receipt);
+  }
+
+  async verify(request: PurgeRequest): Promise<HolderVerification> {
+    const folder = this.folderOf(request.subscriptionId);
+    let remainingItems = 0;
+    // Every file counts, the marker among them; a folder left empty still counts as one item.
+    for (const dir of [folder, `${folder}.seeding`])
+      if (existsSync(dir)) remainingItems += Math.max(1, readdirSync(dir).length);
+    return Promise.resolve({
+      holder: this.name,
+      remainingItems,
+      method: 'marker_scan',
+      externalReceiptId: null,
+    });
   }
 
   private shred(subscriptionId: string): void {

@@ -175,6 +175,22 @@ export class LogDriver {
       null,
       'system',
     );
+    await this.subscription(
+      subscriptionId,
+      {
+        type: 'VerifyPurge',
+        data: {
+          subscriptionId,
+          purgeId,
+          verifications: [
+            { holder: 'local', remainingItems: 0, method: 'marker_scan', externalReceiptId: null },
+          ],
+          now: this.now(),
+        },
+      },
+      null,
+      'system',
+    );
     return this.subscription(
       subscriptionId,
       {

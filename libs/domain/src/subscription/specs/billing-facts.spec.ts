@@ -14,7 +14,6 @@ import {
   purgeWithoutHolders,
 } from '../../testing/subscription.fixtures';
 import { previewCancellation } from '../cancellation-preview';
-import type { SubscriptionCommand } from '../subscription.commands';
 import type { SubscriptionEvent } from '../subscription.events';
 import type { RegisteredSubscription } from '../subscription.state';
 
