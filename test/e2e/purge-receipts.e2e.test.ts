@@ -99,13 +99,18 @@ describe('D11: signed, chained purge receipts checked offline', () => {
         previousHash: string;
         position: string;
         verified: boolean;
+        receipt: { verification?: { holders: { holder: string; remainingItems: number }[] } };
         signature: { alg: string; kid: string; value: string };
       }[];
     }>().items;
     expect(page.map((r) => r.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(page[0]!.previousHash).toBe('0'.repeat(64));
     for (const r of page) {
-      expect(r.verified).toBe(false);
+      // D11: every holder (here the local one) was asked after deleting and found nothing left.
+      expect(r.verified).toBe(true);
+      expect(r.receipt.verification?.holders).toEqual([
+        expect.objectContaining({ holder: 'local', remainingItems: 0, method: 'marker_scan' }),
+      ]);
       expect(r.signature).toMatchObject({ alg: 'Ed25519', value: expect.any(String) });
     }
     const lines = exportText.trimEnd().split('\n');

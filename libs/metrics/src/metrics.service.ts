@@ -49,7 +49,7 @@ export class MetricsService {
   private readonly httpSeconds: Histogram<'method' | 'route' | 'status_code'>;
   private readonly jobLagSeconds: Histogram<'queue' | 'job'>;
   private readonly purges: Counter<'outcome'>;
-  private readonly purgeVerificationFailures: Counter<'holder'>;
+  private readonly purgeVerificationFailures: Counter<'holder' | 'reason'>;
   private readonly reconcilerRepairs: Counter<'kind'>;
 
   constructor(options: MetricsServiceOptions = {}) {
@@ -86,8 +86,8 @@ export class MetricsService {
     });
     this.purgeVerificationFailures = this.counter({
       name: 'purge_verification_failures_total',
-      help: 'D11: a data holder, asked after deleting, still found data of the subscription (the purge stays open).',
-      labelNames: ['holder'],
+      help: 'D11: a data holder, asked after deleting, still found data of the subscription (reason="data_remains") or did not answer (reason="no_answer"); the purge stays open. Counted per attempt.',
+      labelNames: ['holder', 'reason'],
     });
     this.reconcilerRepairs = this.counter({
       name: 'reconciler_repairs_total',
@@ -124,9 +124,9 @@ export class MetricsService {
     this.purges.inc({ outcome });
   }
 
-  /** D11 purge hook: `holder` still found data when asked to verify its deletion. */
-  recordPurgeVerificationFailure(holder: string): void {
-    this.purgeVerificationFailures.inc({ holder });
+  /** D11 purge hook: `holder` still found data, or did not answer, when asked to verify. */
+  recordPurgeVerificationFailure(holder: string, reason: 'data_remains' | 'no_answer'): void {
+    this.purgeVerificationFailures.inc({ holder, reason });
   }
 
   /** Reconciler hook: `count` repairs of one kind (e.g. 'job_recreated', 'job_removed'). */

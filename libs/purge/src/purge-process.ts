@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import {
   accountDecider,
@@ -135,20 +136,22 @@ export class PurgeProcess {
     if (failedHolders.length > 0)
       return { status: 'open', purgeId: state.purge.purgeId, failedHolders, unverifiedHolders: [] };
 
-    if (!state.purge.verification) {
-      const open = await this.verify({ ...state, purge: state.purge }, started.revision, context);
-      if (open) return open;
-    }
-
-    // Product data is gone; now the personal data: shred the key, scrub the read models.
+    // Product data is deleted; now the personal data: shred the key, scrub the read models. Before
+    // the verification, so that a holder keeping the purge open does not keep personal data too.
     const keyId = subscriptionKeyId(subscriptionId);
     // The base id is listed even when a resumed purge finds it already shredded.
     const keysShredded = [
       ...new Set([keyId, ...(await this.keys.destroyAllGenerations(keyId, state.accountId))]),
     ];
     const rowsScrubbed = (await this.scrubber?.scrubSubscription(subscriptionId)) ?? 0;
-    const jobsRemoved = (await this.jobs?.removeJobsOf(subscriptionId)) ?? 0;
     for (const c of this.compactors ?? []) await c.compact();
+
+    if (!state.purge.verification) {
+      const open = await this.verify({ ...state, purge: state.purge }, started.revision, context);
+      if (open) return open;
+    }
+    // Only now: an open purge keeps its job, which retries it.
+    const jobsRemoved = (await this.jobs?.removeJobsOf(subscriptionId)) ?? 0;
     await this.runner.run(
       streamId,
       subscriptionDecider,
@@ -170,8 +173,10 @@ export class PurgeProcess {
 
   /**
    * D11: asks every holder what remains. A holder that still finds data is sent its purge request
-   * again (same idempotency key: it deletes what is left) and asked once more; what it then still
-   * finds is recorded (PurgeVerificationFailed) and keeps the purge open. Null: verified.
+   * again under a new idempotency key (a holder answering a repeated key from its cache would
+   * delete nothing) and asked once more; what it then still finds is recorded
+   * (PurgeVerificationFailed) and keeps the purge open. A holder that does not answer keeps it open
+   * too, unrecorded, like a holder that does not answer the purge request. Null: verified.
    */
   private async verify(
     state: Extract<SubscriptionState, { status: 'expired' }> & { purge: PurgeInProgress },
@@ -194,19 +199,26 @@ export class PurgeProcess {
         if (!holder) throw new HolderFailedError(name, 'is no longer configured');
         let answer = await holder.verify(request);
         if (answer.remainingItems > 0) {
-          await holder.purge(request);
+          // A key of its own per attempt: a retry with an unchanged finding writes nothing, so no
+          // state of the stream would tell two attempts apart.
+          await holder.purge({
+            ...request,
+            idempotencyKey: `${request.idempotencyKey}-again-${randomUUID()}`,
+          });
           answer = await holder.verify(request);
         }
         verifications.push(answer);
       } catch (error) {
         if (!(error instanceof HolderFailedError)) throw error;
         failedHolders.push(name);
+        this.metrics?.recordPurgeVerificationFailure(name, 'no_answer');
       }
     }
     const unverifiedHolders = verifications
       .filter((v) => v.remainingItems > 0)
       .map((v) => v.holder);
-    for (const holder of unverifiedHolders) this.metrics?.recordPurgeVerificationFailure(holder);
+    for (const holder of unverifiedHolders)
+      this.metrics?.recordPurgeVerificationFailure(holder, 'data_remains');
     // The step's key names the stream's revision and the answers: a retry that finds something
     // else is a new command, not a replay of the earlier finding.
     const finding = verifications.map((v) => `${v.holder}:${v.remainingItems}`).join(',');

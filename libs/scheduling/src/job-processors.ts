@@ -192,7 +192,9 @@ export class PurgeProcessor {
     });
     const status = typeof outcome?.status === 'string' ? outcome.status : 'unknown';
     if (status === 'open')
-      throw new Error(`the purge of ${subscriptionId} is open (a data holder failed); retrying`);
+      throw new Error(
+        `the purge of ${subscriptionId} is open (a data holder failed, or still holds data); retrying`,
+      );
     if (status === 'purged') return { outcome: 'purged', events: [] };
     if (status === 'deferred_by_legal_hold') return { outcome: 'purge-deferred', events: [] };
     const recorded = await this.store.readStream(subscriptionStreamId(subscriptionId));

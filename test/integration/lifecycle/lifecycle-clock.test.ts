@@ -140,18 +140,19 @@ describe('lifecycle on the real app with a controlled clock (BullMQ on a private
     await cancel(t, 'sub_j1');
     await moveClock(t, '2026-07-01T00:00:00.000Z');
     const all = await events(t, 'sub_j1');
-    // The purge job hands the purge to the purge process: started, the local holder, done.
-    // Between expiry and purge, the D7 notices at −30 and −7 days.
-    expect(all.map((e) => e.type).slice(-6)).toEqual([
+    // The purge job hands the purge to the purge process: started, the local holder, verified
+    // (D11), done. Between expiry and purge, the D7 notices at −30 and −7 days.
+    expect(all.map((e) => e.type).slice(-7)).toEqual([
       'SubscriptionExpired',
       'PurgeNoticeIssued',
       'PurgeNoticeIssued',
       'PurgeStarted',
       'ProductDataHolderPurged',
+      'PurgeVerified',
       'ProductDataPurged',
     ]);
-    expect(all.at(-6)!.data['expiredAt']).toBe(FEB_28);
-    expect(all.at(-3)!.data['startedAt']).toBe(PURGE_AFTER_FEB_28);
+    expect(all.at(-7)!.data['expiredAt']).toBe(FEB_28);
+    expect(all.at(-4)!.data['startedAt']).toBe(PURGE_AFTER_FEB_28);
     expect(all.at(-1)!.data['purgedAt']).toBe(PURGE_AFTER_FEB_28);
   });
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 export interface HolderCall {
   idempotencyKey: string;
   body: {
-    action?: 'verify';
+    action?: 'purge' | 'verify';
     purgeId: string;
     subscriptionId: string;
     accountId: string;
@@ -18,15 +18,19 @@ export interface HolderCall {
  * A real HTTP server playing a product's data holder: verifies the HMAC signature, deletes
  * "items" once per idempotency key and answers the same receipt when asked again. `behaviour`
  * decides each answer (fail, hang) so tests can drive retries and timeouts. D11: `POST …/verify`
- * answers how many items of the subscription it still holds (`leftBehind`, 0 by default);
- * those calls are in `verifyCalls`, the purge requests in `calls`.
+ * answers how many items of the subscription it still holds (`leftover`, none by default); a
+ * purge request under a new key deletes them unless `keepsLeftovers`. Verify calls are in
+ * `verifyCalls`, the purge requests in `calls`.
  */
 export class HolderServer {
   readonly calls: HolderCall[] = [];
   readonly verifyCalls: HolderCall[] = [];
-  /** D11: what a verify request for this subscription finds left (after its purge). */
-  leftBehind: (subscriptionId: string) => number = () => 0;
-  verifyBehaviour: (call: HolderCall) => 'ok' | 'fail' = () => 'ok';
+  /** D11: items of a subscription that its first deletion missed, by subscription id. */
+  readonly leftover = new Map<string, number>();
+  /** D11: a holder whose deletions keep missing them (until set back to false). */
+  keepsLeftovers = false;
+  private readonly deleted = new Set<string>();
+  verifyBehaviour: (call: HolderCall) => 'ok' | 'fail' | 'not-found' = () => 'ok';
   private readonly receipts = new Map<string, object>();
   private server!: Server;
   url = '';
@@ -63,11 +67,16 @@ export class HolderServer {
     };
     if (req.url?.endsWith('/verify')) return this.verify(call, res);
     this.calls.push(call);
-    if (!signatureValid) return void res.writeHead(401).end('{"error":"bad signature"}');
+    if (!signatureValid || call.body.action !== 'purge')
+      return void res.writeHead(401).end('{"error":"bad signature"}');
     const what = this.behaviour(call, this.calls.length);
     if (what === 'hang') return; // never answers: the client's timeout must fire
     if (what === 'fail') return void res.writeHead(500).end('{"error":"boom"}');
     let receipt = this.receipts.get(call.idempotencyKey);
+    const sub = call.body.subscriptionId;
+    // A deletion after the first one (a new key for the same subscription) takes what was left.
+    if (!receipt && this.deleted.has(sub) && !this.keepsLeftovers) this.leftover.delete(sub);
+    this.deleted.add(sub);
     if (!receipt) {
       receipt = {
         itemsDeleted: this.itemsHeld,
@@ -85,9 +94,10 @@ export class HolderServer {
     this.verifyCalls.push(call);
     if (!call.signatureValid || call.body.action !== 'verify')
       return void res.writeHead(401).end('{"error":"bad signature"}');
-    if (this.verifyBehaviour(call) === 'fail')
-      return void res.writeHead(500).end('{"error":"boom"}');
-    const remainingItems = this.leftBehind(call.body.subscriptionId);
+    const what = this.verifyBehaviour(call);
+    if (what === 'fail') return void res.writeHead(500).end('{"error":"boom"}');
+    if (what === 'not-found') return void res.writeHead(404).end('{"error":"no such route"}');
+    const remainingItems = this.leftover.get(call.body.subscriptionId) ?? 0;
     res
       .writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify({ remainingItems, receiptId: `verify-${this.verifyCalls.length}` }));

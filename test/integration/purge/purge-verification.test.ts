@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProductDataPurged, PurgeVerificationFailed } from '@app/domain';
 import type { EventStore } from '@app/event-store';
-import { EVENT_STORE } from '@app/infrastructure';
+import { EVENT_STORE, type GenerationalKeyStore, KEY_STORE } from '@app/infrastructure';
 import { HttpProductDataHolder, LocalProductDataStore } from '@app/purge';
 import { auth, startApp, type TestApp, TOKENS } from '../../support/app-harness';
 import { HolderServer } from './fake-holder-server';
@@ -47,7 +47,7 @@ describe('D11: the HTTP holder verify request', () => {
   };
 
   it('D11: POST <purge url>/verify, signed like the purge request but distinguishable from it, answers what remains', async () => {
-    server.leftBehind = () => 2;
+    server.leftover.set('s1', 2);
     const holder = new HttpProductDataHolder({
       name: 'recordings',
       url: server.url,
@@ -61,14 +61,14 @@ describe('D11: the HTTP holder verify request', () => {
     });
     expect(server.verifyCalls[0]).toMatchObject({
       signatureValid: true,
-      idempotencyKey: 'purge-s1-1-recordings-verify',
+      idempotencyKey: expect.stringMatching(/^purge-s1-1-recordings-verify-[0-9a-f-]{36}$/),
       body: { action: 'verify', purgeId: 'purge-s1-1', subscriptionId: 's1' },
     });
     expect(server.calls).toHaveLength(0);
   });
 
   it('D11: a verify answer with a negative count is malformed: the holder fails, nothing is assumed', async () => {
-    server.leftBehind = () => -1;
+    server.leftover.set('s1', -1);
     const holder = new HttpProductDataHolder({
       name: 'recordings',
       url: server.url,
@@ -107,8 +107,10 @@ describe('D11: a purge completes only when every holder finds nothing left', () 
     await server.stop();
   });
   beforeEach(() => {
-    server.leftBehind = () => 0;
+    server.leftover.clear();
+    server.keepsLeftovers = false;
     server.behaviour = () => 'ok';
+    server.verifyBehaviour = () => 'ok';
   });
 
   it('D11: the local holder plants a marker at registration; after the purge both holders verified, the signed receipt says verified', async () => {
@@ -125,7 +127,11 @@ describe('D11: a purge completes only when every holder finds nothing left', () 
       { holder: 'local', remainingItems: 0, method: 'marker_scan', externalReceiptId: null },
       { holder: 'recordings', remainingItems: 0, method: 'http', externalReceiptId: 'verify-1' },
     ]);
-    expect(server.verifyCalls.map((c) => c.body.subscriptionId)).toEqual(['sub_v1']);
+    expect(
+      server.verifyCalls
+        .filter((c) => c.body.subscriptionId === 'sub_v1')
+        .map((c) => c.body.action),
+    ).toEqual(['verify']);
 
     const listed = await until(async () => {
       const r = await t.app.inject({
@@ -141,9 +147,10 @@ describe('D11: a purge completes only when every holder finds nothing left', () 
     });
   });
 
-  it('D11: a holder still finding data keeps the purge open (recorded once, listed, counted in a metric); deleted again and asked again, it completes when nothing is left', async () => {
+  it('D11: a holder still finding data keeps the purge open (recorded once, listed, counted in a metric); deleted again under a new key and asked again, it completes when nothing is left', async () => {
     await dueForPurge(t, 'sub_v2');
-    server.leftBehind = (id) => (id === 'sub_v2' ? 3 : 0);
+    server.leftover.set('sub_v2', 3);
+    server.keepsLeftovers = true;
 
     const first = await purge(t, 'sub_v2');
     expect(first).toMatchObject({
@@ -151,19 +158,22 @@ describe('D11: a purge completes only when every holder finds nothing left', () 
       failedHolders: [],
       unverifiedHolders: ['recordings'],
     });
-    // Asked, sent its purge again (same key: delete what is left), asked again.
+    // Asked, sent its purge again under a new key (a cached answer would delete nothing), asked again.
     expect(server.verifyCalls.filter((c) => c.body.subscriptionId === 'sub_v2')).toHaveLength(2);
-    const purgeKeys = server.calls
-      .filter((c) => c.body.subscriptionId === 'sub_v2')
-      .map((c) => c.idempotencyKey);
-    expect(purgeKeys).toHaveLength(2);
-    expect(new Set(purgeKeys).size).toBe(1);
+    const keys = () =>
+      server.calls.filter((c) => c.body.subscriptionId === 'sub_v2').map((c) => c.idempotencyKey);
+    expect(keys()).toHaveLength(2);
+    expect(new Set(keys()).size).toBe(2);
     let events = await streamOf(t, 'sub_v2');
     expect(events.at(-1)).toMatchObject({
       type: 'PurgeVerificationFailed',
       data: { holders: [{ holder: 'recordings', remainingItems: 3, method: 'http' }] },
     });
     const failedAt = (events.at(-1)!.data as PurgeVerificationFailed['data']).checkedAt;
+    // The personal data does not wait for the holder: the key is shredded already.
+    expect(await t.app.get<GenerationalKeyStore>(KEY_STORE).listAccount('acc_p')).not.toContain(
+      'key-subscription-sub_v2',
+    );
 
     // Retried with the same finding: still open, nothing new written.
     expect(await purge(t, 'sub_v2')).toMatchObject({
@@ -189,14 +199,39 @@ describe('D11: a purge completes only when every holder finds nothing left', () 
     });
     const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(
-      /subscriptions_purge_verification_failures_total\{holder="recordings"\} [1-9]/,
+      /subscriptions_purge_verification_failures_total\{holder="recordings",reason="data_remains"\} [1-9]/,
     );
 
-    server.leftBehind = () => 0;
+    // The holder's deletion works again: the next retry deletes what was left, verifies, completes.
+    server.keepsLeftovers = false;
     expect(await purge(t, 'sub_v2')).toMatchObject({ status: 'purged' });
+    expect(server.leftover.has('sub_v2')).toBe(false);
     events = await streamOf(t, 'sub_v2');
     expect(events.map((e) => e.type).slice(-3)).toEqual([
       'PurgeVerificationFailed',
+      'PurgeVerified',
+      'ProductDataPurged',
+    ]);
+  });
+
+  it('D11: a holder that does not answer the verify request (no /verify route yet) keeps the purge open, unrecorded, counted as no_answer; the others are not asked to delete again', async () => {
+    await dueForPurge(t, 'sub_v4');
+    server.verifyBehaviour = () => 'not-found';
+    expect(await purge(t, 'sub_v4')).toMatchObject({
+      status: 'open',
+      failedHolders: ['recordings'],
+      unverifiedHolders: [],
+    });
+    const types = await eventTypes(t, 'sub_v4');
+    expect(types.filter((x) => x.startsWith('PurgeVerif'))).toEqual([]);
+    expect(types).not.toContain('ProductDataPurged');
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(
+      /subscriptions_purge_verification_failures_total\{holder="recordings",reason="no_answer"\} [1-9]/,
+    );
+    server.verifyBehaviour = () => 'ok';
+    expect(await purge(t, 'sub_v4')).toMatchObject({ status: 'purged' });
+    expect((await eventTypes(t, 'sub_v4')).slice(-2)).toEqual([
       'PurgeVerified',
       'ProductDataPurged',
     ]);

@@ -551,8 +551,9 @@ export const integrationEventSchema = z
         keysShredded: z.int().min(0),
         verified: z
           .boolean()
+          .optional()
           .describe(
-            'Every data holder confirmed that nothing of the subscription remains (D11); false only for purges completed before that step existed',
+            'Every data holder confirmed that nothing of the subscription remains (D11); false for purges completed before that step existed, absent on events published before it',
           ),
       },
     ),

@@ -30,8 +30,10 @@ export class RegisterSubscriptionHandler implements ICommandHandler<RegisterSubs
     if (!isRegistered(result.state))
       throw new DomainError('INVALID_STATE', 'Registration wrote nothing.');
     // Embedded mode: give the new subscription sample product data, so that its purge has real
-    // bytes to delete (idempotent: a retried registration finds the data there).
-    if (this.holders.holder(data.productId, this.productData.name))
+    // bytes to delete (idempotent: a retried registration finds the data there). Never once it
+    // expired: a registration replayed after the purge must not bring data back.
+    const live = ['trial', 'active', 'cancellation_pending'].includes(result.state.status);
+    if (live && this.holders.holder(data.productId, this.productData.name))
       this.productData.seed(data.subscriptionId, data.accountId, data.productId);
     return {
       ...(await this.reader.view(result.state, result.revision)),

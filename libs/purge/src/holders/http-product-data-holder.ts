@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { HolderReceipt, HolderVerification } from '@app/domain';
 import {
   HolderFailedError,
@@ -41,7 +41,7 @@ function isVerifyResponse(x: unknown): x is VerifyResponse {
     !!r &&
     Number.isInteger(r.remainingItems) &&
     r.remainingItems! >= 0 &&
-    (r.receiptId === undefined || typeof r.receiptId === 'string')
+    (r.receiptId === undefined || (typeof r.receiptId === 'string' && r.receiptId.length <= 200))
   );
 }
 
@@ -53,6 +53,7 @@ function isHolderResponse(x: unknown): x is HolderResponse {
     r.itemsDeleted! >= 0 &&
     typeof r.contentHash === 'string' &&
     typeof r.receiptId === 'string' &&
+    r.receiptId.length <= 200 &&
     (r.bytesDeleted === undefined || Number.isInteger(r.bytesDeleted))
   );
 }
@@ -79,7 +80,7 @@ export class HttpProductDataHolder implements ProductDataHolder {
   async purge(request: PurgeRequest): Promise<HolderReceipt> {
     const answer = await this.send(
       this.o.url,
-      purgeBody(request),
+      { action: 'purge', ...purgeBody(request) },
       request.idempotencyKey,
       isHolderResponse,
     );
@@ -94,12 +95,13 @@ export class HttpProductDataHolder implements ProductDataHolder {
   }
 
   async verify(request: PurgeRequest): Promise<HolderVerification> {
-    // `action` makes a verify request's signature differ from the purge request's for the same ids.
+    // `action` is signed: a verify request cannot be replayed as a purge request, nor the reverse.
     const body = { action: 'verify', ...purgeBody(request) };
+    // A read: a key of its own each time, so that no holder answers it from a cache.
     const answer = await this.send(
-      this.o.verifyUrl ?? `${this.o.url.replace(/\/+$/, '')}/verify`,
+      this.o.verifyUrl ?? verifyUrlOf(this.o.url),
       body,
-      `${request.idempotencyKey}-verify`,
+      `${request.idempotencyKey}-verify-${randomUUID()}`,
       isVerifyResponse,
     );
     return {
@@ -175,6 +177,13 @@ export class HttpProductDataHolder implements ProductDataHolder {
       throw new HolderFailedError(this.name, 'answered 2xx with a malformed answer');
     return parsed;
   }
+}
+
+/** `<purge url>/verify`, the query string kept where it was. */
+export function verifyUrlOf(purgeUrl: string): string {
+  const url = new URL(purgeUrl);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/verify`;
+  return url.toString();
 }
 
 function purgeBody(request: PurgeRequest) {

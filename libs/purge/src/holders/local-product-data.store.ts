@@ -148,10 +148,14 @@ export class LocalProductDataStore implements ProductDataHolder {
 
   async verify(request: PurgeRequest): Promise<HolderVerification> {
     const folder = this.folderOf(request.subscriptionId);
+    // Every file of the subscription's folders (a half-made one too) is an item left, the marker
+    // among them: where the marker is still found, the deletion missed this subscription's data.
+    // A folder left empty, or a file where a folder should be, counts as one item.
     let remainingItems = 0;
-    // Every file counts, the marker among them; a folder left empty still counts as one item.
-    for (const dir of [folder, `${folder}.seeding`])
-      if (existsSync(dir)) remainingItems += Math.max(1, readdirSync(dir).length);
+    for (const dir of [folder, `${folder}.seeding`]) {
+      if (!existsSync(dir)) continue;
+      remainingItems += statSync(dir).isDirectory() ? Math.max(1, readdirSync(dir).length) : 1;
+    }
     return Promise.resolve({
       holder: this.name,
       remainingItems,

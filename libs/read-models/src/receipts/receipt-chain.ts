@@ -69,7 +69,7 @@ export function unsignedReceipt(
   sequence: number,
   previousHash: string,
 ): UnsignedReceipt {
-  const receipt = JSON.parse(row.receipt) as { verification?: unknown };
+  const receipt = JSON.parse(row.receipt) as { verification?: unknown } | null;
   return {
     receiptId: row.event_id,
     sequence,
@@ -91,7 +91,7 @@ export function unsignedReceipt(
         row.actor_id !== null ? { actorId: row.actor_id, role: row.actor_role ?? 'user' } : null,
       channel: row.channel,
     },
-    verified: receipt.verification !== undefined,
+    verified: receipt?.verification !== undefined,
   };
 }
 

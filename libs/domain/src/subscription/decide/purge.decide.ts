@@ -1,4 +1,4 @@
-import { invalidState } from '../../shared/domain-error';
+import { invalidState, validationFailed } from '../../shared/domain-error';
 import { isBefore, parseInstant, toInstant } from '../../shared/time';
 import type {
   CompletePurge,
@@ -122,6 +122,14 @@ export function verifyPurge(
     throw invalidState(`Purge ${c.purgeId}: ${notDeleted.join(', ')} have not deleted yet.`, {
       missing: notDeleted,
     });
+  const bad = c.verifications.find(
+    (v) => !Number.isSafeInteger(v.remainingItems) || v.remainingItems < 0,
+  );
+  if (bad)
+    throw validationFailed(`Holder ${bad.holder}: remainingItems must be a whole number ≥ 0.`);
+  const holders = c.verifications.map((v) => v.holder);
+  if (new Set(holders).size !== holders.length)
+    throw validationFailed(`Purge ${c.purgeId}: a holder answered twice.`);
   const answers = purge.holders.map((h) => c.verifications.find((v) => v.holder === h));
   const unanswered = purge.holders.filter((_, i) => !answers[i]);
   if (unanswered.length > 0)

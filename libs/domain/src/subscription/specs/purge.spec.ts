@@ -284,8 +284,37 @@ describe('Purge (R15, D3)', () => {
         .thenThrows('INVALID_STATE', /recordings have not verified/);
     });
 
-    it('D11: a verified purge is not verified again', () => {
+    it('D11: a verified purge is not verified again, nor a purged subscription', () => {
       spec.given(after(deleted, verifiedBoth)).when(verifyWith(0, 0)).thenNothingHappens();
+      spec
+        .given(after(deleted, verifiedBoth, complete))
+        .when(verifyWith(0, 3))
+        .thenNothingHappens();
+    });
+
+    it('D11: an answer for another purge, a count that is not a whole number ≥ 0, or a holder answering twice is refused', () => {
+      spec
+        .given(deleted)
+        .when(verifyNothingLeft('purge-2', ['local', 'recordings'], purgeAt))
+        .thenThrows('INVALID_STATE', /purge-2 is not the one under way/);
+      for (const count of [-1, 1.5, Number.NaN])
+        spec
+          .given(deleted)
+          .when(verifyWith(0, count))
+          .thenThrows('VALIDATION_FAILED', /recordings/);
+      spec
+        .given(deleted)
+        .when(verifyNothingLeft('purge-1', ['local', 'recordings', 'local'], purgeAt))
+        .thenThrows('VALIDATION_FAILED', /answered twice/);
+    });
+
+    it('D11: a finding that changes is recorded again, back to an earlier one too', () => {
+      const a = after(deleted, verifyWith(0, 3));
+      const b = after(a, verifyWith(2, 0));
+      expect(b.at(-1)!.type).toBe('PurgeVerificationFailed');
+      expect(spec.given(b).when(verifyWith(0, 3)).thenEvents()[0]!.type).toBe(
+        'PurgeVerificationFailed',
+      );
     });
   });
 });
