@@ -32,7 +32,7 @@ export class OpenPurgesController {
   @Get('open')
   @ApiOperation({
     operationId: 'listOpenPurges',
-    summary: 'Purges started and not completed (a data holder keeps failing)',
+    summary: 'Purges started and not completed (a data holder keeps failing, or still finds data)',
   })
   @ApiOkResponse({ description: 'The open purges', schema: RESPONSES.openPurges })
   @RequireScope('ops')
