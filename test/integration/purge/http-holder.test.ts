@@ -1,7 +1,13 @@
 import { HolderFailedError, HttpProductDataHolder } from '@app/purge';
-import { auth, startApp, type TestApp, TOKENS } from '../../support/app-harness';
+import { auth, type TestApp, TOKENS } from '../../support/app-harness';
 import { HolderServer } from './fake-holder-server';
-import { eventTypes, purge, registerAndCancel, runTermEnd } from './purge-helpers';
+import {
+  eventTypes,
+  purge,
+  registerAndCancel,
+  runTermEnd,
+  startAppWithHttpHolder,
+} from './purge-helpers';
 
 const SECRET = 'holder-secret-for-tests';
 const request = {
@@ -81,31 +87,12 @@ describe('HTTP data holder against a real local HTTP server', () => {
 describe('a purge with a failing HTTP holder stays open, never "done"', () => {
   let server: HolderServer;
   let t: TestApp;
+  let close: () => Promise<void>;
   beforeAll(async () => {
     server = new HolderServer(SECRET);
-    await server.start();
-    process.env['DATA_HOLDERS'] = JSON.stringify({
-      '*': [
-        { kind: 'local' },
-        {
-          kind: 'http',
-          name: 'recordings',
-          url: server.url,
-          secretEnv: 'TEST_HOLDER_SECRET',
-          timeoutMs: 300,
-          attempts: 2,
-        },
-      ],
-    });
-    process.env['TEST_HOLDER_SECRET'] = SECRET;
-    t = await startApp();
+    ({ t, close } = await startAppWithHttpHolder(server, SECRET));
   });
-  afterAll(async () => {
-    delete process.env['DATA_HOLDERS'];
-    delete process.env['TEST_HOLDER_SECRET'];
-    await t.close();
-    await server.stop();
-  });
+  afterAll(() => close());
 
   it('R15: open while the holder fails (local part recorded once, listed in /v1/ops/purges/open), purged when it recovers, one receipt with both holders', async () => {
     const { expiresAt, purgeAt } = await registerAndCancel(t, 'sub_h');

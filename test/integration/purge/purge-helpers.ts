@@ -4,7 +4,8 @@ import { subscriptionDecider, subscriptionStreamId } from '@app/domain';
 import type { EventStore } from '@app/event-store';
 import { CommandRunner, EVENT_STORE } from '@app/infrastructure';
 import { PurgeProcess } from '@app/purge';
-import { auth, registrationBody, type TestApp, TOKENS } from '../../support/app-harness';
+import { auth, registrationBody, startApp, type TestApp, TOKENS } from '../../support/app-harness';
+import type { HolderServer } from './fake-holder-server';
 
 export const systemContext = (): CommandContext => ({
   commandId: null,
@@ -70,4 +71,39 @@ export async function eventTypes(t: TestApp, subscriptionId: string): Promise<st
   return (
     await t.app.get<EventStore>(EVENT_STORE).readStream(subscriptionStreamId(subscriptionId))
   ).map((e) => e.type);
+}
+
+/**
+ * The real app with two data holders for every product: the local one and `recordings`, a real
+ * HTTP server (HolderServer) signing with `secret`. `close` stops both and clears the settings.
+ */
+export async function startAppWithHttpHolder(
+  server: HolderServer,
+  secret: string,
+): Promise<{ t: TestApp; close: () => Promise<void> }> {
+  await server.start();
+  process.env['DATA_HOLDERS'] = JSON.stringify({
+    '*': [
+      { kind: 'local' },
+      {
+        kind: 'http',
+        name: 'recordings',
+        url: server.url,
+        secretEnv: 'TEST_HOLDER_SECRET',
+        timeoutMs: 300,
+        attempts: 2,
+      },
+    ],
+  });
+  process.env['TEST_HOLDER_SECRET'] = secret;
+  const t = await startApp();
+  return {
+    t,
+    close: async () => {
+      delete process.env['DATA_HOLDERS'];
+      delete process.env['TEST_HOLDER_SECRET'];
+      await t.close();
+      await server.stop();
+    },
+  };
 }

@@ -4,9 +4,15 @@ import type { ProductDataPurged, PurgeVerificationFailed } from '@app/domain';
 import type { EventStore } from '@app/event-store';
 import { EVENT_STORE, type GenerationalKeyStore, KEY_STORE } from '@app/infrastructure';
 import { HttpProductDataHolder, LocalProductDataStore } from '@app/purge';
-import { auth, startApp, type TestApp, TOKENS } from '../../support/app-harness';
+import { auth, type TestApp, TOKENS } from '../../support/app-harness';
 import { HolderServer } from './fake-holder-server';
-import { eventTypes, purge, registerAndCancel, runTermEnd } from './purge-helpers';
+import {
+  eventTypes,
+  purge,
+  registerAndCancel,
+  runTermEnd,
+  startAppWithHttpHolder,
+} from './purge-helpers';
 
 const SECRET = 'holder-secret-for-tests';
 
@@ -81,31 +87,12 @@ describe('D11: the HTTP holder verify request', () => {
 describe('D11: a purge completes only when every holder finds nothing left', () => {
   let server: HolderServer;
   let t: TestApp;
+  let close: () => Promise<void>;
   beforeAll(async () => {
     server = new HolderServer(SECRET);
-    await server.start();
-    process.env['DATA_HOLDERS'] = JSON.stringify({
-      '*': [
-        { kind: 'local' },
-        {
-          kind: 'http',
-          name: 'recordings',
-          url: server.url,
-          secretEnv: 'TEST_HOLDER_SECRET',
-          timeoutMs: 300,
-          attempts: 2,
-        },
-      ],
-    });
-    process.env['TEST_HOLDER_SECRET'] = SECRET;
-    t = await startApp();
+    ({ t, close } = await startAppWithHttpHolder(server, SECRET));
   });
-  afterAll(async () => {
-    delete process.env['DATA_HOLDERS'];
-    delete process.env['TEST_HOLDER_SECRET'];
-    await t.close();
-    await server.stop();
-  });
+  afterAll(() => close());
   beforeEach(() => {
     server.leftover.clear();
     server.keepsLeftovers = false;
