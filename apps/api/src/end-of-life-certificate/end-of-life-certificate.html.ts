@@ -50,7 +50,7 @@ const ROLES: Record<string, string> = {
 };
 const CHANNELS: Record<string, string> = {
   self_service: 'the admin console (self-service)',
-  support: 'customer support, an agent acting for the customer',
+  support: 'customer support (an agent acting for the customer)',
   system: 'a platform service',
   operator: 'an operator tool',
 };
@@ -89,6 +89,13 @@ const EVENTS: Record<TimelineEntry['event'], string> = {
   PurgeVerified: 'Every data holder confirmed nothing remains',
   ProductDataPurged: 'Purge completed',
 };
+/** Short channel names for the timeline's column. */
+const CHANNELS_SHORT: Record<string, string> = {
+  self_service: 'admin console',
+  support: 'support',
+  system: 'platform',
+  operator: 'operator',
+};
 const METHODS: Record<string, string> = {
   marker_scan: 'scanned its storage for the marker planted at registration and for any file',
   http: "answered the service's signed verification request",
@@ -96,6 +103,7 @@ const METHODS: Record<string, string> = {
 
 const label = (table: Record<string, string>, key: string | null): string =>
   key === null ? '' : (table[key] ?? key);
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 export interface CertificatePageOptions {
   /** The route the JSON variant is fetched from (for the instructions). */
@@ -156,13 +164,14 @@ export function renderCertificateHtml(
           <td>
             ${
               e.notice.noticeDeadline === null
-                ? html`No notice period applies to this plan. The term renewing on
-                  ${when(e.notice.renewalDate)} was not renewed.`
+                ? html`No notice period applies to this plan: the subscription did not renew on
+                  ${when(e.notice.renewalDate)}.`
                 : e.notice.noticeDeadlineMissed
-                  ? html`The notice deadline (${when(e.notice.noticeDeadline)}) had passed: the
-                    subscription ran one more term before ending.`
+                  ? html`Given after the notice deadline of ${when(e.notice.noticeDeadline)}: the
+                    subscription renewed on ${when(e.notice.renewalDate)} and ran one more term
+                    before ending.`
                   : html`Given before the notice deadline of ${when(e.notice.noticeDeadline)}: the
-                    term renewing on ${when(e.notice.renewalDate)} was not renewed.`
+                    subscription did not renew on ${when(e.notice.renewalDate)}.`
             }
           </td>
         </tr>`;
@@ -227,7 +236,7 @@ export function renderCertificateHtml(
       <td>
         ${
           c.purgeNotices.length === 0
-            ? 'none'
+            ? 'none sent'
             : c.purgeNotices.map(
                 (n, i) =>
                   html`${i > 0 ? '; ' : ''}${n.daysBefore} days before, sent ${when(n.issuedAt)}`,
@@ -323,8 +332,8 @@ export function renderCertificateHtml(
       <tr>
         <th>Other copies removed</th>
         <td>
-          ${c.purge.readModelRowsScrubbed} query rows scrubbed, ${c.purge.jobsRemoved} scheduled
-          jobs removed
+          ${plural(c.purge.readModelRowsScrubbed, 'query row')} scrubbed,
+          ${plural(c.purge.jobsRemoved, 'scheduled job')} removed
         </td>
       </tr>
     </table>`;
@@ -411,7 +420,7 @@ export function renderCertificateHtml(
           ) => html`<tr${t.episode < episodes ? html` class="earlier"` : null}><td>${when(t.at)}</td>
         <td>${label(EVENTS, t.event)}${t.episode < episodes ? html` <span class="muted">(earlier)</span>` : null}</td>
         <td>${t.by === null ? html`<span class="muted">—</span>` : html`<code>${t.by.actorId}</code>`}</td>
-        <td>${t.channel ?? '—'}</td></tr>`,
+        <td>${t.channel === null ? '—' : label(CHANNELS_SHORT, t.channel)}</td></tr>`,
         )}
       </tbody>
     </table>`;
@@ -561,12 +570,23 @@ tr.earlier td { color: var(--muted); }
 ol, ul { margin: 4px 0; padding-left: 22px; }
 li { margin: 2px 0; }
 footer { margin-top: 18px; padding-top: 8px; border-top: 1px solid var(--line); color: var(--muted); font-size: 11.5px; }
-@page { size: A4; margin: 14mm 13mm; }
+@page { size: A4; margin: 12mm 12mm 13mm; }
 @media print {
-  body { background: #fff; font-size: 10.5pt; }
-  main { max-width: none; margin: 0; padding: 0; border: 0; }
-  .lead { font-size: 11pt; }
-  section { break-inside: auto; }
+  body { background: #fff; font-size: 8.4pt; line-height: 1.32; }
+  main { max-width: none; margin: 0; padding: 0; border: 0; border-radius: 0; }
+  header { margin-bottom: 6px; padding-bottom: 4px; border-bottom-width: 2px; }
+  h1 { font-size: 14pt; margin: 2px 0 0; }
+  h2 { font-size: 9.5pt; margin: 8px 0 3px; }
+  .kicker { font-size: 7.5pt; }
+  .lead { font-size: 9pt; padding: 5px 9px; }
+  .muted { font-size: 7.6pt; }
+  code { font-size: 7.8pt; }
+  code.hash { font-size: 7pt; }
+  th, td { padding: 1.5px 4px; }
+  table { margin: 2px 0 4px; }
+  table.grid { font-size: 8pt; }
+  .badge { font-size: 7.6pt; }
+  footer { margin-top: 8px; padding-top: 4px; font-size: 7.4pt; }
   .signature { break-inside: avoid; }
 }
 `;
