@@ -79,11 +79,18 @@ describe('D11: the end-of-life certificate page in a real browser', () => {
 
   it('D11: the visible text holds the key facts: subscription, who/when/channel, expiry, the hold, each holder, keys shredded, verified, the signature', async () => {
     const text = await page.innerText('body');
-    const json = (await (
-      await fetch(`${base}/v1/subscriptions/${ID}/end-of-life-certificate`, {
-        headers: { authorization: `Bearer ${TOKENS.auditor}` },
-      })
-    ).json()) as {
+    const answer = await fetch(`${base}/v1/subscriptions/${ID}/end-of-life-certificate`, {
+      headers: { authorization: `Bearer ${TOKENS.auditor}` },
+    });
+    const raw = await answer.text();
+    // The JSON variant beside the page, and the key that checks it, for people (and openssl).
+    writeFileSync(join(ARTIFACTS, 'end-of-life-certificate.json'), raw);
+    const keys = await fetch(`${base}/v1/audit/receipt-keys`, {
+      headers: { authorization: `Bearer ${TOKENS.auditor}` },
+    });
+    const { keys: list } = (await keys.json()) as { keys: { publicKey: string }[] };
+    writeFileSync(join(ARTIFACTS, 'receipt-key.pem'), list[0]!.publicKey);
+    const json = JSON.parse(raw) as {
       deferral: { holds: { holdId: string }[] };
       receipt: { receiptId: string; hash: string };
       signature: { kid: string; value: string };
