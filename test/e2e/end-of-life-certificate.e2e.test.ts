@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { documentHash } from '@app/read-models';
+import { runOps } from '../integration/ops/ops-cli';
 import { purge, registerAndCancel, runTermEnd } from '../integration/purge/purge-helpers';
 import { advanceTo, auth, startApp, type TestApp, TOKENS } from '../support/app-harness';
 import {
@@ -130,6 +133,34 @@ describe('D11: the end-of-life certificate over HTTP', () => {
     });
     expect(c.upToPosition).toBe(receipt['position']);
   });
+
+  it('D11: ops verify-certificate checks the served certificate offline with the public key (exit 0), and names an altered copy (exit 1)', async () => {
+    const body = (await get(ID)).body;
+    const { keys } = (
+      await t.app.inject({
+        method: 'GET',
+        url: '/v1/audit/receipt-keys',
+        headers: auth(TOKENS.auditor),
+      })
+    ).json<{ keys: { publicKey: string }[] }>();
+    const file = (name: string, text: string) => {
+      const path = join(t.dataDir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const key = file('receipt-key.pem', keys.map((k) => k.publicKey).join(''));
+    const altered = body.replace('"channel":"support"', '"channel":"self_service"');
+    expect(altered).not.toBe(body);
+    const [ok, bad] = await Promise.all(
+      [file('certificate.json', body), file('altered.json', altered)].map((path) =>
+        runOps(['verify-certificate', path, '--public-key', key], { DATA_DIR: t.dataDir }),
+      ),
+    );
+    expect(ok).toMatchObject({ code: 0, stderr: '' });
+    expect(ok!.stdout).toContain(`OK: the end-of-life certificate of ${ID} is signed by`);
+    expect(bad!.code).toBe(1);
+    expect(bad!.stderr).toContain('altered.json: altered');
+  }, 60_000);
 
   it('D11: the facts: cancelled by the support agent, the hold that deferred the purge, each holder, the keys, the finding then the verification', async () => {
     const c = (await get(ID)).json<Certificate>();

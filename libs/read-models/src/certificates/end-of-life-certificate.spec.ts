@@ -1,7 +1,9 @@
 import { createPublicKey, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { AccountEvent, SubscriptionEvent } from '@app/domain';
+import { keysByKid } from '../receipts/receipt-export-verifier';
 import { ed25519KeyFromSeed, ReceiptSigner } from '../receipts/receipt-signature';
+import { verifyEndOfLifeCertificate } from './end-of-life-certificate-verifier';
 import {
   buildEndOfLifeCertificate,
   type CertificateReceiptLink,
@@ -776,9 +778,9 @@ describe('D11: the end-of-life certificate (pure builder)', () => {
     });
     expect(check(wire)).toBe(true);
     expect(check({ ...wire, productId: 'goto-webinar' })).toBe(false);
-    expect(check({ ...wire, ending: { ...(wire['ending'] as object), channel: 'self_service' } })).toBe(
-      false,
-    );
+    expect(
+      check({ ...wire, ending: { ...(wire['ending'] as object), channel: 'self_service' } }),
+    ).toBe(false);
   });
 
   it('D11: no certificate before the purge, nor for an unknown stream', () => {
@@ -808,5 +810,44 @@ describe('D11: the end-of-life certificate (pure builder)', () => {
         receipt: { ...linkOf(done[done.length - 1]!), receiptId: 'evt-other' },
       }),
     ).toThrow(/receipt link/);
+  });
+});
+
+describe('D11: checking a certificate offline (pure core of ops verify-certificate)', () => {
+  const signer = new ReceiptSigner(ed25519KeyFromSeed(Buffer.alloc(32, 3)));
+  const other = new ReceiptSigner(ed25519KeyFromSeed(Buffer.alloc(32, 4)));
+  const events = supportCancellationHistory();
+  const certificate = buildEndOfLifeCertificate({
+    subscription: events,
+    account: [],
+    receipt: linkOf(events[events.length - 1]!),
+  });
+  const keys = keysByKid([signer.publicKey]);
+
+  it('D11: accepts the certificate as served; names forged, altered and malformed ones', () => {
+    const signed = JSON.stringify(signEndOfLifeCertificate(certificate, signer));
+    expect(verifyEndOfLifeCertificate(signed, keys)).toEqual({
+      ok: true,
+      subscriptionId: SUB,
+      kid: signer.kid,
+      receiptId: certificate.receipt.receiptId,
+      sequence: 12,
+    });
+    const forged = JSON.stringify(signEndOfLifeCertificate(certificate, other));
+    expect(verifyEndOfLifeCertificate(forged, keys)).toMatchObject({
+      ok: false,
+      problem: 'forged',
+    });
+    const altered = signed.replace('"channel":"support"', '"channel":"self_service"');
+    expect(altered).not.toBe(signed);
+    expect(verifyEndOfLifeCertificate(altered, keys)).toMatchObject({
+      ok: false,
+      problem: 'altered',
+    });
+    for (const bad of ['{', '[]', '{"type":"ReceiptChainHead"}', `{"type":"EndOfLifeCertificate"}`])
+      expect(verifyEndOfLifeCertificate(bad, keys)).toMatchObject({
+        ok: false,
+        problem: 'malformed',
+      });
   });
 });
