@@ -104,6 +104,8 @@ const METHODS: Record<string, string> = {
 const label = (table: Record<string, string>, key: string | null): string =>
   key === null ? '' : (table[key] ?? key);
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+/** 42000 → "42,000" (fixed, not the host's locale). */
+const count = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 export interface CertificatePageOptions {
   /** The route the JSON variant is fetched from (for the instructions). */
@@ -300,8 +302,8 @@ export function renderCertificateHtml(
             html`<tr>
               <td><strong>${h.holder}</strong></td>
               <td><code>${h.location}</code></td>
-              <td class="n">${h.itemsDeleted}</td>
-              <td class="n">${h.bytesDeleted}</td>
+              <td class="n">${count(h.itemsDeleted)}</td>
+              <td class="n">${count(h.bytesDeleted)}</td>
               <td>${when(h.purgedAt)}</td>
               <td>
                 <code class="hash">${h.contentHash}</code>${
@@ -317,7 +319,7 @@ export function renderCertificateHtml(
     <table class="facts">
       <tr>
         <th>Items deleted</th>
-        <td>${c.purge.itemsDeleted}</td>
+        <td>${count(c.purge.itemsDeleted)}</td>
       </tr>
       <tr>
         <th>Keys destroyed</th>
