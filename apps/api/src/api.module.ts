@@ -7,6 +7,7 @@ import { CancelSubscriptionController } from './cancel-subscription/cancel-subsc
 import { CancelSubscriptionHandler } from './cancel-subscription/cancel-subscription.handler';
 import { ErasePersonalDataController } from './erase-personal-data/erase-personal-data.controller';
 import { ErasePersonalDataHandler } from './erase-personal-data/erase-personal-data.handler';
+import { EndOfLifeCertificateController } from './end-of-life-certificate/end-of-life-certificate.controller';
 import { OpenPurgesController } from './open-purges/open-purges.controller';
 import { GetSubscriptionController } from './get-subscription/get-subscription.controller';
 import { HealthController } from './health/health.controller';
@@ -53,6 +54,7 @@ import { WithdrawCancellationHandler } from './withdraw-cancellation/withdraw-ca
     ErasePersonalDataController,
     OpenPurgesController,
     UpdateBillingFactsController,
+    EndOfLifeCertificateController,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },

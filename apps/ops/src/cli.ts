@@ -18,7 +18,7 @@ import {
   verifyReadModels,
 } from '@app/ops';
 import { type AppConfig, loadConfig } from '@app/platform';
-import { keysByKid, verifyReceiptExport } from '@app/read-models';
+import { keysByKid, verifyEndOfLifeCertificate, verifyReceiptExport } from '@app/read-models';
 import { formatInspection, formatReplay, formatVerify, table } from './format';
 import { progressBar } from './progress';
 
@@ -94,6 +94,24 @@ function readText(path: string, what: string): string {
   } catch (error) {
     throw new UsageError(`${what}: cannot read ${path} (${(error as NodeJS.ErrnoException).code})`);
   }
+}
+
+/** The public keys of `--public-key` files (SPKI PEM; a file may hold several). */
+function readPublicKeys(paths: readonly string[]): KeyObject[] {
+  const keys: KeyObject[] = [];
+  for (const path of paths) {
+    const text = readText(path, '--public-key');
+    const blocks = text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g);
+    if (!blocks) throw new UsageError(`--public-key ${path}: no PEM public key in it`);
+    for (const block of blocks) {
+      try {
+        keys.push(createPublicKey(block));
+      } catch {
+        throw new UsageError(`--public-key ${path}: not a valid public key`);
+      }
+    }
+  }
+  return keys;
 }
 
 /** Builds the program; `run` resolves to the exit code (never calls process.exit). */
@@ -190,19 +208,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     )
     .option('--json', 'machine-readable result')
     .action((file: string, o: { publicKey: string[]; json?: boolean }) => {
-      const keys: KeyObject[] = [];
-      for (const path of o.publicKey) {
-        const text = readText(path, '--public-key');
-        const blocks = text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g);
-        if (!blocks) throw new UsageError(`--public-key ${path}: no PEM public key in it`);
-        for (const block of blocks) {
-          try {
-            keys.push(createPublicKey(block));
-          } catch {
-            throw new UsageError(`--public-key ${path}: not a valid public key`);
-          }
-        }
-      }
+      const keys = readPublicKeys(o.publicKey);
       const result = verifyReceiptExport(readText(file, 'the export'), keysByKid(keys));
       print(o.json ?? false, result, () =>
         result.ok
@@ -214,6 +220,33 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
           io.err(
             `${file}: line ${result.line}${result.receiptId ? ` (receipt ${result.receiptId})` : ''}: ${result.problem}: ${result.message}\n`,
           );
+        setExit(EXIT.failure);
+      }
+    });
+
+  program
+    .command('verify-certificate')
+    .description(
+      'Check an end-of-life certificate (GET /v1/subscriptions/{id}/end-of-life-certificate, ' +
+        'JSON) offline with the public key(s) alone: signed by the key its kid names and not ' +
+        'altered (D11, docs/end-of-life-certificate.md). Exit 1 saying what is wrong.',
+    )
+    .argument('<certificate.json>', 'the certificate')
+    .requiredOption(
+      '--public-key <file.pem...>',
+      'Ed25519 public key(s), SPKI PEM (GET /v1/audit/receipt-keys); one file may hold several',
+    )
+    .option('--json', 'machine-readable result')
+    .action((file: string, o: { publicKey: string[]; json?: boolean }) => {
+      const keys = readPublicKeys(o.publicKey);
+      const result = verifyEndOfLifeCertificate(readText(file, 'the certificate'), keysByKid(keys));
+      print(o.json ?? false, result, () =>
+        result.ok
+          ? `OK: the end-of-life certificate of ${result.subscriptionId} is signed by ${result.kid} and unaltered; it names receipt ${result.receiptId} (sequence ${result.sequence}).\n`
+          : '',
+      );
+      if (!result.ok) {
+        if (!o.json) io.err(`${file}: ${result.problem}: ${result.message}\n`);
         setExit(EXIT.failure);
       }
     });

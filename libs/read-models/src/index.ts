@@ -13,6 +13,8 @@ export * from './receipts/receipt-signature';
 export * from './receipts/receipt-chain';
 export * from './receipts/receipt-keyring';
 export * from './receipts/receipt-export-verifier';
+export * from './certificates/end-of-life-certificate';
+export * from './certificates/end-of-life-certificate-verifier';
 export * from './notifier/confirmation-notifier';
 export * from './notifier/webhook-sender';
 export * from './integration-events/integration-event';

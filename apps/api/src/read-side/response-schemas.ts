@@ -14,6 +14,7 @@ import type {
   IntegrationEventType,
   PurgeReceiptView,
   ReceiptKeyView,
+  SignedEndOfLifeCertificate,
 } from '@app/read-models';
 import type {
   CreatedWebhookEndpoint,
@@ -690,6 +691,255 @@ export const receiptKeysSchema = z.object({
   ),
 });
 
+/** D11: one holder's answer to "what remains?" (a finding: remainingItems above 0). */
+const holderAnswer = z.object({
+  holder: z.string(),
+  remainingItems: z.int().min(0),
+  method: z.enum(['marker_scan', 'http']),
+  externalReceiptId: z.string().nullable(),
+});
+const certificateActor = actor
+  .nullable()
+  .describe('An actor id and role (never a name or an email); null: the platform itself');
+
+const EXAMPLE_PURGED_AT = '2026-05-28T22:00:01.000Z';
+const EXAMPLE_CERTIFICATE = {
+  type: 'EndOfLifeCertificate',
+  version: 1,
+  subscriptionId: EXAMPLE_ID,
+  accountId: EXAMPLE_ACCOUNT,
+  productId: 'goto-meeting',
+  plan: { kind: 'monthly' },
+  contract: false,
+  timeZone: 'Europe/Rome',
+  registeredAt: '2026-01-30T23:00:00.000Z',
+  ending: {
+    kind: 'cancellation',
+    requestedBy: { actorId: 'agent_7', role: 'billing_admin' },
+    channel: 'support',
+    requestedAt: '2026-02-10T09:00:00.000Z',
+    notice: {
+      renewalDate: '2026-02-27T23:00:00.000Z',
+      noticeDeadline: null,
+      noticeDeadlineMissed: false,
+    },
+    termination: null,
+    position: '1043',
+  },
+  expiry: {
+    expiresAt: '2026-02-27T23:00:00.000Z',
+    expiredAt: '2026-02-27T23:00:00.000Z',
+    purgeAt: '2026-05-28T22:00:00.000Z',
+    position: '1107',
+  },
+  purgeNotices: [
+    { daysBefore: 30, noticeAt: '2026-04-28T22:00:00.000Z', issuedAt: '2026-04-28T22:00:00.000Z' },
+    { daysBefore: 7, noticeAt: '2026-05-21T22:00:00.000Z', issuedAt: '2026-05-21T22:00:00.000Z' },
+  ],
+  deferral: null,
+  purge: {
+    purgeId: `purge-${EXAMPLE_ID}-1780005600000`,
+    startedAt: '2026-05-28T22:00:00.000Z',
+    purgedAt: EXAMPLE_PURGED_AT,
+    position: '1316',
+    holders: [
+      {
+        holder: 'local',
+        itemsDeleted: 3,
+        bytesDeleted: 1843,
+        contentHash: '5e2b7c0d9a4f61e8b3c2d1f0a9e8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0',
+        location: `local:product-data/${EXAMPLE_ID}`,
+        externalReceiptId: null,
+        purgedAt: '2026-05-28T22:00:00.000Z',
+      },
+    ],
+    itemsDeleted: 3,
+    keysShredded: [`key-subscription-${EXAMPLE_ID}`],
+    readModelRowsScrubbed: 4,
+    jobsRemoved: 1,
+  },
+  verification: {
+    verified: true,
+    verifiedAt: EXAMPLE_PURGED_AT,
+    holders: [
+      { holder: 'local', remainingItems: 0, method: 'marker_scan', externalReceiptId: null },
+    ],
+    failures: [],
+  },
+  receipt: {
+    receiptId: '0195a0c4-8f2e-7b61-9c3d-2e4f6a8b0c1d',
+    sequence: 42,
+    hash: '9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a1c3e5b7d9f0a2c4e6b8d0f',
+    previousHash: '1a3c5e7b9d0f2a4c6e8b0d2f4a6c8e0b1d3f5a7c9e1b3d5f7a9c0e2b4d6f8a0c',
+    position: '1316',
+  },
+  timeline: [
+    {
+      position: '1042',
+      event: 'SubscriptionRegistered',
+      at: '2026-01-30T23:00:00.000Z',
+      by: null,
+      channel: 'system',
+      episode: 1,
+    },
+    {
+      position: '1043',
+      event: 'CancellationRequested',
+      at: '2026-02-10T09:00:00.000Z',
+      by: { actorId: 'agent_7', role: 'billing_admin' },
+      channel: 'support',
+      episode: 1,
+    },
+  ],
+  upToPosition: '1316',
+  signature: {
+    alg: 'Ed25519',
+    kid: '3b1f0c9e5a7d2f41',
+    value:
+      'qf0S2vM1c8pW7o6Xh3Zr9yB4dL5eT2uN1aK8gJ3fH6iV0wE7cR4xY9bQ2mP5sU8nD1tG6jA3kF0lZ7oI4hC1Bw==',
+  },
+};
+
+/**
+ * D11: the end-of-life certificate of a purged subscription (docs/end-of-life-certificate.md),
+ * made from the log and the receipt's link in the chain; signed like the receipts.
+ */
+export const endOfLifeCertificateSchema = z
+  .object({
+    type: z.literal('EndOfLifeCertificate'),
+    version: z.literal(1),
+    subscriptionId: z.string(),
+    accountId: z.string(),
+    productId: z.string(),
+    plan,
+    contract: z.boolean(),
+    timeZone: z.string().describe("The account's time zone (IANA): the dates' local days"),
+    registeredAt: instant,
+    ending: z
+      .object({
+        kind: z
+          .enum(['cancellation', 'termination', 'term_end'])
+          .describe(
+            'cancellation: the customer (R1–R13); termination: a platform service (D8); term_end: the term ran out with auto-renew off from the registration (or a trial ended)',
+          ),
+        requestedBy: certificateActor,
+        channel: z
+          .string()
+          .nullable()
+          .describe('self_service, support (a cancellation) or system (a termination)'),
+        requestedAt: instant.nullable(),
+        notice: z
+          .object({
+            renewalDate: instant,
+            noticeDeadline: instant.nullable(),
+            noticeDeadlineMissed: z.boolean(),
+          })
+          .nullable()
+          .describe("R9: the cancellation's notice decision; null for a termination or a term end"),
+        termination: z
+          .object({
+            reason: terminationReason,
+            effective: z.enum(['immediately', 'term_end', 'instant']),
+            effectiveAt: instant,
+          })
+          .nullable()
+          .describe('D8: the termination that ended it; null otherwise'),
+        position: position
+          .nullable()
+          .describe('Log position of the event that decided the end (null: a term end)'),
+      })
+      .describe(
+        'Who ended the subscription, when, through which channel: the final end, after any reactivation (D2)',
+      ),
+    expiry: z.object({ expiresAt: instant, expiredAt: instant, purgeAt: instant, position }),
+    purgeNotices: z
+      .array(z.object({ daysBefore: z.int(), noticeAt: instant, issuedAt: instant }))
+      .describe('D7: the purge notices issued before the purge'),
+    deferral: z
+      .object({
+        deferredAt: instant,
+        purgeAt: instant.describe('When the purge fell due'),
+        reason: z.literal('legal_hold'),
+        holds: z.array(
+          z.object({
+            holdId: z.string(),
+            placedAt: instant,
+            placedBy: certificateActor,
+            releasedAt: instant.nullable(),
+            releasedBy: certificateActor,
+          }),
+        ),
+      })
+      .nullable()
+      .describe(
+        "D3: the purge fell due under the account's legal holds (PurgeDeferred), and the holds that deferred it (never their reasons); null: not deferred",
+      ),
+    purge: z.object({
+      purgeId: z.string(),
+      startedAt: instant,
+      purgedAt: instant,
+      position,
+      holders: z
+        .array(
+          z.object({
+            holder: z.string(),
+            itemsDeleted: z.number(),
+            bytesDeleted: z.number(),
+            contentHash: z.string(),
+            location: z.string(),
+            externalReceiptId: z.string().nullable(),
+            purgedAt: instant.nullable(),
+          }),
+        )
+        .describe("Each data holder's purge receipt"),
+      itemsDeleted: z.number(),
+      keysShredded: z.array(z.string()).describe('The personal-data keys destroyed (R17)'),
+      readModelRowsScrubbed: z.number(),
+      jobsRemoved: z.number(),
+    }),
+    verification: z.object({
+      verified: z
+        .boolean()
+        .describe(
+          'Every holder confirmed that nothing remains (D11); false only for purges completed before that step existed',
+        ),
+      verifiedAt: instant.nullable(),
+      holders: z.array(holderAnswer),
+      failures: z
+        .array(z.object({ checkedAt: instant, position, holders: z.array(holderAnswer) }))
+        .describe('Findings before the final verification (PurgeVerificationFailed), in order'),
+    }),
+    receipt: z
+      .object({
+        receiptId: z.string(),
+        sequence: z.int().min(1),
+        hash: sha256Hex.describe("The receipt's hash (docs/receipts.md)"),
+        previousHash: sha256Hex,
+        position,
+      })
+      .describe('The purge receipt in the signed chain of GET /v1/audit/purges'),
+    timeline: z
+      .array(
+        z.object({
+          position,
+          event: z.string().describe('The event type, e.g. CancellationRequested'),
+          at: instant.describe("The fact's own instant"),
+          by: certificateActor,
+          channel: z.string().nullable(),
+          episode: z
+            .int()
+            .min(1)
+            .describe('1 from the registration; each reactivation (D2) starts the next'),
+        }),
+      )
+      .describe('The lifecycle facts in log order (no billing facts, no routine renewals)'),
+    upToPosition: position.describe(
+      "The log position the certificate covers up to: its purge's completion",
+    ),
+    signature: receiptSignatureSchema,
+  })
+  .meta({ id: 'EndOfLifeCertificate', example: EXAMPLE_CERTIFICATE });
+
 export const confirmationSchema = z
   .object({
     eventId: z.string(),
@@ -949,6 +1199,7 @@ export const RESPONSES = {
   /** One line of the receipts' NDJSON export: a PurgeReceipt, or the head line at the end. */
   purgeChainLine: answer(z.union([purgeReceiptSchema, receiptChainHeadSchema])),
   receiptKeys: answer(receiptKeysSchema),
+  endOfLifeCertificate: answer(endOfLifeCertificateSchema),
   confirmationPage: answer(page(confirmationSchema)),
   streamInspection: answer(streamInspectionSchema),
   replayStarted: answer(replayStartSchema),
@@ -991,6 +1242,7 @@ export const ANSWERS_FIT_THEIR_SCHEMAS: {
   auditPage: Fits<Page<AuditEvent>, ReturnType<typeof page<typeof auditEventSchema>>>;
   purgeReceipt: FitsBesidesReceipt;
   receiptKeys: Fits<{ keys: ReceiptKeyView[] }, typeof receiptKeysSchema>;
+  endOfLifeCertificate: Fits<SignedEndOfLifeCertificate, typeof endOfLifeCertificateSchema>;
   confirmation: Fits<ConfirmationView, typeof confirmationSchema>;
   stream: Fits<StreamInspection, typeof streamInspectionSchema>;
   replayStarted: Fits<Answer<OpsReplayController['start']>, typeof replayStartSchema>;
@@ -1017,6 +1269,7 @@ export const ANSWERS_FIT_THEIR_SCHEMAS: {
   auditPage: true,
   purgeReceipt: true,
   receiptKeys: true,
+  endOfLifeCertificate: true,
   confirmation: true,
   stream: true,
   replayStarted: true,
