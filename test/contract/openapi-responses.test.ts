@@ -4,6 +4,9 @@ import {
   pathTemplateOf,
   validateResponse,
 } from '../support/openapi/response-validator';
+import { subscriptionDecider, subscriptionStreamId } from '@app/domain';
+import { CommandRunner } from '@app/infrastructure';
+import { PurgeProcess } from '@app/purge';
 import { WebhookStore } from '@app/webhooks';
 import { registrationBody } from '../support/fixtures';
 
@@ -367,6 +370,35 @@ describe('OpenAPI: every response matches what the document declares for it', ()
       (await call('POST', '/v1/ops/clock', { body: { now: '2026-02-01T00:00:00Z' } })).code(),
     ).toBe('CLOCK_BACKWARDS');
     expect((await call('POST', '/v1/ops/clock', { body: {} })).status).toBe(400);
+
+    // D11: the end-of-life certificate, before and after the trial's purge (JSON and the page).
+    const certificate = (id: string, options: Parameters<typeof call>[2] = {}) =>
+      call('GET', `/v1/subscriptions/${id}/end-of-life-certificate`, options);
+    expect((await certificate(trial)).code()).toBe('INVALID_STATE');
+    expect((await certificate('sub_rsp_nobody')).status).toBe(404);
+    expect((await certificate(trial, { token: OPENAPI_TOKENS.reader })).status).toBe(403);
+    const runner = t.app.get(CommandRunner);
+    const systemContext = {
+      commandId: null,
+      requestHash: null,
+      correlationId: 'rsp-end-of-life',
+      causationId: null,
+      actor: null,
+      channel: 'system' as const,
+    };
+    await t.clock.advanceTo('2026-03-01T00:00:00Z');
+    await runner.run(
+      subscriptionStreamId(trial),
+      subscriptionDecider,
+      { type: 'ProcessTermEnd', data: { subscriptionId: trial, now: runner.now() } },
+      systemContext,
+    );
+    await t.clock.advanceTo('2026-06-01T00:00:00Z');
+    expect(await t.app.get(PurgeProcess).run(trial, systemContext)).toMatchObject({
+      status: 'purged',
+    });
+    expect((await certificate(trial)).status).toBe(200);
+    expect((await certificate(trial, { headers: { accept: 'text/html' } })).status).toBe(200);
 
     // Webhook endpoints and their deliveries (this app runs no dispatcher: the deliveries are
     // made here with the store the dispatcher uses).

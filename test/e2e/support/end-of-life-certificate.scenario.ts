@@ -107,12 +107,13 @@ export async function driveToPurged(
   const released = await hold('DELETE', RELEASE_REASON);
   if (released.statusCode !== 200) throw new Error(`release: ${released.body}`);
   // The recordings holder still finds 2 items after deleting (asked twice): recorded, still open.
-  holder.leftBehind = (id) => (id === subscriptionId ? 2 : 0);
+  holder.leftover.set(subscriptionId, 2);
+  holder.keepsLeftovers = true;
   const open = await purge(t, subscriptionId);
   if (open.status !== 'open') throw new Error(JSON.stringify(open));
   await at('verification_failed');
 
-  holder.leftBehind = () => 0;
+  holder.keepsLeftovers = false;
   await advanceTo(
     t,
     new Date(Date.parse(dates.purgeAt) + 3 * 86_400_000 + 3_600_000).toISOString(),
