@@ -7,7 +7,13 @@ import {
   type SubscriptionEvent,
   type SubscriptionState,
 } from '@app/domain';
-import { accountHoldView, desiredJobs, NO_HOLD, needsAccountView } from './desired-jobs';
+import {
+  accountHoldView,
+  desiredJobs,
+  NO_HOLD,
+  needsAccountView,
+  OPEN_PURGE_RETRY_MS,
+} from './desired-jobs';
 
 const FEB_28 = '2026-02-27T23:00:00.000Z';
 const MAR_31 = '2026-03-30T22:00:00.000Z';
@@ -159,8 +165,12 @@ describe('desiredJobs: the jobs a folded state calls for', () => {
     expect(fold(accountDecider, [placed, released]).legalHold).toBeNull();
   });
 
-  it('R15: once the purge has started the purge process owns it: no lifecycle job', () => {
-    expect(ids(stateAfter(register(), cancel, termEnd(FEB_28), startPurge(false)))).toEqual([]);
+  it('R15/D11: an open purge keeps one job of its own, an hour after it started, until it completes', () => {
+    const open = stateAfter(register(), cancel, termEnd(FEB_28), startPurge(false));
+    const retryAt = ms(PURGE_AT) + OPEN_PURGE_RETRY_MS;
+    expect(ids(open)).toEqual([
+      ['purge', `purge-sub_1-${retryAt}`, new Date(retryAt).toISOString()],
+    ]);
   });
 
   it('an unregistered stream calls for nothing', () => {

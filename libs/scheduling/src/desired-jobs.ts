@@ -37,16 +37,22 @@ export function needsAccountView(state: SubscriptionState): boolean {
   return state.status === 'expired' && state.purge === null && state.purgeDeferred;
 }
 
+/** How long after its start an open purge gets a job of its own (see desiredJobs). */
+export const OPEN_PURGE_RETRY_MS = 60 * 60 * 1000;
+
 /**
  * The lifecycle jobs a subscription's folded state calls for, right now. Pure: the scheduler and
  * the reconciler both use it, so what is scheduled is always a function of the log.
  *
  * - A term-end job at `nextTermEndDue(state)` (registered, active, pending, trial): it renews or
  *   expires the subscription (R14, R9, R11). None once expired or purged.
- * - A purge job at `purgeAt` once expired (R15), unless the purge already started (what happens
- *   next is the purge's own business) or was deferred by a legal hold (D3). A deferred purge gets
- *   its job again when the account has no hold any more, due at once: at the release (or just
- *   after `purgeAt`, whichever is later).
+ * - A purge job at `purgeAt` once expired (R15), unless it was deferred by a legal hold (D3). A
+ *   deferred purge gets its job again when the account has no hold any more, due at once: at the
+ *   release (or just after `purgeAt`, whichever is later).
+ * - An open purge (started, not completed: a holder failing or still finding data, D11) keeps one
+ *   job, OPEN_PURGE_RETRY_MS after it started, under an id of its own: the job that started it
+ *   retries it with backoff, and should that one run out of attempts, this one (and the
+ *   reconciler's retries of it when it fails) keeps the purge going until it completes.
  * - D7: while expired and heading for its purge (not started, not deferred), the next purge
  *   notice still to issue (`plannedPurgeNotices` with the configured offsets, `noticeDays`), one
  *   at a time: when it is issued the state calls for the next one. A hold does not stop them; a
@@ -71,6 +77,8 @@ export function desiredJobs(
   const jobs: DesiredJob[] = [];
   const termEnd = nextTermEndDue(state);
   if (termEnd !== null) jobs.push(job('term-end', epochMs(termEnd)));
+  if (state.status === 'expired' && state.purge !== null)
+    jobs.push(job('purge', epochMs(state.purge.startedAt) + OPEN_PURGE_RETRY_MS));
   if (state.status === 'expired' && state.purge === null) {
     const purgeAt = epochMs(state.purgeAt);
     if (!state.purgeDeferred) jobs.push(job('purge', purgeAt));
