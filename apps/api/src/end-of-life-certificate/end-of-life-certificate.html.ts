@@ -131,7 +131,11 @@ export function renderCertificateHtml(
   const when = (iso: string | null) =>
     iso === null ? html`—` : html`<time datetime="${iso}">${local(iso)}</time>`;
   const who = (a: { actorId: string; role: string } | null) =>
-    a === null ? html`the platform` : html`<code>${a.actorId}</code> (${label(ROLES, a.role)})`;
+    a === null
+      ? html`the platform`
+      : a.actorId.startsWith('system:')
+        ? html`the service, automatically`
+        : html`<code>${a.actorId}</code> (${label(ROLES, a.role)})`;
   const product = findProduct(c.productId)?.name ?? c.productId;
   const e = c.ending;
   const v = c.verification;
@@ -162,7 +166,7 @@ export function renderCertificateHtml(
     e.notice === null
       ? null
       : html`<tr>
-          <th>Notice (R9)</th>
+          <th>Notice</th>
           <td>
             ${
               e.notice.noticeDeadline === null
@@ -444,8 +448,8 @@ export function renderCertificateHtml(
       <td><code class="hash">${c.receipt.previousHash}</code></td>
     </tr>
     <tr>
-      <th>Log position</th>
-      <td>${c.upToPosition} (the certificate covers the log up to the purge's completion)</td>
+      <th>Records covered</th>
+      <td>the service's event log up to entry ${c.upToPosition}, where the purge was completed</td>
     </tr>
   </table>`;
 
@@ -463,26 +467,29 @@ export function renderCertificateHtml(
         <td><code class="hash">${c.signature.value}</code></td>
       </tr>
     </table>
-    <p>This page shows the facts of a signed document. To check that the document is authentic:</p>
+    <p>
+      This page shows the facts of a signed document. Anyone holding the service's public key can
+      check that the document is authentic and unaltered; ask us for the signed document (JSON) and
+      the public key whose key id is <code>${c.signature.kid}</code>, then:
+    </p>
     <ol>
       <li>
-        Fetch the document as JSON: <code>GET ${options.jsonPath}</code> with
-        <code>Accept: application/json</code>.
+        Remove the <code>signature</code> field and write the rest as RFC 8785 canonical JSON
+        (UTF-8), say to <code>certificate.canonical.json</code>.
       </li>
       <li>
-        Fetch the service's public keys: <code>GET /v1/audit/receipt-keys</code>, and take the key
-        whose <code>kid</code> is <code>${c.signature.kid}</code>.
-      </li>
-      <li>
-        Remove the <code>signature</code> field, write the rest as RFC 8785 canonical JSON (UTF-8),
-        and verify <code>signature.value</code> (base64) over those bytes as an Ed25519 signature
-        with that key (for example
+        Decode <code>signature.value</code> (base64) to <code>certificate.sig</code> and verify it
+        as an Ed25519 signature over those bytes with the public key:
         <code
-          >openssl pkeyutl -verify -pubin -inkey key.pem -rawin -in certificate.json -sigfile
-          certificate.sig</code
-        >).
+          >openssl pkeyutl -verify -pubin -inkey key.pem -rawin -in certificate.canonical.json
+          -sigfile certificate.sig</code
+        >.
       </li>
-    </ol>`;
+    </ol>
+    <p class="muted">
+      For systems with access to the service: the document is
+      <code>GET ${options.jsonPath}</code>, the keys <code>GET /v1/audit/receipt-keys</code>.
+    </p>`;
 
   const page = html`<!doctype html>
     <html lang="en">
