@@ -98,6 +98,17 @@ describe('D11: the export verifier (pure core of ops verify-receipts)', () => {
       problem: 'truncated',
     });
   });
+
+  it('D11: another document signed with the same key (an end-of-life certificate) is no receipt: malformed', () => {
+    const certificate = { type: 'EndOfLifeCertificate', subscriptionId: 's1' };
+    const lines = [JSON.stringify({ ...certificate, signature: signer.sign(certificate) })];
+    expect(verifyReceiptExport(text(lines), keys)).toMatchObject({
+      ok: false,
+      line: 1,
+      problem: 'malformed',
+      message: expect.stringMatching(/not a purge receipt/),
+    });
+  });
 });
 
 describe('D11: the signing key made under DATA_DIR/secrets', () => {

@@ -98,6 +98,8 @@ export function verifyReceiptExport(
     if (!verifySignature(doc, key))
       return fail(i, 'altered', 'the signature does not verify: altered (or forged) receipt');
     const sequence = doc['sequence'];
+    if (!Number.isSafeInteger(sequence) || typeof doc['previousHash'] !== 'string')
+      return fail(i, 'malformed', 'not a purge receipt (no sequence or previousHash)');
     if (sequence !== expected) {
       const reordered =
         typeof sequence === 'number' && (sequence < expected || sequences.has(expected));
