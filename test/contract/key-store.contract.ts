@@ -84,6 +84,18 @@ export function runKeyStoreContract(
       expect(await f.contains(key)).toBe(false);
     });
 
+    it('R15: a burst of destroys at once (a purge burst) each resolve with their key out of live storage', async () => {
+      const keys = store();
+      const made = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          keys.getOrCreate(`k-burst-${i}`, `acc-burst-${i % 4}`),
+        ),
+      );
+      const results = await Promise.all(made.map((k) => keys.destroy(k.keyId)));
+      expect(results.every((existed) => existed)).toBe(true);
+      for (const k of made) expect(await f.contains(k.key)).toBe(false);
+    });
+
     it('with KEY_ENCRYPTION_KEY, keys are stored wrapped; a wrong master key is an error, not an erasure', async () => {
       const keys = store({ keyEncryptionKey: testKek('a') });
       const { key } = await keys.getOrCreate('k-wrapped', 'acc1');

@@ -37,6 +37,8 @@ export class PostgresKeyStore implements KeyStore {
   private readonly pool: Pool;
   private readonly schema: string;
   private ready: Promise<void> | null = null;
+  private vacuumRunning: Promise<void> | null = null;
+  private vacuumNext: Promise<void> | null = null;
 
   constructor(private readonly o: PostgresKeyStoreOptions) {
     this.schema = o.schema ?? 'public';
@@ -174,9 +176,36 @@ export class PostgresKeyStore implements KeyStore {
     };
   }
 
-  /** Rewrites the table's pages so deleted key rows leave the live heap (not run in a transaction). */
-  private async vacuum(): Promise<void> {
-    await this.pool.query(`VACUUM ${this.t('data_keys')}`);
+  /**
+   * Prunes the table's pages so deleted key rows leave the live heap (not run in a transaction).
+   * Resolves once a VACUUM that started after this call has finished: a destroy waits for one
+   * that covers its delete. Calls meanwhile share the next run, so a burst of purges runs one
+   * VACUUM at a time per process, not one each (concurrent VACUUMs of one table queue on its
+   * lock). `TRUNCATE false`: giving empty end pages back to the OS would take an exclusive lock
+   * that stalls every insert of a new key; the pages are pruned either way.
+   */
+  private vacuum(): Promise<void> {
+    if (this.vacuumNext) return this.vacuumNext;
+    const run = () => {
+      const started = this.pool
+        .query(`VACUUM (TRUNCATE false) ${this.t('data_keys')}`)
+        .then(() => undefined)
+        .finally(() => {
+          if (this.vacuumRunning === started) this.vacuumRunning = null;
+        });
+      this.vacuumRunning = started;
+      return started;
+    };
+    if (!this.vacuumRunning) return run();
+    // One is under way and may have started before this delete: queue the next one after it.
+    const next = this.vacuumRunning
+      .catch(() => undefined)
+      .then(() => {
+        this.vacuumNext = null;
+        return run();
+      });
+    this.vacuumNext = next;
+    return next;
   }
 
   private async inTransaction<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
