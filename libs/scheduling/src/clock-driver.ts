@@ -139,11 +139,14 @@ export class ClockDriver {
       if (!(await this.o.scheduler.waitCaughtUp(Math.max(0, deadline - Date.now())))) continue;
       if ((await this.o.queues.busyCount()) > 0) continue;
       // The table is current (the scheduler has caught up): what the move brought within the
-      // horizon goes into Redis before the due ones are promoted.
-      if (this.o.horizon) await this.o.horizon.loadBefore(toMs + this.o.horizon.horizonMs);
+      // horizon goes into Redis before the due ones are promoted. A job loaded already due runs
+      // at once, without a promotion: the next round waits for it.
+      const loaded = this.o.horizon
+        ? await this.o.horizon.loadBefore(toMs + this.o.horizon.horizonMs)
+        : 0;
       const { promoted, pending } = await this.promoteDue(toMs);
       report.promoted += promoted;
-      if (promoted === 0 && pending === 0) return report;
+      if (promoted === 0 && pending === 0 && loaded === 0) return report;
     }
   }
 
