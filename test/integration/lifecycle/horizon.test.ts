@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import pino from 'pino';
-import { createRedisConnection, FixedClock } from '@app/platform';
+import { DateTime } from 'luxon';
+import { createRedisConnection, FixedClock, SystemClock } from '@app/platform';
 import {
   type DesiredJob,
   LifecycleQueues,
@@ -31,6 +32,7 @@ import {
   scheduled,
   startLifecycleApp,
   types,
+  until,
 } from './lifecycle-harness';
 
 /**
@@ -245,6 +247,44 @@ describe('scheduling at scale: Redis holds the jobs due within the horizon', () 
       [],
     );
   });
+
+  it('scheduling at scale, never early, never lost: on the real clock the loader moves a job in by itself ahead of its due time, and it runs at its term end, not before', async () => {
+    // A horizon of 4 s and a loader every 500 ms, on the system clock: the same invariant as
+    // 48 h and a minute, in seconds (the term end 10 s away leaves the scheduler 6 s to derive
+    // it before it would be within the horizon already).
+    t = await startLifecycleApp({
+      redisUrl: redis.url,
+      clock: new SystemClock(),
+      lifecycle: { horizonMs: 4000, loaderIntervalMs: 500 },
+    });
+    const termEnd = DateTime.utc().plus({ seconds: 10 }).startOf('second');
+    await register(t, {
+      subscriptionId: 'sub_rt',
+      autoRenew: false,
+      timeZone: 'UTC',
+      termStart: termEnd.minus({ months: 1 }).toISO(),
+    });
+    await scheduled(t);
+    const job = termEndJobId('sub_rt', termEnd.toMillis());
+    expect(await wanted(t, 'term-end')).toEqual([job]);
+    expect(await inRedis(t)).toEqual([]);
+    await until(async () => (await inRedis(t)).includes(job), 'the loader to move the job in');
+    const loadedAt = Date.now();
+    expect(loadedAt).toBeLessThan(termEnd.toMillis() - 1500);
+    expect(loadedAt).toBeGreaterThanOrEqual(termEnd.toMillis() - 4000);
+    expect(await types(t, 'sub_rt')).toEqual(['SubscriptionRegistered']);
+    await until(
+      async () => (await types(t, 'sub_rt')).includes('SubscriptionExpired'),
+      'the expiry',
+      15_000,
+    );
+    const expired = (await t.raw.readStream('subscription-sub_rt')).find(
+      (e) => e.type === 'SubscriptionExpired',
+    )!;
+    expect(Date.parse(expired.data['expiredAt'] as string)).toBeGreaterThanOrEqual(
+      termEnd.toMillis(),
+    );
+  }, 30_000);
 
   it('scheduling at scale: two processes on one store and one Redis: one loader (the scheduler lease), the other loads nothing', async () => {
     const dataDir = makeTmpDir('sub-eol-horizon-');
