@@ -286,7 +286,7 @@ describe('scheduling at scale: Redis holds the jobs due within the horizon', () 
     );
   }, 30_000);
 
-  it('scheduling at scale: two processes on one store and one Redis: one loader (the scheduler lease), the other loads nothing', async () => {
+  it('scheduling at scale: two processes on one store and one Redis: one loader (the scheduler lease), the other loads nothing until it takes the lease over', async () => {
     const dataDir = makeTmpDir('sub-eol-horizon-');
     const prefix = freshPrefix();
     const replicas: LifecycleApp[] = [];
@@ -306,6 +306,14 @@ describe('scheduling at scale: Redis holds the jobs due within the horizon', () 
       expect(await other.lifecycle.loadNow()).toBeNull();
       expect(await jobIds(holder, 'term-end')).toEqual([]);
       expect(await holder.lifecycle.loadNow()).toMatchObject({ fromMs: null, loaded: 1 });
+      expect(await jobIds(other, 'term-end')).toEqual([termEndJobId('sub_l', ms(NEAR_END))]);
+
+      // The holder stops: the other takes the lease over, and with it the loading.
+      await holder.close();
+      replicas.splice(replicas.indexOf(holder), 1);
+      await until(async () => other.lifecycle.schedules, 'the other process to take the lease');
+      await redis.flushAll();
+      expect(await other.lifecycle.loadNow()).toMatchObject({ fromMs: null, loaded: 1 });
       expect(await jobIds(other, 'term-end')).toEqual([termEndJobId('sub_l', ms(NEAR_END))]);
     } finally {
       for (const r of replicas) await r.close();
