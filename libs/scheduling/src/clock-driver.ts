@@ -23,12 +23,30 @@ export interface AdvanceReport extends DrainReport {
   steps: number;
 }
 
+/**
+ * Scheduling at scale: where the jobs beyond Redis's horizon wait (the schedule table, through
+ * the ScheduleLoader).
+ */
+export interface HorizonJobs {
+  readonly horizonMs: number;
+  /** Adds to Redis every job the table calls for that is due before `limitMs`. */
+  loadBefore(limitMs: number): Promise<number>;
+  /** The earliest due instant in (afterMs, toMs] of a job the table calls for, or null. */
+  nextDueAfter(afterMs: number, toMs: number): Promise<number | null>;
+}
+
 export interface ClockDriverOptions {
   clock: ControlledClock;
   queues: LifecycleQueues;
   /** Where the scheduler stands; it may run in another process (StoredSchedulerProgress). */
   scheduler: SchedulerProgress;
   logger: Logger;
+  /**
+   * The table's jobs beyond the horizon: each drain round first loads those now within the
+   * horizon of the new time, and stepping stops at their due instants too. Without it only
+   * Redis is looked at (every job in Redis at once).
+   */
+  horizon?: HorizonJobs | null;
   /** Longest a drain may take before advanceTo fails (default 5 minutes). */
   drainTimeoutMs?: number;
   pollMs?: number;
@@ -42,12 +60,15 @@ export interface ClockDriverOptions {
  *   also kept in a sorted set (`<prefix>:lifecycle:due`, LifecycleQueues.trackDueTimes);
  * - after every move of the clock (an onAdvance listener, awaited by advanceTo) the driver
  *   *drains*: it waits for the scheduler to have every event's jobs in Redis, promotes the
- *   delayed jobs due at or before the new time in due order, waits until the workers have run
+ *   delayed jobs due at or before the new time in due order (having first loaded from the
+ *   schedule table every job now within the horizon of the new time: with a horizon, Redis holds
+ *   only the near jobs, HorizonJobs), waits until the workers have run
  *   them, lets the scheduler catch up with what they wrote (a renewal schedules the next term
  *   end, an expiry the purge), and repeats until nothing due is left and the queues are idle.
  *   Jobs that jobs schedule in the past of the new time are thereby run in the same move;
  * - advanceTo() (what POST /v1/ops/clock calls) also *steps*: before going to the target it
- *   moves the clock to each earlier due instant in turn, so a job runs with the clock reading its
+ *   moves the clock to each earlier due instant in turn (found in Redis and in the schedule
+ *   table), so a job runs with the clock reading its
  *   due time, exactly as it would have in real time: three renewals in one jump are recorded at
  *   three term ends, not all at the target time. A bare clock.advanceTo() still runs everything
  *   due, at the target time.
@@ -88,6 +109,8 @@ export class ClockDriver {
       total.rounds += r.rounds;
     };
     if (options.step ?? true) {
+      // The due instants are read from the scheduler's derivations: let it have every event first.
+      await this.o.scheduler.waitCaughtUp(this.o.drainTimeoutMs ?? 300_000);
       for (;;) {
         const next = await this.nextDueAfter(this.o.clock.now().toMillis(), to.toMillis());
         if (next === null) break;
@@ -115,14 +138,27 @@ export class ClockDriver {
       await this.waitIdle(deadline);
       if (!(await this.o.scheduler.waitCaughtUp(Math.max(0, deadline - Date.now())))) continue;
       if ((await this.o.queues.busyCount()) > 0) continue;
+      // The table is current (the scheduler has caught up): what the move brought within the
+      // horizon goes into Redis before the due ones are promoted. A job loaded already due runs
+      // at once, without a promotion: the next round waits for it.
+      const loaded = this.o.horizon
+        ? await this.o.horizon.loadBefore(toMs + this.o.horizon.horizonMs)
+        : 0;
       const { promoted, pending } = await this.promoteDue(toMs);
       report.promoted += promoted;
-      if (promoted === 0 && pending === 0) return report;
+      if (promoted === 0 && pending === 0 && loaded === 0) return report;
     }
   }
 
-  /** Earliest due time in (afterMs, toMs] of a job still pending, or null. */
+  /** Earliest due time in (afterMs, toMs] of a job still pending, in Redis or the table, or null. */
   private async nextDueAfter(afterMs: number, toMs: number): Promise<number | null> {
+    const inRedis = await this.nextDueInRedisAfter(afterMs, toMs);
+    if (!this.o.horizon) return inRedis;
+    const inTable = await this.o.horizon.nextDueAfter(afterMs, inRedis ?? toMs);
+    return inTable === null ? inRedis : inRedis === null ? inTable : Math.min(inRedis, inTable);
+  }
+
+  private async nextDueInRedisAfter(afterMs: number, toMs: number): Promise<number | null> {
     const redis = this.o.queues.connection;
     for (;;) {
       const [id, score] = await redis.zrangebyscore(

@@ -9,6 +9,7 @@ export * from './lifecycle-scheduler';
 export * from './job-processors';
 export * from './lifecycle-workers';
 export * from './reconciler';
+export * from './schedule-loader';
 export * from './clock-driver';
 export * from './lifecycle-redis';
 export * from './lifecycle-settings';

@@ -1,4 +1,10 @@
-import { dueMsOfJobId, purgeJobId, termEndJobId } from './job-ids';
+import {
+  dueMsOfJobId,
+  purgeJobId,
+  purgeNoticeJobId,
+  subscriptionIdsOfJobId,
+  termEndJobId,
+} from './job-ids';
 
 describe('lifecycle job ids', () => {
   const due = Date.parse('2026-02-27T23:00:00.000Z');
@@ -26,5 +32,18 @@ describe('lifecycle job ids', () => {
   it('refuse a due time that is not whole epoch milliseconds', () => {
     expect(() => termEndJobId('sub_1', Number.NaN)).toThrow(TypeError);
     expect(() => termEndJobId('sub_1', 1.5)).toThrow(TypeError);
+  });
+});
+
+describe('subscriptionIdsOfJobId', () => {
+  it('scheduling at scale: reads the subscription back out of every kind of job id', () => {
+    expect(subscriptionIdsOfJobId(termEndJobId('sub_1-a', 1000))).toEqual(['sub_1-a']);
+    expect(subscriptionIdsOfJobId(purgeJobId('sub_2', 2000))).toEqual(['sub_2']);
+    expect(subscriptionIdsOfJobId(purgeNoticeJobId('sub-3', 7, 3000))).toEqual(['sub-3']);
+    expect(subscriptionIdsOfJobId(termEndJobId('a b', 1000))).toEqual([
+      `x${Buffer.from('a b').toString('base64url')}`,
+      'a b',
+    ]);
+    expect(subscriptionIdsOfJobId('something-else')).toEqual([]);
   });
 });

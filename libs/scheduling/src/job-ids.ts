@@ -60,3 +60,23 @@ export function dueMsOfJobId(jobId: string): number | null {
   const match = /-(\d+)$/.exec(jobId);
   return match ? Number(match[1]) : null;
 }
+
+/**
+ * The subscription ids a job id may belong to (the reconciler looks their schedule rows up): the
+ * part between the kind and the due instant, and, when that could be jobSafe's encoding of an id
+ * with other characters (`x` + base64url), the decoded id too.
+ */
+export function subscriptionIdsOfJobId(jobId: string): string[] {
+  const kind = ['purge-notice-', 'term-end-', 'purge-'].find((k) => jobId.startsWith(k));
+  if (!kind) return [];
+  const rest = jobId.slice(kind.length);
+  const match = (kind === 'purge-notice-' ? /^(.+)-\d+-\d+$/ : /^(.+)-\d+$/).exec(rest);
+  if (!match) return [];
+  const id = match[1]!;
+  const ids = [id];
+  if (id.startsWith('x')) {
+    const decoded = Buffer.from(id.slice(1), 'base64url').toString('utf8');
+    if (decoded.length > 0 && jobSafe(decoded) === id) ids.push(decoded);
+  }
+  return ids;
+}

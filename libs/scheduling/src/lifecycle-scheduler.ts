@@ -57,26 +57,39 @@ export interface LifecycleSchedulerOptions {
   name?: string;
   /** D7: the purge-notice offsets in days (PURGE_NOTICE_DAYS); default 30 and 7. */
   purgeNoticeDays?: readonly number[];
+  /**
+   * Scheduling at scale: only jobs due before `limitMs()` (now + horizon, or the loader's
+   * watermark if further) go into Redis; the others wait in the schedule table for the loader
+   * (ScheduleLoader). Without it every job goes into Redis at once.
+   */
+  horizon?: { limitMs(): Promise<number> } | null;
 }
 
 export interface SyncResult {
   subscriptions: number;
+  /** Jobs added to Redis (new, and due within the horizon). */
   scheduled: number;
+  /** New jobs left to the loader in the schedule table (due beyond the horizon). */
+  deferred: number;
   removed: number;
 }
 
 /**
  * The lifecycle scheduler: follows the whole log through its own checkpointed catch-up
- * subscription (never called from a command handler) and keeps Redis holding exactly the jobs the
- * log calls for.
+ * subscription (never called from a command handler) and keeps the schedule table holding exactly
+ * the jobs the log calls for, and Redis those of them due within the horizon.
  *
  * For a batch of events it collects the subscriptions they touch (a legal-hold event touches every
  * subscription of its account), folds each one's stream as it is *now*, derives the jobs its state
- * calls for (desiredJobs), adds them (deterministic ids: adding again is a no-op), removes the ones
- * a previous derivation called for and this one does not (superseded: renewed, withdrawn,
- * reactivated …), then records the derivation in the schedule table. Only after that does the
- * subscription save its checkpoint, so the checkpoint never passes an event whose jobs are not in
- * Redis; a crash in between re-delivers the batch, and re-deriving is idempotent.
+ * calls for (desiredJobs), adds those due before the horizon's limit (deterministic ids: adding
+ * again is a no-op; later ones the loader adds when they come near), records the derivation in the
+ * schedule table, then removes the jobs a previous derivation called for and this one does not
+ * (superseded: renewed, withdrawn, reactivated …): the row first, so that a loader reading the
+ * old row meanwhile either sees the new one when it checks after its add, or has its add undone by
+ * this removal. Only after that does the subscription save its checkpoint, so the checkpoint never
+ * passes an event whose jobs are not in the table (and, within the horizon, in Redis); a crash in
+ * between re-delivers the batch, and re-deriving is idempotent (a superseded job a crash left in
+ * Redis is the reconciler's to remove, and completes without effect if it runs first).
  */
 export class LifecycleScheduler {
   private readonly subscription: CatchUpSubscription;
@@ -186,10 +199,18 @@ export class LifecycleScheduler {
       for (const old of before.jobs)
         if (!keep.has(old.jobId)) toRemove.push({ kind: old.kind, jobId: old.jobId });
     }
-    await this.o.queues.schedule(toAdd);
-    const removed = await this.o.queues.unschedule(toRemove);
+    // Read under the scheduler's lock, after the loader's last run: never below its watermark.
+    const limit = this.o.horizon ? await this.o.horizon.limitMs() : Number.POSITIVE_INFINITY;
+    const near = toAdd.filter((j) => j.dueMs < limit);
+    await this.o.queues.schedule(near);
     await this.o.table.putAll(rows);
-    return { subscriptions: rows.length, scheduled: toAdd.length, removed };
+    const removed = await this.o.queues.unschedule(toRemove);
+    return {
+      subscriptions: rows.length,
+      scheduled: near.length,
+      deferred: toAdd.length - near.length,
+      removed,
+    };
   }
 
   private async derive(subscriptionId: string): Promise<ScheduleRow | null> {

@@ -1,4 +1,4 @@
-import { lifecycleOptionsFromEnv } from './lifecycle-settings';
+import { horizonOf, lifecycleOptionsFromEnv } from './lifecycle-settings';
 
 describe('lifecycle settings from the environment', () => {
   it('reads the tuning knobs, all optional', () => {
@@ -10,6 +10,8 @@ describe('lifecycle settings from the environment', () => {
         LIFECYCLE_LOCK_DURATION_MS: '1000',
         LIFECYCLE_STALLED_INTERVAL_MS: '500',
         LIFECYCLE_SCHEDULER: 'off',
+        LIFECYCLE_HORIZON_HOURS: '24',
+        LIFECYCLE_LOADER_INTERVAL_MS: '30000',
         UNRELATED: 'x',
       }),
     ).toEqual({
@@ -18,7 +20,26 @@ describe('lifecycle settings from the environment', () => {
       lockDurationMs: 1000,
       stalledIntervalMs: 500,
       scheduler: false,
+      horizonMs: 24 * 3_600_000,
+      loaderIntervalMs: 30_000,
     });
+  });
+
+  it('scheduling at scale: the horizon defaults to 48 h, the loader to a minute, and refuses an interval over a quarter of the horizon', () => {
+    expect(horizonOf({})).toEqual({ horizonMs: 48 * 3_600_000, loaderIntervalMs: 60_000 });
+    expect(horizonOf({ horizonMs: 60_000 })).toEqual({
+      horizonMs: 60_000,
+      loaderIntervalMs: 15_000,
+    });
+    expect(() =>
+      lifecycleOptionsFromEnv({
+        LIFECYCLE_HORIZON_HOURS: '1',
+        LIFECYCLE_LOADER_INTERVAL_MS: '900001',
+      }),
+    ).toThrow(/LIFECYCLE_LOADER_INTERVAL_MS/);
+    expect(() => lifecycleOptionsFromEnv({ LIFECYCLE_HORIZON_HOURS: '0' })).toThrow(
+      /LIFECYCLE_HORIZON_HOURS/,
+    );
   });
 
   it('treats blank values as unset and refuses bad ones with the variable named', () => {

@@ -41,6 +41,44 @@ export interface LifecycleOptions {
   redisUrl?: string;
   /** D7: overrides PURGE_NOTICE_DAYS from the configuration (offsets in days, e.g. [30, 7]). */
   purgeNoticeDays?: readonly number[];
+  /**
+   * The horizon (LIFECYCLE_HORIZON_HOURS, default 48 h): Redis holds only the jobs due before
+   * now + this; the rest wait in the schedule table until the loader moves them in.
+   */
+  horizonMs?: number;
+  /**
+   * How often the loader moves jobs from the schedule table into Redis
+   * (LIFECYCLE_LOADER_INTERVAL_MS, default 60 s). At most a quarter of the horizon (checked).
+   */
+  loaderIntervalMs?: number;
+}
+
+/** Redis holds the jobs due within this of now (LIFECYCLE_HORIZON_HOURS): 48 hours. */
+export const DEFAULT_HORIZON_MS = 48 * 3_600_000;
+/** The loader runs this often (LIFECYCLE_LOADER_INTERVAL_MS): a minute. */
+export const DEFAULT_LOADER_INTERVAL_MS = 60_000;
+/**
+ * The loader's interval may be at most this fraction of the horizon: a job then enters Redis at
+ * least three quarters of the horizon before it is due, as long as a process holds the
+ * scheduler's lease (a fail-over takes seconds).
+ */
+export const MAX_LOADER_INTERVAL_FRACTION = 0.25;
+
+/** The horizon and the loader's interval of these options, checked against each other. */
+export function horizonOf(o: LifecycleOptions): { horizonMs: number; loaderIntervalMs: number } {
+  const horizonMs = o.horizonMs ?? DEFAULT_HORIZON_MS;
+  const loaderIntervalMs =
+    o.loaderIntervalMs ??
+    Math.min(DEFAULT_LOADER_INTERVAL_MS, Math.floor(horizonMs * MAX_LOADER_INTERVAL_FRACTION));
+  if (!(horizonMs > 0) || !(loaderIntervalMs > 0))
+    throw new Error('lifecycle settings: the horizon and the loader interval must be positive');
+  if (loaderIntervalMs > horizonMs * MAX_LOADER_INTERVAL_FRACTION)
+    throw new Error(
+      `lifecycle settings: the loader interval (${loaderIntervalMs} ms, LIFECYCLE_LOADER_INTERVAL_MS) ` +
+        `must be at most a quarter of the horizon (${horizonMs} ms, LIFECYCLE_HORIZON_HOURS), ` +
+        'so that every job is in Redis well before it is due',
+    );
+  return { horizonMs, loaderIntervalMs };
 }
 
 const positiveInt = z
@@ -58,12 +96,14 @@ const envSchema = z.object({
   LIFECYCLE_LOCK_DURATION_MS: positiveInt.optional(),
   LIFECYCLE_STALLED_INTERVAL_MS: positiveInt.optional(),
   LIFECYCLE_SCHEDULER: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
+  LIFECYCLE_HORIZON_HOURS: positiveInt.optional(),
+  LIFECYCLE_LOADER_INTERVAL_MS: positiveInt.optional(),
 });
 
 /** Tuning knobs of the lifecycle worker from the environment (all optional). */
 export function lifecycleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): LifecycleOptions {
   const e = settingsFromEnv(envSchema, env, 'lifecycle settings');
-  return {
+  const options: LifecycleOptions = {
     ...(e.LIFECYCLE_QUEUE_PREFIX ? { prefix: e.LIFECYCLE_QUEUE_PREFIX } : {}),
     ...(e.LIFECYCLE_CONCURRENCY ? { concurrency: e.LIFECYCLE_CONCURRENCY } : {}),
     ...(e.LIFECYCLE_LOCK_DURATION_MS ? { lockDurationMs: e.LIFECYCLE_LOCK_DURATION_MS } : {}),
@@ -71,7 +111,11 @@ export function lifecycleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): L
       ? { stalledIntervalMs: e.LIFECYCLE_STALLED_INTERVAL_MS }
       : {}),
     ...(e.LIFECYCLE_SCHEDULER ? { scheduler: e.LIFECYCLE_SCHEDULER === 'on' } : {}),
+    ...(e.LIFECYCLE_HORIZON_HOURS ? { horizonMs: e.LIFECYCLE_HORIZON_HOURS * 3_600_000 } : {}),
+    ...(e.LIFECYCLE_LOADER_INTERVAL_MS ? { loaderIntervalMs: e.LIFECYCLE_LOADER_INTERVAL_MS } : {}),
   };
+  horizonOf(options); // refuses an interval too long for the horizon at start-up
+  return options;
 }
 
 export const defaultPrefix = (o: LifecycleOptions): string => o.prefix ?? DEFAULT_QUEUE_PREFIX;

@@ -17,11 +17,17 @@ import {
 import { LifecycleQueues } from './lifecycle-queues';
 import { LifecycleRedis } from './lifecycle-redis';
 import { LifecycleScheduler, SCHEDULER_SUBSCRIPTION } from './lifecycle-scheduler';
-import { defaultPrefix, type LifecycleOptions, type LifecycleRole } from './lifecycle-settings';
+import {
+  defaultPrefix,
+  horizonOf,
+  type LifecycleOptions,
+  type LifecycleRole,
+} from './lifecycle-settings';
 import { LifecycleWorkers } from './lifecycle-workers';
 import { LifecycleMetrics } from './metrics';
 import type { MetricsService } from '@app/metrics';
 import { type ReconcileReport, Reconciler } from './reconciler';
+import { type LoadReport, ScheduleLoader } from './schedule-loader';
 import { ScheduleTable } from './schedule-table';
 import { StoredSchedulerProgress } from './scheduler-progress';
 
@@ -77,9 +83,16 @@ export class Lifecycle {
   readonly reconciler: Reconciler | null;
   readonly workers: LifecycleWorkers | null;
   readonly clockDriver: ClockDriver | null;
+  /** Scheduling at scale: moves the table's jobs into Redis as they come within the horizon. */
+  readonly loader: ScheduleLoader | null;
+  readonly horizonMs: number;
   readonly metrics: LifecycleMetrics;
   private readonly checkpoints: CheckpointStore | null;
   private timer: NodeJS.Timeout | null = null;
+  private loaderTimer: NodeJS.Timeout | null = null;
+  private loading: Promise<LoadReport | null> | null = null;
+  private readonly loaderIntervalMs: number;
+  private readonly mutex = new Mutex();
   private reconciling: Promise<ReconcileReport | null> | null = null;
   private firstReconcile: Promise<ReconcileReport | null> = Promise.resolve(null);
   private leaseReconcile: Promise<ReconcileReport | null> | null = null;
@@ -129,6 +142,7 @@ export class Lifecycle {
     table: ScheduleTable | null,
   ) {
     this.role = role;
+    ({ horizonMs: this.horizonMs, loaderIntervalMs: this.loaderIntervalMs } = horizonOf(options));
     this.metrics = new LifecycleMetrics(deps.metrics ?? undefined);
     const logger = deps.logger;
     const controlled = deps.clock instanceof ControlledClock ? deps.clock : null;
@@ -144,8 +158,24 @@ export class Lifecycle {
             trackDueTimes: controlled !== null,
           })
         : null;
+    this.loader =
+      this.queues && this.table
+        ? new ScheduleLoader({
+            table: this.table,
+            queues: this.queues,
+            clock: deps.clock,
+            horizonMs: this.horizonMs,
+            logger,
+            metrics: this.metrics,
+            ...(controlled?.shared ? { syncClock: () => controlled.sync() } : {}),
+          })
+        : null;
+    const loader = this.loader;
+    const mutex = this.mutex;
     // The driver reads the scheduler's progress from its stored checkpoint: the scheduler may run
-    // in another process (whichever worker holds its lease), and so may the workers.
+    // in another process (whichever worker holds its lease), and so may the workers. It loads
+    // what a move brings within the horizon from the table, under the scheduler's lock when the
+    // scheduler runs here.
     this.clockDriver =
       controlled && this.queues && this.checkpoints
         ? new ClockDriver({
@@ -157,6 +187,21 @@ export class Lifecycle {
               name: SCHEDULER_SUBSCRIPTION,
             }),
             logger,
+            ...(loader
+              ? {
+                  horizon: {
+                    horizonMs: this.horizonMs,
+                    // Here the clock reads the drain's time: the loader's own run (which moves
+                    // its watermark) where the scheduler runs, else a load that leaves it.
+                    loadBefore: (limitMs: number) =>
+                      mutex.run(async () =>
+                        this.schedules ? (await loader.load()).loaded : loader.loadBefore(limitMs),
+                      ),
+                    nextDueAfter: (afterMs: number, toMs: number) =>
+                      loader.nextDueAfter(afterMs, toMs),
+                  },
+                }
+              : {}),
             ...(options.drainTimeoutMs ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
           })
         : null;
@@ -167,7 +212,6 @@ export class Lifecycle {
       this.schedulerLease = null;
       return;
     }
-    const mutex = new Mutex();
     const purgeNoticeDays = this.purgeNoticeDays;
     this.scheduler = new LifecycleScheduler({
       purgeNoticeDays,
@@ -178,6 +222,7 @@ export class Lifecycle {
       queues: this.queues,
       mutex,
       logger,
+      horizon: loader,
       ...(options.schedulerBatchSize ? { batchSize: options.schedulerBatchSize } : {}),
     });
     const scheduler = this.scheduler;
@@ -189,6 +234,7 @@ export class Lifecycle {
       mutex,
       logger,
       metrics: this.metrics,
+      horizon: loader,
       ...(options.staleGraceMs !== undefined ? { staleGraceMs: options.staleGraceMs } : {}),
     });
     const driver = this.clockDriver;
@@ -230,7 +276,7 @@ export class Lifecycle {
     this.clockDriver?.attach();
     if (this.role === 'api') return;
     this.workers!.run();
-    // The scheduler and the reconciler run in one process at a time: the holder of the
+    // The scheduler, the reconciler and the loader run in one process at a time: the holder of the
     // `lifecycle-scheduler` lease (a worker with LIFECYCLE_SCHEDULER=off never asks for it).
     if (!this.schedulerLease) return;
     this.schedulerLease.start();
@@ -245,7 +291,10 @@ export class Lifecycle {
     return this.firstReconcile;
   }
 
-  /** Whether this process holds the scheduler's lease (runs the scheduler and the reconciler now). */
+  /**
+   * Whether this process holds the scheduler's lease (runs the scheduler, the reconciler and the
+   * loader now).
+   */
   get schedules(): boolean {
     return this.schedulerLease?.holding ?? false;
   }
@@ -257,13 +306,21 @@ export class Lifecycle {
     const every = this.options.reconcileIntervalMs ?? this.deps.config.reconcileIntervalMs;
     this.timer = setInterval(() => void this.reconcileNow(), every);
     this.timer.unref();
+    // The loader shares the lease and the lock: it never reads the table between a batch's
+    // Redis writes and its rows.
+    void this.loadNow();
+    this.loaderTimer = setInterval(() => void this.loadNow(), this.loaderIntervalMs);
+    this.loaderTimer.unref();
   }
 
   /** The lease is lost or released: stop following the log; the new holder carries on. */
   private async stopScheduling(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.loaderTimer) clearInterval(this.loaderTimer);
     this.timer = null;
+    this.loaderTimer = null;
     await this.reconciling;
+    await this.loading;
     await this.scheduler?.stop();
   }
 
@@ -303,6 +360,28 @@ export class Lifecycle {
     return this.reconciling;
   }
 
+  /**
+   * Runs the loader now (joins a run in progress): moves the table's jobs due within the horizon
+   * into Redis. Failures are logged, not thrown; the next interval tries again.
+   */
+  loadNow(): Promise<LoadReport | null> {
+    if (!this.loader || this.stopped || !this.schedules) return Promise.resolve(null);
+    const loader = this.loader;
+    this.loading ??= this.mutex
+      .run(() => loader.load())
+      .catch((error: unknown) => {
+        this.deps.logger.error(
+          { err: error },
+          'lifecycle loader failed; next run at the next interval',
+        );
+        return null;
+      })
+      .finally(() => {
+        this.loading = null;
+      });
+    return this.loading;
+  }
+
   /** Readiness of the Redis part. */
   redisReady(): Promise<boolean> {
     return this.redis.ping();
@@ -327,8 +406,9 @@ export class Lifecycle {
     this.stopped = true;
     this.stopping.abort();
     if (this.timer) clearInterval(this.timer);
+    if (this.loaderTimer) clearInterval(this.loaderTimer);
     this.clockDriver?.dispose();
-    const inHand = Promise.all([this.reconciling, this.scheduler?.stop()]);
+    const inHand = Promise.all([this.reconciling, this.loading, this.scheduler?.stop()]);
     if (
       !(await settlesWithin(inHand, STOP_WAIT_FOR_REDIS_MS)) &&
       !(

@@ -10,6 +10,7 @@ export class LifecycleMetrics {
   private readonly jobs: Counter<'kind' | 'outcome'>;
   private readonly reconcilerRuns: Counter<string>;
   private readonly reconcilerLastRun: Gauge<'count'>;
+  private readonly loaderJobs: Counter<string>;
   /** Where the scheduler lag is read at scrape time (unset: a process that runs no scheduler). */
   private lagSource: (() => Promise<bigint>) | null = null;
 
@@ -28,6 +29,11 @@ export class LifecycleMetrics {
       name: 'lifecycle_reconciler_last_run_jobs',
       help: 'Counts of the last reconciler run: desired, present, recreated, removed, failed, retried.',
       labelNames: ['count'],
+    });
+    this.loaderJobs = service.counter({
+      name: 'lifecycle_loader_jobs_loaded_total',
+      help: 'Jobs the loader moved from the schedule table into Redis as they came within the horizon.',
+      labelNames: [],
     });
     const lagSource = (): (() => Promise<bigint>) | null => this.lagSource;
     service.gauge({
@@ -58,6 +64,11 @@ export class LifecycleMetrics {
     this.service.recordReconcilerRepairs('job_recreated', counts.recreated);
     this.service.recordReconcilerRepairs('job_removed', counts.removed);
     this.service.recordReconcilerRepairs('job_retried', counts.retried);
+  }
+
+  /** The loader moved `n` jobs into Redis. */
+  loaded(n: number): void {
+    if (n > 0) this.loaderJobs.inc(n);
   }
 
   /** The scheduler whose lag `lifecycle_scheduler_lag` reports when scraped. */

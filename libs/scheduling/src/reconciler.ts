@@ -5,10 +5,12 @@ import { type JobRef, type LifecycleQueues, PENDING_STATES } from './lifecycle-q
 import type { LifecycleScheduler } from './lifecycle-scheduler';
 import type { LifecycleMetrics } from './metrics';
 import { LIFECYCLE_JOB_KINDS } from './queues';
+import { subscriptionIdsOfJobId } from './job-ids';
+import type { DesiredJob } from './queues';
 import type { ScheduleTable } from './schedule-table';
 
 export interface ReconcileReport {
-  /** Jobs the log calls for (the schedule table). */
+  /** Jobs the log calls for (the schedule table) due within the horizon: those Redis must hold. */
   desired: number;
   /** Of those, found in Redis waiting, delayed or running. */
   present: number;
@@ -38,12 +40,22 @@ export interface ReconcilerOptions {
   staleGraceMs?: number;
   /** How long to wait for the scheduler to catch up before reconciling anyway. Default 60 s. */
   catchUpTimeoutMs?: number;
+  /**
+   * Scheduling at scale: Redis must hold the table's jobs due before `limitMs()` (now + horizon,
+   * or the loader's watermark); later ones wait in the table for the loader. Without it: every
+   * job of the table.
+   */
+  horizon?: { limitMs(): Promise<number> } | null;
 }
 
 /**
- * Makes Redis hold exactly the jobs the log calls for: after FLUSHALL, a Redis restarted without
- * persistence, a lost write or a bug, every timer comes back. Source of truth: the schedule table,
- * which the scheduler derives from the log (and which a reset checkpoint rebuilds from the log).
+ * Makes Redis hold exactly the jobs the log calls for within the horizon: after FLUSHALL, a Redis
+ * restarted without persistence, a lost write or a bug, every timer due before now + horizon
+ * comes back (later ones are the loader's, from the schedule table, when they come near). Source
+ * of truth: the schedule table, which the scheduler derives from the log (and which a reset
+ * checkpoint rebuilds from the log). A job in Redis beyond the horizon that the table still calls
+ * for (loaded under a longer horizon, or before there was one) is left where it is; only jobs the
+ * table does not call for at all are stale.
  *
  * It runs when the scheduler has caught up with the log, under the scheduler's lock (so that no
  * batch is half-written while it compares), at start-up and every RECONCILE_INTERVAL_MS.
@@ -79,20 +91,21 @@ export class Reconciler {
   }
 
   private async compare(caughtUp: boolean): Promise<ReconcileReport> {
-    const desired = await this.o.table.allDesiredJobs();
+    const desired = await this.desiredInHorizon();
     const wanted = new Set(desired.map((j) => j.jobId));
     const present = new Set<string>();
     const failed = new Set<string>();
-    const stale: JobRef[] = [];
+    const notInHorizon: JobRef[] = [];
     for (const kind of LIFECYCLE_JOB_KINDS) {
       const pending = await this.o.queues.jobIds(kind, PENDING_STATES);
       const active = new Set(await this.o.queues.jobIds(kind, ['active']));
       for (const id of pending) {
         present.add(id);
-        if (!wanted.has(id) && !active.has(id)) stale.push({ kind, jobId: id });
+        if (!wanted.has(id) && !active.has(id)) notInHorizon.push({ kind, jobId: id });
       }
       for (const id of await this.o.queues.jobIds(kind, ['failed'])) failed.add(id);
     }
+    const stale = await this.notCalledFor(notInHorizon);
 
     const missing = desired.filter((j) => !present.has(j.jobId) && !failed.has(j.jobId));
     await this.o.queues.schedule(missing);
@@ -142,5 +155,27 @@ export class Reconciler {
       caughtUp,
       durationMs: 0,
     };
+  }
+
+  /** The table's jobs Redis must hold: all of them, or those due before the horizon's limit. */
+  private async desiredInHorizon(): Promise<DesiredJob[]> {
+    if (!this.o.horizon) return this.o.table.allDesiredJobs();
+    const limit = await this.o.horizon.limitMs();
+    const jobs: DesiredJob[] = [];
+    for await (const page of this.o.table.jobsDue(null, limit)) jobs.push(...page);
+    return jobs;
+  }
+
+  /**
+   * Of jobs in Redis that are not among the desired ones within the horizon, those the table does
+   * not call for at all (looked up by their subscription's row): a far job the table still wants
+   * stays.
+   */
+  private async notCalledFor(refs: readonly JobRef[]): Promise<JobRef[]> {
+    if (!this.o.horizon || refs.length === 0) return [...refs];
+    const rows = await this.o.table.getMany(refs.flatMap((r) => subscriptionIdsOfJobId(r.jobId)));
+    const wanted = new Set<string>();
+    for (const row of rows.values()) for (const j of row.jobs) wanted.add(j.jobId);
+    return refs.filter((r) => !wanted.has(r.jobId));
   }
 }

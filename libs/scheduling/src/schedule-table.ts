@@ -97,6 +97,30 @@ ALTER TABLE lifecycle_schedule ADD COLUMN IF NOT EXISTS notice_job text;
 ALTER TABLE lifecycle_schedule ADD COLUMN IF NOT EXISTS notice_due bigint;
 `;
 
+/**
+ * Scheduling at scale: the loader and the reconciler read the jobs due before a limit through
+ * these, one index per due column, ordered by (due, subscription) so that a page of a month-end
+ * (every job due at one instant) is read in index order, without a sort. Partial: a row without
+ * that job takes no entry. Created after the notice columns exist (a later migration added them).
+ */
+const DUE_INDEXES = `
+CREATE INDEX IF NOT EXISTS lifecycle_schedule_term_end_due
+  ON lifecycle_schedule (term_end_due, subscription_id) WHERE term_end_due IS NOT NULL;
+CREATE INDEX IF NOT EXISTS lifecycle_schedule_purge_due
+  ON lifecycle_schedule (purge_due, subscription_id) WHERE purge_due IS NOT NULL;
+CREATE INDEX IF NOT EXISTS lifecycle_schedule_notice_due
+  ON lifecycle_schedule (notice_due, subscription_id) WHERE notice_due IS NOT NULL;
+`;
+
+/** The columns of each job kind (the loader reads them one kind at a time). */
+const JOB_COLUMNS = {
+  'term-end': { job: 'term_end_job', due: 'term_end_due' },
+  purge: { job: 'purge_job', due: 'purge_due' },
+  'purge-notice': { job: 'notice_job', due: 'notice_due' },
+} as const satisfies Record<LifecycleJobKind, { job: string; due: string }>;
+
+const JOB_KINDS = Object.keys(JOB_COLUMNS) as LifecycleJobKind[];
+
 /** Rows per statement: at 10 parameters a row, far below SQLite's and PostgreSQL's limits. */
 const CHUNK = 1000;
 
@@ -150,6 +174,7 @@ export class ScheduleTable {
             // Another process sharing the file added it in between.
             if (!/duplicate column/i.test((error as Error).message)) throw error;
           }
+      database.exec(DUE_INDEXES);
     } catch (error) {
       database.close();
       throw error;
@@ -194,6 +219,7 @@ export class ScheduleTable {
       if (schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${id}`);
       await client.query(`SET LOCAL search_path TO ${id}`);
       await client.query(POSTGRES_SCHEMA);
+      await client.query(DUE_INDEXES);
       await client.query('COMMIT');
     } finally {
       await client.end().catch(() => undefined);
@@ -288,6 +314,73 @@ export class ScheduleTable {
     return jobs.sort(
       (a, b) => a.dueMs - b.dueMs || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0),
     );
+  }
+
+  /**
+   * Scheduling at scale: the jobs the table calls for that are due in [fromMs, toMs) (fromMs null:
+   * from the beginning), in pages of at most `pageSize`, one kind after the other, each kind in
+   * due order (then by subscription). Reads through the due indexes, keyset-paginated, so a page
+   * costs the same at the start and the end of a month-end burst.
+   */
+  async *jobsDue(
+    fromMs: number | null,
+    toMs: number,
+    pageSize = 5000,
+  ): AsyncGenerator<DesiredJob[], void, undefined> {
+    for (const kind of JOB_KINDS) {
+      const { job, due } = JOB_COLUMNS[kind];
+      let after: { dueMs: number; subscriptionId: string } | null = null;
+      for (;;) {
+        const from: ReturnType<typeof sql> = after
+          ? sql`(${sql.ref(due)}, subscription_id) > (${after.dueMs}, ${after.subscriptionId})`
+          : fromMs === null
+            ? sql`${sql.ref(due)} IS NOT NULL`
+            : sql`${sql.ref(due)} >= ${fromMs}`;
+        const { rows } = await sql<{
+          subscription_id: string;
+          account_id: string;
+          job_id: string | null;
+          due_ms: number | string;
+        }>`SELECT subscription_id, account_id, ${sql.ref(job)} AS job_id, ${sql.ref(due)} AS due_ms
+          FROM lifecycle_schedule
+          WHERE ${from} AND ${sql.ref(due)} < ${toMs}
+          ORDER BY ${sql.ref(due)}, subscription_id
+          LIMIT ${pageSize}`.execute(this.db);
+        const jobs: DesiredJob[] = [];
+        for (const r of rows) {
+          if (r.job_id === null) continue;
+          const dueMs = Number(r.due_ms);
+          jobs.push({
+            kind,
+            jobId: r.job_id,
+            dueMs,
+            data: {
+              subscriptionId: r.subscription_id,
+              accountId: r.account_id,
+              dueAt: new Date(dueMs).toISOString(),
+            },
+          });
+        }
+        if (jobs.length > 0) yield jobs;
+        if (rows.length < pageSize) break;
+        const last = rows[rows.length - 1]!;
+        after = { dueMs: Number(last.due_ms), subscriptionId: last.subscription_id };
+      }
+    }
+  }
+
+  /** The earliest due instant in (afterMs, toMs] of a job the table calls for, or null. */
+  async nextDueAfter(afterMs: number, toMs: number): Promise<number | null> {
+    let next: number | null = null;
+    for (const kind of JOB_KINDS) {
+      const due = sql.ref(JOB_COLUMNS[kind].due);
+      const { rows } = await sql<{ next: number | string | null }>`SELECT min(${due}) AS next
+        FROM lifecycle_schedule WHERE ${due} > ${afterMs} AND ${due} <= ${toMs}`.execute(this.db);
+      const found = rows[0]?.next;
+      if (found !== null && found !== undefined && (next === null || Number(found) < next))
+        next = Number(found);
+    }
+    return next;
   }
 
   /**

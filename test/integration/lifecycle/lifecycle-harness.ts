@@ -133,6 +133,16 @@ export function jobIds(
 
 export const queueName = (kind: LifecycleJobKind): string => LIFECYCLE_QUEUES[kind];
 
+/**
+ * Scheduling at scale: the ids of the jobs of one kind the schedule table calls for, in due
+ * order. Redis holds those due within the horizon (48 h by default); the others wait in the
+ * table until the loader moves them in.
+ */
+export async function scheduledJobIds(t: LifecycleApp, kind: LifecycleJobKind): Promise<string[]> {
+  const jobs = await t.lifecycle.table!.allDesiredJobs();
+  return jobs.filter((j) => j.kind === kind).map((j) => j.jobId);
+}
+
 /** Waits until the scheduler has every event's jobs in Redis. */
 export async function scheduled(t: LifecycleApp): Promise<void> {
   if (!(await t.lifecycle.scheduler!.waitCaughtUp(30_000)))

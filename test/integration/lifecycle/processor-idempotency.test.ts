@@ -32,7 +32,13 @@ describe('lifecycle jobs: early, duplicated, refused, failing (controlled clock)
   const redis = usePrivateRedis();
   let t: LifecycleApp;
   beforeEach(async () => {
-    t = await startLifecycleApp({ redisUrl: redis.url, start: '2026-02-10T09:00:00.000Z' });
+    // A horizon covering February and March: these tests handle the jobs of term ends weeks away
+    // by hand, so they are to be in Redis (with the default 48 h they wait in the schedule table).
+    t = await startLifecycleApp({
+      redisUrl: redis.url,
+      start: '2026-02-10T09:00:00.000Z',
+      lifecycle: { horizonMs: 60 * 86_400_000 },
+    });
   });
   afterEach(() => t.close());
 

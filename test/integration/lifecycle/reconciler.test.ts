@@ -26,6 +26,13 @@ const monthlyFrom = (id: string) => {
   };
 };
 
+/**
+ * A horizon covering February and March: these tests are about restoring every job of thousands of
+ * subscriptions, so every job they make is to be in Redis. With the default 48 h the reconciler
+ * restores only those due within the horizon (horizon.test.ts shows it).
+ */
+const HORIZON = { horizonMs: 60 * 86_400_000 };
+
 /** Every delayed term-end job: id → fire time in ms (BullMQ's score is time × 0x1000 + a counter). */
 async function delayedTermEnds(t: LifecycleApp): Promise<Map<string, number>> {
   const key = `${t.prefix}:lifecycle-term-end:delayed`;
@@ -42,7 +49,11 @@ describe('reconciler: every timer comes back (AOF Redis)', () => {
   afterEach(() => t.close());
 
   it('R14/R15: after FLUSHALL the reconciler restores 100 % of the jobs of 3,000 subscriptions, due times intact', async () => {
-    t = await startLifecycleApp({ redisUrl: redis.url, start: '2026-02-10T09:00:00.000Z' });
+    t = await startLifecycleApp({
+      redisUrl: redis.url,
+      start: '2026-02-10T09:00:00.000Z',
+      lifecycle: HORIZON,
+    });
     await registerMany(t.app.get(CommandRunner), ids(N), monthlyFrom);
     await scheduled(t);
     const before = await delayedTermEnds(t);
@@ -97,7 +108,7 @@ describe('reconciler: every timer comes back (AOF Redis)', () => {
   }, 120_000);
 
   it('removes a job the log does not call for (stale), and leaves the others', async () => {
-    t = await startLifecycleApp({ redisUrl: redis.url });
+    t = await startLifecycleApp({ redisUrl: redis.url, lifecycle: HORIZON });
     await registerMany(t.app.get(CommandRunner), ids(20, 'sub_s'), monthlyFrom);
     await scheduled(t);
     const queue = t.lifecycle.queues!.queue('term-end');
@@ -120,7 +131,7 @@ describe('reconciler: every timer comes back (AOF Redis)', () => {
   it('R14: Redis killed (SIGKILL) and restarted with its AOF: the jobs survive without the reconciler', async () => {
     t = await startLifecycleApp({
       redisUrl: redis.url,
-      lifecycle: { reconcileOnStart: false, reconcileIntervalMs: 3_600_000 },
+      lifecycle: { ...HORIZON, reconcileOnStart: false, reconcileIntervalMs: 3_600_000 },
     });
     await registerMany(t.app.get(CommandRunner), ids(500, 'sub_a'), monthlyFrom);
     await scheduled(t);
@@ -143,7 +154,7 @@ describe('reconciler: Redis without persistence', () => {
   it('R14: Redis restarted without persistence loses every job; the reconciler restores them all', async () => {
     const t = await startLifecycleApp({
       redisUrl: redis.url,
-      lifecycle: { reconcileIntervalMs: 3_600_000 },
+      lifecycle: { ...HORIZON, reconcileIntervalMs: 3_600_000 },
     });
     try {
       await registerMany(t.app.get(CommandRunner), ids(500, 'sub_n'), monthlyFrom);

@@ -367,7 +367,8 @@ describe('the lifecycle with READ_DB_URL', () => {
     const { readDbUrl } = await store.setUp();
     const t = await startLifecycleApp({ redisUrl: redis.url, env: { READ_DB_URL: readDbUrl! } });
     try {
-      await register(t, { subscriptionId: 'sub_pg' });
+      // A term end half an hour after the clock: within the horizon, so its job is in Redis too.
+      await register(t, { subscriptionId: 'sub_pg', termStart: '2026-01-10T10:30:00+01:00' });
       await scheduled(t);
       expect(t.lifecycle.table!.dialect).toBe('postgres');
       const other = await ScheduleTable.open({ dataDir: t.dataDir, readDbUrl });

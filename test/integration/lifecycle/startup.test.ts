@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { createRedisConnection, findFreePort, SystemClock } from '@app/platform';
 import { LifecycleService, termEndJobId } from '@app/scheduling';
 import { registrationBody } from '../../support/fixtures';
@@ -14,7 +15,10 @@ import {
 } from './lifecycle-harness';
 import { API_MAIN, WorkerProcess } from './worker-process';
 
-const FEB_28 = Date.parse('2026-02-27T23:00:00.000Z');
+// Started on Jan 10 at 10:30 in Rome: the term ends on Feb 10 at 09:30 UTC, half an hour after the
+// harness's clock (within the 48 h horizon, so its job goes into Redis at once).
+const FEB_10 = Date.parse('2026-02-10T09:30:00.000Z');
+const NEAR = { termStart: '2026-01-10T10:30:00+01:00' };
 
 describe('lifecycle start-up and Redis', () => {
   it('REDIS_URL unset: the app starts its own redis-server (AOF everysec, noeviction) under DATA_DIR/redis and stops it on shutdown', async () => {
@@ -30,9 +34,9 @@ describe('lifecycle start-up and Redis', () => {
         await config('maxmemory-policy'),
       ]).toEqual(['yes', 'everysec', 'noeviction']);
       redis.disconnect();
-      await register(t, { subscriptionId: 'sub_own' });
+      await register(t, { ...NEAR, subscriptionId: 'sub_own' });
       await scheduled(t);
-      expect(await jobIds(t, 'term-end')).toEqual([termEndJobId('sub_own', FEB_28)]);
+      expect(await jobIds(t, 'term-end')).toEqual([termEndJobId('sub_own', FEB_10)]);
     } finally {
       await t.close();
     }
@@ -89,7 +93,13 @@ describe('lifecycle start-up and Redis', () => {
       await t.lifecycle.scheduler!.waitCaughtUp();
       const before = t.lifecycle.scheduler!.position;
       await redis.kill('SIGKILL');
-      await register(t, { subscriptionId: 'sub_down', termStart: '2026-12-31T00:00:00+01:00' });
+      // A term end an hour away on the real clock: within the horizon, so its job goes to Redis.
+      const termStart = DateTime.utc().minus({ months: 1 }).plus({ hours: 1 }).startOf('second');
+      await register(t, {
+        subscriptionId: 'sub_down',
+        termStart: termStart.toISO({ suppressMilliseconds: true }),
+        timeZone: 'UTC',
+      });
       await new Promise((r) => setTimeout(r, 1500));
       expect(t.lifecycle.scheduler!.position).toBe(before);
       expect(await t.lifecycle.scheduler!.lag()).toBeGreaterThan(0n);
@@ -118,10 +128,22 @@ describe('lifecycle start-up and Redis', () => {
       const reg = await fetch(`http://127.0.0.1:${port}/v1/subscriptions`, {
         method: 'POST',
         headers: { authorization: 'Bearer dev-token', 'content-type': 'application/json' },
-        body: JSON.stringify(registrationBody({ subscriptionId: 'sub_npm', autoRenew: false })),
+        // A term end an hour away: within the 48 h horizon, so its job goes into Redis at once.
+        body: JSON.stringify(
+          registrationBody({
+            subscriptionId: 'sub_npm',
+            autoRenew: false,
+            termStart: DateTime.utc()
+              .minus({ months: 1 })
+              .plus({ hours: 1 })
+              .startOf('second')
+              .toISO({ suppressMilliseconds: true }),
+            timeZone: 'UTC',
+          }),
+        ),
       });
       expect(reg.status).toBe(201);
-      // The worker part of the same process scheduled (and, the term end being past, ran) the job.
+      // The worker part of the same process scheduled the job.
       const redis = createRedisConnection(`redis://127.0.0.1:${redisPort}`, { forWorker: false });
       try {
         await until(

@@ -39,6 +39,9 @@ describe('SIGKILL of the worker process mid-job', () => {
       LIFECYCLE_QUEUE_PREFIX: prefix,
       LIFECYCLE_LOCK_DURATION_MS: '1000',
       LIFECYCLE_STALLED_INTERVAL_MS: '500',
+      // 100 days: the purge job the expiry schedules (90 days on) is to be in Redis; with the
+      // default 48 h it would wait in the schedule table (horizon.test.ts).
+      LIFECYCLE_HORIZON_HOURS: '2400',
     };
     const first = new WorkerProcess(env, crashMode);
     workers.push(first);
