@@ -16,10 +16,13 @@ import {
   DEFAULT_QUEUE_PREFIX,
   type DesiredJob,
   DOMAIN_REFUSAL,
+  horizonOf,
   kindOfJobId,
   LIFECYCLE_JOB_KINDS,
   LifecycleMetrics,
+  lifecycleOptionsFromEnv,
   LifecycleQueues,
+  loaderWatermarkKey,
   PENDING_STATES,
   type ReconcileReport,
   Reconciler,
@@ -231,7 +234,11 @@ export class LifecycleJobsAdmin {
         await log.headPosition(),
       ];
       const caughtUp = head === null || (position !== null && position >= head);
-      const plan = await this.plan(await table.allDesiredJobs(), caughtUp);
+      // As the service's reconciler: only the jobs due within the horizon belong in Redis.
+      const horizon = { limitMs: () => this.horizonLimitMs() };
+      const desired: DesiredJob[] = [];
+      for await (const page of table.jobsDue(null, await horizon.limitMs())) desired.push(...page);
+      const plan = await this.plan(desired, caughtUp);
       plan.schedulerPosition = position?.toString() ?? null;
       plan.logHead = head?.toString() ?? null;
       if (dryRun) return { plan, applied: null };
@@ -243,11 +250,23 @@ export class LifecycleJobsAdmin {
         logger,
         metrics: new LifecycleMetrics(),
         staleGraceMs: STALE_GRACE_MS,
+        horizon,
       });
       return { plan, applied: await reconciler.reconcile() };
     } finally {
       await table.close();
     }
+  }
+
+  /**
+   * Now + LIFECYCLE_HORIZON_HOURS on the real clock, or the loader's watermark in Redis when the
+   * service has loaded further (a controlled clock moved ahead, a longer horizon).
+   */
+  private async horizonLimitMs(): Promise<number> {
+    const { horizonMs } = horizonOf(lifecycleOptionsFromEnv(process.env));
+    const stored = Number(await this.connection.get(loaderWatermarkKey(this.queues.prefix)));
+    const limit = new SystemClock().now().toMillis() + horizonMs;
+    return Number.isFinite(stored) && stored > limit ? stored : limit;
   }
 
   private async plan(desired: readonly DesiredJob[], caughtUp: boolean): Promise<ReconcilePlan> {

@@ -34,6 +34,9 @@ export interface LoadReport {
   durationMs: number;
 }
 
+/** Where the loader keeps how far it has loaded (epoch ms), beside the jobs it describes. */
+export const loaderWatermarkKey = (prefix: string): string => `${prefix}:lifecycle:loaded-until`;
+
 /**
  * Compare-and-set of the watermark: set to ARGV[2] only while it still reads ARGV[1] ('' for
  * absent), and never lowered. A watermark that vanished meanwhile (FLUSHALL) stays absent, so
@@ -72,7 +75,7 @@ export class ScheduleLoader {
   readonly watermarkKey: string;
 
   constructor(private readonly o: ScheduleLoaderOptions) {
-    this.watermarkKey = `${o.queues.prefix}:lifecycle:loaded-until`;
+    this.watermarkKey = loaderWatermarkKey(o.queues.prefix);
   }
 
   get horizonMs(): number {
