@@ -394,10 +394,15 @@ export async function postgresEventCounter(
   };
 }
 
+/** The teardowns not run yet, newest last: Ctrl+C runs them all, newest first. */
+const pendingTeardowns = new Set<() => Promise<void>>();
+let signalsHandled = false;
+
 /**
- * One teardown for a run: `cleanUp` runs the steps registered with `add` (last first) once, at
- * the end, on a failure, or on Ctrl+C / SIGTERM (then exits 130). Each step's error is printed
- * and the next still runs.
+ * One teardown for a run (or a phase of one): `cleanUp` runs the steps registered with `add` (last
+ * first) once, at the end, on a failure, or on Ctrl+C / SIGTERM (then every pending teardown runs,
+ * the newest first, and the process exits 130). Each step's error is printed and the next still
+ * runs.
  */
 export function teardown(): { add(step: () => Promise<unknown>): void; cleanUp(): Promise<void> } {
   const steps: (() => Promise<unknown>)[] = [];
@@ -406,10 +411,18 @@ export function teardown(): { add(step: () => Promise<unknown>): void; cleanUp()
     (cleaning ??= (async () => {
       for (const step of steps.reverse())
         await step().catch((error: unknown) => console.error('cleanup:', error));
+      pendingTeardowns.delete(cleanUp);
     })());
-  const abort = () => void cleanUp().finally(() => process.exit(130));
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
+  pendingTeardowns.add(cleanUp);
+  if (!signalsHandled) {
+    signalsHandled = true;
+    const abort = () =>
+      void (async () => {
+        for (const pending of [...pendingTeardowns].reverse()) await pending();
+      })().finally(() => process.exit(130));
+    process.once('SIGINT', abort);
+    process.once('SIGTERM', abort);
+  }
   return { add: (step) => void steps.push(step), cleanUp };
 }
 
