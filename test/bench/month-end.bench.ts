@@ -23,46 +23,63 @@
  *   fresh schemas of the server of EVENTSTORE_URL / READ_DB_URL when they are postgres URLs, else
  *   TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/test. The service's code creates the
  *   schemas (the seeding store, then the processes); the bench drops them at the end, on failure
- *   and on Ctrl+C too. NODE_ENV=production, shared AUTH_TOKENS, REQUEST_HASH_KEY and
- *   KEY_ENCRYPTION_KEY, each process its own DATA_DIR (nothing of state on a process's disk: the
+ *   and on Ctrl+C too. NODE_ENV=production, shared AUTH_TOKENS, REQUEST_HASH_KEY,
+ *   KEY_ENCRYPTION_KEY and RECEIPT_SIGNING_KEY, each process its own DATA_DIR (nothing of state on a process's disk: the
  *   files left in them are listed at the end). The workers are started identically
  *   (READ_MODEL_PROJECTOR=on): the scheduler and reconciler, and the projector, run in whichever
  *   holds their lease; each worker's part (its /metrics, its CPU) is printed at the end. The
  *   registrations are seeded through the store the app's commands write through.
- * Both with a private redis-server with AOF (everysec). The lifecycle's clock is the real clock
+ * Both with a private redis-server with AOF (everysec). The shape's machinery (schemas, seeding,
+ * worker processes, redis, clock offset, teardown) is support/production-shape.ts, shared with
+ * bench:purge's burst. The lifecycle's clock is the real clock
  * shifted by a fixed offset, so BullMQ's real delays fire the jobs (no controlled-clock
  * promotion) while the term end can be a fixed instant.
  */
 import 'reflect-metadata';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Queue, Worker } from 'bullmq';
-import { DateTime } from 'luxon';
+import { Queue } from 'bullmq';
 import { type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Client } from 'pg';
 import pino from 'pino';
 import { subscriptionDecider, type SubscriptionEvent } from '@app/domain';
-import {
-  type EventStore,
-  isPostgresUrl,
-  parsePostgresUrl,
-  SqliteEventStore,
-} from '@app/event-store';
-import { openEventStores } from '@app/infrastructure';
-import { type Clock, createRedisConnection, loadConfig, startPrivateRedis } from '@app/platform';
+import { type EventStore, isPostgresUrl, SqliteEventStore } from '@app/event-store';
+import { createRedisConnection, loadConfig } from '@app/platform';
 import { ReadModelProjector } from '@app/read-models';
-import { LIFECYCLE_QUEUES, lifecycleOptionsFromEnv, LISTPACK_VALUE } from '@app/scheduling';
+import { LIFECYCLE_QUEUES, lifecycleOptionsFromEnv } from '@app/scheduling';
 import { AppModule } from '../../apps/api/src/app.module';
 import { fastifyAdapter } from '../../apps/api/src/http/http-app.factory';
-import { testPgUrl } from '../support/postgres-url';
-import { stopChildProcess } from '../support/processes';
-import { cpuSeconds, freePort, machine, machineBusySeconds } from './support/bench-server';
+import { cpuSeconds, machine, machineBusySeconds } from './support/bench-server';
+import {
+  clockOffset,
+  dropSchemas,
+  filesUnder,
+  freePorts,
+  hasExited,
+  metricSamples,
+  noopRate,
+  postgresCpu,
+  postgresCpuBetween,
+  postgresEventCounter,
+  postgresShape,
+  rate,
+  removeDir,
+  rolesOf,
+  secs,
+  seedStore,
+  seedThroughStore,
+  ShiftedClock,
+  sleep,
+  spawnShapeWorker,
+  startBenchRedis,
+  stopWorkers,
+  sumByLabel,
+  teardown,
+} from './support/production-shape';
 import { registration } from '../support/fixtures';
 
 const N = Number(process.argv[2] ?? process.env['BENCH_N'] ?? 100_000);
@@ -70,7 +87,6 @@ const PROCESSES = process.env['BENCH_PROCESSES'] === '1' ? 1 : 2;
 /** Worker processes in shape 2 (the first schedules, the others only run jobs). */
 // Two, as deploy/k8s runs the worker (replicas: 2); the second one only runs jobs.
 const WORKERS = Math.max(1, Number(process.env['BENCH_WORKERS'] ?? 2));
-const ROOT = join(__dirname, '..', '..');
 const NOOP_JOBS = Number(process.env['BENCH_NOOP_JOBS'] ?? Math.min(N, 50_000));
 /** The month end: midnight of Jan 1 in Rome. */
 const TERM_END = '2026-12-31T23:00:00.000Z';
@@ -83,232 +99,60 @@ if (BENCH_LOG !== 'sqlite' && BENCH_LOG !== 'postgres')
   throw new Error(`BENCH_LOG must be sqlite or postgres, not ${BENCH_LOG}`);
 const POSTGRES = BENCH_LOG === 'postgres';
 
-/** The real clock moved by a fixed offset: real delays, chosen instants. */
-class ShiftedClock implements Clock {
-  constructor(private readonly offsetMs: number) {}
-  now(): DateTime {
-    return DateTime.fromMillis(Date.now() + this.offsetMs, { zone: 'utc' });
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Ended by itself or by a signal (a SIGKILLed process has no exit code). */
-const hasExited = (p: ChildProcess) => p.exitCode !== null || p.signalCode !== null;
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en')}/s`;
-
-/** The production shape's stores: two fresh schemas, and the settings every process shares. */
-interface PostgresShape {
-  /** EVENTSTORE_URL, READ_DB_URL and the keys every process gets (NODE_ENV=production). */
-  env: Record<string, string>;
-  log: { connectionString: string; schema: string; key: string };
-  read: { connectionString: string; schema: string; key: string };
-}
-
-function postgresShape(): PostgresShape {
-  const given = (url: string | undefined) => (url && isPostgresUrl(url) ? url : undefined);
-  const logServer = given(process.env['EVENTSTORE_URL']) ?? testPgUrl();
-  const readServer = given(process.env['READ_DB_URL']) ?? logServer;
-  const suffix = randomBytes(5).toString('hex');
-  const inSchema = (server: string, schema: string) => {
-    const url = new URL(server);
-    url.searchParams.set('schema', schema);
-    return url.toString();
-  };
-  const eventStoreUrl = inSchema(logServer, `bench_me_log_${suffix}`);
-  const readDbUrl = inSchema(readServer, `bench_me_read_${suffix}`);
-  return {
-    env: {
-      NODE_ENV: 'production',
-      EVENTSTORE_URL: eventStoreUrl,
-      READ_DB_URL: readDbUrl,
-      AUTH_TOKENS: JSON.stringify({ bench: { service: 'bench', scopes: ['ops'] } }),
-      // Shared by every process, as deploy/k8s's Secret carries them.
-      REQUEST_HASH_KEY: randomBytes(32).toString('base64'),
-      KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    },
-    log: parsePostgresUrl(eventStoreUrl),
-    read: parsePostgresUrl(readDbUrl),
-  };
-}
-
-/** Drops the bench's schemas (what the processes created in them included). */
-async function dropSchemas(shape: PostgresShape): Promise<void> {
-  for (const { connectionString, schema, key } of [shape.log, shape.read]) {
-    const client = new Client({ connectionString, connectionTimeoutMillis: 5000 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.query("SET lock_timeout = '60s'");
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    } catch (error) {
-      console.error(`could not drop ${key} (drop the schema by hand):`, error);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }
-}
-
-/** Files (not folders) under a process's DATA_DIR, relative to it. */
-function filesUnder(root: string): string[] {
-  const found: string[] = [];
-  const walk = (at: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(at, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries)
-      if (e.isDirectory()) walk(join(at, e.name));
-      else found.push(relative(root, join(at, e.name)));
-  };
-  walk(root);
-  return found;
-}
-
-/**
- * CPU seconds of every `postgres` process of this machine (server, backends, WAL writer …) by pid;
- * empty when the server runs elsewhere (or without /proc).
- */
-function postgresCpu(): Map<number, number> {
-  const found = new Map<number, number>();
-  let pids: string[];
-  try {
-    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
-  } catch {
-    return found;
-  }
-  for (const pid of pids)
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
-      const cpu = cpuSeconds(Number(pid));
-      if (cpu !== null) found.set(Number(pid), cpu);
-    } catch {
-      // gone meanwhile
-    }
-  return found;
-}
-
-/** CPU the postgres processes used between two postgresCpu() readings (new backends included). */
-function postgresCpuBetween(before: Map<number, number>, after: Map<number, number>): number {
-  let sum = 0;
-  for (const [pid, cpu] of after) sum += cpu - (before.get(pid) ?? 0);
-  return sum;
-}
-
 /** What a worker's /metrics says about its part (WORKER_HEALTH_PORT). */
 async function workerShare(port: number): Promise<string> {
-  let text: string;
-  try {
-    text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  } catch (error) {
-    return `no /metrics (${String(error)})`;
-  }
-  // Names carry the registry's prefix (`subscriptions_`).
-  const samples = text.split('\n').filter((l) => l && !l.startsWith('#'));
-  const named = (line: string, name: string) => new RegExp(`^(?:[a-z]+_)?${name}[ {]`).test(line);
-  const value = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1));
-  const termEnd = new Map<string, number>();
-  for (const l of samples)
-    if (named(l, 'lifecycle_jobs_total') && l.includes('kind="term-end"')) {
-      const outcome = /outcome="([^"]*)"/.exec(l)?.[1] ?? '?';
-      termEnd.set(outcome, (termEnd.get(outcome) ?? 0) + value(l));
-    }
-  const one = (name: string) => {
-    const l = samples.find((x) => named(x, name));
-    return l === undefined ? undefined : value(l);
-  };
-  const jobs = [...termEnd].map(([o, n]) => `${o} ${n.toLocaleString('en')}`).join(', ');
-  return (
-    `term-end jobs ${jobs || 'none'}; ` +
-    `scheduler lease ${(one('lifecycle_reconciler_runs_total') ?? 0) > 0 ? 'held (reconciled)' : 'not held'}; ` +
-    `projector ${(one('read_model_seconds_since_progress') ?? -1) >= 0 ? 'ran here' : 'standby'}`
+  const samples = await metricSamples(port);
+  if (typeof samples === 'string') return samples;
+  const termEnd = sumByLabel(samples, 'lifecycle_jobs_total', 'outcome', (l) =>
+    l.includes('kind="term-end"'),
   );
-}
-
-async function noopRate(redisUrl: string): Promise<{ jobs: number; ms: number }> {
-  const connection = createRedisConnection(redisUrl, { forWorker: true });
-  const queue = new Queue('bench-noop', { connection, prefix: 'bench' });
-  for (let i = 0; i < NOOP_JOBS; i += 1000)
-    await queue.addBulk(
-      Array.from({ length: Math.min(1000, NOOP_JOBS - i) }, (_, k) => ({
-        name: 'noop',
-        data: { subscriptionId: `sub_${i + k}`, accountId: 'acc', dueAt: TERM_END },
-        opts: { jobId: `noop-${i + k}`, removeOnComplete: true },
-      })),
-    );
-  let done = 0;
-  const started = Date.now();
-  const worker = new Worker('bench-noop', async () => undefined, {
-    connection,
-    prefix: 'bench',
-    concurrency: 100,
-  });
-  worker.on('completed', () => void done++);
-  while (done < NOOP_JOBS) await sleep(20);
-  const ms = Date.now() - started;
-  await worker.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  connection.disconnect();
-  return { jobs: NOOP_JOBS, ms };
+  const jobs = [...termEnd].map(([o, n]) => `${o} ${n.toLocaleString('en')}`).join(', ');
+  return `term-end jobs ${jobs || 'none'}; ${rolesOf(samples)}`;
 }
 
 /**
- * Appends N registrations (the command path's events, decided once) through `store`: on SQLite
- * the raw log file; on PostgreSQL the store the app's commands write through (openEventStores:
- * upcasting and encrypting layers over PostgresEventStore), concurrent appends gathered by its
- * group commit, so the rows are exactly what the app writes.
+ * N registrations (the command path's events, decided once), appended through `store`: on
+ * SQLite the raw log file; on PostgreSQL the store the app's commands write through.
  */
-async function seed(store: EventStore): Promise<void> {
-  const now = '2026-12-15T12:00:00.000Z';
-  const template = (id: string, room: boolean): SubscriptionEvent[] =>
-    subscriptionDecider.decide(
+const SEEDED_AT = '2026-12-15T12:00:00.000Z';
+const template = (room: boolean): SubscriptionEvent =>
+  subscriptionDecider.decide(
+    {
+      type: 'RegisterSubscription',
+      data: registration({
+        subscriptionId: 'x',
+        accountId: 'acc',
+        productId: room ? 'goto-room' : 'goto-meeting',
+        termStart: TERM_START,
+        autoRenew: false,
+        now: SEEDED_AT,
+      }),
+    },
+    subscriptionDecider.initialState(),
+  )[0]!;
+const [meeting, room] = [template(false), template(true)];
+const registrationOf = (i: number) => {
+  const id = `sub_me_${i}`;
+  const base = i % 10 === 7 ? room : meeting;
+  return {
+    streamId: `subscription-${id}`,
+    events: [
       {
-        type: 'RegisterSubscription',
-        data: registration({
-          subscriptionId: id,
-          accountId: 'acc',
-          productId: room ? 'goto-room' : 'goto-meeting',
-          termStart: TERM_START,
-          autoRenew: false,
-          now,
-        }),
+        type: base.type,
+        data: { ...base.data, subscriptionId: id, accountId: `acc_${i % 5000}` },
+        metadata: {
+          correlationId: `seed-${i}`,
+          causationId: null,
+          commandId: null,
+          actor: null,
+          channel: 'support',
+          recordedAt: SEEDED_AT,
+          schemaVersion: 1,
+        },
       },
-      subscriptionDecider.initialState(),
-    );
-  const [meeting] = template('x', false);
-  const [room] = template('x', true);
-  let next = 0;
-  const lanes = Array.from({ length: 256 }, async () => {
-    while (next < N) {
-      const i = next++;
-      const id = `sub_me_${i}`;
-      const base = i % 10 === 7 ? room! : meeting!;
-      await store.appendToStream(
-        `subscription-${id}`,
-        [
-          {
-            type: base.type,
-            data: { ...base.data, subscriptionId: id, accountId: `acc_${i % 5000}` },
-            metadata: {
-              correlationId: `seed-${i}`,
-              causationId: null,
-              commandId: null,
-              actor: null,
-              channel: 'support',
-              recordedAt: now,
-              schemaVersion: 1,
-            },
-          },
-        ],
-        { expectedRevision: 'no_stream' },
-      );
-    }
-  });
-  await Promise.all(lanes);
-}
+    ],
+  };
+};
 
 /** Counts the log's new SubscriptionExpired events (and the early ones) since the last call. */
 interface ExpiryCounter {
@@ -346,58 +190,33 @@ function sqliteExpiryCounter(file: string): ExpiryCounter {
   };
 }
 
-/**
- * The same on the PostgreSQL log: positions become visible in commit order (the store's append
- * lock), so reading only the rows after the last position seen misses none.
- */
+/** The same on the PostgreSQL log (support/production-shape.ts). */
 async function postgresExpiryCounter(
-  log: PostgresShape['log'],
+  log: Parameters<typeof postgresEventCounter>[0],
 ): Promise<ExpiryCounter & { walBytes(): Promise<bigint> }> {
-  const client = new Client({ connectionString: log.connectionString });
-  client.on('error', () => undefined);
-  await client.connect();
-  const sql =
-    "SELECT max(position)::text AS last, count(*) FILTER (WHERE type = 'SubscriptionExpired') AS expired, " +
-    "count(*) FILTER (WHERE type = 'SubscriptionExpired' AND data->>'expiredAt' < $1) AS early " +
-    `FROM "${log.schema}".events WHERE position > $2`;
-  let seen = '0';
-  let expired = 0;
-  let early = 0;
+  const counter = await postgresEventCounter(log, 'SubscriptionExpired', 'expiredAt', TERM_END);
   return {
     count: async () => {
-      const r = await client.query<{ last: string | null; expired: string; early: string }>({
-        name: 'bench_new_expiries',
-        text: sql,
-        values: [TERM_END, seen],
-      });
-      const row = r.rows[0]!;
-      if (row.last !== null) seen = row.last;
-      expired += Number(row.expired);
-      early += Number(row.early);
-      return { expired, early };
+      const { counted, early } = await counter.count();
+      return { expired: counted, early };
     },
-    /** The server's WAL position in bytes (every database's writes). */
-    walBytes: async () => {
-      const r = await client.query<{ b: string }>(
-        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS b",
-      );
-      return BigInt(r.rows[0]!.b.split('.')[0]!);
-    },
-    close: () => client.end(),
+    walBytes: () => counter.walBytes(),
+    close: () => counter.close(),
   };
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-month-end-'));
-  const pg = POSTGRES ? postgresShape() : null;
+  const pg = POSTGRES ? postgresShape('bench_me') : null;
   // Each process its own DATA_DIR in the production shape; one shared DATA_DIR on SQLite.
   const dataDirOf = (name: string) => (pg ? join(dir, name) : dir);
-  // Started as the service starts its private redis-server (REDIS_URL unset).
-  const redis = await startPrivateRedis({
-    dataDir: join(dir, 'redis'),
-    persistence: 'aof',
-    extraArgs: ['--hash-max-listpack-value', String(LISTPACK_VALUE)],
-  });
+  // Stops whatever is still running and removes every trace: the end of a run, a failure or
+  // Ctrl+C (last registered, first run).
+  const { add, cleanUp } = teardown();
+  add(() => removeDir(dir));
+  const redis = await startBenchRedis(dir);
+  add(() => redis.stop());
+  if (pg) add(() => dropSchemas(pg));
   console.log(
     `bench:month-end — N = ${N.toLocaleString('en')} subscriptions ending at ${TERM_END}`,
   );
@@ -416,40 +235,19 @@ async function main(): Promise<void> {
     );
   const workers: ChildProcess[] = [];
   let app: INestApplication | null = null;
-  // Stops whatever is still running and removes every trace: the end of a run, a failure or Ctrl+C.
-  let cleaning: Promise<void> | null = null;
-  const cleanUp = () =>
-    (cleaning ??= (async () => {
-      await Promise.all(workers.map((w) => stopChildProcess(w, 15_000)));
-      await app?.close().catch(() => undefined);
-      if (pg) await dropSchemas(pg);
-      await redis.stop();
-      rmSync(dir, { recursive: true, force: true });
-    })());
-  // Ctrl+C: stop the private redis-server and remove the data, as a normal end does.
-  const abort = () => {
-    void cleanUp().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
+  add(async () => app?.close());
+  add(() => stopWorkers(workers));
   try {
-    const noop = await noopRate(redis.url);
+    const noop = await noopRate(redis.url, NOOP_JOBS);
     console.log(
       `raw BullMQ no-op processing (same Redis, 1 worker, concurrency 100): ${noop.jobs.toLocaleString('en')} jobs in ${secs(noop.ms)} = ${rate(noop.jobs, noop.ms)}`,
     );
 
     const seeded = Date.now();
-    if (pg) {
-      const stores = openEventStores(loadConfig({ ...pg.env, DATA_DIR: dataDirOf('seed') }));
-      try {
-        await seed(stores.store);
-      } finally {
-        await stores.store.close();
-        await stores.keys.close();
-      }
-    } else {
-      const store = SqliteEventStore.open(join(dir, 'events.sqlite'));
-      await seed(store);
+    if (pg) await seedThroughStore(pg, dataDirOf('seed'), N, registrationOf);
+    else {
+      const store: EventStore = SqliteEventStore.open(join(dir, 'events.sqlite'));
+      await seedStore(store, N, registrationOf);
       await store.close();
     }
     console.log(`seeded ${N.toLocaleString('en')} registrations in ${secs(Date.now() - seeded)}`);
@@ -459,7 +257,7 @@ async function main(): Promise<void> {
     // 100,000: 37-44 s after the start against 26-29 s on SQLite; 10-15 s at N = 20,000): twice
     // the lead, for slower machines and servers.
     const leadMs = Number(process.env['BENCH_LEAD_MS'] ?? Math.max(30_000, N * (pg ? 1.2 : 0.6)));
-    const offset = Date.parse(TERM_END) - leadMs - Date.now();
+    const offset = clockOffset(TERM_END, leadMs);
     const clock = new ShiftedClock(offset);
     const config = loadConfig({
       NODE_ENV: 'test',
@@ -470,49 +268,27 @@ async function main(): Promise<void> {
       ...pg?.env,
     });
     // The workers' health and metrics ports: each worker's part is read there at the end.
-    const ports: number[] = [];
-    if (pg && PROCESSES === 2)
-      while (ports.length < WORKERS) {
-        const port = await freePort();
-        if (!ports.includes(port)) ports.push(port);
-      }
+    const ports = pg && PROCESSES === 2 ? await freePorts(WORKERS) : [];
     const started = Date.now();
     // Worker processes (shape 2): the real worker entry point with its clock shifted. The first
     // one follows the log (scheduler, reconciler); BENCH_WORKERS > 1 adds job-only replicas.
     // In the production shape every worker is started alike and the leases pick the roles.
     const spawnWorker = (index: number) =>
-      spawn(
-        process.execPath,
-        [
-          // e.g. BENCH_WORKER_NODE_ARGS=--cpu-prof to profile the worker under load
-          ...(process.env['BENCH_WORKER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
-          '-r',
-          join(ROOT, 'test/support/swc-register.js'),
-          '-r',
-          join(__dirname, 'month-end.clock-offset.js'),
-          join(ROOT, 'apps/worker/src/main.ts'),
-        ],
-        {
-          cwd: ROOT,
-          env: {
-            ...process.env,
-            NODE_ENV: 'test',
-            DATA_DIR: dataDirOf(`worker-${index}`),
-            REDIS_URL: redis.url,
-            LOG_LEVEL: 'warn',
-            BENCH_CLOCK_OFFSET_MS: String(offset),
-            // Several workers on one machine: each its own free health port (9464 by default).
-            WORKER_HEALTH_PORT: pg ? String(ports[index]) : '0',
-            // As deploy/ runs them: the (first) worker projects the read models, the api does not.
-            ...(pg
-              ? { ...pg.env, READ_MODEL_PROJECTOR: 'on' }
-              : index > 0
-                ? { LIFECYCLE_SCHEDULER: 'off' }
-                : { READ_MODEL_PROJECTOR: 'on' }),
-          },
-          stdio: ['ignore', 'inherit', 'inherit'],
+      spawnShapeWorker({
+        clockOffsetMs: offset,
+        env: {
+          DATA_DIR: dataDirOf(`worker-${index}`),
+          REDIS_URL: redis.url,
+          // Several workers on one machine: each its own free health port (9464 by default).
+          WORKER_HEALTH_PORT: pg ? String(ports[index]) : '0',
+          // As deploy/ runs them: the (first) worker projects the read models, the api does not.
+          ...(pg
+            ? { ...pg.env, READ_MODEL_PROJECTOR: 'on' }
+            : index > 0
+              ? { LIFECYCLE_SCHEDULER: 'off' }
+              : { READ_MODEL_PROJECTOR: 'on' }),
         },
-      );
+      });
     if (PROCESSES === 2) for (let i = 0; i < WORKERS; i++) workers.push(spawnWorker(i));
     if (PROCESSES === 2) process.env['READ_MODEL_PROJECTOR'] = 'off';
     const moduleRef = await Test.createTestingModule({
@@ -639,7 +415,7 @@ async function main(): Promise<void> {
     await terms.close();
     await purges.close();
     connection.disconnect();
-    await Promise.all(workers.map((w) => stopChildProcess(w, 15_000)));
+    await stopWorkers(workers);
     await app.close();
     app = null;
   } finally {

@@ -1,7 +1,8 @@
 'use strict';
-// Preloaded (after test/support/swc-register.js) into the worker process of bench:month-end:
-// the worker's system clock reads real time shifted by BENCH_CLOCK_OFFSET_MS, so that BullMQ's real
-// delays fire the jobs while the term end is a fixed instant. Nothing else changes.
+// Preloaded (after test/support/swc-register.js) into the worker processes of bench:month-end and
+// bench:purge (spawnShapeWorker in production-shape.ts): the worker's system clock reads real time
+// shifted by BENCH_CLOCK_OFFSET_MS, so that BullMQ's real delays fire the jobs while the due
+// instant is a fixed one. Nothing else changes.
 const { SystemClock } = require('@app/platform');
 const { DateTime } = require('luxon');
 
