@@ -110,18 +110,6 @@ if (PHASES.some((p) => p !== 'with' && p !== 'without'))
   throw new Error('BENCH_PHASES lists with and/or without');
 /** The ratio with/without proof the burst must reach (docs/performance.md says why). */
 const TARGET = 0.8;
-/**
- * The key store VACUUMs data_keys after every key it destroys (libs/event-store's
- * postgres-key-store.ts). Once purges empty the table's last pages, each VACUUM also tries to
- * truncate them, waiting up to 5 s for an exclusive lock that the key reads of the other purges
- * keep it from getting, while the next VACUUMs queue behind it holding the key pool's connections:
- * the burst all but stops (measured at N = 2,000: 1,400 purged in 30 s, then 24 in the next
- * 150 s, every key-pool connection in `VACUUM … data_keys`, one waiting on VacuumTruncate, the
- * others on its lock). Until the product changes that, the bench sets the table's
- * vacuum_truncate = off (dead key rows are still vacuumed away; only the empty tail pages stay
- * allocated) and says so; BENCH_KEY_VACUUM_TRUNCATE=on measures the product as it is.
- */
-const KEY_VACUUM_TRUNCATE = process.env['BENCH_KEY_VACUUM_TRUNCATE']?.trim() === 'on';
 
 // ---- the seeded subscriptions: the real decider's events, made once and renamed per stream ----
 
@@ -311,8 +299,6 @@ async function phase(proof: boolean, holder: HolderServer, dir: string): Promise
     };
     const purged = await postgresEventCounter(shape.log, 'ProductDataPurged', 'purgedAt', PURGE_AT);
     add(() => purged.close());
-    if (!KEY_VACUUM_TRUNCATE)
-      await read.query(`ALTER TABLE "${shape.read.schema}".data_keys SET (vacuum_truncate = off)`);
     const vacuums = async () => {
       const r = await read.query<{ n: string }>(
         "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1",
@@ -465,11 +451,6 @@ async function burst(): Promise<void> {
     console.log(`date: ${new Date().toISOString()}`);
     console.log(
       `shape: ${WORKERS} worker processes started alike (apps/worker/src/main.ts; scheduler and read-model projector in whichever holds their lease, purge jobs in each, LIFECYCLE_CONCURRENCY ${process.env['LIFECYCLE_CONCURRENCY'] ?? 'default'}), PostgreSQL event log and read store in fresh schemas per phase, a private redis-server with AOF per phase, NODE_ENV=production; one HTTP data holder (this process, ${holder.url})`,
-    );
-    console.log(
-      KEY_VACUUM_TRUNCATE
-        ? 'key store: as the product runs it (BENCH_KEY_VACUUM_TRUNCATE=on)'
-        : "key store: data_keys set to vacuum_truncate = off by the bench (the product's VACUUM after each destroyed key stalls the burst otherwise: see the header; BENCH_KEY_VACUUM_TRUNCATE=on to measure it)",
     );
     const redis = await startBenchRedis(join(dir, 'noop'));
     const noop = await noopRate(redis.url, NOOP_JOBS).finally(() => redis.stop());

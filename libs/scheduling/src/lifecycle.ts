@@ -165,6 +165,8 @@ export class Lifecycle {
             queues: this.queues,
             clock: deps.clock,
             horizonMs: this.horizonMs,
+            // A scheduler that lost the lease mid-batch may commit just below the watermark.
+            overlapMs: 2 * this.loaderIntervalMs,
             logger,
             metrics: this.metrics,
             ...(controlled?.shared ? { syncClock: () => controlled.sync() } : {}),

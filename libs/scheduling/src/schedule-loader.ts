@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '@app/platform';
 import type { JobRef, LifecycleQueues } from './lifecycle-queues';
@@ -18,6 +19,13 @@ export interface ScheduleLoaderOptions {
   syncClock?: () => Promise<unknown>;
   /** Jobs read from the table per query (default 5,000). */
   pageSize?: number;
+  /**
+   * Each run reads again this far below the watermark (default 0). A scheduler that lost its
+   * lease may still commit a row with a job just below the watermark its successor's loader
+   * moved; the overlap (a few loader intervals, far less than the horizon, so still ahead of
+   * now) picks such a job up. Re-reading costs little: jobs already in Redis are skipped.
+   */
+  overlapMs?: number;
 }
 
 export interface LoadReport {
@@ -45,7 +53,8 @@ export const loaderWatermarkKey = (prefix: string): string => `${prefix}:lifecyc
 const ADVANCE_WATERMARK = `
 local current = redis.call('GET', KEYS[1])
 if (current or '') ~= ARGV[1] then return 0 end
-if current and tonumber(current) >= tonumber(ARGV[2]) then return 1 end
+local at = current and tonumber(current)
+if at and at >= tonumber(ARGV[2]) then return 1 end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
 `;
@@ -82,10 +91,11 @@ export class ScheduleLoader {
     return this.o.horizonMs;
   }
 
-  /** The stored watermark (null: none, a fresh or flushed Redis). */
+  /** The stored watermark (null: none, a fresh or flushed Redis, or a full load under way). */
   async watermark(): Promise<number | null> {
     const raw = await this.o.queues.connection.get(this.watermarkKey);
-    return raw === null ? null : Number(raw);
+    const at = raw === null ? NaN : Number(raw);
+    return Number.isFinite(at) ? at : null;
   }
 
   /**
@@ -102,9 +112,17 @@ export class ScheduleLoader {
   async load(): Promise<LoadReport> {
     const started = Date.now();
     await this.o.syncClock?.();
-    const raw = await this.o.queues.connection.get(this.watermarkKey);
-    const fromMs = raw === null ? null : Number(raw);
-    const untilMs = Math.max(this.o.clock.now().toMillis() + this.o.horizonMs, fromMs ?? 0);
+    let raw = await this.o.queues.connection.get(this.watermarkKey);
+    const stored = raw === null ? null : Number(raw);
+    const fromMs =
+      stored === null || !Number.isFinite(stored) ? null : stored - (this.o.overlapMs ?? 0);
+    if (fromMs === null) {
+      // A full load: mark the key first, so that a Redis loss during the run (the mark gone with
+      // the jobs of the earlier pages) keeps the watermark from moving past them at the end.
+      raw = `loading:${randomUUID()}`;
+      await this.o.queues.connection.set(this.watermarkKey, raw);
+    }
+    const untilMs = Math.max(this.o.clock.now().toMillis() + this.o.horizonMs, stored ?? 0);
     const counts = await this.loadRange(fromMs, untilMs);
     const moved = await this.o.queues.connection.eval(
       ADVANCE_WATERMARK,
