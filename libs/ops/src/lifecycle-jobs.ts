@@ -17,6 +17,7 @@ import {
   type DesiredJob,
   DOMAIN_REFUSAL,
   horizonOf,
+  jobsNotCalledFor,
   kindOfJobId,
   LIFECYCLE_JOB_KINDS,
   LifecycleMetrics,
@@ -238,7 +239,7 @@ export class LifecycleJobsAdmin {
       const horizon = { limitMs: () => this.horizonLimitMs() };
       const desired: DesiredJob[] = [];
       for await (const page of table.jobsDue(null, await horizon.limitMs())) desired.push(...page);
-      const plan = await this.plan(desired, caughtUp);
+      const plan = await this.plan(desired, caughtUp, table);
       plan.schedulerPosition = position?.toString() ?? null;
       plan.logHead = head?.toString() ?? null;
       if (dryRun) return { plan, applied: null };
@@ -269,19 +270,25 @@ export class LifecycleJobsAdmin {
     return Number.isFinite(stored) && stored > limit ? stored : limit;
   }
 
-  private async plan(desired: readonly DesiredJob[], caughtUp: boolean): Promise<ReconcilePlan> {
+  private async plan(
+    desired: readonly DesiredJob[],
+    caughtUp: boolean,
+    table: ScheduleTable,
+  ): Promise<ReconcilePlan> {
     const wanted = new Set(desired.map((j) => j.jobId));
     const present = new Set<string>();
     const failed = new Set<string>();
-    const stale: string[] = [];
+    const outside: { jobId: string }[] = [];
     for (const kind of LIFECYCLE_JOB_KINDS) {
       const active = new Set(await this.queues.jobIds(kind, ['active']));
       for (const id of await this.queues.jobIds(kind, PENDING_STATES)) {
         present.add(id);
-        if (!wanted.has(id) && !active.has(id)) stale.push(id);
+        if (!wanted.has(id) && !active.has(id)) outside.push({ jobId: id });
       }
       for (const id of await this.queues.jobIds(kind, ['failed'])) failed.add(id);
     }
+    // As the reconciler: a job beyond the horizon that the table still calls for stays.
+    const stale = caughtUp ? (await jobsNotCalledFor(table, outside)).map((r) => r.jobId) : [];
     // What the reconciler will remove: only jobs older than the grace (see STALE_GRACE_MS).
     const old: string[] = [];
     const recent: string[] = [];

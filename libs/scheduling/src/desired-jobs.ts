@@ -50,9 +50,9 @@ export const OPEN_PURGE_RETRY_MS = 60 * 60 * 1000;
  *   deferred purge gets its job again when the account has no hold any more, due at once: at the
  *   release (or just after `purgeAt`, whichever is later).
  * - An open purge (started, not completed: a holder failing or still finding data, D11) keeps one
- *   job, OPEN_PURGE_RETRY_MS after it started, under an id of its own: the job that started it
- *   retries it with backoff, and should that one run out of attempts, this one (and the
- *   reconciler's retries of it when it fails) keeps the purge going until it completes.
+ *   job, OPEN_PURGE_RETRY_MS after it started, under an id of its own (the job that started it is
+ *   superseded once PurgeStarted is derived, and goes): it retries the purge with backoff, and the
+ *   reconciler retries it whenever it fails, until the purge completes.
  * - D7: while expired and heading for its purge (not started, not deferred), the next purge
  *   notice still to issue (`plannedPurgeNotices` with the configured offsets, `noticeDays`), one
  *   at a time: when it is issued the state calls for the next one. A hold does not stop them; a

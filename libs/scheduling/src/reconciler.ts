@@ -172,10 +172,19 @@ export class Reconciler {
    * stays.
    */
   private async notCalledFor(refs: readonly JobRef[]): Promise<JobRef[]> {
-    if (!this.o.horizon || refs.length === 0) return [...refs];
-    const rows = await this.o.table.getMany(refs.flatMap((r) => subscriptionIdsOfJobId(r.jobId)));
-    const wanted = new Set<string>();
-    for (const row of rows.values()) for (const j of row.jobs) wanted.add(j.jobId);
-    return refs.filter((r) => !wanted.has(r.jobId));
+    if (!this.o.horizon) return [...refs];
+    return jobsNotCalledFor(this.o.table, refs);
   }
+}
+
+/** Of `refs`, the jobs the schedule table does not call for at all (by their subscriptions' rows). */
+export async function jobsNotCalledFor<R extends { jobId: string }>(
+  table: ScheduleTable,
+  refs: readonly R[],
+): Promise<R[]> {
+  if (refs.length === 0) return [];
+  const rows = await table.getMany(refs.flatMap((r) => subscriptionIdsOfJobId(r.jobId)));
+  const wanted = new Set<string>();
+  for (const row of rows.values()) for (const j of row.jobs) wanted.add(j.jobId);
+  return refs.filter((r) => !wanted.has(r.jobId));
 }

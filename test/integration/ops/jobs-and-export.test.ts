@@ -129,9 +129,8 @@ describe('ops CLI: lifecycle jobs and audit export (child process, real redis-se
     };
     const startService = async (start: string) => {
       // Without D7's purge notices: these tests count the three jobs seeded below. With a
-      // horizon of 120 days: they read the service's jobs weeks and months away in Redis (the
-      // CLI's reconcile compares the whole schedule table); with the default 48 h those wait in
-      // the table (test/integration/lifecycle/horizon.test.ts).
+      // horizon of 120 days: they read the service's jobs weeks and months away in Redis; with the
+      // default 48 h those wait in the table (test/integration/lifecycle/horizon.test.ts).
       t = await startLifecycleApp({
         redisUrl: redis.url,
         dataDir,
