@@ -305,7 +305,7 @@ export function renderCertificateHtml(
           (h) =>
             html`<tr>
               <td><strong>${h.holder}</strong></td>
-              <td><code>${h.location}</code></td>
+              <td>${whereHeld(h.location)}</td>
               <td class="n">${count(h.itemsDeleted)}</td>
               <td class="n">${count(h.bytesDeleted)}</td>
               <td>${when(h.purgedAt)}</td>
@@ -599,3 +599,12 @@ footer { margin-top: 18px; padding-top: 8px; border-top: 1px solid var(--line); 
   .signature { break-inside: avoid; }
 }
 `;
+
+/**
+ * Where a holder kept the data, in words for a customer: the signed JSON keeps the exact
+ * location (an internal host or path), which means nothing to a customer and names internal
+ * infrastructure.
+ */
+function whereHeld(location: string): string {
+  return location.startsWith('local:') ? "the service's own storage" : "the product's own service";
+}
