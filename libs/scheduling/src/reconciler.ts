@@ -105,7 +105,8 @@ export class Reconciler {
       }
       for (const id of await this.o.queues.jobIds(kind, ['failed'])) failed.add(id);
     }
-    const stale = await this.notCalledFor(notInHorizon);
+    // Only looked up when it can be acted on (the table current): each is a row read.
+    const stale = caughtUp ? await this.notCalledFor(notInHorizon) : [];
 
     const missing = desired.filter((j) => !present.has(j.jobId) && !failed.has(j.jobId));
     await this.o.queues.schedule(missing);
