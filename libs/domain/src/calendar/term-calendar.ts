@@ -121,5 +121,12 @@ export function purgeNoticeDateFor(
   timeZone: string,
   daysBefore: number,
 ): Instant {
-  return toInstant(inZone(purgeAt, timeZone).minus({ days: daysBefore }));
+  let forOffset = noticeDates.get(daysBefore);
+  if (!forOffset) {
+    // One memo per offset (a handful are configured): a cancellation asks for each twice.
+    forOffset = zonedMemo((at, zone) => toInstant(inZone(at, zone).minus({ days: daysBefore })));
+    noticeDates.set(daysBefore, forOffset);
+  }
+  return forOffset(purgeAt, timeZone);
 }
+const noticeDates = new Map<number, (at: Instant, timeZone: string) => Instant>();
