@@ -1,3 +1,4 @@
+import { negotiate } from '@fastify/accept-negotiator';
 import type { FastifyReply } from 'fastify';
 import {
   accountStreamId,
@@ -93,24 +94,8 @@ const asDomain = (events: readonly RecordedEvent[]): SubscriptionEvent[] =>
 
 /**
  * Whether the Accept header prefers HTML to JSON (a browser does: `text/html,…,*\/*;q=0.8`).
- * JSON is the default: no header, `*\/*`, or a tie.
+ * JSON is the default: no header, `*\/*`, or a tie (the first supported value wins).
  */
 export function prefersHtml(accept: string | undefined): boolean {
-  if (!accept) return false;
-  const ranges = accept.split(',').map((part) => {
-    const [range = '', ...params] = part.trim().toLowerCase().split(';');
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    const value = q === undefined ? 1 : Number(q.slice(2));
-    return { range: range.trim(), q: Number.isFinite(value) ? value : 0 };
-  });
-  const qOf = (type: string): number => {
-    const [major] = type.split('/');
-    for (const candidate of [type, `${major}/*`, '*/*']) {
-      const found = ranges.filter((r) => r.range === candidate);
-      if (found.length > 0) return Math.max(...found.map((r) => r.q));
-    }
-    return 0;
-  };
-  const html = qOf('text/html');
-  return html > 0 && html > qOf('application/json');
+  return negotiate(accept ?? '', ['application/json', 'text/html']) === 'text/html';
 }
