@@ -5,6 +5,7 @@ import {
   purge,
   registerAndCancel,
   runTermEnd,
+  startAppWithHttpHolder,
   surveyComment,
   verification,
 } from '../../integration/purge/purge-helpers';
@@ -41,32 +42,11 @@ export interface EndOfLifeWorld {
 /** The real app with two data holders: the local one and a real HTTP holder ("recordings"). */
 export async function startEndOfLifeWorld(): Promise<EndOfLifeWorld> {
   const holder = new HolderServer(HOLDER_SECRET);
-  await holder.start();
-  process.env['DATA_HOLDERS'] = JSON.stringify({
-    '*': [
-      { kind: 'local' },
-      {
-        kind: 'http',
-        name: 'recordings',
-        url: holder.url,
-        secretEnv: 'EOL_TEST_HOLDER_SECRET',
-        timeoutMs: 1000,
-        attempts: 2,
-      },
-    ],
+  const { t, close } = await startAppWithHttpHolder(holder, HOLDER_SECRET, {
+    timeoutMs: 1000,
+    start: () => startApp({ logLevel: 'warn' }),
   });
-  process.env['EOL_TEST_HOLDER_SECRET'] = HOLDER_SECRET;
-  const t = await startApp({ logLevel: 'warn' });
-  return {
-    t,
-    holder,
-    async close() {
-      delete process.env['DATA_HOLDERS'];
-      delete process.env['EOL_TEST_HOLDER_SECRET'];
-      await t.close();
-      await holder.stop();
-    },
-  };
+  return { t, holder, close };
 }
 
 export type Stage = 'cancelled' | 'expired' | 'deferred' | 'verification_failed';

@@ -7,6 +7,7 @@ import {
   type LifecycleApp,
 } from '../lifecycle/lifecycle-harness';
 import { HolderServer } from './fake-holder-server';
+import { startAppWithHttpHolder } from './purge-helpers';
 
 const SECRET = 'holder-secret-for-tests';
 
@@ -20,34 +21,14 @@ describe('an open purge is retried until it completes (R15, D11)', () => {
   const redis = usePrivateRedis({ persistence: 'aof' });
   const holder = new HolderServer(SECRET);
   let t: LifecycleApp;
+  let close: () => Promise<void>;
   beforeEach(async () => {
-    await holder.start();
-    // The holder registry reads the process's environment (as startAppWithHttpHolder does).
-    process.env['DATA_HOLDERS'] = JSON.stringify({
-      '*': [
-        { kind: 'local' },
-        {
-          kind: 'http',
-          name: 'recordings',
-          url: holder.url,
-          secretEnv: 'TEST_HOLDER_SECRET',
-          timeoutMs: 300,
-          attempts: 1,
-        },
-      ],
-    });
-    process.env['TEST_HOLDER_SECRET'] = SECRET;
-    t = await startLifecycleApp({
-      redisUrl: redis.url,
-      start: '2026-02-10T09:00:00.000Z',
-    });
+    ({ t, close } = await startAppWithHttpHolder(holder, SECRET, {
+      attempts: 1,
+      start: () => startLifecycleApp({ redisUrl: redis.url, start: '2026-02-10T09:00:00.000Z' }),
+    }));
   });
-  afterEach(async () => {
-    delete process.env['DATA_HOLDERS'];
-    delete process.env['TEST_HOLDER_SECRET'];
-    await t.close();
-    await holder.stop();
-  });
+  afterEach(() => close());
 
   it('R15/D11: a holder without a verify route keeps the purge open past the first job; the open purge job completes it once the holder answers', async () => {
     const reg = await t.app.inject({

@@ -75,12 +75,15 @@ export async function eventTypes(t: TestApp, subscriptionId: string): Promise<st
 
 /**
  * The real app with two data holders for every product: the local one and `recordings`, a real
- * HTTP server (HolderServer) signing with `secret`. `close` stops both and clears the settings.
+ * HTTP server (HolderServer) signing with `secret`. `start` starts the app (default: startApp);
+ * the holder registry reads the process's environment, set here before it. `close` stops both
+ * and clears the settings.
  */
-export async function startAppWithHttpHolder(
+export async function startAppWithHttpHolder<A extends { close(): Promise<void> } = TestApp>(
   server: HolderServer,
   secret: string,
-): Promise<{ t: TestApp; close: () => Promise<void> }> {
+  o: { start?: () => Promise<A>; attempts?: number; timeoutMs?: number } = {},
+): Promise<{ t: A; close: () => Promise<void> }> {
   await server.start();
   process.env['DATA_HOLDERS'] = JSON.stringify({
     '*': [
@@ -90,13 +93,13 @@ export async function startAppWithHttpHolder(
         name: 'recordings',
         url: server.url,
         secretEnv: 'TEST_HOLDER_SECRET',
-        timeoutMs: 300,
-        attempts: 2,
+        timeoutMs: o.timeoutMs ?? 300,
+        attempts: o.attempts ?? 2,
       },
     ],
   });
   process.env['TEST_HOLDER_SECRET'] = secret;
-  const t = await startApp();
+  const t = await (o.start ?? (() => startApp() as unknown as Promise<A>))();
   return {
     t,
     close: async () => {
