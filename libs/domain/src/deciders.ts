@@ -3,7 +3,7 @@ import type { AccountCommand } from './account/account.commands';
 import type { AccountEvent } from './account/account.events';
 import { evolveAccount } from './account/account.evolve';
 import { type AccountState, initialAccountState } from './account/account.state';
-import type { Decider } from './shared/decider';
+import type { Decider } from './kernel/decider';
 import { decide } from './subscription/subscription.decide';
 import type { SubscriptionCommand } from './subscription/subscription.commands';
 import type { SubscriptionEvent } from './subscription/subscription.events';

@@ -1,8 +1,8 @@
 // Public surface of the pure domain. Everything outside libs/domain imports from here only.
-export * from './shared/time';
-export * from './shared/actor';
-export * from './shared/domain-error';
-export * from './shared/decider';
+export * from './kernel/time';
+export * from './kernel/actor';
+export * from './kernel/domain-error';
+export * from './kernel/decider';
 export * from './catalogue/product-catalogue';
 export * from './calendar/term-calendar';
 export * from './subscription/plan';

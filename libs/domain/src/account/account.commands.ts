@@ -1,5 +1,5 @@
-import type { Actor } from '../shared/actor';
-import type { Instant } from '../shared/time';
+import type { Actor } from '../kernel/actor';
+import type { Instant } from '../kernel/time';
 import type { Command } from '../subscription/subscription.commands';
 import type { ErasureReceipt } from './account.events';
 

@@ -1,5 +1,5 @@
-import { validationFailed } from '../shared/domain-error';
-import { parseInstant, toInstant } from '../shared/time';
+import { validationFailed } from '../kernel/domain-error';
+import { parseInstant, toInstant } from '../kernel/time';
 import type { AccountCommand } from './account.commands';
 import type { AccountEvent } from './account.events';
 import type { AccountState } from './account.state';

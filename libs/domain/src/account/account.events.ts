@@ -1,6 +1,6 @@
-import type { Actor } from '../shared/actor';
-import type { ErasureRefusalCode } from '../shared/domain-error';
-import type { Instant } from '../shared/time';
+import type { Actor } from '../kernel/actor';
+import type { ErasureRefusalCode } from '../kernel/domain-error';
+import type { Instant } from '../kernel/time';
 import type { Event } from '../subscription/subscription.events';
 
 /**

@@ -1,8 +1,8 @@
 import { accountDecider } from '../deciders';
-import { fold } from '../shared/decider';
+import { fold } from '../kernel/decider';
 import { recordedRefusal } from '../subscription/recorded-refusal';
 import { ERASED_MARKER, personalDataFields } from '../personal-data';
-import type { Actor } from '../shared/actor';
+import type { Actor } from '../kernel/actor';
 import { deciderSpecification } from '../testing/decider-specification';
 import type { AccountCommand } from './account.commands';
 

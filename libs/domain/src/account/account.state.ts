@@ -1,4 +1,4 @@
-import type { Instant } from '../shared/time';
+import type { Instant } from '../kernel/time';
 
 export interface ActiveLegalHold {
   readonly holdId: string;

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import type { Plan } from '../subscription/plan';
-import { toInstant } from '../shared/time';
+import { toInstant } from '../kernel/time';
 import {
   noticeDeadlineFor,
   purgeDateFor,

@@ -1,6 +1,6 @@
 import { DateTime, Duration } from 'luxon';
 import type { Plan } from '../subscription/plan';
-import { inZone, type Instant, toInstant } from '../shared/time';
+import { inZone, type Instant, toInstant } from '../kernel/time';
 
 /**
  * Term calendar (D4). Every term boundary is computed from the anchor (the first term's start) in

@@ -1,8 +1,8 @@
 import { findProduct } from '../catalogue/product-catalogue';
 import { noticeDeadlineFor, purgeDateFor, termAt } from '../calendar/term-calendar';
-import { type CustomerChannel, isPositiveAmount, type Role } from '../shared/actor';
-import type { RefusalCode } from '../shared/domain-error';
-import { type Instant, isBefore } from '../shared/time';
+import { type CustomerChannel, isPositiveAmount, type Role } from '../kernel/actor';
+import type { RefusalCode } from '../kernel/domain-error';
+import { type Instant, isBefore } from '../kernel/time';
 import type { NoticeDecision } from './subscription.events';
 import type { RegisteredSubscription } from './subscription.state';
 

@@ -1,6 +1,6 @@
-import { type CustomerChannel, isPositiveAmount, type Role } from '../shared/actor';
-import type { DomainErrorCode } from '../shared/domain-error';
-import { parseInstant, toInstant, type Instant } from '../shared/time';
+import { type CustomerChannel, isPositiveAmount, type Role } from '../kernel/actor';
+import type { DomainErrorCode } from '../kernel/domain-error';
+import { parseInstant, toInstant, type Instant } from '../kernel/time';
 import { cancellationRefusals, cancellationTerms } from './cancellation-policy';
 import { pendingTermination, type RegisteredSubscription } from './subscription.state';
 

@@ -1,5 +1,5 @@
 import type { ErasureRefused } from '../account/account.events';
-import { DomainError } from '../shared/domain-error';
+import { DomainError } from '../kernel/domain-error';
 import type { CancellationRefused, ReactivationRefused } from './subscription.events';
 
 /**

@@ -1,4 +1,4 @@
-import type { Instant } from '../shared/time';
+import type { Instant } from '../kernel/time';
 import type { CancellationRequested } from './subscription.events';
 import type { RegisteredSubscription } from './subscription.state';
 

@@ -1,5 +1,5 @@
-import type { Actor, Channel, CustomerChannel, Money } from '../shared/actor';
-import type { Instant } from '../shared/time';
+import type { Actor, Channel, CustomerChannel, Money } from '../kernel/actor';
+import type { Instant } from '../kernel/time';
 import type {
   HolderReceipt,
   HolderVerification,

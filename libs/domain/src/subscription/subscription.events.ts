@@ -1,7 +1,7 @@
 import type { Term } from '../calendar/term-calendar';
-import type { Actor, Channel, CustomerChannel, Money } from '../shared/actor';
-import type { RefusalCode } from '../shared/domain-error';
-import type { Instant } from '../shared/time';
+import type { Actor, Channel, CustomerChannel, Money } from '../kernel/actor';
+import type { RefusalCode } from '../kernel/domain-error';
+import type { Instant } from '../kernel/time';
 import type { Plan } from './plan';
 
 /**

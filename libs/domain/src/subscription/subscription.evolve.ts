@@ -1,5 +1,5 @@
 import { purgeDateFor } from '../calendar/term-calendar';
-import { isSameInstant } from '../shared/time';
+import { isSameInstant } from '../kernel/time';
 import type { SubscriptionEvent } from './subscription.events';
 import {
   factsOf,

@@ -1,6 +1,6 @@
 import type { Term } from '../calendar/term-calendar';
-import type { Money } from '../shared/actor';
-import type { Instant } from '../shared/time';
+import type { Money } from '../kernel/actor';
+import type { Instant } from '../kernel/time';
 import type {
   HolderReceipt,
   HolderVerification,

@@ -1,5 +1,5 @@
-import { DomainError, type DomainErrorCode } from '../shared/domain-error';
-import { type Decider, fold } from '../shared/decider';
+import { DomainError, type DomainErrorCode } from '../kernel/domain-error';
+import { type Decider, fold } from '../kernel/decider';
 
 /**
  * given / when / then over a decider, in the style of emmett's DeciderSpecification:

@@ -1,7 +1,7 @@
-import type { Actor, Money } from '../shared/actor';
+import type { Actor, Money } from '../kernel/actor';
 import { registerSubscription } from '../subscription/decide/register-subscription.decide';
 import { requestCancellation } from '../subscription/decide/request-cancellation.decide';
-import { fold } from '../shared/decider';
+import { fold } from '../kernel/decider';
 import { subscriptionDecider } from '../deciders';
 import type { Plan } from '../subscription/plan';
 import type {

@@ -1,6 +1,6 @@
 import { PURGE_GRACE_DAYS, purgeNoticeDateFor } from '../../calendar/term-calendar';
-import { validationFailed } from '../../shared/domain-error';
-import { isBefore, type Instant, isSameInstant, parseInstant, toInstant } from '../../shared/time';
+import { validationFailed } from '../../kernel/domain-error';
+import { isBefore, type Instant, isSameInstant, parseInstant, toInstant } from '../../kernel/time';
 import type { IssuePurgeNotice } from '../subscription.commands';
 import type { PurgeNoticeIssued } from '../subscription.events';
 import {

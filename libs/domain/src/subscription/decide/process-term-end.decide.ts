@@ -1,6 +1,6 @@
 import { findProduct } from '../../catalogue/product-catalogue';
 import { purgeDateFor, termAt } from '../../calendar/term-calendar';
-import { isBefore, isSameInstant, type Instant, parseInstant, toInstant } from '../../shared/time';
+import { isBefore, isSameInstant, type Instant, parseInstant, toInstant } from '../../kernel/time';
 import type { ProcessTermEnd } from '../subscription.commands';
 import type {
   RoomMeetingAccountRevoked,

@@ -1,6 +1,6 @@
 import { termAt } from '../../calendar/term-calendar';
-import { DomainError, invalidState } from '../../shared/domain-error';
-import { isBefore, parseInstant, toInstant } from '../../shared/time';
+import { DomainError, invalidState } from '../../kernel/domain-error';
+import { isBefore, parseInstant, toInstant } from '../../kernel/time';
 import { rolesThatMayCancel } from '../cancellation-policy';
 import type { ReactivateSubscription } from '../subscription.commands';
 import type { ReactivationRefused, SubscriptionReactivated } from '../subscription.events';

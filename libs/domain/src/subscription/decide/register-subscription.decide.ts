@@ -1,7 +1,7 @@
 import { findProduct } from '../../catalogue/product-catalogue';
 import { termAt, termIndexAt } from '../../calendar/term-calendar';
-import { invalidState, validationFailed } from '../../shared/domain-error';
-import { isValidTimeZone, parseInstant, toInstant } from '../../shared/time';
+import { invalidState, validationFailed } from '../../kernel/domain-error';
+import { isValidTimeZone, parseInstant, toInstant } from '../../kernel/time';
 import { MAX_TERM_MONTHS, MAX_TRIAL_DAYS, type Plan } from '../plan';
 import type { RegisterSubscription } from '../subscription.commands';
 import type { SubscriptionRegistered } from '../subscription.events';

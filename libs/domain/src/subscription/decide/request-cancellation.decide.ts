@@ -1,5 +1,5 @@
-import { invalidState, validationFailed } from '../../shared/domain-error';
-import { isBefore, parseInstant, toInstant } from '../../shared/time';
+import { invalidState, validationFailed } from '../../kernel/domain-error';
+import { isBefore, parseInstant, toInstant } from '../../kernel/time';
 import { cancellationRefusals, cancellationTerms } from '../cancellation-policy';
 import type { RequestCancellation } from '../subscription.commands';
 import {

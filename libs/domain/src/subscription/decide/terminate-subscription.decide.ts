@@ -1,6 +1,6 @@
 import { purgeDateFor } from '../../calendar/term-calendar';
-import { invalidState, validationFailed } from '../../shared/domain-error';
-import { type Instant, isBefore, isSameInstant, parseInstant, toInstant } from '../../shared/time';
+import { invalidState, validationFailed } from '../../kernel/domain-error';
+import { type Instant, isBefore, isSameInstant, parseInstant, toInstant } from '../../kernel/time';
 import type { RevokeTermination, ScheduleTermination } from '../subscription.commands';
 import type {
   SubscriptionEvent,

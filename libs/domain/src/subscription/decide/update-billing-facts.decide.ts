@@ -1,6 +1,6 @@
-import { type Money, sameMoney } from '../../shared/actor';
-import { invalidState, validationFailed } from '../../shared/domain-error';
-import { parseInstant, toInstant } from '../../shared/time';
+import { type Money, sameMoney } from '../../kernel/actor';
+import { invalidState, validationFailed } from '../../kernel/domain-error';
+import { parseInstant, toInstant } from '../../kernel/time';
 import type { UpdateBillingFacts } from '../subscription.commands';
 import type { BillingFactsUpdated } from '../subscription.events';
 import type { SubscriptionState } from '../subscription.state';

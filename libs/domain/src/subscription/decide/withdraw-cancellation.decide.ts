@@ -1,5 +1,5 @@
-import { DomainError, invalidState } from '../../shared/domain-error';
-import { isBefore, parseInstant, toInstant } from '../../shared/time';
+import { DomainError, invalidState } from '../../kernel/domain-error';
+import { isBefore, parseInstant, toInstant } from '../../kernel/time';
 import { rolesThatMayCancel } from '../cancellation-policy';
 import type { WithdrawCancellation } from '../subscription.commands';
 import type { AutoRenewEnabled, CancellationWithdrawn } from '../subscription.events';

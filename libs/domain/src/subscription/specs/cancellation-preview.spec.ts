@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { subscriptionDecider } from '../../deciders';
-import { fold } from '../../shared/decider';
-import { toInstant } from '../../shared/time';
+import { fold } from '../../kernel/decider';
+import { toInstant } from '../../kernel/time';
 import { after, cancel, registered, termEnd } from '../../testing/subscription.fixtures';
 import { previewCancellation } from '../cancellation-preview';
 import type { RegisteredSubscription } from '../subscription.state';

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { subscriptionDecider } from '../../deciders';
-import { toInstant } from '../../shared/time';
+import { toInstant } from '../../kernel/time';
 import { deciderSpecification } from '../../testing/decider-specification';
 import {
   after,
@@ -12,7 +12,7 @@ import {
   verification,
 } from '../../testing/subscription.fixtures';
 import { nextTermEndDue } from '../decide/process-term-end.decide';
-import { fold } from '../../shared/decider';
+import { fold } from '../../kernel/decider';
 
 const spec = deciderSpecification(subscriptionDecider);
 const rome = 'Europe/Rome';

@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { subscriptionDecider } from '../../deciders';
-import { fold } from '../../shared/decider';
-import { toInstant } from '../../shared/time';
+import { fold } from '../../kernel/decider';
+import { toInstant } from '../../kernel/time';
 import { deciderSpecification } from '../../testing/decider-specification';
 import {
   ACC,

@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { subscriptionDecider } from '../../deciders';
-import { DomainError } from '../../shared/domain-error';
-import { toInstant } from '../../shared/time';
+import { DomainError } from '../../kernel/domain-error';
+import { toInstant } from '../../kernel/time';
 import { deciderSpecification } from '../../testing/decider-specification';
 import { cancel, plainUser, registered } from '../../testing/subscription.fixtures';
 import { recordedRefusal } from '../recorded-refusal';

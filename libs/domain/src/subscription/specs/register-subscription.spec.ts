@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { subscriptionDecider } from '../../deciders';
-import { toInstant } from '../../shared/time';
+import { toInstant } from '../../kernel/time';
 import { deciderSpecification } from '../../testing/decider-specification';
 import { registered } from '../../testing/subscription.fixtures';
 import type { SubscriptionCommand, RegisterSubscription } from '../subscription.commands';

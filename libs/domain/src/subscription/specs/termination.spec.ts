@@ -3,10 +3,10 @@ import { DateTime } from 'luxon';
 import { purgeDateFor } from '../../calendar/term-calendar';
 import { subscriptionDecider } from '../../deciders';
 import { PERSONAL_DATA_FIELDS } from '../../personal-data';
-import { fold } from '../../shared/decider';
-import { DomainError } from '../../shared/domain-error';
-import { isBefore, toInstant } from '../../shared/time';
-import type { Actor } from '../../shared/actor';
+import { fold } from '../../kernel/decider';
+import { DomainError } from '../../kernel/domain-error';
+import { isBefore, toInstant } from '../../kernel/time';
+import type { Actor } from '../../kernel/actor';
 import { deciderSpecification } from '../../testing/decider-specification';
 import {
   ACC,
