@@ -20,11 +20,13 @@ interface ShadowOwner {
   startedAt: string;
 }
 
-/** A shadow directory of this process: its lock is held until remove(). */
+/** A generation directory this process builds: its lock is held until remove() or release(). */
 export interface ShadowDir {
   readonly path: string;
   /** Removes the directory, then releases its lock. */
   remove(): void;
+  /** Releases the lock and keeps the directory (the generation is live: the pointer holds it). */
+  release(): void;
 }
 
 /**
@@ -61,6 +63,9 @@ export function createShadowDir(root: string, name: string): ShadowDir {
       removeDir(path);
       held.close();
     },
+    release() {
+      held.close();
+    },
   };
 }
 
@@ -93,14 +98,20 @@ function isOwnerRunning(owner: Partial<ShadowOwner>): boolean {
 }
 
 /**
- * Removes the shadow directories under `root` (DATA_DIR/replay) whose replay is gone: killed
- * (SIGKILL, out of memory) before it could remove its shadow, which can be as large as the read
- * database. A directory is removed when its lock can be taken, from any host sharing the
- * volume; one without an owner file (being created right now, or not a replay's) is left alone.
- * A directory of an earlier version, without a lock file, is removed only when its process no
- * longer runs on this host. Returns the names removed.
+ * Removes the generation directories under `root` (DATA_DIR/read-models; DATA_DIR/replay for
+ * the shadows of earlier versions) that no replay builds and readers do not use: a replay killed
+ * (SIGKILL, out of memory) before it could remove its generation, which can be as large as the
+ * read database, or a generation replaced by a replay killed before it dropped it. A directory
+ * is removed when its lock can be taken (from any host sharing the volume) and `isCurrent` (the
+ * pointer, read after the lock: a replay moves it before it lets go of its lock) says no. One
+ * without an owner file (being created right now, or not a replay's) is left alone. A directory
+ * of an earlier version, without a lock file, is removed only when its process no longer runs on
+ * this host. Returns the names removed.
  */
-export function removeOrphanedShadowDirs(root: string): string[] {
+export async function removeOrphanedShadowDirs(
+  root: string,
+  isCurrent: (name: string) => Promise<boolean> = async () => false,
+): Promise<string[]> {
   let names: string[];
   try {
     names = readdirSync(root);
@@ -118,6 +129,7 @@ export function removeOrphanedShadowDirs(root: string): string[] {
     }
     const lockFile = join(dir, LOCK_FILE);
     if (existsSync(lockFile) ? isLockHeld(lockFile) : isOwnerRunning(owner)) continue;
+    if (await isCurrent(name)) continue;
     removeDir(dir);
     removed.push(name);
   }

@@ -1,7 +1,7 @@
 import { connectDedicated } from '@app/read-models';
 
 /**
- * Ownership of PostgreSQL shadow schemas (`<live schema>_replay_<generation>`). A replay holds a
+ * Ownership of PostgreSQL generation schemas (`<live schema>_<generation>`). A replay holds a
  * session advisory lock keyed on its shadow's name, on a connection of its own, from before it
  * creates the schema until it has dropped it. PostgreSQL releases the lock when that session
  * ends, also when the replay's process is killed or its host is gone: a shadow schema whose lock
@@ -10,8 +10,11 @@ import { connectDedicated } from '@app/read-models';
  * (SQLite shadows are directories with a lock file of their own: replay-shadow-owner.ts.)
  */
 export interface ShadowSchemaLock {
-  /** Drops the shadow schemas of `live` left by replays that are gone; returns their names. */
-  dropOrphans(live: string): Promise<string[]>;
+  /**
+   * Drops the generation schemas of `live` that no replay builds and readers do not use (the
+   * pointer, read after the lock, names another); returns their names.
+   */
+  dropOrphans(live: string, isCurrent: (schema: string) => Promise<boolean>): Promise<string[]>;
   /** Releases the lock (after the shadow is dropped) and closes the connection. */
   release(): Promise<void>;
 }
@@ -39,20 +42,23 @@ export async function lockShadowSchema(
     throw error;
   }
   return {
-    async dropOrphans(live) {
+    async dropOrphans(live, isCurrent) {
       const { rows } = await client.query<{ name: string }>(
         `SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE $1 AND nspname <> $2
          ORDER BY nspname`,
-        [`${likeEscape(live)}\\_replay\\_%`, schema],
+        [`${likeEscape(live)}\\_%`, schema],
       );
+      // `<live>_<generation>`, or `<live>_replay_<generation>` of earlier versions.
+      const generation = new RegExp(`^${escapeRegExp(live)}_(replay_)?g[0-9a-z]+$`);
       const dropped: string[] = [];
-      for (const { name } of rows) {
+      for (const { name } of rows.filter((r) => generation.test(r.name))) {
         const { rows: got } = await client.query<{ free: boolean }>(
           `SELECT pg_try_advisory_lock(${LOCK_KEY}) AS free`,
           [name],
         );
         if (!got[0]?.free) continue; // its replay is running
         try {
+          if (await isCurrent(name)) continue;
           await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);
           dropped.push(name);
         } finally {
@@ -71,5 +77,6 @@ export async function lockShadowSchema(
   };
 }
 
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;

@@ -1,4 +1,5 @@
 export * from './database/read-db';
+export * from './database/generation';
 export * from './database/dedicated-connection';
 export * from './database/read-db.schema';
 export * from './database/migrations';

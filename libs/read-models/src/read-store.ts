@@ -83,7 +83,9 @@ export class ReadStore {
   }
 
   async resetCheckpoint(name = READ_MODELS_PROJECTION): Promise<void> {
-    await this.db.deleteFrom('rm_checkpoints').where('name', '=', name).execute();
+    await this.readDb.writeTransaction((trx) =>
+      trx.deleteFrom('rm_checkpoints').where('name', '=', name).execute(),
+    );
   }
 
   /** Audit rows matching the filter, oldest first, keyset-paginated on position. */
@@ -220,17 +222,19 @@ export class ReadStore {
   }
 
   async markConfirmationDelivered(eventId: string, atIso: string): Promise<void> {
-    await this.db
-      .updateTable('rm_confirmations')
-      .set((eb) => ({
-        status: 'delivered',
-        delivered_at: atIso,
-        attempts: eb('attempts', '+', 1),
-        last_error: null,
-        next_attempt_at: null,
-      }))
-      .where('event_id', '=', eventId)
-      .execute();
+    await this.readDb.writeTransaction((trx) =>
+      trx
+        .updateTable('rm_confirmations')
+        .set((eb) => ({
+          status: 'delivered',
+          delivered_at: atIso,
+          attempts: eb('attempts', '+', 1),
+          last_error: null,
+          next_attempt_at: null,
+        }))
+        .where('event_id', '=', eventId)
+        .execute(),
+    );
   }
 
   async markConfirmationFailed(
@@ -238,16 +242,18 @@ export class ReadStore {
     error: string,
     nextAttemptIso: string,
   ): Promise<void> {
-    await this.db
-      .updateTable('rm_confirmations')
-      .set((eb) => ({
-        status: 'failed',
-        attempts: eb('attempts', '+', 1),
-        last_error: error.slice(0, 500),
-        next_attempt_at: nextAttemptIso,
-      }))
-      .where('event_id', '=', eventId)
-      .execute();
+    await this.readDb.writeTransaction((trx) =>
+      trx
+        .updateTable('rm_confirmations')
+        .set((eb) => ({
+          status: 'failed',
+          attempts: eb('attempts', '+', 1),
+          last_error: error.slice(0, 500),
+          next_attempt_at: nextAttemptIso,
+        }))
+        .where('event_id', '=', eventId)
+        .execute(),
+    );
   }
 
   /**
@@ -270,7 +276,7 @@ export class ReadStore {
   private async scrub(scope: 'subscription' | 'account', id: string): Promise<number> {
     const column = scope === 'subscription' ? 'subscription_id' : 'account_id';
     let scrubbed = 0;
-    await this.db.transaction().execute(async (trx) => {
+    await this.readDb.writeTransaction(async (trx) => {
       await trx
         .insertInto('rm_scrubs')
         .values({ scope, id, scrubbed_at: new Date().toISOString() })

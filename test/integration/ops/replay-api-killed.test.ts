@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelChecksums } from '@app/ops';
 import { findFreePort } from '@app/platform';
@@ -10,6 +10,7 @@ import { usePrivateRedis } from '../../support/redis-harness';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { type CliRun, ROOT, runOps } from './ops-cli';
 import { seedDataDir } from './seed-log';
+import { sqliteGenerationsLeft } from './generations-left';
 
 /**
  * POST /v1/ops/replay runs the replay in a child process (the ops CLI). Here the api is a real
@@ -38,10 +39,7 @@ describe('a replay child process when the api that started it is killed (SIGKILL
       await readDb.close();
     }
   };
-  const shadowsLeft = (): string[] => {
-    const dir = join(dataDir, 'replay');
-    return existsSync(dir) ? readdirSync(dir) : [];
-  };
+  const shadowsLeft = (): string[] => sqliteGenerationsLeft(dataDir);
 
   beforeAll(async () => {
     dataDir = makeTmpDir('replay-api-killed-');

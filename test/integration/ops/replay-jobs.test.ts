@@ -299,6 +299,8 @@ describe.each(['sqlite', 'postgres'] as const)(
           'receipt_hash',
         ])
           await db.db.schema.alterTable('rm_purge_receipts').dropColumn(column).execute();
+        // 006: the generation pointer.
+        await db.db.schema.dropTable('rm_generation').execute();
         await sql`delete from rm_migrations where name > '001_read_models'`.execute(db.db);
         await db.close();
         db = await open();
@@ -311,6 +313,7 @@ describe.each(['sqlite', 'postgres'] as const)(
           '003_integration_events',
           '004_webhooks',
           '005_receipt_signatures',
+          '006_generation_pointer',
         ]);
         expect(await db.db.selectFrom('ops_replays').selectAll().execute()).toEqual([]);
         await db.close();
@@ -325,7 +328,8 @@ describe.each(['sqlite', 'postgres'] as const)(
         [...REBUILT_TABLES].sort(),
       );
       expect(REBUILT_TABLES as readonly string[]).not.toContain('ops_replays');
-      // Present in the live database after the replays above (on PostgreSQL: in the live schema).
+      // Present in the live database after the replays above (on PostgreSQL: in the live schema;
+      // a generation's schema has an unused empty copy, made by the same migrations).
       if (dialect === 'postgres') {
         const client = new Client({ connectionString: PG_URL });
         await client.connect();
@@ -335,7 +339,7 @@ describe.each(['sqlite', 'postgres'] as const)(
              and table_schema like $1`,
             [`${schema}%`],
           );
-          expect(found.rows).toEqual([{ table_schema: schema }]);
+          expect(found.rows).toContainEqual({ table_schema: schema });
         } finally {
           await client.end();
         }
@@ -357,7 +361,7 @@ async function dropShadows(live: string): Promise<void> {
   try {
     const { rows } = await client.query<{ nspname: string }>(
       `select nspname from pg_namespace where nspname like $1`,
-      [`${live}\\_replay\\_%`],
+      [`${live}\\_%`],
     );
     for (const r of rows) await dropSchema(r.nspname);
   } finally {

@@ -2,17 +2,19 @@ import { Client } from 'pg';
 import { openEventStores } from '@app/infrastructure';
 import { readModelChecksums, replayReadModels, verifyReadModels } from '@app/ops';
 import { loadConfig } from '@app/platform';
-import { ReadDb, ReadStore } from '@app/read-models';
+import { generationSchema, ReadDb, ReadStore } from '@app/read-models';
 import { lockShadowSchema } from '../../../libs/ops/src/replay-shadow-schema-lock';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { dropSchema, freshSchema, PG_URL, urlWithSchema } from '../read-models/support/postgres';
+import { postgresGenerationSchemas, postgresGenerationsLeft } from './generations-left';
 import { runOps } from './ops-cli';
 import { projectLive } from './project-live';
 import { seedLog } from './seed-log';
 
 /**
- * Replay and verify with the read models on PostgreSQL (READ_DB_URL): the shadow is a schema of
- * its own and the switch renames tables in one transaction. A log of 20,000 events made by the
+ * Replay and verify with the read models on PostgreSQL (READ_DB_URL): the new generation is a
+ * schema of its own (`<schema>_<generation>`) and the switch moves the pointer in one
+ * transaction; the generation replaced is dropped. A log of 20,000 events made by the
  * real deciders, projected live by the real projector into a fresh schema (dropped after).
  */
 describe('replay and verify on PostgreSQL (20,000 events)', () => {
@@ -45,6 +47,8 @@ describe('replay and verify on PostgreSQL (20,000 events)', () => {
     if (dataDir) removeTmpDir(dataDir);
   });
 
+  const leftBehind = () => postgresGenerationsLeft(schema);
+
   it('a dry run builds a shadow schema equal to the live tables and leaves the live ones in place', async () => {
     const before = await readModelChecksums(readDb);
     const report = await replayReadModels({
@@ -62,7 +66,8 @@ describe('replay and verify on PostgreSQL (20,000 events)', () => {
     });
     expect(report.events).toBeGreaterThanOrEqual(events);
     expect(await readModelChecksums(readDb)).toEqual(before);
-    expect(await shadowSchemas(schema)).toEqual([]);
+    expect(await postgresGenerationSchemas(schema)).toEqual([]);
+    expect(readDb.generation).toBeNull();
   }, 120_000);
 
   it('replay rebuilds identical read models (checksums equal) and queries keep answering during it', async () => {
@@ -95,7 +100,58 @@ describe('replay and verify on PostgreSQL (20,000 events)', () => {
     expect([...answers]).toEqual([listed]);
     expect(await readModelChecksums(readDb)).toEqual(before);
     expect(await readStore.checkpoint()).toBe(BigInt(events));
-    expect(await shadowSchemas(schema)).toEqual([]);
+    // The pointer names the new generation; the base tables it replaced are gone.
+    expect(readDb.generation).toBe(report.generation);
+    expect(await postgresGenerationSchemas(schema)).toEqual([generationSchema(schema, report.generation)]);
+    expect(await baseTables(schema)).not.toContain('rm_audit_events');
+    expect(await baseTables(schema)).toEqual(
+      expect.arrayContaining(['rm_generation', 'rm_scrubs', 'webhook_endpoints']),
+    );
+  }, 120_000);
+
+  it('another process follows the pointer; a write it began on the old generation lands in the new one', async () => {
+    // Another api, opened before the replay, that has not read the pointer since (a process
+    // paused longer than the replay's grace period).
+    const other = await ReadDb.open({
+      dataDir,
+      readDbUrl: urlWithSchema(schema),
+      poolSize: 2,
+      generationPollMs: 600_000,
+    });
+    try {
+      const was = other.generation;
+      expect(was).toBe(readDb.generation);
+      const report = await replayReadModels({
+        log: stores.raw,
+        live: readDb,
+        dataDir,
+        readDbUrl: urlWithSchema(schema),
+      });
+      expect(report.replaced).toBe(was);
+      // A scrub (a write) checks the pointer under its lock and goes to the new generation
+      // instead of the dropped one.
+      expect(other.generation).toBe(was);
+      const id = (
+        await readDb.db
+          .selectFrom('rm_subscriptions')
+          .select('subscription_id')
+          .limit(1)
+          .executeTakeFirstOrThrow()
+      ).subscription_id;
+      const scrubbed = await new ReadStore(other).scrubSubscription(id);
+      expect(other.generation).toBe(report.generation);
+      expect(scrubbed).toBeGreaterThan(0);
+      const left = await readDb.db
+        .selectFrom('rm_audit_events')
+        .select('position')
+        .where('subscription_id', '=', id)
+        .where('personal', '=', 1)
+        .execute();
+      expect(left).toEqual([]);
+      expect(await leftBehind()).toEqual([]);
+    } finally {
+      await other.close();
+    }
   }, 120_000);
 
   it('the shadow schema of a replay killed mid-build (SIGKILL) is dropped by the next replay; the shadow of a replay still running (its lock held) is kept', async () => {
@@ -106,13 +162,13 @@ describe('replay and verify on PostgreSQL (20,000 events)', () => {
     });
     try {
       const deadline = Date.now() + 60_000;
-      while ((await shadowSchemas(schema)).length === 0 && Date.now() < deadline)
+      while ((await leftBehind()).length === 0 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 20));
     } finally {
       killed.child.kill('SIGKILL');
     }
     await killed;
-    const orphans = await shadowSchemas(schema);
+    const orphans = await leftBehind();
     expect(orphans).toHaveLength(1);
 
     // Another replay, elsewhere, while this one runs: it holds the lock of its shadow.
@@ -127,7 +183,7 @@ describe('replay and verify on PostgreSQL (20,000 events)', () => {
         readDbUrl: urlWithSchema(schema),
       });
       expect(report).toMatchObject({ swapped: true });
-      expect(await shadowSchemas(schema)).toEqual([running]);
+      expect(await leftBehind()).toEqual([running]);
       expect(await readModelChecksums(readDb)).toEqual(before);
     } finally {
       await dropSchema(running);
@@ -158,20 +214,20 @@ async function createSchema(name: string): Promise<void> {
   }
 }
 
-async function shadowSchemas(live: string): Promise<string[]> {
+async function baseTables(live: string): Promise<string[]> {
   const client = new Client({ connectionString: PG_URL });
   await client.connect();
   try {
-    const { rows } = await client.query<{ nspname: string }>(
-      'SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 ORDER BY nspname',
-      [`${live}\\_replay\\_%`],
+    const { rows } = await client.query<{ tablename: string }>(
+      'SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename',
+      [live],
     );
-    return rows.map((r) => r.nspname);
+    return rows.map((r) => r.tablename);
   } finally {
     await client.end();
   }
 }
 
 async function dropShadows(live: string): Promise<void> {
-  for (const s of await shadowSchemas(live)) await dropSchema(s);
+  for (const s of await postgresGenerationSchemas(live)) await dropSchema(s);
 }

@@ -9,10 +9,10 @@ import { type CliRun, ROOT, runOps } from './ops-cli';
 import { seedDataDir } from './seed-log';
 
 /**
- * SQLite shadows (DATA_DIR/replay/<generation>/, as large as the read database) of replay
- * processes that were killed before they could remove them: the next replay removes those whose
- * lock is free, whatever host claimed them (libs/ops/src/replay-shadow-owner.ts), and nothing
- * else. And a
+ * SQLite generations (DATA_DIR/read-models/<generation>/, as large as the read database) of
+ * replay processes that were killed before they could remove them: the next replay removes those
+ * whose lock is free, whatever host claimed them (libs/ops/src/replay-shadow-owner.ts), and that
+ * the pointer does not name; nothing else. The generation a replay replaced is dropped. And a
  * replay started by the api (an IPC channel) is not interrupted by the Ctrl+C that the terminal
  * of `npm start` sends to the whole process group: the api decides (apps/ops/src/parent.ts).
  */
@@ -20,7 +20,7 @@ const EVENTS = 100_000;
 
 describe('replay shadows of killed replays; Ctrl+C and a replay started by the api', () => {
   let dataDir: string;
-  const replayDir = () => join(dataDir, 'replay');
+  const replayDir = () => join(dataDir, 'read-models');
   const shadows = () => readdirSync(replayDir()).sort();
 
   beforeAll(async () => {
@@ -115,20 +115,33 @@ describe('replay shadows of killed replays; Ctrl+C and a replay started by the a
     try {
       const next = await runOps(['replay', '--json'], { DATA_DIR: dataDir });
       expect(next.code).toBe(0);
-      expect((JSON.parse(next.stdout) as { swapped: boolean }).swapped).toBe(true);
-      expect(shadows()).toEqual(['g-elsewhere-alive', 'g-running', 'not-a-replay']);
+      const report = JSON.parse(next.stdout) as { swapped: boolean; generation: string };
+      expect(report.swapped).toBe(true);
+      // The new generation, which the pointer names, is kept (its lock released).
+      expect(shadows()).toEqual(
+        [report.generation, 'g-elsewhere-alive', 'g-running', 'not-a-replay'].sort(),
+      );
     } finally {
       alive.remove();
     }
   }, 120_000);
 
   it('a replay started with a parent channel (by the api) goes on through a SIGINT (Ctrl+C of the terminal) and switches over', async () => {
+    const before = shadows().filter((n) => /^g[0-9a-z]+$/.test(n));
+    expect(before).toHaveLength(1);
     const replay = startReplay(true);
     await replay.progressing;
     replay.child.kill('SIGINT');
     const run = await replay.done;
     expect({ code: run.code, signal: run.signal }).toEqual({ code: 0, signal: null });
-    expect((JSON.parse(run.stdout) as { swapped: boolean }).swapped).toBe(true);
-    expect(shadows()).toEqual(['g-running', 'not-a-replay']);
+    const report = JSON.parse(run.stdout) as {
+      swapped: boolean;
+      generation: string;
+      replaced: string;
+    };
+    expect(report.swapped).toBe(true);
+    // The generation it replaced is dropped.
+    expect(report.replaced).toBe(before[0]);
+    expect(shadows()).toEqual([report.generation, 'g-running', 'not-a-replay'].sort());
   }, 120_000);
 });

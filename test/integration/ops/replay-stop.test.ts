@@ -1,20 +1,22 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { sql } from 'kysely';
-import { Client } from 'pg';
 import { openEventStores } from '@app/infrastructure';
 import { readModelChecksums, replayReadModels } from '@app/ops';
 import { type AppConfig, loadConfig } from '@app/platform';
 import { ReadDb, ReadStore } from '@app/read-models';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
-import { dropSchema, freshSchema, PG_URL, urlWithSchema } from '../read-models/support/postgres';
+import { dropSchema, freshSchema, urlWithSchema } from '../read-models/support/postgres';
 import { projectLive } from './project-live';
 import { seedLog } from './seed-log';
+import {
+  postgresGenerationSchemas,
+  postgresGenerationsLeft,
+  sqliteGenerationsLeft,
+} from './generations-left';
 
 /**
  * replayReadModels with an AbortSignal (what `ops replay` gets when the api that started it is
  * gone, apps/ops/src/parent.ts): it stops between pages of the build, or inside the switch-over
- * by rolling it back, removes its shadow (SQLite file under DATA_DIR/replay/, PostgreSQL schema)
+ * by rolling it back, removes its new generation (SQLite file under DATA_DIR/read-models/,
+ * PostgreSQL schema)
  * and rejects with the signal's reason; the live read models stay as they were.
  *
  * One live row is altered first (a replay would set it right): still altered afterwards, with
@@ -53,7 +55,7 @@ describe.each(['sqlite', 'postgres'] as const)('a replay stopped by its signal (
     await stores?.raw.close();
     await stores?.keys.close();
     if (schema) {
-      for (const s of await shadowSchemas(schema)) await dropSchema(s);
+      for (const s of await postgresGenerationSchemas(schema)) await dropSchema(s);
       await dropSchema(schema);
     }
     if (dataDir) removeTmpDir(dataDir);
@@ -76,12 +78,9 @@ describe.each(['sqlite', 'postgres'] as const)('a replay stopped by its signal (
         .where('subscription_id', '=', 'sub_1')
         .executeTakeFirstOrThrow()
     ).updated_at;
-  /** What is left of shadows: SQLite files under DATA_DIR/replay/, PostgreSQL schemas. */
-  const shadowsLeft = async (): Promise<string[]> => {
-    if (schema) return shadowSchemas(schema);
-    const dir = join(dataDir, 'replay');
-    return existsSync(dir) ? readdirSync(dir) : [];
-  };
+  /** Generations readers do not use: SQLite directories, PostgreSQL schemas. */
+  const shadowsLeft = async (): Promise<string[]> =>
+    schema ? postgresGenerationsLeft(schema) : sqliteGenerationsLeft(dataDir);
   const STOPPED = new Error('stopped: the process that started it is gone');
   let stop: AbortController;
   beforeEach(() => (stop = new AbortController()));
@@ -124,14 +123,7 @@ describe.each(['sqlite', 'postgres'] as const)('a replay stopped by its signal (
     await expect(replay({ batchSize: 100 })).rejects.toBe(STOPPED);
     expect(topUpReads).toBe(1);
     expect(await shadowsLeft()).toEqual([]);
-    // SQLite: the tables copied into the live file ahead of the lock are dropped again.
-    if (!schema)
-      expect(
-        (
-          await sql<{ name: string }>`select name from sqlite_master
-            where name glob '*__next_*'`.execute(live.db)
-        ).rows,
-      ).toEqual([]);
+    expect(live.generation).toBeNull();
     expect(await sub1UpdatedAt()).toBe('altered-during-switch');
     expect(await readModelChecksums(live)).toEqual(before);
 
@@ -144,17 +136,3 @@ describe.each(['sqlite', 'postgres'] as const)('a replay stopped by its signal (
     expect(await shadowsLeft()).toEqual([]);
   }, 60_000);
 });
-
-async function shadowSchemas(live: string): Promise<string[]> {
-  const client = new Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ nspname: string }>(
-      `select nspname from pg_namespace where nspname like $1 order by nspname`,
-      [`${live}\\_replay\\_%`],
-    );
-    return rows.map((r) => r.nspname);
-  } finally {
-    await client.end();
-  }
-}

@@ -7,6 +7,7 @@ import { loadConfig } from '@app/platform';
 import { openReceiptKeyring, ReadDb, ReadStore } from '@app/read-models';
 import { freezeProcess } from '../../support/processes';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
+import { sqliteGenerationsLeft, sqlitePointer } from './generations-left';
 import { runOps } from './ops-cli';
 import { projectLive } from './project-live';
 import { seedLog } from './seed-log';
@@ -217,8 +218,7 @@ describe('ops CLI on 100,000 events (SQLite)', () => {
     expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(Number(rows));
   }, 120_000);
 
-  it('a live scrub during the copy ahead, after its row was copied into rm_audit_events__next, reaches the table the switch-over installs; the replay also repairs the drift injected above', async () => {
-    // The first audit row with personal data not yet scrubbed: it is in the first chunk copied.
+  it('a live scrub during the build, after the new generation holds its rows, reaches the generation the switch-over installs; the replay also repairs the drift injected above', async () => {
     const target = await readDb.db
       .selectFrom('rm_audit_events')
       .select(['position', 'subscription_id'])
@@ -236,71 +236,57 @@ describe('ops CLI on 100,000 events (SQLite)', () => {
         .orderBy('position')
         .execute();
     expect((await rowsOf()).some((r) => r.personal === 1)).toBe(true);
+    const before = sqlitePointer(dataDir);
 
     let scrubbedLive: Awaited<ReturnType<typeof rowsOf>>;
-    const watcher = new Database(join(dataDir, 'read-models.sqlite'));
-    watcher.pragma('busy_timeout = 0');
-    try {
-      // The target row as copied ahead: null before it is copied, and after the switch-over.
-      const copiedAhead = () =>
-        watcher.transaction(() => {
-          const next = watcher
-            .prepare(
-              `SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'rm_audit_events__next_*'`,
-            )
-            .pluck()
-            .get() as string | undefined;
-          if (!next) return null;
-          const row = watcher
-            .prepare(`SELECT personal FROM "${next}" WHERE position = ?`)
-            .get(target.position) as { personal: number } | undefined;
-          return row ?? null;
-        })();
-      const lockIsFree = () => {
-        try {
-          watcher.exec('BEGIN IMMEDIATE');
-          watcher.exec('ROLLBACK');
-          return true;
-        } catch (error) {
-          if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
-          return false;
-        }
-      };
-
-      const replay = runOps(['replay', '--json'], env());
-      const pid = replay.child.pid!;
-      let finished = false;
-      void replay.then(() => (finished = true));
-      while (!copiedAhead() && !finished) await new Promise((r) => setTimeout(r, 2));
-      expect(finished).toBe(false);
-      // Frozen between two chunks (inside one it would hold the write lock the scrub needs), so
-      // the scrub certainly happens while the copy ahead is under way.
-      for (;;) {
-        await freezeProcess(pid);
-        if (lockIsFree()) break;
-        process.kill(pid, 'SIGCONT');
-        await new Promise((r) => setTimeout(r, 5));
-      }
+    // The new generation's copy of the target row: null until the build has written it.
+    const builtRow = (): { personal: number } | null => {
+      const dir = sqliteGenerationsLeft(dataDir)[0];
+      if (!dir) return null;
       try {
-        expect(await readStore.scrubSubscription(subscriptionId)).toBeGreaterThan(0);
-        scrubbedLive = await rowsOf();
-        expect(scrubbedLive.some((r) => r.personal === 1)).toBe(false);
-        // The copy made ahead still holds the row unscrubbed: only the scrub markers and the
-        // shadow's change log can bring the scrub across.
-        expect(copiedAhead()).toEqual({ personal: 1 });
-      } finally {
-        process.kill(pid, 'SIGCONT');
+        const built = new Database(join(dataDir, 'read-models', dir, 'read-models.sqlite'), {
+          readonly: true,
+          fileMustExist: true,
+        });
+        try {
+          return (
+            (built
+              .prepare('SELECT personal FROM rm_audit_events WHERE position = ?')
+              .get(target.position) as { personal: number } | undefined) ?? null
+          );
+        } finally {
+          built.close();
+        }
+      } catch {
+        return null; // not there yet, or being written by the bulk build
       }
+    };
 
-      const run = await replay;
-      expect(run.stderr).toBe('');
-      expect(run.code).toBe(0);
-      expect(JSON.parse(run.stdout)).toMatchObject({ swapped: true });
-      expect(copiedAhead()).toBeNull();
+    const replay = runOps(['replay', '--json'], env());
+    const pid = replay.child.pid!;
+    let finished = false;
+    void replay.then(() => (finished = true));
+    while (!builtRow() && !finished) await new Promise((r) => setTimeout(r, 2));
+    expect(finished).toBe(false);
+    // Frozen, so the scrub certainly happens before the switch-over.
+    await freezeProcess(pid);
+    try {
+      expect(await readStore.scrubSubscription(subscriptionId)).toBeGreaterThan(0);
+      scrubbedLive = await rowsOf();
+      expect(scrubbedLive.some((r) => r.personal === 1)).toBe(false);
+      // The new generation still holds the row unscrubbed: only the scrub markers can bring
+      // the scrub across.
+      expect(builtRow()).toEqual({ personal: 1 });
     } finally {
-      watcher.close();
+      process.kill(pid, 'SIGCONT');
     }
-    // The installed rows are the scrubbed ones, not the copies made before the scrub.
+
+    const run = await replay;
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ swapped: true, replaced: before });
+    expect(sqliteGenerationsLeft(dataDir)).toEqual([]);
+    // The installed rows are the scrubbed ones, not those built before the scrub.
     expect(await rowsOf()).toEqual(scrubbedLive);
     expect(await verifyReadModels({ log: (await openLog()).raw, readDb })).toMatchObject({
       ok: true,

@@ -122,6 +122,7 @@ describe('read-model migrations: processes opening a fresh read database at the 
         { name: '003_integration_events' },
         { name: '004_webhooks' },
         { name: '005_receipt_signatures' },
+        { name: '006_generation_pointer' },
       ]);
       expect(expected.objects.map((o) => (o as { name: string }).name)).toContain(
         'rm_audit_events',
@@ -191,6 +192,7 @@ describe('read-model migrations: processes opening a fresh read database at the 
         { name: '003_integration_events' },
         { name: '004_webhooks' },
         { name: '005_receipt_signatures' },
+        { name: '006_generation_pointer' },
       ]);
       expect(expected.indexes.length).toBeGreaterThan(10);
 

@@ -276,6 +276,21 @@ function migrations(dialect: ReadDialect): Record<string, Migration> {
           .execute();
       },
     },
+    // The generation pointer (generation.ts): which generation of the read models readers use.
+    // NULL: the tables of this schema or file, as before any replay into a generation.
+    '006_generation_pointer': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('rm_generation')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('generation', 'text')
+          .addColumn('switched_at', 'text')
+          .execute();
+        await sql`insert into rm_generation (id, generation, switched_at) values (1, null, null)`.execute(
+          db,
+        );
+      },
+    },
   };
 }
 

@@ -211,7 +211,15 @@ export interface WebhookDeliveriesTable {
   updated_at: string;
 }
 
+/** The one row naming the generation of the read models readers use (null: the base tables). */
+export interface GenerationPointerTable {
+  id: number;
+  generation: string | null;
+  switched_at: string | null;
+}
+
 export interface ReadDatabase {
+  rm_generation: GenerationPointerTable;
   rm_audit_events: AuditEventsTable;
   rm_subscriptions: SubscriptionsTable;
   rm_accounts: AccountsTable;

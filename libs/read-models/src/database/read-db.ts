@@ -1,10 +1,18 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type Transaction, sql } from 'kysely';
 import { Pool } from 'pg';
 import { WalCheckpointer, switchToWal } from '@app/event-store';
 import { connectDedicated } from './dedicated-connection';
+import {
+  GENERATION_TABLES,
+  GenerationPlugin,
+  attachedName,
+  generationDir,
+  generationFile,
+  generationSchema,
+} from './generation';
 import { migrateReadModels } from './migrations';
 import type { ReadDatabase } from './read-db.schema';
 
@@ -20,6 +28,8 @@ export interface ReadDbOptions {
   readDbUrl?: string | undefined;
   /** PostgreSQL pool size (default 8). */
   poolSize?: number;
+  /** PostgreSQL: how often the generation pointer is read (default GENERATION_POLL_MS). */
+  generationPollMs?: number;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -28,10 +38,55 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const BUSY_TIMEOUT_MS = 5000;
 
 /**
+ * PostgreSQL: how often a process reads the generation pointer (SQLite reads it before every
+ * query: a local read). A replay drops the old generation's schema only after
+ * `GENERATION_GRACE_MS`, when every process has moved to the new one.
+ */
+export const GENERATION_POLL_MS = 500;
+export const GENERATION_GRACE_MS = 3 * GENERATION_POLL_MS;
+
+/** A write began on a generation the pointer no longer names: retried on the new one. */
+export class GenerationMovedError extends Error {
+  constructor(
+    readonly expected: string | null,
+    readonly actual: string | null,
+  ) {
+    super(`read models moved from generation ${expected ?? '(base)'} to ${actual ?? '(base)'}`);
+    this.name = 'GenerationMovedError';
+  }
+}
+
+/** What a replay's switch-over sees while it holds the pointer's lock. */
+export interface GenerationSwitch {
+  /**
+   * The transaction holding the pointer's lock (the switch commits with it); its queries name
+   * the generation being replaced.
+   */
+  trx: Transaction<ReadDatabase>;
+  /** The generation being replaced (null: the base tables). */
+  from: string | null;
+  /**
+   * The schemas that name the generation being replaced and the new one on `trx`'s connection
+   * (SQLite: attached files, `main` for the base tables), for statements that read one and
+   * write the other.
+   */
+  fromSchema: string;
+  toSchema: string;
+}
+
+/**
  * The read database: Kysely over better-sqlite3 (embedded default, a file under DATA_DIR) or over
  * a pg Pool (READ_DB_URL). Migrated to the latest schema when opened.
  */
 export class ReadDb {
+  /** The generation of the read models this process reads and writes (null: the base tables). */
+  private current: string | null = null;
+  /** SQLite: the attached names of generations no longer current, detached when possible. */
+  private readonly stale = new Set<string>();
+  private pointerPoll: NodeJS.Timeout | null = null;
+  private pointerQuery: Database.Statement | null = null;
+  private generationCheckpointer: WalCheckpointer | null = null;
+
   private constructor(
     readonly db: Kysely<ReadDatabase>,
     readonly dialect: ReadDialect,
@@ -40,13 +95,24 @@ export class ReadDb {
     private readonly sqlite: Database.Database | null,
     /** Where the data lives, without credentials (for logs and health output). */
     readonly location: string,
-    private readonly checkpointer: WalCheckpointer | null = null,
+    private readonly checkpointer: WalCheckpointer | null,
+    private readonly options: ReadDbOptions,
   ) {}
 
+  /**
+   * Opens the read database and the generation its pointer names (generation.ts): queries name
+   * the generation tables in that generation's file (SQLite, attached) or schema (PostgreSQL),
+   * and follow the pointer when a replay moves it.
+   */
   static async open(options: ReadDbOptions): Promise<ReadDb> {
+    const pointer = { readDb: null as ReadDb | null };
+    const plugin = new GenerationPlugin(
+      () => pointer.readDb?.qualifier() ?? null,
+      () => pointer.readDb?.followSqlitePointer(),
+    );
     const readDb = options.readDbUrl
-      ? ReadDb.openPostgres(options.readDbUrl, options.poolSize ?? 8)
-      : ReadDb.openSqlite(join(options.dataDir, 'read-models.sqlite'));
+      ? ReadDb.openPostgres(options.readDbUrl, options.poolSize ?? 8, plugin, options)
+      : ReadDb.openSqlite(join(options.dataDir, 'read-models.sqlite'), plugin, options);
     try {
       if (readDb.sqlite) {
         await migrateReadModels(readDb.db as Kysely<unknown>, 'sqlite', null);
@@ -58,13 +124,262 @@ export class ReadDb {
             await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(readDb.schema!)}`.execute(readDb.db);
           await migrateReadModels(readDb.db as Kysely<unknown>, 'postgres', readDb.schema);
         });
+      }
+      const generation = await readDb.readPointer();
+      if (generation !== null && readDb.sqlite) {
+        const file = generationFile(options.dataDir, generation);
+        if (!existsSync(file))
+          throw new Error(
+            `read models: the pointer names generation ${generation}, not found at ${file}`,
+          );
+      }
+      // The generation's own tables are migrated like the base's (a newer version's columns).
+      if (generation !== null) await (await ReadDb.openGeneration(options, generation)).close();
+      await readDb.use(generation);
+      pointer.readDb = readDb;
+      if (!readDb.sqlite) {
         await readDb.optimize();
+        readDb.pointerPoll = setInterval(() => {
+          readDb.followPostgresPointer().catch(() => undefined);
+        }, options.generationPollMs ?? GENERATION_POLL_MS);
+        readDb.pointerPoll.unref();
       }
     } catch (error) {
       await readDb.close();
       throw error;
     }
     return readDb;
+  }
+
+  /**
+   * A generation's tables as a read database of their own (SQLite: its file under
+   * DATA_DIR/read-models/<generation>/; PostgreSQL: its schema), created and migrated if new.
+   * A replay builds a generation through it.
+   */
+  static openGeneration(options: ReadDbOptions, generation: string, poolSize = 2): Promise<ReadDb> {
+    if (!options.readDbUrl)
+      return ReadDb.open({ dataDir: generationDir(options.dataDir, generation) });
+    const url = new URL(options.readDbUrl);
+    const base = url.searchParams.get('schema') ?? 'public';
+    url.searchParams.set('schema', generationSchema(base, generation));
+    return ReadDb.open({ dataDir: options.dataDir, readDbUrl: url.toString(), poolSize });
+  }
+
+  /** The generation readers of this process use now (null: the base tables). */
+  get generation(): string | null {
+    return this.current;
+  }
+
+  /** What the generation tables are qualified with in queries (null: not at all). */
+  private qualifier(): string | null {
+    if (this.current === null) return null;
+    return this.sqlite ? attachedName(this.current) : generationSchema(this.schema!, this.current);
+  }
+
+  private async readPointer(
+    trx: Kysely<ReadDatabase> | Transaction<ReadDatabase> = this.db,
+  ): Promise<string | null> {
+    const row = await trx
+      .selectFrom('rm_generation')
+      .select('generation')
+      .where('id', '=', 1)
+      .executeTakeFirst();
+    return row?.generation ?? null;
+  }
+
+  /** Makes `generation` the one this process's queries name. */
+  private async use(generation: string | null): Promise<void> {
+    if (generation === this.current) return;
+    if (this.sqlite) this.attach(generation);
+    this.current = generation;
+  }
+
+  /**
+   * SQLite, before every query outside a transaction: a read of the pointer row (a page in
+   * memory); when a replay moved it, the new generation's file is attached and the old one
+   * detached. Inside a transaction the generation stays the one it began with (a write checks
+   * it under the pointer's lock: `writeTransaction`).
+   */
+  private followSqlitePointer(): void {
+    const conn = this.sqlite;
+    if (!conn || conn.inTransaction || !conn.open) return;
+    let row: { generation: string | null } | undefined;
+    try {
+      this.pointerQuery ??= conn.prepare('SELECT generation FROM main.rm_generation WHERE id = 1');
+      row = this.pointerQuery.get() as typeof row;
+    } catch {
+      // No pointer table (a test took the schema back before migration 006): as it was.
+      this.pointerQuery = null;
+      return;
+    }
+    const generation = row?.generation ?? null;
+    if (generation !== this.current) {
+      this.attach(generation);
+      this.current = generation;
+    }
+  }
+
+  private async followPostgresPointer(): Promise<void> {
+    await this.use(await this.readPointer());
+  }
+
+  private attach(generation: string | null): void {
+    const conn = this.sqlite!;
+    if (generation !== null) {
+      const file = generationFile(this.options.dataDir, generation);
+      // ATTACH would create a missing file: a generation is never attached that is not there.
+      if (!existsSync(file)) throw new Error(`read models: generation ${generation} not found`);
+      const name = attachedName(generation);
+      this.stale.delete(name);
+      if (!this.isAttached(name)) conn.prepare(`ATTACH DATABASE ? AS "${name}"`).run(file);
+      for (const pragma of ['synchronous = NORMAL', 'secure_delete = ON', 'cache_size = -65536'])
+        conn.pragma(`"${name}".${pragma}`);
+      void this.generationCheckpointer?.stop();
+      this.generationCheckpointer = new WalCheckpointer(file);
+    }
+    if (this.current !== null) this.detach(attachedName(this.current));
+  }
+
+  /**
+   * A write to the generation tables, in one transaction that first takes the pointer's lock
+   * (shared on PostgreSQL; SQLite's write lock of the read database's file) and checks that the
+   * generation it writes is still the current one. A replay's switch-over takes the same lock
+   * exclusively: no write lands in a generation after readers have left it. Retried on the new
+   * generation when the pointer moved.
+   */
+  async writeTransaction<T>(fn: (trx: Transaction<ReadDatabase>) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.sqlite) this.followSqlitePointer();
+      const expected = this.current;
+      try {
+        return await this.db.transaction().execute(async (trx) => {
+          const actual = await this.lockPointer(trx, 'share');
+          if (actual !== expected) throw new GenerationMovedError(expected, actual);
+          return fn(trx);
+        });
+      } catch (error) {
+        if (!(error instanceof GenerationMovedError) || attempt >= 3) throw error;
+        await this.use(error.actual);
+      }
+    }
+  }
+
+  /** Takes the pointer's lock in `trx` and reads it. */
+  private async lockPointer(
+    trx: Transaction<ReadDatabase>,
+    mode: 'share' | 'update',
+  ): Promise<string | null> {
+    if (this.sqlite) {
+      // The first write of the transaction takes the file's write lock (held to its end).
+      const row = await trx
+        .updateTable('rm_generation')
+        .set((eb) => ({ generation: eb.ref('generation') }))
+        .where('id', '=', 1)
+        .returning('generation')
+        .executeTakeFirst();
+      return row?.generation ?? null;
+    }
+    const q = trx.selectFrom('rm_generation').select('generation').where('id', '=', 1);
+    const row = await (mode === 'share' ? q.forShare() : q.forUpdate()).executeTakeFirst();
+    return row?.generation ?? null;
+  }
+
+  /**
+   * A replay's switch-over: holding the pointer's lock (every write to the read models waits),
+   * `prepare` brings the new generation up to the live one, then the pointer names it.
+   * Readers of every process move over from the commit on (SQLite: at their next query;
+   * PostgreSQL: within GENERATION_POLL_MS). Returns the generation replaced.
+   */
+  async switchGeneration<T>(
+    to: string,
+    prepare: (s: GenerationSwitch) => Promise<T>,
+  ): Promise<{ from: string | null; prepared: T }> {
+    const toSchema = this.sqlite ? attachedName(to) : generationSchema(this.schema!, to);
+    for (let attempt = 0; ; attempt++) {
+      if (this.sqlite) {
+        this.followSqlitePointer();
+        // Attached ahead (SQLite attaches outside transactions only).
+        if (!this.isAttached(toSchema))
+          this.sqlite
+            .prepare(`ATTACH DATABASE ? AS "${toSchema}"`)
+            .run(generationFile(this.options.dataDir, to));
+      }
+      const expected = this.current;
+      const fromSchema = this.qualifier() ?? (this.sqlite ? 'main' : this.schema!);
+      try {
+        const result = await this.db.transaction().execute(async (trx) => {
+          if (!this.sqlite) await sql`set local lock_timeout = '20s'`.execute(trx);
+          const from = await this.lockPointer(trx, 'update');
+          if (from !== expected) throw new GenerationMovedError(expected, from);
+          const prepared = await prepare({ trx, from, fromSchema, toSchema });
+          await trx
+            .updateTable('rm_generation')
+            .set({ generation: to, switched_at: new Date().toISOString() })
+            .where('id', '=', 1)
+            .execute();
+          return { from, prepared };
+        });
+        await this.use(to);
+        return result;
+      } catch (error) {
+        if (!(error instanceof GenerationMovedError) || attempt >= 3) {
+          if (this.sqlite && this.current !== to) this.detach(toSchema);
+          throw error;
+        }
+        await this.use(error.actual);
+      }
+    }
+  }
+
+  private isAttached(name: string): boolean {
+    return (this.sqlite!.pragma('database_list') as { name: string }[]).some(
+      (d) => d.name === name,
+    );
+  }
+
+  /** SQLite: detaches a file now, or when no statement reads it any more. */
+  private detach(name: string): void {
+    this.stale.add(name);
+    for (const n of [...this.stale]) {
+      try {
+        if (this.isAttached(n)) this.sqlite!.exec(`DETACH DATABASE "${n}"`);
+        this.stale.delete(n);
+      } catch {
+        // A statement still reads it (a streaming export): detached on a later switch or close.
+      }
+    }
+  }
+
+  /**
+   * Drops a generation readers have left (null: the base tables of before the first replay).
+   * PostgreSQL waits GENERATION_GRACE_MS first, for every process to follow the pointer.
+   */
+  async dropGeneration(generation: string | null): Promise<void> {
+    if (generation !== null && generation === this.current)
+      throw new Error(`read models: generation ${generation} is the current one`);
+    if (this.sqlite) {
+      if (generation === null) {
+        await this.db.transaction().execute(async (trx) => {
+          for (const t of GENERATION_TABLES)
+            await sql`drop table if exists main.${sql.id(t)}`.execute(trx);
+        });
+        await this.compact();
+      } else {
+        const name = attachedName(generation);
+        if (this.isAttached(name)) this.detach(name);
+        removeDirectory(generationDir(this.options.dataDir, generation));
+      }
+      return;
+    }
+    await new Promise((r) => setTimeout(r, GENERATION_GRACE_MS));
+    if (generation === null) {
+      for (const t of GENERATION_TABLES)
+        await sql`drop table if exists ${sql.id(this.schema!)}.${sql.id(t)}`.execute(this.db);
+    } else {
+      await sql`drop schema if exists ${sql.id(generationSchema(this.schema!, generation))} cascade`.execute(
+        this.db,
+      );
+    }
   }
 
   /**
@@ -95,7 +410,11 @@ export class ReadDb {
     }
   }
 
-  private static openSqlite(file: string): ReadDb {
+  private static openSqlite(
+    file: string,
+    plugin: GenerationPlugin,
+    options: ReadDbOptions,
+  ): ReadDb {
     mkdirSync(dirname(file), { recursive: true });
     const database = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     try {
@@ -120,12 +439,20 @@ export class ReadDb {
       database.close();
       throw error;
     }
-    const db = new Kysely<ReadDatabase>({ dialect: new SqliteDialect({ database }) });
-    return new ReadDb(db, 'sqlite', null, database, file, new WalCheckpointer(file));
+    const db = new Kysely<ReadDatabase>({
+      dialect: new SqliteDialect({ database }),
+      plugins: [plugin],
+    });
+    return new ReadDb(db, 'sqlite', null, database, file, new WalCheckpointer(file), options);
   }
 
   /** The pool and its Kysely; `open` creates the schema (under a lock) before migrating. */
-  private static openPostgres(url: string, poolSize: number): ReadDb {
+  private static openPostgres(
+    url: string,
+    poolSize: number,
+    plugin: GenerationPlugin,
+    options: ReadDbOptions,
+  ): ReadDb {
     const parsed = new URL(url);
     const schema = parsed.searchParams.get('schema') ?? 'public';
     if (!SCHEMA_NAME.test(schema))
@@ -140,9 +467,12 @@ export class ReadDb {
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
-    const db = new Kysely<ReadDatabase>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<ReadDatabase>({
+      dialect: new PostgresDialect({ pool }),
+      plugins: [plugin],
+    });
     const location = `postgres://${parsed.host}${parsed.pathname}#${schema}`;
-    return new ReadDb(db, 'postgres', schema, null, location);
+    return new ReadDb(db, 'postgres', schema, null, location, null, options);
   }
 
   /** A position as a query parameter: a number for SQLite (INTEGER), a string for PostgreSQL. */
@@ -157,10 +487,14 @@ export class ReadDb {
    */
   async optimize(): Promise<void> {
     if (this.sqlite) this.sqlite.pragma('optimize');
-    else
-      await sql`ANALYZE rm_audit_events, rm_subscriptions, rm_purge_receipts, rm_confirmations`.execute(
-        this.db,
-      );
+    else {
+      const schema = this.qualifier() ?? this.schema!;
+      await sql`ANALYZE ${sql.join(
+        ['rm_audit_events', 'rm_subscriptions', 'rm_purge_receipts', 'rm_confirmations'].map(
+          (t) => sql`${sql.id(schema)}.${sql.id(t)}`,
+        ),
+      )}`.execute(this.db);
+    }
   }
 
   async ping(): Promise<void> {
@@ -177,6 +511,7 @@ export class ReadDb {
     // Another connection (the worker process, a long export) may hold a read snapshot for a
     // moment: retry briefly; false when the WAL could still not be emptied.
     for (let attempt = 0; attempt < 20; attempt++) {
+      // Without a schema: every attached file (the generation's too).
       const [result] = this.sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
       if (!result || result.busy === 0) return true;
       await new Promise((r) => setTimeout(r, 25));
@@ -184,13 +519,21 @@ export class ReadDb {
     return false;
   }
 
-  /** The SQLite file (for tests that scan bytes), null on PostgreSQL. */
+  /** The SQLite file holding the read models (for tests that scan bytes), null on PostgreSQL. */
   get file(): string | null {
-    return this.sqlite ? this.location : null;
+    if (!this.sqlite) return null;
+    return this.current === null
+      ? this.location
+      : generationFile(this.options.dataDir, this.current);
   }
 
   async close(): Promise<void> {
+    if (this.pointerPoll) clearInterval(this.pointerPoll);
+    await this.generationCheckpointer?.stop();
     await this.checkpointer?.stop();
     await this.db.destroy();
   }
 }
+
+const removeDirectory = (path: string): void =>
+  rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });

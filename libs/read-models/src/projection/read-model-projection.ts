@@ -88,7 +88,7 @@ export class ReadModelProjection {
     };
     if (events.length === 0) return result;
     const last = events[events.length - 1]!.position;
-    await this.readDb.db.transaction().execute(async (trx) => {
+    await this.readDb.writeTransaction(async (trx) => {
       const subscriptionIds = new Set<string>();
       const accountIds = new Set<string>();
       // Scrub markers only matter for events that carry encrypted personal data.
