@@ -21,8 +21,8 @@ import {
   bulkBuildReadModels,
   type UpcasterModule,
 } from './read-model-bulk-build';
-import { createShadowDir, removeOrphanedShadowDirs } from './replay-shadow-owner';
-import { lockShadowSchema } from './replay-shadow-schema-lock';
+import { createGenerationDir, removeOrphanedGenerationDirs } from './generation-dir-owner';
+import { lockGenerationSchema } from './generation-schema-lock';
 import {
   REBUILT_TABLES,
   readModelChecksums,
@@ -122,7 +122,6 @@ export interface ReplayReport {
   /** True when every compared table is equal (null when not compared). */
   identical: boolean | null;
 }
-
 
 /**
  * Rebuilds the read models from the log into a new generation, then switches readers to it by
@@ -317,10 +316,10 @@ async function openGeneration(o: ReplayOptions, name: string): Promise<NextGener
   let kept = false;
   if (o.live.dialect === 'sqlite') {
     // Generations left by replays that were killed (they can be as large as the read models).
-    await removeOrphanedShadowDirs(join(o.dataDir, 'replay'));
+    await removeOrphanedGenerationDirs(join(o.dataDir, 'replay'));
     const root = join(o.dataDir, GENERATIONS_DIR);
-    await removeOrphanedShadowDirs(root, isCurrent);
-    const dir = createShadowDir(root, name);
+    await removeOrphanedGenerationDirs(root, isCurrent);
+    const dir = createGenerationDir(root, name);
     const open = async () => {
       const db = await ReadDb.openGeneration({ dataDir: o.dataDir }, name);
       // Built from the log: a build lost to a crash is simply done again (makeDurable syncs it).
@@ -376,7 +375,7 @@ async function openGeneration(o: ReplayOptions, name: string): Promise<NextGener
   const live = o.live.schema ?? 'public';
   const schema = generationSchema(live, name);
   // Held until the generation is live or dropped; first, those of replays that are gone go.
-  const lock = await lockShadowSchema(o.readDbUrl, schema);
+  const lock = await lockGenerationSchema(o.readDbUrl, schema);
   let db: ReadDb;
   try {
     await lock.dropOrphans(live, isCurrent);

@@ -1,14 +1,15 @@
 /**
  * Child process for bench:replay: stands in for the live projector while a replay runs. Every
- * 20 ms it commits one small row into a table of its own in the live read database (the write
- * lock is the file's, whatever the table) and measures how long it waited for the lock. On
- * SIGTERM it prints one JSON line: the number of writes, how many waited over 250 ms, the wait's
- * p50, p99 and maximum in ms, and when the longest wait happened (ms since the replay made its shadow).
+ * 20 ms it commits one small row into a table of its own in the read database's file (the write
+ * lock is the file's, whatever the table: the lock every writer of the read models takes first)
+ * and measures how long it waited for the lock. On SIGTERM it prints one JSON line: the number of writes, how many waited over 250 ms, the wait's
+ * p50, p99 and maximum in ms, and when the longest wait happened (ms since the replay made its
+ * generation).
  *
  * argv: <DATA_DIR>. Prints `ready` once loaded (the bench starts the replay then: a live
  * projector is already running when an operator replays, so the probe's own start-up must not
- * take CPU from the replay). Starts writing once the replay has made its shadow
- * (DATA_DIR/replay/<generation>): by then the replay has opened and migrated the live read
+ * take CPU from the replay). Starts writing once the replay has made its new generation
+ * (DATA_DIR/read-models/<generation>): by then the replay has opened and migrated the live read
  * database (a connection opened before could hinder its switch to WAL).
  */
 import { readdirSync } from 'node:fs';
@@ -21,7 +22,7 @@ if (!dataDir) throw new Error('usage: live-writer-probe <DATA_DIR>');
 const file = join(dataDir, 'read-models.sqlite');
 const shadowMade = (): boolean => {
   try {
-    return readdirSync(join(dataDir, 'replay')).length > 0;
+    return readdirSync(join(dataDir, 'read-models')).length > 0;
   } catch {
     return false; // not yet
   }

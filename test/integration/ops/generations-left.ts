@@ -24,8 +24,7 @@ export function sqlitePointer(dataDir: string): string | null {
   const db = new Database(join(dataDir, 'read-models.sqlite'), { readonly: true });
   try {
     const row = db.prepare('SELECT generation FROM rm_generation WHERE id = 1').get() as
-      | { generation: string | null }
-      | undefined;
+      { generation: string | null } | undefined;
     return row?.generation ?? null;
   } finally {
     db.close();

@@ -3,7 +3,7 @@ import { openEventStores } from '@app/infrastructure';
 import { readModelChecksums, replayReadModels, verifyReadModels } from '@app/ops';
 import { loadConfig } from '@app/platform';
 import { generationSchema, ReadDb, ReadStore } from '@app/read-models';
-import { lockShadowSchema } from '../../../libs/ops/src/replay-shadow-schema-lock';
+import { lockGenerationSchema } from '../../../libs/ops/src/generation-schema-lock';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { dropSchema, freshSchema, PG_URL, urlWithSchema } from '../read-models/support/postgres';
 import { postgresGenerationSchemas, postgresGenerationsLeft } from './generations-left';
@@ -102,7 +102,9 @@ describe('replay and verify on PostgreSQL (20,000 events)', () => {
     expect(await readStore.checkpoint()).toBe(BigInt(events));
     // The pointer names the new generation; the base tables it replaced are gone.
     expect(readDb.generation).toBe(report.generation);
-    expect(await postgresGenerationSchemas(schema)).toEqual([generationSchema(schema, report.generation)]);
+    expect(await postgresGenerationSchemas(schema)).toEqual([
+      generationSchema(schema, report.generation),
+    ]);
     expect(await baseTables(schema)).not.toContain('rm_audit_events');
     expect(await baseTables(schema)).toEqual(
       expect.arrayContaining(['rm_generation', 'rm_scrubs', 'webhook_endpoints']),
@@ -173,7 +175,7 @@ describe('replay and verify on PostgreSQL (20,000 events)', () => {
 
     // Another replay, elsewhere, while this one runs: it holds the lock of its shadow.
     const running = `${schema}_replay_grunning`;
-    const elsewhere = await lockShadowSchema(urlWithSchema(schema), running);
+    const elsewhere = await lockGenerationSchema(urlWithSchema(schema), running);
     try {
       await createSchema(running);
       const report = await replayReadModels({

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createShadowDir } from '../../../libs/ops/src/replay-shadow-owner';
+import { createGenerationDir } from '../../../libs/ops/src/generation-dir-owner';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { type CliRun, ROOT, runOps } from './ops-cli';
 import { seedDataDir } from './seed-log';
@@ -11,7 +11,7 @@ import { seedDataDir } from './seed-log';
 /**
  * SQLite generations (DATA_DIR/read-models/<generation>/, as large as the read database) of
  * replay processes that were killed before they could remove them: the next replay removes those
- * whose lock is free, whatever host claimed them (libs/ops/src/replay-shadow-owner.ts), and that
+ * whose lock is free, whatever host claimed them (libs/ops/src/generation-dir-owner.ts), and that
  * the pointer does not name; nothing else. The generation a replay replaced is dropped. And a
  * replay started by the api (an IPC channel) is not interrupted by the Ctrl+C that the terminal
  * of `npm start` sends to the whole process group: the api decides (apps/ops/src/parent.ts).
@@ -101,7 +101,7 @@ describe('replay shadows of killed replays; Ctrl+C and a replay started by the a
     leftShadow('g-elsewhere-gone', { pid: 1, host: 'another-host' }, true);
     // Alive on another host sharing the volume: claimed as a replay claims it (by this process
     // here), its owner file then naming another host.
-    const alive = createShadowDir(replayDir(), 'g-elsewhere-alive');
+    const alive = createGenerationDir(replayDir(), 'g-elsewhere-alive');
     writeFileSync(
       join(alive.path, 'owner.json'),
       JSON.stringify({ pid: 1, host: 'another-host', startedAt: new Date().toISOString() }),

@@ -984,15 +984,25 @@ export const streamInspectionSchema = z.object({
 const replayReport = z
   .object({
     projections: z.array(z.string()),
-    generation: z.string(),
+    generation: z
+      .string()
+      .describe('The generation of the read models built (after a switch-over, the one in use)'),
+    replaced: z
+      .string()
+      .nullable()
+      .describe(
+        'The generation it replaced and dropped (null: the read database’s own tables, or none)',
+      ),
     dialect: z.enum(['sqlite', 'postgres']),
     dryRun: z.boolean(),
     events: z.int().min(0),
     position: position.nullable(),
     livePosition: position.nullable(),
     buildMs: z.number(),
-    swapMs: z.number(),
-    lockMs: z.number(),
+    swapMs: z.number().describe('The switch-over: top-up, pointer moved, old generation dropped'),
+    lockMs: z
+      .number()
+      .describe('Of swapMs, how long writers of the read models waited on the pointer’s lock'),
     eventsPerSecond: z.number(),
     swapped: z.boolean(),
     tables: z

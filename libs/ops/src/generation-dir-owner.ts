@@ -4,24 +4,24 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { isProcessRunning } from '@app/platform';
 
-/** Written in each SQLite shadow directory: which process on which host builds it. */
+/** Written in each SQLite generation directory: which process on which host builds it. */
 const OWNER_FILE = 'owner.json';
 /**
- * A small SQLite file in each shadow directory whose write lock the owning replay holds while
- * it runs. The operating system releases the lock when that process ends, however it ends, so
+ * A small SQLite file in each generation directory whose write lock the replay building it holds
+ * until the generation is live or removed. The operating system releases the lock when that process ends, however it ends, so
  * the lock tells whether the replay is alive where a pid cannot: from another host or container
  * sharing the volume, or after the pid was given to another process.
  */
 const LOCK_FILE = 'owner.lock';
 
-interface ShadowOwner {
+interface GenerationOwner {
   pid: number;
   host: string;
   startedAt: string;
 }
 
 /** A generation directory this process builds: its lock is held until remove() or release(). */
-export interface ShadowDir {
+export interface GenerationDir {
   readonly path: string;
   /** Removes the directory, then releases its lock. */
   remove(): void;
@@ -30,12 +30,12 @@ export interface ShadowDir {
 }
 
 /**
- * Creates the shadow directory `root/name` and claims it: takes the lock, then writes the owner
+ * Creates the generation directory `root/name` and claims it: takes the lock, then writes the owner
  * file. In that order, a directory with an owner file is locked from then on for as long as its
  * replay runs. A directory that cannot be claimed is removed at once (unclaimed, no later replay
  * would remove it).
  */
-export function createShadowDir(root: string, name: string): ShadowDir {
+export function createGenerationDir(root: string, name: string): GenerationDir {
   const path = join(root, name);
   mkdirSync(path, { recursive: true });
   let lock: Database.Database | null = null;
@@ -45,7 +45,7 @@ export function createShadowDir(root: string, name: string): ShadowDir {
     lock.pragma('locking_mode = EXCLUSIVE');
     lock.pragma('journal_mode = MEMORY');
     lock.exec('CREATE TABLE IF NOT EXISTS owner (pid INTEGER)');
-    const owner: ShadowOwner = {
+    const owner: GenerationOwner = {
       pid: process.pid,
       host: hostname(),
       startedAt: new Date().toISOString(),
@@ -74,7 +74,7 @@ const removeDir = (path: string): void =>
 
 /**
  * Whether the replay that claimed a directory still holds its lock. Anything but a lock taken
- * (an error other than SQLITE_BUSY included) counts as held: a shadow is removed only when its
+ * (an error other than SQLITE_BUSY included) counts as held: a generation is removed only when its
  * replay is known to be gone.
  */
 function isLockHeld(file: string): boolean {
@@ -92,7 +92,7 @@ function isLockHeld(file: string): boolean {
 }
 
 /** A replay of a version before the lock left only its owner file: its pid, on this host. */
-function isOwnerRunning(owner: Partial<ShadowOwner>): boolean {
+function isOwnerRunning(owner: Partial<GenerationOwner>): boolean {
   if (owner.host !== hostname() || typeof owner.pid !== 'number') return true;
   return owner.pid === process.pid || isProcessRunning(owner.pid);
 }
@@ -108,7 +108,7 @@ function isOwnerRunning(owner: Partial<ShadowOwner>): boolean {
  * of an earlier version, without a lock file, is removed only when its process no longer runs on
  * this host. Returns the names removed.
  */
-export async function removeOrphanedShadowDirs(
+export async function removeOrphanedGenerationDirs(
   root: string,
   isCurrent: (name: string) => Promise<boolean> = async () => false,
 ): Promise<string[]> {
@@ -121,9 +121,9 @@ export async function removeOrphanedShadowDirs(
   const removed: string[] = [];
   for (const name of names) {
     const dir = join(root, name);
-    let owner: Partial<ShadowOwner>;
+    let owner: Partial<GenerationOwner>;
     try {
-      owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as Partial<ShadowOwner>;
+      owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as Partial<GenerationOwner>;
     } catch {
       continue;
     }

@@ -2,31 +2,32 @@ import { connectDedicated } from '@app/read-models';
 
 /**
  * Ownership of PostgreSQL generation schemas (`<live schema>_<generation>`). A replay holds a
- * session advisory lock keyed on its shadow's name, on a connection of its own, from before it
- * creates the schema until it has dropped it. PostgreSQL releases the lock when that session
- * ends, also when the replay's process is killed or its host is gone: a shadow schema whose lock
- * nobody holds belongs to no running replay. The next replay drops such schemas; they can be as
- * large as the read models and keep rows that erasures scrubbed in the live tables since.
- * (SQLite shadows are directories with a lock file of their own: replay-shadow-owner.ts.)
+ * session advisory lock keyed on its schema's name, on a connection of its own, from before it
+ * creates the schema until the generation is live or dropped. PostgreSQL releases the lock when
+ * that session ends, also when the replay's process is killed or its host is gone: a generation
+ * schema whose lock nobody holds and that the pointer does not name belongs to no running
+ * replay. The next replay drops such schemas; they can be as large as the read models and keep
+ * rows that erasures scrubbed in the live generation since.
+ * (SQLite generations are directories with a lock file of their own: generation-dir-owner.ts.)
  */
-export interface ShadowSchemaLock {
+export interface GenerationSchemaLock {
   /**
    * Drops the generation schemas of `live` that no replay builds and readers do not use (the
    * pointer, read after the lock, names another); returns their names.
    */
   dropOrphans(live: string, isCurrent: (schema: string) => Promise<boolean>): Promise<string[]>;
-  /** Releases the lock (after the shadow is dropped) and closes the connection. */
+  /** Releases the lock (once the generation is live or dropped) and closes the connection. */
   release(): Promise<void>;
 }
 
-/** The advisory lock key of a shadow schema (two int4 keys: this use, then the name). */
+/** The advisory lock key of a generation schema (two int4 keys: this use, then the name). */
 const LOCK_KEY = "hashtext('rm_replay_shadow'), hashtext($1)";
 
 /** Takes the lock of `schema` (waiting if a replay holds it: generations are unique). */
-export async function lockShadowSchema(
+export async function lockGenerationSchema(
   readDbUrl: string,
   schema: string,
-): Promise<ShadowSchemaLock> {
+): Promise<GenerationSchemaLock> {
   // A lost connection loses the lock with it: the next query (the release) reports it.
   const client = await connectDedicated(readDbUrl);
   try {

@@ -1,0 +1,151 @@
+import { existsSync, renameSync } from 'node:fs';
+import { sql } from 'kysely';
+import { type EventStores, openEventStores } from '@app/infrastructure';
+import { readModelChecksums, replayReadModels } from '@app/ops';
+import { loadConfig } from '@app/platform';
+import { generationDir, GENERATION_TABLES, ReadDb, ReadStore } from '@app/read-models';
+import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
+import { sqliteGenerationsLeft, sqlitePointer } from './generations-left';
+import { projectLive } from './project-live';
+import { seedLog } from './seed-log';
+
+/**
+ * A replay on SQLite builds a new generation of the read models (a file under
+ * DATA_DIR/read-models/<generation>/), tops it up under the pointer's lock, moves the pointer
+ * and drops the generation it replaced; every process follows the pointer at its next query.
+ */
+describe('replay into a new generation, switched by the pointer (SQLite)', () => {
+  let dataDir: string;
+  let stores: EventStores;
+  let live: ReadDb;
+  let head: bigint;
+
+  beforeAll(async () => {
+    dataDir = makeTmpDir('replay-generations-');
+    stores = openEventStores(
+      loadConfig({ DATA_DIR: dataDir, NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
+    );
+    // In recordedAt order: the last events of the log (expiries, purges) belong to
+    // subscriptions registered long before.
+    await seedLog(stores, 6_000, { encryptEvery: 10, reuseDecisions: true, order: 'time' });
+    live = await ReadDb.open({ dataDir });
+    await projectLive(stores.raw, live, new ReadStore(live));
+    head = (await stores.raw.headPosition())!;
+  }, 120_000);
+
+  afterEach(() => jest.restoreAllMocks());
+
+  afterAll(async () => {
+    await live?.close();
+    await stores?.raw.close();
+    await stores?.keys.close();
+    if (dataDir) removeTmpDir(dataDir);
+  });
+
+  const tablesOf = async (db: ReadDb, schema: string): Promise<string[]> =>
+    (
+      await sql<{ name: string }>`select name from ${sql.id(schema)}.sqlite_master
+        where type = 'table' and name like 'rm_%' order by name`.execute(db.db)
+    ).rows.map((r) => r.name);
+
+  it('the top-up under the lock brings the events after the build; the pointer names the new generation, whose indexes are built; the base tables it replaced are dropped', async () => {
+    const expected = await readModelChecksums(live);
+    expect(live.generation).toBeNull();
+    // The build sees a head 300 events short: the top-up under the lock folds the last 300.
+    const cut = head - 300n;
+    jest.spyOn(stores.raw, 'headPosition').mockResolvedValueOnce(cut);
+    // Drift for the replay to set right.
+    await live.db.updateTable('rm_subscriptions').set({ updated_at: 'drift' }).execute();
+
+    const report = await replayReadModels({ log: stores.raw, live, dataDir });
+    expect(report).toMatchObject({
+      swapped: true,
+      replaced: null,
+      position: head.toString(),
+      livePosition: head.toString(),
+      events: Number(head),
+    });
+    expect(report.lockMs).toBeGreaterThanOrEqual(0);
+    expect(report.lockMs).toBeLessThanOrEqual(report.swapMs);
+    expect(live.generation).toBe(report.generation);
+    expect(sqlitePointer(dataDir)).toBe(report.generation);
+    expect(await readModelChecksums(live)).toEqual(expected);
+    // The rows the top-up changed: subscriptions registered before the cut whose last event is
+    // after it.
+    const changedOld = await live.db
+      .selectFrom('rm_subscriptions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('registered_position', '<=', Number(cut))
+      .where('position', '>', Number(cut))
+      .executeTakeFirstOrThrow();
+    expect(Number(changedOld.n)).toBeGreaterThan(10);
+
+    // The read database's own copies of the generation tables are gone; its other tables stay.
+    const base = await tablesOf(live, 'main');
+    for (const t of GENERATION_TABLES) expect(base).not.toContain(t);
+    expect(base).toEqual(expect.arrayContaining(['rm_generation', 'rm_scrubs']));
+    // The generation has every index the migrations make.
+    const indexes = await sql<{ n: number }>`select count(*) as n from ${sql.id(
+      `rm_${report.generation}`,
+    )}.sqlite_master where type = 'index' and sql is not null`.execute(live.db);
+    expect(Number(indexes.rows[0]!.n)).toBeGreaterThan(8);
+    expect(sqliteGenerationsLeft(dataDir)).toEqual([]);
+  }, 120_000);
+
+  it('another process follows the pointer at its next query; the next replay drops the generation this one replaced', async () => {
+    const other = await ReadDb.open({ dataDir });
+    try {
+      const first = other.generation;
+      expect(first).toBe(live.generation);
+      expect(first).not.toBeNull();
+      const answer = () => new ReadStore(other).subscriptionsOf('acc_1');
+      const before = await answer();
+      expect(before.length).toBeGreaterThan(0);
+
+      const report = await replayReadModels({ log: stores.raw, live, dataDir });
+      expect(report.replaced).toBe(first);
+      expect(existsSync(generationDir(dataDir, first!))).toBe(false);
+      // Its next query reads the pointer and attaches the new file.
+      expect(await answer()).toEqual(before);
+      expect(other.generation).toBe(report.generation);
+      expect(await readModelChecksums(other)).toEqual(await readModelChecksums(live));
+      // A write from it lands in the generation readers use.
+      const id = (
+        await other.db
+          .selectFrom('rm_audit_events')
+          .select('subscription_id')
+          .where('personal', '=', 1)
+          .where('subscription_id', 'is not', null)
+          .limit(1)
+          .executeTakeFirstOrThrow()
+      ).subscription_id!;
+      expect(await new ReadStore(other).scrubSubscription(id)).toBeGreaterThan(0);
+      const left = await live.db
+        .selectFrom('rm_audit_events')
+        .select('position')
+        .where('subscription_id', '=', id)
+        .where('personal', '=', 1)
+        .execute();
+      expect(left).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  }, 120_000);
+
+  it('a read database whose pointer names a generation that is not there does not open (it would make an empty one)', async () => {
+    const current = live.generation!;
+    await live.close();
+    const dir = generationDir(dataDir, current);
+    const aside = `${dir}-aside`;
+    renameSync(dir, aside);
+    try {
+      await expect(ReadDb.open({ dataDir })).rejects.toThrow(
+        `the pointer names generation ${current}, not found`,
+      );
+    } finally {
+      renameSync(aside, dir);
+      live = await ReadDb.open({ dataDir });
+    }
+    expect(live.generation).toBe(current);
+  }, 60_000);
+});
