@@ -1,5 +1,6 @@
-import { extname, join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
+// The file itself, not @app/platform's index: a fold thread loads this module and must load little
+// (read-model-bulk-fold.spec.ts).
+import { startModuleWorker } from '../../platform/src/process/module-worker';
 import { BulkBuildUnsupportedError } from './bulk-build-unsupported.error';
 import type { FoldPartitionOptions } from './read-model-bulk-fold';
 import type { UpcasterModule } from './upcaster-module';
@@ -31,29 +32,12 @@ export interface BulkThread<R> {
 }
 
 /**
- * The worker module, and from TypeScript sources the hook that compiles it in the new thread (a
- * build runs the compiled JavaScript beside this file).
- */
-function workerSource(): { file: string; hook: string | null } {
-  const ext = extname(__filename);
-  const file = join(__dirname, `bulk-build.worker${ext}`);
-  if (ext !== '.ts') return { file, hook: null };
-  return { file, hook: resolve(__dirname, '..', '..', '..', 'test', 'support', 'swc-register.js') };
-}
-
-/**
  * Runs a job in a worker thread. An error the thread reports ends it; `done` resolves with the
  * result once the thread has exited cleanly, and rejects otherwise; it is never an unhandled
  * rejection (read it through `check()` or `done`).
  */
 export function startBulkThread<R>(name: string, job: BulkJob): BulkThread<R> {
-  const { file, hook } = workerSource();
-  const worker = hook
-    ? new Worker(`require(${JSON.stringify(hook)}); require(${JSON.stringify(file)});`, {
-        eval: true,
-        workerData: job,
-      })
-    : new Worker(file, { workerData: job });
+  const worker = startModuleWorker(__filename, 'bulk-build.worker', { workerData: job });
   let failure: Error | null = null;
   let result: R | undefined;
   let exited = false;

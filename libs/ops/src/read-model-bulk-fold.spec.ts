@@ -31,6 +31,8 @@ describe('the fold threads of the replay load little', () => {
       'libs/read-models/src/integration-events/integration-event.ts',
       'libs/read-models/src/projection/scrub.ts',
       'libs/event-store/src/encryption/personal-data-cipher.ts',
+      // How a worker thread is started (node core only).
+      'libs/platform/src/process/module-worker.ts',
     ];
     const heavy = relative.filter(
       (f) =>

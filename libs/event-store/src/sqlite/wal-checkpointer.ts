@@ -1,65 +1,10 @@
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { startModuleWorker } from '@app/platform';
+import type { CheckpointRequest } from './wal-checkpoint.worker';
 
 const INTERVAL_MS = 250;
 /** How long stop() waits for the thread to confirm it closed the file (a dead thread never will). */
 const STOP_CONFIRM_MS = 2_000;
-
-/**
- * Runs in the thread (plain CommonJS, so no build or test transform is involved): one connection
- * per file, a PASSIVE checkpoint of each every INTERVAL_MS. PASSIVE never waits for a lock and
- * never blocks readers or writers: it copies back what no reader still needs. `exit` closes every
- * connection (after a last checkpoint) and ends the thread. `remove` may carry a port: the thread
- * answers on it once its connection to the file is closed.
- */
-const THREAD_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const files = new Map();
-const checkpoint = (db) => {
-  try {
-    db.pragma('wal_checkpoint(PASSIVE)');
-  } catch {
-    // SQLITE_BUSY: another connection is checkpointing; the next tick tries again.
-  }
-};
-const close = (file) => {
-  const entry = files.get(file);
-  if (!entry) return;
-  checkpoint(entry.db);
-  entry.db.close();
-  files.delete(file);
-};
-const timer = setInterval(() => {
-  for (const entry of files.values()) checkpoint(entry.db);
-}, workerData.intervalMs);
-parentPort.on('message', (m) => {
-  if (m.op === 'add') {
-    const entry = files.get(m.file);
-    if (entry) entry.refs++;
-    else {
-      try {
-        const db = new Database(m.file, { fileMustExist: true });
-        db.pragma('busy_timeout = 0');
-        db.pragma('wal_autocheckpoint = 0');
-        files.set(m.file, { db, refs: 1 });
-      } catch {
-        // Not checkpointed from here; SQLite still checkpoints on close and on the next open.
-      }
-    }
-  } else if (m.op === 'remove') {
-    const entry = files.get(m.file);
-    if (entry && --entry.refs === 0) close(m.file);
-    if (m.reply) {
-      m.reply.postMessage('closed');
-      m.reply.close();
-    }
-  } else if (m.op === 'exit') {
-    clearInterval(timer);
-    for (const file of [...files.keys()]) close(file);
-    parentPort.close();
-  }
-});
-`;
 
 /**
  * The one checkpoint thread of this process, shared by every file, ended when the last user
@@ -79,9 +24,8 @@ class CheckpointThread {
   }
 
   private constructor() {
-    this.worker = new Worker(THREAD_SOURCE, {
-      eval: true,
-      workerData: { driver: require.resolve('better-sqlite3'), intervalMs: INTERVAL_MS },
+    this.worker = startModuleWorker(__filename, 'wal-checkpoint.worker', {
+      workerData: { intervalMs: INTERVAL_MS },
     });
     // Never what keeps a process alive. An error in the thread only costs background
     // checkpoints (SQLite still checkpoints on close and on the next open); the no-op listener
@@ -90,8 +34,12 @@ class CheckpointThread {
     this.worker.on('error', Function.prototype as () => void);
   }
 
+  private post(request: CheckpointRequest, transfer: MessagePort[] = []): void {
+    this.worker.postMessage(request, transfer);
+  }
+
   add(file: string): void {
-    this.worker.postMessage({ op: 'add', file });
+    this.post({ op: 'add', file });
   }
 
   /**
@@ -111,7 +59,7 @@ class CheckpointThread {
       // instead of exiting in the middle of the caller's close sequence.
       const timer = setTimeout(done, STOP_CONFIRM_MS);
       port1.once('message', done);
-      this.worker.postMessage({ op: 'remove', file, reply: port2 }, [port2]);
+      this.post({ op: 'remove', file, reply: port2 }, [port2]);
     });
   }
 
@@ -119,7 +67,7 @@ class CheckpointThread {
   release(): void {
     if (--this.users > 0) return;
     if (CheckpointThread.current === this) CheckpointThread.current = null;
-    this.worker.postMessage({ op: 'exit' });
+    this.post({ op: 'exit' });
   }
 }
 
