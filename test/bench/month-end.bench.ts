@@ -342,6 +342,10 @@ async function main(): Promise<void> {
       redis: cpuSeconds(redis.pid) ?? 0,
       machine: machineBusySeconds(),
     });
+    // Commands redis-server processed (this bench's polling of the queues included).
+    const redisCommands = async () =>
+      Number(/total_commands_processed:(\d+)/.exec(await connection.info('stats'))?.[1] ?? 0);
+    const commands0 = await redisCommands();
     const cpu0 = cpuAt();
     const perWorker0 = workerCpu();
     const postgres0 = pg ? postgresCpu() : null;
@@ -413,8 +417,18 @@ async function main(): Promise<void> {
         `  PostgreSQL WAL written from the due instant: ${(wal / 2 ** 20).toFixed(0)} MiB, ${(wal / N / 1024).toFixed(1)} KiB per expiry (the event log's server, all its databases)`,
       );
     }
+    const commands = (await redisCommands()) - commands0;
+    console.log(
+      `  Redis commands per expiry: ${(commands / N).toFixed(1)} (${commands.toLocaleString('en')} from the due instant to the last purge job, ${rate(commands, all)} commands; this bench's polling included)`,
+    );
     console.log(
       `  CPU per expiry: ${PROCESSES === 2 ? `api process (and this bench's polling) ${perExpiry(selfS)}, worker process(es) ${perExpiry(workersS)}` : `service ${perExpiry(selfS)}`}; redis-server ${perExpiry(cpu1.redis - cpu0.redis)}; whole machine busy ${((cpu1.machine - cpu0.machine) / (all / 1000)).toFixed(2)} of ${cpus().length} cores (other work included)`,
+    );
+    // Goal: everything done within 2.5× the time raw BullMQ takes for as many no-op jobs.
+    const rawMs = (N * noop.ms) / noop.jobs;
+    const ratio = all / rawMs;
+    console.log(
+      `ratio: everything done ${secs(all)} / raw BullMQ no-op time for ${N.toLocaleString('en')} jobs ${secs(rawMs)} = ${ratio.toFixed(1)}× (target ≤ 2.5×) → ${ratio <= 2.5 ? 'met' : 'NOT met'}`,
     );
     await expiries.close();
     await terms.close();
