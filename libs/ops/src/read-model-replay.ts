@@ -149,6 +149,8 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
   const started = Date.now();
   const stopIfAborted = (): void => o.signal?.throwIfAborted();
   stopIfAborted();
+  // The base tables a replay killed after its switch-over left (the pointer names a generation).
+  if ((await currentGeneration(o.live)) !== null) await o.live.dropGeneration(null, { graceMs: 0 });
   let next = await openGeneration(o, generation);
   let events = 0;
   try {
@@ -230,6 +232,9 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
         await o.live.db.selectFrom('rm_scrubs').select(['scope', 'id']).execute(),
         nextStore,
       );
+      // What arrived during the indexes and the sync, projected before writers are held up.
+      const before = await new ReadStore(o.live).checkpoint();
+      if (before !== null) await catchUp(before, false);
       let locked = 0;
       const switched = await o.live.switchGeneration(next.name, async (s) => {
         locked = Date.now();
@@ -242,7 +247,7 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
         // A stop asked for meanwhile (seen on a turn of the event loop) rolls back.
         await new Promise<void>((resolve) => setImmediate(resolve));
         stopIfAborted();
-        await carryConfirmationState(s);
+        await carryConfirmationState(s, next.db);
         return position;
       });
       lockMs = Date.now() - locked;
@@ -366,7 +371,8 @@ async function openGeneration(o: ReplayOptions, name: string): Promise<NextGener
       async dispose() {
         await db?.close().catch(() => undefined);
         db = null;
-        if (kept) dir.release();
+        // A failure after the switch-over's commit (the pointer moved) is no reason to remove it.
+        if (kept || (await isCurrent(name).catch(() => true))) dir.release();
         else dir.remove();
       },
     };
@@ -399,7 +405,9 @@ async function openGeneration(o: ReplayOptions, name: string): Promise<NextGener
     async dispose() {
       await db.close().catch(() => undefined);
       try {
-        if (!kept) await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(o.live.db);
+        // A failure after the switch-over's commit (the pointer moved) is no reason to drop it.
+        if (!kept && !(await isCurrent(schema).catch(() => true)))
+          await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(o.live.db);
       } finally {
         await lock.release().catch(() => undefined);
       }
@@ -454,15 +462,27 @@ const CONFIRMATION_STATE = [
 
 /**
  * The confirmations' delivery state (status, attempts, …) is not in the log: carried from the
- * generation replaced into the new one, in the switch-over's transaction. On SQLite that commit
- * spans two files, which SQLite makes atomic per file only: a crash between them leaves some
- * confirmations to be sent again (the notifier delivers at least once).
+ * generation replaced into the new one while the switch-over holds the pointer's lock (the
+ * notifier, a writer, waits), for the rows whose state moved. PostgreSQL: in the switch-over's
+ * transaction. SQLite: in the new generation's own file, through its connection, before the
+ * pointer moves; the switch-over's commit then writes the pointer's file alone.
  */
-async function carryConfirmationState(s: GenerationSwitch): Promise<void> {
-  const q = (schema: string) => sql`${sql.id(schema)}.${sql.id('rm_confirmations')}`;
-  await sql`update ${q(s.toSchema)} set ${sql.join(
-    CONFIRMATION_STATE.map((c) => sql`${sql.id(c)} = l.${sql.id(c)}`),
-  )} from ${q(s.fromSchema)} l where l.event_id = ${q(s.toSchema)}.event_id`.execute(s.trx);
+async function carryConfirmationState(s: GenerationSwitch, next: ReadDb): Promise<void> {
+  const carry = (from: string, to: string) =>
+    sql`update ${sql.id(to)}.${sql.id('rm_confirmations')} as n set ${sql.join(
+      CONFIRMATION_STATE.map((c) => sql`${sql.id(c)} = l.${sql.id(c)}`),
+    )} from ${sql.id(from)}.${sql.id('rm_confirmations')} as l
+      where l.event_id = n.event_id and (l.status <> n.status or l.attempts <> n.attempts)`;
+  if (!s.fromFile) {
+    await carry(s.fromSchema, s.toSchema).execute(s.trx);
+    return;
+  }
+  await sql`attach database ${s.fromFile} as replaced`.execute(next.db);
+  try {
+    await carry('replaced', 'main').execute(next.db);
+  } finally {
+    await sql`detach database replaced`.execute(next.db);
+  }
 }
 
 interface IndexDef {

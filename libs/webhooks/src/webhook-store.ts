@@ -205,7 +205,8 @@ export class WebhookStore {
     ]);
     if (!endpoint) return null;
     if (checkpoint === null || checkpoint <= BigInt(endpoint.cursor)) return 0;
-    return this.db.transaction().execute(async (trx) => {
+    // One generation of the read models for the checkpoint and the rows it covers.
+    return this.readDb.transaction(async (trx) => {
       // A write first: on SQLite it takes the write lock before anything is read (a read
       // transaction that later writes fails at once when another process committed meanwhile);
       // on PostgreSQL it locks the endpoint's row for the transaction.

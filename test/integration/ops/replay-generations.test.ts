@@ -132,6 +132,57 @@ describe('replay into a new generation, switched by the pointer (SQLite)', () =>
     }
   }, 120_000);
 
+  it('queries of another process built before a switch (queued behind its transaction) still answer after it', async () => {
+    const other = await ReadDb.open({ dataDir });
+    try {
+      await other.db.selectFrom('rm_accounts').select('account_id').limit(1).execute();
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const open = other.transaction(async (trx) => {
+        await trx.selectFrom('rm_accounts').select('account_id').limit(1).execute();
+        await held;
+      });
+      // Built now, naming the current generation; run once the transaction lets go.
+      const queued = Array.from({ length: 10 }, () =>
+        other.db.selectFrom('rm_audit_events').select('position').limit(1).execute(),
+      );
+      const report = await replayReadModels({ log: stores.raw, live, dataDir });
+      release();
+      await open;
+      // Outside a transaction: follows the pointer to the new generation.
+      const fresh = other.db.selectFrom('rm_audit_events').select('position').limit(1).execute();
+      const answers = await Promise.allSettled([...queued, fresh]);
+      expect(answers.filter((a) => a.status === 'rejected')).toEqual([]);
+      expect(other.generation).toBe(report.generation);
+    } finally {
+      await other.close();
+    }
+  }, 120_000);
+
+  it('a failure after the switch-over committed keeps the generation the pointer names; the next replay removes the one it replaced', async () => {
+    const expected = await readModelChecksums(live);
+    const was = live.generation;
+    const switchOver = live.switchGeneration.bind(live);
+    let built = '';
+    jest.spyOn(live, 'switchGeneration').mockImplementationOnce(async (to, prepare) => {
+      built = to;
+      await switchOver(to, prepare);
+      throw new Error('lost after the commit');
+    });
+    await expect(replayReadModels({ log: stores.raw, live, dataDir })).rejects.toThrow(
+      'lost after the commit',
+    );
+    expect(sqlitePointer(dataDir)).toBe(built);
+    expect(existsSync(generationDir(dataDir, built))).toBe(true);
+    expect(await readModelChecksums(live)).toEqual(expected);
+    // The generation it replaced was not dropped: the next replay removes it.
+    expect(sqliteGenerationsLeft(dataDir)).toEqual([was]);
+    jest.restoreAllMocks();
+    await replayReadModels({ log: stores.raw, live, dataDir });
+    expect(sqliteGenerationsLeft(dataDir)).toEqual([]);
+    expect(await readModelChecksums(live)).toEqual(expected);
+  }, 120_000);
+
   it('a read database whose pointer names a generation that is not there does not open (it would make an empty one)', async () => {
     const current = live.generation!;
     await live.close();

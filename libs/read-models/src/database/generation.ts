@@ -60,9 +60,18 @@ export const generationDir = (dataDir: string, generation: string): string =>
 export const generationFile = (dataDir: string, generation: string): string =>
   join(generationDir(dataDir, generation), 'read-models.sqlite');
 
-/** PostgreSQL: the schema of a generation, beside the read database's own schema. */
-export const generationSchema = (base: string, generation: string): string =>
-  `${base}_${checkGeneration(generation)}`.slice(0, 63);
+/**
+ * PostgreSQL: the schema of a generation, beside the read database's own schema. Never cut to
+ * PostgreSQL's 63 characters: a cut name could be another generation's, or the base schema.
+ */
+export function generationSchema(base: string, generation: string): string {
+  const name = `${base}_${checkGeneration(generation)}`;
+  if (name.length > 63)
+    throw new Error(
+      `read models: the schema name ${base} leaves no room for its generations' schemas (${name} is over 63 characters)`,
+    );
+  return name;
+}
 
 /** SQLite: the name a generation's file is attached under. */
 export const attachedName = (generation: string): string => `rm_${checkGeneration(generation)}`;

@@ -285,6 +285,8 @@ function migrations(dialect: ReadDialect): Record<string, Migration> {
           .addColumn('id', 'integer', (c) => c.primaryKey())
           .addColumn('generation', 'text')
           .addColumn('switched_at', 'text')
+          // Counts the switches: a process never moves back to an older pointer it read late.
+          .addColumn('version', 'integer', (c) => c.notNull().defaultTo(0))
           .execute();
         await sql`insert into rm_generation (id, generation, switched_at) values (1, null, null)`.execute(
           db,

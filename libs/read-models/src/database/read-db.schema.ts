@@ -216,6 +216,7 @@ export interface GenerationPointerTable {
   id: number;
   generation: string | null;
   switched_at: string | null;
+  version: number;
 }
 
 export interface ReadDatabase {

@@ -50,6 +50,7 @@ export class GenerationMovedError extends Error {
   constructor(
     readonly expected: string | null,
     readonly actual: string | null,
+    readonly version: number,
   ) {
     super(`read models moved from generation ${expected ?? '(base)'} to ${actual ?? '(base)'}`);
     this.name = 'GenerationMovedError';
@@ -72,6 +73,8 @@ export interface GenerationSwitch {
    */
   fromSchema: string;
   toSchema: string;
+  /** SQLite: the file holding the generation being replaced (null on PostgreSQL). */
+  fromFile: string | null;
 }
 
 /**
@@ -81,6 +84,9 @@ export interface GenerationSwitch {
 export class ReadDb {
   /** The generation of the read models this process reads and writes (null: the base tables). */
   private current: string | null = null;
+  /** The pointer's version `current` was read at (PostgreSQL: polls answered late are ignored). */
+  private version = -1;
+  private polling = false;
   /** SQLite: the attached names of generations no longer current, detached when possible. */
   private readonly stale = new Set<string>();
   private pointerPoll: NodeJS.Timeout | null = null;
@@ -125,22 +131,26 @@ export class ReadDb {
           await migrateReadModels(readDb.db as Kysely<unknown>, 'postgres', readDb.schema);
         });
       }
-      const generation = await readDb.readPointer();
-      if (generation !== null && readDb.sqlite) {
-        const file = generationFile(options.dataDir, generation);
-        if (!existsSync(file))
-          throw new Error(
-            `read models: the pointer names generation ${generation}, not found at ${file}`,
-          );
-      }
+      const { generation, version } = await readDb.readPointer();
+      // Opening a generation that is not there would make an empty one and serve nothing.
+      if (generation !== null && !(await readDb.generationExists(generation)))
+        throw new Error(
+          `read models: the pointer names generation ${generation}, not found at ${readDb.generationLocation(generation)}`,
+        );
       // The generation's own tables are migrated like the base's (a newer version's columns).
       if (generation !== null) await (await ReadDb.openGeneration(options, generation)).close();
-      await readDb.use(generation);
+      await readDb.use(generation, version);
       pointer.readDb = readDb;
       if (!readDb.sqlite) {
         await readDb.optimize();
         readDb.pointerPoll = setInterval(() => {
-          readDb.followPostgresPointer().catch(() => undefined);
+          // One poll at a time (a slow one must not answer after a newer one).
+          if (readDb.polling) return;
+          readDb.polling = true;
+          readDb
+            .followPostgresPointer()
+            .catch(() => undefined)
+            .finally(() => (readDb.polling = false));
         }, options.generationPollMs ?? GENERATION_POLL_MS);
         readDb.pointerPoll.unref();
       }
@@ -178,17 +188,32 @@ export class ReadDb {
 
   private async readPointer(
     trx: Kysely<ReadDatabase> | Transaction<ReadDatabase> = this.db,
-  ): Promise<string | null> {
+  ): Promise<{ generation: string | null; version: number }> {
     const row = await trx
       .selectFrom('rm_generation')
-      .select('generation')
+      .select(['generation', 'version'])
       .where('id', '=', 1)
       .executeTakeFirst();
-    return row?.generation ?? null;
+    return { generation: row?.generation ?? null, version: Number(row?.version ?? 0) };
   }
 
-  /** Makes `generation` the one this process's queries name. */
-  private async use(generation: string | null): Promise<void> {
+  private async generationExists(generation: string): Promise<boolean> {
+    if (this.sqlite) return existsSync(generationFile(this.options.dataDir, generation));
+    const found = await sql<{ n: number }>`select 1 as n from pg_catalog.pg_namespace
+      where nspname = ${generationSchema(this.schema!, generation)}`.execute(this.db);
+    return found.rows.length > 0;
+  }
+
+  private generationLocation(generation: string): string {
+    return this.sqlite
+      ? generationFile(this.options.dataDir, generation)
+      : `schema ${generationSchema(this.schema!, generation)}`;
+  }
+
+  /** Makes `generation` the one this process's queries name (never an older pointer). */
+  private async use(generation: string | null, version: number): Promise<void> {
+    if (version < this.version) return;
+    this.version = version;
     if (generation === this.current) return;
     if (this.sqlite) this.attach(generation);
     this.current = generation;
@@ -220,7 +245,8 @@ export class ReadDb {
   }
 
   private async followPostgresPointer(): Promise<void> {
-    await this.use(await this.readPointer());
+    const { generation, version } = await this.readPointer();
+    await this.use(generation, version);
   }
 
   private attach(generation: string | null): void {
@@ -237,7 +263,12 @@ export class ReadDb {
       void this.generationCheckpointer?.stop();
       this.generationCheckpointer = new WalCheckpointer(file);
     }
-    if (this.current !== null) this.detach(attachedName(this.current));
+    // Queries of this process built before the switch (queued behind a transaction on the one
+    // connection) still name the generation being left: it stays attached until the next switch,
+    // and the one before it goes now.
+    const previous = this.current === null ? null : attachedName(this.current);
+    for (const name of [...this.stale]) if (name !== previous) this.detach(name);
+    if (previous !== null) this.stale.add(previous);
   }
 
   /**
@@ -254,12 +285,13 @@ export class ReadDb {
       try {
         return await this.db.transaction().execute(async (trx) => {
           const actual = await this.lockPointer(trx, 'share');
-          if (actual !== expected) throw new GenerationMovedError(expected, actual);
-          return fn(trx);
+          if (actual.generation !== expected)
+            throw new GenerationMovedError(expected, actual.generation, actual.version);
+          return fn(this.pinned(trx, expected));
         });
       } catch (error) {
         if (!(error instanceof GenerationMovedError) || attempt >= 3) throw error;
-        await this.use(error.actual);
+        await this.use(error.actual, error.version);
       }
     }
   }
@@ -268,20 +300,51 @@ export class ReadDb {
   private async lockPointer(
     trx: Transaction<ReadDatabase>,
     mode: 'share' | 'update',
-  ): Promise<string | null> {
+  ): Promise<{ generation: string | null; version: number }> {
+    let row: { generation: string | null; version: number } | undefined;
     if (this.sqlite) {
       // The first write of the transaction takes the file's write lock (held to its end).
-      const row = await trx
+      row = await trx
         .updateTable('rm_generation')
         .set((eb) => ({ generation: eb.ref('generation') }))
         .where('id', '=', 1)
-        .returning('generation')
+        .returning(['generation', 'version'])
         .executeTakeFirst();
-      return row?.generation ?? null;
+    } else {
+      const q = trx
+        .selectFrom('rm_generation')
+        .select(['generation', 'version'])
+        .where('id', '=', 1);
+      row = await (mode === 'share' ? q.forShare() : q.forUpdate()).executeTakeFirst();
     }
-    const q = trx.selectFrom('rm_generation').select('generation').where('id', '=', 1);
-    const row = await (mode === 'share' ? q.forShare() : q.forUpdate()).executeTakeFirst();
-    return row?.generation ?? null;
+    return { generation: row?.generation ?? null, version: Number(row?.version ?? 0) };
+  }
+
+  /**
+   * `trx` with its generation fixed: every query of the transaction names the same generation,
+   * whatever the pointer does meanwhile (a PostgreSQL poll answering mid-transaction).
+   */
+  private pinned(
+    trx: Transaction<ReadDatabase>,
+    generation: string | null,
+  ): Transaction<ReadDatabase> {
+    const schema =
+      generation === null
+        ? null
+        : this.sqlite
+          ? attachedName(generation)
+          : generationSchema(this.schema!, generation);
+    return trx.withoutPlugins().withPlugin(new GenerationPlugin(() => schema));
+  }
+
+  /**
+   * A transaction that reads (or writes tables outside the generations) with its generation
+   * fixed for its whole length: a checkpoint and the rows it covers come from one generation.
+   */
+  transaction<T>(fn: (trx: Transaction<ReadDatabase>) => Promise<T>): Promise<T> {
+    if (this.sqlite) this.followSqlitePointer();
+    const generation = this.current;
+    return this.db.transaction().execute((trx) => fn(this.pinned(trx, generation)));
   }
 
   /**
@@ -309,24 +372,40 @@ export class ReadDb {
       try {
         const result = await this.db.transaction().execute(async (trx) => {
           if (!this.sqlite) await sql`set local lock_timeout = '20s'`.execute(trx);
-          const from = await this.lockPointer(trx, 'update');
-          if (from !== expected) throw new GenerationMovedError(expected, from);
-          const prepared = await prepare({ trx, from, fromSchema, toSchema });
+          const pointer = await this.lockPointer(trx, 'update');
+          const from = pointer.generation;
+          if (from !== expected) throw new GenerationMovedError(expected, from, pointer.version);
+          const fromFile = this.sqlite
+            ? from === null
+              ? this.location
+              : generationFile(this.options.dataDir, from)
+            : null;
+          const prepared = await prepare({
+            trx: this.pinned(trx, from),
+            from,
+            fromSchema,
+            toSchema,
+            fromFile,
+          });
           await trx
             .updateTable('rm_generation')
-            .set({ generation: to, switched_at: new Date().toISOString() })
+            .set((eb) => ({
+              generation: to,
+              switched_at: new Date().toISOString(),
+              version: eb('version', '+', 1),
+            }))
             .where('id', '=', 1)
             .execute();
-          return { from, prepared };
+          return { from, prepared, version: pointer.version + 1 };
         });
-        await this.use(to);
-        return result;
+        await this.use(to, result.version);
+        return { from: result.from, prepared: result.prepared };
       } catch (error) {
         if (!(error instanceof GenerationMovedError) || attempt >= 3) {
           if (this.sqlite && this.current !== to) this.detach(toSchema);
           throw error;
         }
-        await this.use(error.actual);
+        await this.use(error.actual, error.version);
       }
     }
   }
@@ -337,16 +416,13 @@ export class ReadDb {
     );
   }
 
-  /** SQLite: detaches a file now, or when no statement reads it any more. */
+  /** SQLite: detaches a file now, or (a statement still reads it) at a later switch. */
   private detach(name: string): void {
-    this.stale.add(name);
-    for (const n of [...this.stale]) {
-      try {
-        if (this.isAttached(n)) this.sqlite!.exec(`DETACH DATABASE "${n}"`);
-        this.stale.delete(n);
-      } catch {
-        // A statement still reads it (a streaming export): detached on a later switch or close.
-      }
+    try {
+      if (this.isAttached(name)) this.sqlite!.exec(`DETACH DATABASE "${name}"`);
+      this.stale.delete(name);
+    } catch {
+      this.stale.add(name);
     }
   }
 
@@ -354,16 +430,26 @@ export class ReadDb {
    * Drops a generation readers have left (null: the base tables of before the first replay).
    * PostgreSQL waits GENERATION_GRACE_MS first, for every process to follow the pointer.
    */
-  async dropGeneration(generation: string | null): Promise<void> {
+  async dropGeneration(
+    generation: string | null,
+    { graceMs = GENERATION_GRACE_MS }: { graceMs?: number } = {},
+  ): Promise<void> {
     if (generation !== null && generation === this.current)
       throw new Error(`read models: generation ${generation} is the current one`);
     if (this.sqlite) {
       if (generation === null) {
-        await this.db.transaction().execute(async (trx) => {
-          for (const t of GENERATION_TABLES)
-            await sql`drop table if exists main.${sql.id(t)}`.execute(trx);
-        });
-        await this.compact();
+        // Without overwriting the freed pages, which at a million rows held the write lock (every
+        // writer's) for seconds: they keep the old rows, personal fields only as ciphertexts,
+        // until reused, like the pages of any deleted row.
+        this.sqlite.pragma('main.secure_delete = OFF');
+        try {
+          await this.db.transaction().execute(async (trx) => {
+            for (const t of GENERATION_TABLES)
+              await sql`drop table if exists main.${sql.id(t)}`.execute(trx);
+          });
+        } finally {
+          this.sqlite.pragma('main.secure_delete = ON');
+        }
       } else {
         const name = attachedName(generation);
         if (this.isAttached(name)) this.detach(name);
@@ -371,7 +457,7 @@ export class ReadDb {
       }
       return;
     }
-    await new Promise((r) => setTimeout(r, GENERATION_GRACE_MS));
+    if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
     if (generation === null) {
       for (const t of GENERATION_TABLES)
         await sql`drop table if exists ${sql.id(this.schema!)}.${sql.id(t)}`.execute(this.db);

@@ -22,7 +22,7 @@ export class ReadDbCheckpointStore implements CheckpointStore {
   }
 
   async save(name: string, position: bigint): Promise<void> {
-    await saveCheckpoint(this.readDb.db, this.readDb, name, position);
+    await this.readDb.writeTransaction((trx) => saveCheckpoint(trx, this.readDb, name, position));
   }
 
   reset(name: string): Promise<void> {
