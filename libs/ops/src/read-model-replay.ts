@@ -99,6 +99,8 @@ export interface ReplayReport {
   generation: string;
   /** The generation it replaced (null: the base tables, or nothing replaced). */
   replaced: string | null;
+  /** Whether the replaced generation was dropped (if not, the next replay removes it). */
+  replacedDropped: boolean;
   dialect: 'sqlite' | 'postgres';
   dryRun: boolean;
   /** Events the rebuild projected (including the top-up taken under the swap lock). */
@@ -219,6 +221,7 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
 
     let swapped = false;
     let replaced: string | null = null;
+    let replacedDropped = false;
     let livePosition: bigint | null;
     let lockMs = 0;
     const swapStarted = Date.now();
@@ -255,7 +258,11 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
       replaced = switched.from;
       swapped = true;
       next.keep();
-      await o.live.dropGeneration(replaced);
+      // The switch-over stands either way: a generation left here is the next replay's to remove.
+      replacedDropped = await o.live.dropGeneration(replaced).then(
+        () => true,
+        () => false,
+      );
     }
     const swapMs = Date.now() - swapStarted;
     const position = await nextStore.checkpoint();
@@ -275,6 +282,7 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
       projections,
       generation: next.name,
       replaced,
+      replacedDropped,
       dialect: o.live.dialect,
       dryRun,
       events,

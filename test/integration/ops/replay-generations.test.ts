@@ -61,6 +61,7 @@ describe('replay into a new generation, switched by the pointer (SQLite)', () =>
     expect(report).toMatchObject({
       swapped: true,
       replaced: null,
+      replacedDropped: true,
       position: head.toString(),
       livePosition: head.toString(),
       events: Number(head),

@@ -993,6 +993,9 @@ const replayReport = z
       .describe(
         'The generation it replaced and dropped (null: the read database’s own tables, or none)',
       ),
+    replacedDropped: z
+      .boolean()
+      .describe('Whether the replaced generation was dropped (if not, the next replay removes it)'),
     dialect: z.enum(['sqlite', 'postgres']),
     dryRun: z.boolean(),
     events: z.int().min(0),
