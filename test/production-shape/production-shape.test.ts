@@ -378,6 +378,21 @@ describe('the production shape: 2 apis and 2 workers on PostgreSQL and Redis (AO
     const notOnce = perStream.rows.filter((r) =>
       [r.registered, r.cancelled, r.expired, r.purged].some((n) => n !== '1'),
     );
+    if (notOnce.length > 0) {
+      // What the log and the processes say of them, for whoever reads a failure.
+      for (const r of notOnce) {
+        const id = r.stream_id.replace(/^subscription-/, '');
+        const events = await pg.query<{ type: string; at: string }>(
+          `SELECT type, metadata::jsonb->>'recordedAt' AS at FROM "${eventSchema}".events
+            WHERE stream_id = $1 ORDER BY position`,
+          [r.stream_id],
+        );
+        const lines = processes.flatMap((p) => p.lines.filter((l) => l.includes(id)));
+        process.stderr.write(
+          `${r.stream_id}: ${events.rows.map((e) => e.type).join(', ')}\n${lines.slice(-20).join('\n')}\n`,
+        );
+      }
+    }
     expect(notOnce).toEqual([]);
     const early = await pg.query(
       `SELECT stream_id, type, metadata::jsonb->>'recordedAt' AS at FROM "${eventSchema}".events

@@ -1,7 +1,12 @@
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { cpuBudget } from '@app/platform';
-import { READ_MODELS_PROJECTION, type ScrubMarkers, type Upcast } from '@app/read-models';
+import {
+  PROJECTED_TABLES,
+  READ_MODELS_PROJECTION,
+  type ScrubMarkers,
+  type Upcast,
+} from '@app/read-models';
 import {
   type FoldPartitionOptions,
   type FoldPartitionResult,
@@ -80,14 +85,7 @@ export interface BulkBuildResult {
 }
 
 /** The tables the fold threads write (copied into the shadow at the end). */
-const FOLDED_TABLES = [
-  'rm_audit_events',
-  'rm_subscriptions',
-  'rm_accounts',
-  'rm_purge_receipts',
-  'rm_confirmations',
-  'rm_integration_events',
-];
+const FOLDED_TABLES: readonly string[] = PROJECTED_TABLES;
 
 export async function bulkBuildReadModels(o: BulkBuildOptions): Promise<BulkBuildResult> {
   const until = Number(o.until);

@@ -1,20 +1,13 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import type { ReadDb } from '@app/read-models';
+import { PROJECTED_TABLES, type ProjectedTable, type ReadDb } from '@app/read-models';
 
 /**
  * The read-model tables a replay rebuilds from the log (rm_scrubs and rm_checkpoints are kept;
  * ops_replays, the replay jobs themselves, is no read model: never rebuilt, swapped or compared).
  */
-export const REBUILT_TABLES = [
-  'rm_audit_events',
-  'rm_subscriptions',
-  'rm_accounts',
-  'rm_purge_receipts',
-  'rm_confirmations',
-  'rm_integration_events',
-] as const;
-export type RebuiltTable = (typeof REBUILT_TABLES)[number];
+export const REBUILT_TABLES = PROJECTED_TABLES;
+export type RebuiltTable = ProjectedTable;
 
 /** Primary key of each rebuilt table: rows are hashed in its order. */
 export const TABLE_KEYS: Readonly<Record<RebuiltTable, string>> = {

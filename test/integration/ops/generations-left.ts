@@ -38,24 +38,19 @@ export function sqlitePointer(dataDir: string): string | null {
 export async function postgresGenerationsLeft(live: string): Promise<string[]> {
   const client = new Client({ connectionString: PG_URL });
   await client.connect();
+  let current: string | null;
   try {
-    const { rows } = await client.query<{ nspname: string }>(
-      'SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 ORDER BY nspname',
-      [`${live}\\_%`],
-    );
     const pointer = await client
       .query<{ generation: string | null }>(
         `SELECT generation FROM "${live}".rm_generation WHERE id = 1`,
       )
       .then((r) => r.rows[0]?.generation ?? null)
       .catch(() => null);
-    const current = pointer === null ? null : generationSchema(live, pointer);
-    return rows
-      .map((r) => r.nspname)
-      .filter((n) => new RegExp(`^${live}_(replay_)?g[0-9a-z]+$`).test(n) && n !== current);
+    current = pointer === null ? null : generationSchema(live, pointer);
   } finally {
     await client.end();
   }
+  return (await postgresGenerationSchemas(live)).filter((n) => n !== current);
 }
 
 /** Every generation schema of `live`, the current one included (for clean-up after a test). */

@@ -13,21 +13,22 @@ import {
 import type { ReadDatabase } from './read-db.schema';
 
 /**
- * The tables of one generation of the read models: everything the projection writes from the
- * log, with its checkpoint (saved in the same transaction as the rows). A replay builds a new
+ * The tables the projection makes from the log (what a replay rebuilds and compares), and with
+ * their checkpoint the tables of one generation of the read models (saved in the same transaction as the rows). A replay builds a new
  * generation of them and switches readers over by the pointer (`rm_generation`); the other
  * tables of the read database (scrub markers, replay jobs, webhook endpoints and deliveries,
  * the pointer itself) are not derived from the log and stay where they are.
  */
-export const GENERATION_TABLES = [
+export const PROJECTED_TABLES = [
   'rm_audit_events',
   'rm_subscriptions',
   'rm_accounts',
   'rm_purge_receipts',
   'rm_confirmations',
   'rm_integration_events',
-  'rm_checkpoints',
 ] as const satisfies readonly (keyof ReadDatabase)[];
+export type ProjectedTable = (typeof PROJECTED_TABLES)[number];
+export const GENERATION_TABLES = [...PROJECTED_TABLES, 'rm_checkpoints'] as const;
 export type GenerationTable = (typeof GENERATION_TABLES)[number];
 
 /**
