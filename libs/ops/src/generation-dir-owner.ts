@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { isProcessRunning } from '@app/platform';
+import { REMOVED_MARK, removeGenerationDirectory } from '@app/read-models';
 
 /** Written in each SQLite generation directory: which process on which host builds it. */
 const OWNER_FILE = 'owner.json';
@@ -69,8 +70,7 @@ export function createGenerationDir(root: string, name: string): GenerationDir {
   };
 }
 
-const removeDir = (path: string): void =>
-  rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+const removeDir = (path: string): void => removeGenerationDirectory(path);
 
 /**
  * Whether the replay that claimed a directory still holds its lock. Anything but a lock taken
@@ -121,6 +121,12 @@ export async function removeOrphanedGenerationDirs(
   const removed: string[] = [];
   for (const name of names) {
     const dir = join(root, name);
+    // A removal a killed process did not finish.
+    if (name.includes(REMOVED_MARK)) {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+      removed.push(name);
+      continue;
+    }
     let owner: Partial<GenerationOwner>;
     try {
       owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as Partial<GenerationOwner>;

@@ -1,9 +1,16 @@
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { type EventStores, openEventStores } from '@app/infrastructure';
 import { readModelChecksums, replayReadModels } from '@app/ops';
 import { loadConfig } from '@app/platform';
-import { generationDir, GENERATION_TABLES, ReadDb, ReadStore } from '@app/read-models';
+import {
+  generationDir,
+  GENERATION_TABLES,
+  GENERATIONS_DIR,
+  ReadDb,
+  ReadStore,
+} from '@app/read-models';
 import { makeTmpDir, removeTmpDir } from '../../support/tmp-dir';
 import { sqliteGenerationsLeft, sqlitePointer } from './generations-left';
 import { projectLive } from './project-live';
@@ -182,6 +189,15 @@ describe('replay into a new generation, switched by the pointer (SQLite)', () =>
     await replayReadModels({ log: stores.raw, live, dataDir });
     expect(sqliteGenerationsLeft(dataDir)).toEqual([]);
     expect(await readModelChecksums(live)).toEqual(expected);
+  }, 120_000);
+
+  it('a removal a killed process left half done (a directory renamed aside) is deleted by the next replay', async () => {
+    const aside = join(dataDir, GENERATIONS_DIR, 'gdead.removed-0a1b2c3d');
+    mkdirSync(aside, { recursive: true });
+    writeFileSync(join(aside, 'read-models.sqlite'), 'half deleted');
+    await replayReadModels({ log: stores.raw, live, dataDir });
+    expect(existsSync(aside)).toBe(false);
+    expect(sqliteGenerationsLeft(dataDir)).toEqual([]);
   }, 120_000);
 
   it('a read database whose pointer names a generation that is not there does not open (it would make an empty one)', async () => {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type KyselyPlugin,
@@ -60,6 +62,24 @@ export const generationDir = (dataDir: string, generation: string): string =>
   join(dataDir, GENERATIONS_DIR, checkGeneration(generation));
 export const generationFile = (dataDir: string, generation: string): string =>
   join(generationDir(dataDir, generation), 'read-models.sqlite');
+
+/** What a directory being removed is renamed to first (`<name>.removed-<hex>`). */
+export const REMOVED_MARK = '.removed-';
+
+/**
+ * Removes a generation's directory, crash-safe: renamed aside first (one step), then deleted. A
+ * process killed while deleting leaves a `.removed-` directory, which a replay deletes whoever
+ * owned it, never a half-deleted generation without its owner file.
+ */
+export function removeGenerationDirectory(path: string): void {
+  const aside = `${path}${REMOVED_MARK}${randomBytes(4).toString('hex')}`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return; // not there
+  }
+  rmSync(aside, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+}
 
 /**
  * PostgreSQL: the schema of a generation, beside the read database's own schema. Never cut to

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type Transaction, sql } from 'kysely';
@@ -12,6 +12,7 @@ import {
   generationDir,
   generationFile,
   generationSchema,
+  removeGenerationDirectory,
 } from './generation';
 import { migrateReadModels } from './migrations';
 import type { ReadDatabase } from './read-db.schema';
@@ -453,7 +454,7 @@ export class ReadDb {
       } else {
         const name = attachedName(generation);
         if (this.isAttached(name)) this.detach(name);
-        removeDirectory(generationDir(this.options.dataDir, generation));
+        removeGenerationDirectory(generationDir(this.options.dataDir, generation));
       }
       return;
     }
@@ -620,6 +621,3 @@ export class ReadDb {
     await this.db.destroy();
   }
 }
-
-const removeDirectory = (path: string): void =>
-  rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
