@@ -142,13 +142,13 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   program
     .command('replay')
     .description(
-      'Rebuild the read models from the event log into fresh tables, then switch readers over ' +
-        'atomically (queries keep answering from the live tables during the rebuild).',
+      'Rebuild the read models from the event log into a new generation, then switch readers ' +
+        'to it by the pointer and drop the old one (queries keep answering meanwhile).',
     )
     .option('--projection <name>', 'projection to rebuild: read-models or all', 'all')
     .option(
       '--dry-run',
-      'build and compare with the live tables, do not switch (exit 1 if they differ)',
+      'build and compare with the live read models, do not switch (exit 1 if they differ)',
     )
     .option('--batch-size <n>', 'events per transaction', positiveInt, 2000)
     .option('--json', 'machine-readable report')

@@ -59,8 +59,8 @@ export function formatReplay(r: ReplayReport): string {
     `${r.dryRun ? 'Dry run: rebuilt' : 'Rebuilt'} ${r.projections.join(', ')} (${r.dialect}, generation ${r.generation})`,
     `  ${r.events.toLocaleString('en')} events in ${(r.buildMs / 1000).toFixed(2)} s (${r.eventsPerSecond.toLocaleString('en')} events/s), up to position ${r.position ?? '-'}`,
     r.swapped
-      ? `  switched readers over in ${r.swapMs} ms, the live read models locked against writers for ${r.lockMs} ms of it (live checkpoint was ${r.livePosition ?? '-'})`
-      : '  live tables left as they were',
+      ? `  switched readers over in ${r.swapMs} ms, writers held by the pointer's lock for ${r.lockMs} ms of it (live checkpoint was ${r.livePosition ?? '-'}); replaced ${r.replaced ?? 'the base tables'}${r.replacedDropped ? ', dropped' : ', left for the next replay to remove'}`
+      : '  live read models left as they were',
   ];
   if (r.tables) {
     lines.push('');

@@ -6,7 +6,7 @@ export const PARENT_GONE_EXIT_AFTER_MS = 30_000;
  * api starts `ops replay` so: apps/api/src/ops-replay/replay-process.ts). That channel closes
  * when the parent goes away for whatever reason (exit, crash, SIGKILL, OOM: the kernel closes
  * its end), and the returned signal is then aborted: a replay stops between pages of its build,
- * or rolls its switch-over back, and removes its shadow. Output to stdout and stderr (pipes
+ * or rolls its switch-over back, and removes its new generation. Output to stdout and stderr (pipes
  * nobody reads any more: EPIPE) is dropped rather than crashing the process before it has
  * cleaned up, and a stop that does not end within `exitAfterMs` ends the process. SIGINT is
  * ignored (a terminal's Ctrl+C is for the parent, which reaches this process through the channel).
@@ -26,7 +26,7 @@ export function watchParent(exitAfterMs = PARENT_GONE_EXIT_AFTER_MS): AbortSigna
   channel.unref();
   // Ctrl+C in the terminal of `npm start` reaches the whole process group, this process too:
   // the parent decides. Its shutdown waits for the replay to finish; if it exits instead, the
-  // channel closes and the replay stops cleanly (not killed mid-build, its shadow left behind).
+  // channel closes and the replay stops cleanly (not killed mid-build, its generation left behind).
   process.on('SIGINT', () => undefined);
   process.once('disconnect', gone);
   // The reader of our output is the parent: a write failing on its closed pipe means it is gone.

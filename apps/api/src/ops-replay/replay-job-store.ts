@@ -70,7 +70,7 @@ export class ReplayJobStore {
    */
   async claim(candidate: ReplayJob): Promise<{ job: ReplayJob; started: boolean }> {
     // Looked up without a lock first: a replay running elsewhere is answered without waiting
-    // for the write lock (on SQLite, another replica's switch-over holds it for seconds).
+    // for the write lock (on SQLite, another replica's switch-over holds it while it tops up).
     const seen = await this.live(this.readDb.db);
     if (seen) return { job: seen, started: false };
     return this.exclusive(async (db) => {

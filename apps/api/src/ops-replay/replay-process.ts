@@ -38,7 +38,7 @@ function childEnv(config: AppConfig): NodeJS.ProcessEnv {
 /**
  * Runs `ops replay --json --progress-ndjson` in a child process and resolves to its report.
  *
- * Not in this process: the replay's synchronous SQLite work (the switch-over's copy, index
+ * Not in this process: the replay's synchronous SQLite work (the bulk build's writes, index
  * builds, checksums: seconds at a million events) would stall every request the API answers
  * meanwhile, and its memory (hundreds of MiB at a million events) would be the API's. A dry run
  * whose tables differ exits 1 with a report: that is a finished replay, reported as such.
@@ -53,7 +53,7 @@ export function runReplayProcess(o: ReplayProcessOptions): Promise<ReplayReport>
     // The IPC channel carries no messages: it tells the child when this process is gone (it
     // closes however this process ends, SIGKILL and OOM included), and the child then stops its
     // replay (between pages of the build, or by rolling the switch-over back) and removes its
-    // shadow instead of running on unrecorded (apps/ops/src/parent.ts).
+    // generation instead of running on unrecorded (apps/ops/src/parent.ts).
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let stdout = '';
