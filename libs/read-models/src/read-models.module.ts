@@ -101,6 +101,7 @@ class ReadModelsLifecycle
       {
         readStore: this.store.readDb.location,
         dialect: this.store.readDb.dialect,
+        generation: this.store.readDb.generation,
         projector: this.settings.projector ? (this.lease.holding ? 'running' : 'standby') : 'off',
         notifier: this.settings.webhookUrl ? 'webhook' : 'outbox',
       },

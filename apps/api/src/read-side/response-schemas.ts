@@ -1032,7 +1032,9 @@ export const replayJobSchema = z.object({
   progress: z.object({ events: z.int(), done: z.int(), total: z.int() }),
   report: replayReport.nullable(),
   error: z.string().nullable(),
-  owner: z.string().describe('The process running it: hostname/pid'),
+  owner: z
+    .string()
+    .describe('The api process that started it (the replay runs in a child of it): hostname/pid'),
   heartbeatAt: instant,
   href: z.string().describe('Where to follow it: GET this path'),
 });
