@@ -13,6 +13,7 @@ import {
   NO_HOLD,
   needsAccountView,
   OPEN_PURGE_RETRY_MS,
+  supersededButKept,
 } from './desired-jobs';
 
 const FEB_28 = '2026-02-27T23:00:00.000Z';
@@ -171,6 +172,21 @@ describe('desiredJobs: the jobs a folded state calls for', () => {
     expect(ids(open)).toEqual([
       ['purge', `purge-sub_1-${retryAt}`, new Date(retryAt).toISOString()],
     ]);
+  });
+
+  it("R15/D11: the job that started a purge is not removed for the open purge's own job (its worker may have died mid-purge: it goes on at once)", () => {
+    const expired = stateAfter(register(), cancel, termEnd(FEB_28));
+    const open = stateAfter(register(), cancel, termEnd(FEB_28), startPurge(false));
+    // The purge job as the expiry derived it, superseded by the open purge's job: kept.
+    const starter = desiredJobs(expired).find((j) => j.kind === 'purge')!;
+    expect(desiredJobs(open).map((j) => j.jobId)).not.toContain(starter.jobId);
+    expect(supersededButKept(starter.kind, desiredJobs(open))).toBe(true);
+    // Superseded by no purge job at all (reactivated, purged): removed.
+    const active = stateAfter(register());
+    expect(supersededButKept('purge', desiredJobs(active))).toBe(false);
+    // Other kinds are superseded as before.
+    expect(supersededButKept('purge-notice', desiredJobs(open))).toBe(false);
+    expect(supersededButKept('term-end', desiredJobs(open))).toBe(false);
   });
 
   it('an unregistered stream calls for nothing', () => {

@@ -50,14 +50,28 @@ export const OPEN_PURGE_RETRY_MS = 60 * 60 * 1000;
  *   deferred purge gets its job again when the account has no hold any more, due at once: at the
  *   release (or just after `purgeAt`, whichever is later).
  * - An open purge (started, not completed: a holder failing or still finding data, D11) keeps one
- *   job, OPEN_PURGE_RETRY_MS after it started, under an id of its own (the job that started it is
- *   superseded once PurgeStarted is derived, and goes): it retries the purge with backoff, and the
- *   reconciler retries it whenever it fails, until the purge completes.
+ *   job, OPEN_PURGE_RETRY_MS after it started, under an id of its own: it retries the purge with
+ *   backoff, and the reconciler retries it whenever it fails, until the purge completes. The job
+ *   that started the purge is not removed for it (`supersededButKept`): if its worker died
+ *   mid-purge it runs again at once and goes on.
  * - D7: while expired and heading for its purge (not started, not deferred), the next purge
  *   notice still to issue (`plannedPurgeNotices` with the configured offsets, `noticeDays`), one
  *   at a time: when it is issued the state calls for the next one. A hold does not stop them; a
  *   reactivation, a deferral or the purge's start leaves none, and the scheduler removes it.
  */
+/**
+ * Whether a job the derivation no longer names stays in Redis all the same: a purge job, while
+ * the subscription still calls for a purge job (an open purge's own, an hour on). The job that
+ * started the purge may be waiting to run again, its worker killed mid-purge: removed, the purge
+ * would wait that hour. Run late, a purge job finds the purge done (stale) or goes on with it.
+ */
+export function supersededButKept(
+  kind: LifecycleJobKind,
+  wanted: readonly { kind: LifecycleJobKind }[],
+): boolean {
+  return kind === 'purge' && wanted.some((j) => j.kind === 'purge');
+}
+
 export function desiredJobs(
   state: SubscriptionState,
   account: AccountHoldView = NO_HOLD,

@@ -20,6 +20,7 @@ import {
   desiredJobs,
   NO_HOLD,
   needsAccountView,
+  supersededButKept,
 } from './desired-jobs';
 import type { JobRef, LifecycleQueues } from './lifecycle-queues';
 import type { DesiredJob } from './queues';
@@ -197,7 +198,8 @@ export class LifecycleScheduler {
       for (const job of row.jobs) if (!had.has(job.jobId)) toAdd.push(job);
       const keep = new Set(row.jobs.map((j) => j.jobId));
       for (const old of before.jobs)
-        if (!keep.has(old.jobId)) toRemove.push({ kind: old.kind, jobId: old.jobId });
+        if (!keep.has(old.jobId) && !supersededButKept(old.kind, row.jobs))
+          toRemove.push({ kind: old.kind, jobId: old.jobId });
     }
     // Read under the scheduler's lock, after the loader's last run: never below its watermark.
     const limit = this.o.horizon ? await this.o.horizon.limitMs() : Number.POSITIVE_INFINITY;

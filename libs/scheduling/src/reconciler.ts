@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { Mutex } from './async-utils';
 import { DOMAIN_REFUSAL } from './job-processors';
-import { type JobRef, type LifecycleQueues, PENDING_STATES } from './lifecycle-queues';
+import { type JobRef, kindOfJobId, type LifecycleQueues, PENDING_STATES } from './lifecycle-queues';
 import type { LifecycleScheduler } from './lifecycle-scheduler';
 import type { LifecycleMetrics } from './metrics';
 import { LIFECYCLE_JOB_KINDS } from './queues';
 import { subscriptionIdsOfJobId } from './job-ids';
+import { supersededButKept } from './desired-jobs';
 import type { DesiredJob } from './queues';
 import type { ScheduleTable } from './schedule-table';
 
@@ -187,5 +188,12 @@ export async function jobsNotCalledFor<R extends { jobId: string }>(
   const rows = await table.getMany(refs.flatMap((r) => subscriptionIdsOfJobId(r.jobId)));
   const wanted = new Set<string>();
   for (const row of rows.values()) for (const j of row.jobs) wanted.add(j.jobId);
-  return refs.filter((r) => !wanted.has(r.jobId));
+  return refs.filter((r) => {
+    if (wanted.has(r.jobId)) return false;
+    const kind = kindOfJobId(r.jobId);
+    return !subscriptionIdsOfJobId(r.jobId).some((id) => {
+      const row = rows.get(id);
+      return row !== undefined && supersededButKept(kind, row.jobs);
+    });
+  });
 }
