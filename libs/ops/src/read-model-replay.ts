@@ -236,8 +236,8 @@ export async function replayReadModels(o: ReplayOptions): Promise<ReplayReport> 
         nextStore,
       );
       // What arrived during the indexes and the sync, projected before writers are held up.
-      const before = await new ReadStore(o.live).checkpoint();
-      if (before !== null) await catchUp(before, false);
+      const liveNow = await new ReadStore(o.live).checkpoint();
+      if (liveNow !== null) await catchUp(liveNow, false);
       let locked = 0;
       const switched = await o.live.switchGeneration(next.name, async (s) => {
         locked = Date.now();

@@ -28,9 +28,11 @@ describe('SQLite event store: two processes appending to one file', () => {
       handle: async (events) => void delivered.push(...events),
     });
     sub.start();
+    // 250 appends each: with 80, a clean-clone CI run under load saw one writer finish before the
+    // other had begun (one switch of writer), so the run proved nothing about contention.
     const writers = [
-      new ChildWriter(dbPath, 'p1', 80, 4, 5),
-      new ChildWriter(dbPath, 'p2', 80, 4, 5),
+      new ChildWriter(dbPath, 'p1', 250, 4, 5),
+      new ChildWriter(dbPath, 'p2', 250, 4, 5),
     ];
     try {
       await check(writers);
