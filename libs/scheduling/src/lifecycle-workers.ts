@@ -154,6 +154,17 @@ export class LifecycleWorkers {
         { inFlight: this.inFlight, graceMs },
         'lifecycle workers closing with jobs still running; they run again after their lock expires',
       );
-    await Promise.all(workers.map((w) => w.close(true)));
+    // A worker whose connection is reconnecting (a Sentinel failover under way) rejects its close
+    // with "Connection is closed" once the connection is dropped: closed all the same, and the
+    // other workers are closed too.
+    await Promise.all(
+      workers.map((w) =>
+        w
+          .close(true)
+          .catch((error: unknown) =>
+            this.o.logger.warn({ err: error }, 'lifecycle worker closed with an error'),
+          ),
+      ),
+    );
   }
 }

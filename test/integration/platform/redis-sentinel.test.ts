@@ -155,8 +155,11 @@ describe('Redis through Sentinel (redis+sentinel://, real master, replica and se
       expect(failoverMs).toBeLessThan(40_000);
     } finally {
       // Forced: a worker blocked on a master that never came back must not hang the test and
-      // hide the failure above.
-      await worker?.close(true);
+      // hide the failure above. Its blocking connection may still be reconnecting through the
+      // sentinel (a late +switch-master): BullMQ then rejects the close with "Connection is
+      // closed" once it is dropped, which is no failure of what this test checks (it failed two
+      // clean-clone CI runs under load after every assertion above had passed).
+      await worker?.close(true).catch(() => undefined);
       await queue.close();
       await lifecycle.close();
     }
