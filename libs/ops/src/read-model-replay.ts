@@ -424,14 +424,8 @@ async function openGeneration(o: ReplayOptions, name: string): Promise<NextGener
 }
 
 /** The generation the pointer names now (read afresh, not this process's cached one). */
-async function currentGeneration(live: ReadDb): Promise<string | null> {
-  const row = await live.db
-    .selectFrom('rm_generation')
-    .select('generation')
-    .where('id', '=', 1)
-    .executeTakeFirst();
-  return row?.generation ?? null;
-}
+const currentGeneration = async (live: ReadDb): Promise<string | null> =>
+  (await live.readPointer()).generation;
 
 async function copyScrubs(live: ReadDb, next: ReadDb): Promise<void> {
   const rows = await live.db.selectFrom('rm_scrubs').selectAll().execute();

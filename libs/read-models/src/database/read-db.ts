@@ -68,9 +68,10 @@ export interface GenerationSwitch {
   /** The generation being replaced (null: the base tables). */
   from: string | null;
   /**
-   * The schemas that name the generation being replaced and the new one on `trx`'s connection
-   * (SQLite: attached files, `main` for the base tables), for statements that read one and
-   * write the other.
+   * The schemas that name the generation being replaced and the new one, for statements that
+   * read one and write the other in `trx` (PostgreSQL). On SQLite only the one replaced is
+   * attached to `trx`'s connection (`main` for the base tables): the new one is written through
+   * its own connection, with `fromFile` attached there.
    */
   fromSchema: string;
   toSchema: string;
@@ -140,7 +141,7 @@ export class ReadDb {
         );
       // The generation's own tables are migrated like the base's (a newer version's columns).
       if (generation !== null) await (await ReadDb.openGeneration(options, generation)).close();
-      await readDb.use(generation, version);
+      readDb.use(generation, version);
       pointer.readDb = readDb;
       if (!readDb.sqlite) {
         await readDb.optimize();
@@ -187,7 +188,8 @@ export class ReadDb {
     return this.sqlite ? attachedName(this.current) : generationSchema(this.schema!, this.current);
   }
 
-  private async readPointer(
+  /** The pointer as stored now (not this process's cached reading of it). */
+  async readPointer(
     trx: Kysely<ReadDatabase> | Transaction<ReadDatabase> = this.db,
   ): Promise<{ generation: string | null; version: number }> {
     const row = await trx
@@ -212,9 +214,13 @@ export class ReadDb {
   }
 
   /** Makes `generation` the one this process's queries name (never an older pointer). */
-  private async use(generation: string | null, version: number): Promise<void> {
+  private use(generation: string | null, version: number): void {
     if (version < this.version) return;
     this.version = version;
+    this.moveTo(generation);
+  }
+
+  private moveTo(generation: string | null): void {
     if (generation === this.current) return;
     if (this.sqlite) this.attach(generation);
     this.current = generation;
@@ -238,16 +244,12 @@ export class ReadDb {
       this.pointerQuery = null;
       return;
     }
-    const generation = row?.generation ?? null;
-    if (generation !== this.current) {
-      this.attach(generation);
-      this.current = generation;
-    }
+    this.moveTo(row?.generation ?? null);
   }
 
   private async followPostgresPointer(): Promise<void> {
     const { generation, version } = await this.readPointer();
-    await this.use(generation, version);
+    this.use(generation, version);
   }
 
   private attach(generation: string | null): void {
@@ -292,7 +294,7 @@ export class ReadDb {
         });
       } catch (error) {
         if (!(error instanceof GenerationMovedError) || attempt >= 3) throw error;
-        await this.use(error.actual, error.version);
+        this.use(error.actual, error.version);
       }
     }
   }
@@ -360,14 +362,7 @@ export class ReadDb {
   ): Promise<{ from: string | null; prepared: T }> {
     const toSchema = this.sqlite ? attachedName(to) : generationSchema(this.schema!, to);
     for (let attempt = 0; ; attempt++) {
-      if (this.sqlite) {
-        this.followSqlitePointer();
-        // Attached ahead (SQLite attaches outside transactions only).
-        if (!this.isAttached(toSchema))
-          this.sqlite
-            .prepare(`ATTACH DATABASE ? AS "${toSchema}"`)
-            .run(generationFile(this.options.dataDir, to));
-      }
+      if (this.sqlite) this.followSqlitePointer();
       const expected = this.current;
       const fromSchema = this.qualifier() ?? (this.sqlite ? 'main' : this.schema!);
       try {
@@ -399,14 +394,11 @@ export class ReadDb {
             .execute();
           return { from, prepared, version: pointer.version + 1 };
         });
-        await this.use(to, result.version);
+        this.use(to, result.version);
         return { from: result.from, prepared: result.prepared };
       } catch (error) {
-        if (!(error instanceof GenerationMovedError) || attempt >= 3) {
-          if (this.sqlite && this.current !== to) this.detach(toSchema);
-          throw error;
-        }
-        await this.use(error.actual, error.version);
+        if (!(error instanceof GenerationMovedError) || attempt >= 3) throw error;
+        this.use(error.actual, error.version);
       }
     }
   }
