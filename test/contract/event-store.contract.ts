@@ -193,6 +193,30 @@ export function runEventStoreContract(name: string, factory: ContractFactory): v
         );
       });
 
+      it('reads issued together (as a burst of jobs issues them) each get their own stream and options', async () => {
+        const [a, b, empty] = [sid('a'), sid('b'), sid('none')];
+        await store.appendToStream(a, [event('A0'), event('A1'), event('A2')], {
+          expectedRevision: 'no_stream',
+        });
+        await store.appendToStream(b, [event('B0')], { expectedRevision: 'no_stream' });
+        // Issued in one turn: the adapters may answer them with one statement.
+        const reads = await Promise.all([
+          store.readStream(a),
+          store.readStream(b),
+          store.readStream(empty),
+          store.readStream(a, { fromRevision: 1, maxCount: 1 }),
+          store.readStream(a, { fromRevision: 2 }),
+          store.readStream(a, { maxCount: 0 }),
+          store.readStream(b),
+        ]);
+        expect(
+          reads.map((events) => events.map((e) => `${e.streamId === a ? 'a' : 'b'}:${e.type}`)),
+        ).toEqual([['a:A0', 'a:A1', 'a:A2'], ['b:B0'], [], ['a:A1'], ['a:A2'], [], ['b:B0']]);
+        // The same as read one at a time, positions and payloads included.
+        expect(reads[0]).toEqual(await store.readStream(a));
+        expect(reads[1]).toEqual(await store.readStream(b));
+      });
+
       it('keeps eventId, type, data and metadata exactly', async () => {
         const s = sid('sub');
         const e: NewEvent = {

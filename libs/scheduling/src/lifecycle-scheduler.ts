@@ -29,6 +29,9 @@ import { StoredSchedulerProgress } from './scheduler-progress';
 
 export const SCHEDULER_SUBSCRIPTION = 'lifecycle-scheduler';
 
+/** Streams folded at once: the stores read the streams asked for in one turn together. */
+const DERIVE_CONCURRENCY = 64;
+
 /** Events that change nothing a job depends on. */
 const IGNORED = new Set([
   'CancellationRefused',
@@ -178,9 +181,9 @@ export class LifecycleScheduler {
 
   /** Re-derives the jobs of these subscriptions from their streams and applies the difference. */
   async sync(subscriptionIds: readonly string[]): Promise<SyncResult> {
-    const rows = (await mapLimit(subscriptionIds, 16, (id) => this.derive(id))).filter(
-      (r): r is ScheduleRow => r !== null,
-    );
+    const rows = (
+      await mapLimit(subscriptionIds, DERIVE_CONCURRENCY, (id) => this.derive(id))
+    ).filter((r): r is ScheduleRow => r !== null);
     const toAdd: DesiredJob[] = [];
     const toRemove: JobRef[] = [];
     // One query for the batch: on PostgreSQL a round trip per subscription would dominate.

@@ -73,8 +73,53 @@ export function statements(schema: string) {
       SELECT cur.r AS current, (SELECT max(position)::text FROM ins) AS position,
         (SELECT max(revision) FROM ins) AS revision
       FROM cur`,
+    /**
+     * A batch of appends to distinct streams in one statement: request i ($1…$3 at i, the
+     * expectation as in `append`) and its events ($4 = the request each event belongs to, from 1).
+     * A request whose expectation fails inserts nothing; the others insert theirs, positions in
+     * request then revision order. One row per request, in request order, shaped as `append`'s.
+     */
+    appendTogether: `
+      WITH req AS (
+        SELECT q.i, q.stream_id, q.expected, q.exact,
+          (SELECT max(revision) FROM ${events} WHERE stream_id = q.stream_id) AS r
+        FROM unnest($1::text[], $2::text[], $3::integer[])
+          WITH ORDINALITY AS q(stream_id, expected, exact, i)
+      ),
+      ok AS (
+        SELECT * FROM req WHERE CASE expected
+          WHEN 'any' THEN true
+          WHEN 'no_stream' THEN r IS NULL
+          WHEN 'stream_exists' THEN r IS NOT NULL
+          ELSE r = exact END
+      ),
+      ins AS (
+        INSERT INTO ${events} (event_id, stream_id, revision, type, data, metadata)
+        SELECT e.event_id, ok.stream_id,
+          (coalesce(ok.r, -1) + row_number() OVER (PARTITION BY e.request ORDER BY e.n))::integer,
+          e.type, e.data, e.metadata
+        FROM unnest($4::integer[], $5::text[], $6::text[], $7::json[], $8::json[])
+          WITH ORDINALITY AS e(request, event_id, type, data, metadata, n)
+        JOIN ok ON ok.i = e.request
+        ORDER BY e.n
+        RETURNING stream_id, position, revision
+      ),
+      written AS (
+        SELECT stream_id, max(position)::text AS position, max(revision) AS revision
+        FROM ins GROUP BY stream_id
+      )
+      SELECT req.r AS current, written.position, written.revision
+      FROM req LEFT JOIN written USING (stream_id)
+      ORDER BY req.i`,
     streamRevision: `SELECT max(revision) AS r FROM ${events} WHERE stream_id = $1`,
     readStream: `SELECT ${columns} FROM ${events} WHERE stream_id = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
+    /** Several stream reads at once: request i's events, in revision order, tagged `i` (from 1). */
+    readStreams: `SELECT r.i, e.* FROM unnest($1::text[], $2::integer[], $3::bigint[])
+        WITH ORDINALITY AS r(stream_id, from_revision, max_count, i)
+      CROSS JOIN LATERAL (SELECT ${columns} FROM ${events}
+        WHERE stream_id = r.stream_id AND revision >= r.from_revision
+        ORDER BY revision LIMIT r.max_count) e
+      ORDER BY r.i, e.revision`,
     readAll: `SELECT ${columns} FROM ${events} WHERE position > $1 ORDER BY position LIMIT $2`,
     head: `SELECT max(position)::text AS head FROM ${events}`,
   };

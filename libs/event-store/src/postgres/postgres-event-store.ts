@@ -92,6 +92,7 @@ export class PostgresEventStore implements EventStore {
   private readonly notifier: AppendNotifier;
   private readonly releaseNotifier: () => void;
   private readonly queue: AsyncGroupCommitQueue<AppendRequest, AppendResult> | null;
+  private readonly reads: AsyncGroupCommitQueue<StreamRead, RecordedEvent[]>;
   private readonly listener: AppendListener;
   /** Appends committing outside the queue (groupCommit: false), awaited by close(). */
   private readonly direct = new Set<Promise<unknown>>();
@@ -149,6 +150,7 @@ export class PostgresEventStore implements EventStore {
       onPosition: (p) => this.notifier.notify(p),
       onListening: () => void this.wakeAtHead(),
     });
+    this.reads = new AsyncGroupCommitQueue((batch) => this.readStreams(batch), MAX_READS_TOGETHER);
     this.queue =
       options.groupCommit === false
         ? null
@@ -192,15 +194,43 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
+  /**
+   * Stream reads issued in one turn of the event loop (and those issued while the previous batch
+   * is being read) are read by one statement: a query per stream read was the worker's largest
+   * cost under a month-end burst (a socket write and a round trip each).
+   */
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     this.assertOpen();
-    await this.ready();
-    const r = await this.pool.query<EventRow>({
-      name: 'es_read_stream',
-      text: this.sql.readStream,
-      values: [streamId, options.fromRevision ?? 0, limitOf(options.maxCount)],
+    return this.reads.enqueue({
+      streamId,
+      fromRevision: options.fromRevision ?? 0,
+      limit: limitOf(options.maxCount),
     });
-    return r.rows.map(toRecorded);
+  }
+
+  private async readStreams(reads: readonly StreamRead[]): Promise<Outcome<RecordedEvent[]>[]> {
+    await this.ready();
+    if (reads.length === 1) {
+      const [read] = reads as [StreamRead];
+      const r = await this.pool.query<EventRow>({
+        name: 'es_read_stream',
+        text: this.sql.readStream,
+        values: [read.streamId, read.fromRevision, read.limit],
+      });
+      return [{ ok: true, value: r.rows.map(toRecorded) }];
+    }
+    const r = await this.pool.query<EventRow & { i: string }>({
+      name: 'es_read_streams',
+      text: this.sql.readStreams,
+      values: [
+        reads.map((x) => x.streamId),
+        reads.map((x) => x.fromRevision),
+        reads.map((x) => x.limit),
+      ],
+    });
+    const events = reads.map((): RecordedEvent[] => []);
+    for (const row of r.rows) events[Number(row.i) - 1]!.push(toRecorded(row));
+    return events.map((value) => ({ ok: true, value }));
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
@@ -265,6 +295,7 @@ export class PostgresEventStore implements EventStore {
     this.closing ??= (async () => {
       this.closed = true;
       await this.queue?.drain();
+      await this.reads.drain();
       await Promise.allSettled([...this.direct]);
       await this.listener.stop();
       this.releaseNotifier();
@@ -317,11 +348,14 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * One transaction for the batch: the append lock, then each request in its own savepoint (a
-   * failing request is rolled back alone), then NOTIFY and COMMIT in one round trip. The requests
-   * and their savepoint steps are pipelined (sent without waiting for each answer): a batch costs
-   * three round trips, not two per request. When request i fails, everything sent after it fails
-   * too (the transaction is in error): roll back to the savepoint before i and send the rest again.
+   * One transaction for the batch: the append lock, then every request in one statement when the
+   * batch's streams are distinct (each request's expectation checked on its own; a request whose
+   * expectation fails writes nothing and fails alone), then NOTIFY and COMMIT in one round trip.
+   * When that statement fails (a unique violation: a writer that does not take the lock, or an
+   * event id used twice), or a stream appears twice, each request runs in its own savepoint (a
+   * failing request is rolled back alone), pipelined (sent without waiting for each answer): when
+   * request i fails, everything sent after it fails too (the transaction is in error): roll back
+   * to the savepoint before i and send the rest again.
    */
   private async commitBatch(reqs: readonly AppendRequest[]): Promise<Outcome<AppendResult>[]> {
     await this.ready();
@@ -334,34 +368,8 @@ export class PostgresEventStore implements EventStore {
         `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${LOCK_IDLE_TIMEOUT_MS}; ` +
           `SELECT pg_advisory_xact_lock(${this.appendLock}); SAVEPOINT a`,
       );
-      const outcomes: Outcome<AppendResult>[] = [];
-      for (let from = 0; from < reqs.length;) {
-        const sent = reqs.slice(from).map((req, j) => ({
-          req,
-          append: settle(this.appendQuery(client, req)),
-          // Keeps what this request wrote and opens the next request's savepoint.
-          step:
-            from + j < reqs.length - 1
-              ? settle(client.query('RELEASE SAVEPOINT a; SAVEPOINT a'))
-              : null,
-        }));
-        let failed: { req: AppendRequest; error: unknown } | null = null;
-        for (const { req, append, step } of sent) {
-          const done = await append;
-          if (!done.ok) {
-            failed = { req, error: done.error };
-            break;
-          }
-          outcomes.push(this.appendOutcome(req, done.value.rows[0]));
-          const stepped = await step;
-          if (stepped && !stepped.ok) throw stepped.error;
-        }
-        if (!failed) break;
-        // Let the refused rest of the pipeline come back before rolling back.
-        await Promise.all(sent.flatMap((x) => (x.step ? [x.append, x.step] : [x.append])));
-        outcomes.push({ ok: false, error: await this.undo(client, failed.req, failed.error) });
-        from = outcomes.length;
-      }
+      const outcomes =
+        (await this.appendTogether(client, reqs)) ?? (await this.appendOneByOne(client, reqs));
       let last: bigint | null = null;
       for (const o of outcomes)
         if (o.ok && (last === null || o.value.position > last)) last = o.value.position;
@@ -385,6 +393,86 @@ export class PostgresEventStore implements EventStore {
     } finally {
       client.release(broken);
     }
+  }
+
+  /**
+   * Every request in one statement, when the batch has several and no stream twice; null when it
+   * does not apply or the statement failed (rolled back to the savepoint: nothing of it stays).
+   */
+  private async appendTogether(
+    client: PoolClient,
+    reqs: readonly AppendRequest[],
+  ): Promise<Outcome<AppendResult>[] | null> {
+    if (reqs.length < 2 || new Set(reqs.map((r) => r.streamId)).size < reqs.length) return null;
+    const events = { request: [] as number[], ids: [] as string[], types: [] as string[] };
+    const payloads = { data: [] as string[], metadata: [] as string[] };
+    reqs.forEach((req, i) => {
+      for (let j = 0; j < req.eventIds.length; j++) {
+        events.request.push(i + 1);
+        events.ids.push(req.eventIds[j]!);
+        events.types.push(req.types[j]!);
+        payloads.data.push(req.data[j]!);
+        payloads.metadata.push(req.metadata[j]!);
+      }
+    });
+    const expected = reqs.map((r) => r.expectedRevision);
+    const done = await settle(
+      client.query<AppendRow>({
+        name: 'es_append_together',
+        text: this.sql.appendTogether,
+        values: [
+          reqs.map((r) => r.streamId),
+          expected.map((e) => (typeof e === 'number' ? 'exact' : e)),
+          expected.map((e) => (typeof e === 'number' ? e : null)),
+          events.request,
+          events.ids,
+          events.types,
+          payloads.data,
+          payloads.metadata,
+        ],
+      }),
+    );
+    if (!done.ok) {
+      await client.query('ROLLBACK TO SAVEPOINT a');
+      return null;
+    }
+    return reqs.map((req, i) => this.appendOutcome(req, done.value.rows[i]));
+  }
+
+  /** Each request in its own savepoint, pipelined (see commitBatch). */
+  private async appendOneByOne(
+    client: PoolClient,
+    reqs: readonly AppendRequest[],
+  ): Promise<Outcome<AppendResult>[]> {
+    const outcomes: Outcome<AppendResult>[] = [];
+    for (let from = 0; from < reqs.length;) {
+      const sent = reqs.slice(from).map((req, j) => ({
+        req,
+        append: settle(this.appendQuery(client, req)),
+        // Keeps what this request wrote and opens the next request's savepoint.
+        step:
+          from + j < reqs.length - 1
+            ? settle(client.query('RELEASE SAVEPOINT a; SAVEPOINT a'))
+            : null,
+      }));
+      let failed: { req: AppendRequest; error: unknown } | null = null;
+      for (const { req, append, step } of sent) {
+        const done = await append;
+        if (!done.ok) {
+          failed = { req, error: done.error };
+          break;
+        }
+        outcomes.push(this.appendOutcome(req, done.value.rows[0]));
+        const stepped = await step;
+        if (stepped && !stepped.ok) throw stepped.error;
+      }
+      if (!failed) break;
+      // Let the refused rest of the pipeline come back before rolling back.
+      await Promise.all(sent.flatMap((x) => (x.step ? [x.append, x.step] : [x.append])));
+      outcomes.push({ ok: false, error: await this.undo(client, failed.req, failed.error) });
+      from = outcomes.length;
+    }
+    return outcomes;
   }
 
   /**
@@ -489,6 +577,16 @@ const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
     (value) => ({ ok: true, value }),
     (error: unknown) => ({ ok: false, error }),
   );
+
+/** A stream read waiting for the next batch of reads. */
+interface StreamRead {
+  streamId: string;
+  fromRevision: number;
+  limit: number | null;
+}
+
+/** Stream reads per statement. */
+const MAX_READS_TOGETHER = 256;
 
 /** LIMIT NULL means "no limit". */
 const limitOf = (maxCount: number | undefined): number | null =>

@@ -68,6 +68,7 @@ export class SqliteEventStore implements EventStore {
     head: Statement<[]>;
   };
   private readonly commitBatch: (batch: readonly AppendRequest[]) => Outcome<AppendResult>[];
+  private readonly reads: GroupCommitQueue<StreamRead, RecordedEvent[]>;
   private closed = false;
   private checkpointer: WalCheckpointer | null = null;
   private readonly backgroundCheckpoint: boolean;
@@ -119,6 +120,20 @@ export class SqliteEventStore implements EventStore {
       this.stats.appends += reqs.length;
       return outcomes;
     };
+    const readOne = (r: StreamRead): Outcome<RecordedEvent[]> => {
+      try {
+        const rows = this.stmt.readStream.all(r.streamId, r.fromRevision, r.limit) as EventRow[];
+        return { ok: true, value: rows.map(toRecorded) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    };
+    // A deferred transaction: one snapshot (and one look at the WAL) for the reads of a turn.
+    const readTogether = this.db.transaction((reads: readonly StreamRead[]) => reads.map(readOne));
+    this.reads = new GroupCommitQueue((reads) => {
+      if (this.closed) throw new Error(`SqliteEventStore(${this.filePath}) is closed`);
+      return reads.length === 1 ? [readOne(reads[0]!)] : readTogether(reads);
+    }, MAX_READS_TOGETHER);
     const shared = acquireNotifier(`sqlite:${resolve(filePath)}`);
     this.notifier = shared.notifier;
     this.releaseNotifier = shared.release;
@@ -160,14 +175,20 @@ export class SqliteEventStore implements EventStore {
     return outcome.value;
   }
 
+  /**
+   * Stream reads issued in one turn of the event loop run together in one read transaction. Each
+   * read transaction that finds the log changed by another connection (another process appending)
+   * starts with an empty page cache; read one by one under another process's appends, nearly every
+   * stream read paid for the B-tree's pages again.
+   */
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     this.assertOpen();
-    const rows = this.stmt.readStream.all(
+    const read = {
       streamId,
-      options.fromRevision ?? 0,
-      limitOf(options.maxCount),
-    ) as EventRow[];
-    return rows.map(toRecorded);
+      fromRevision: options.fromRevision ?? 0,
+      limit: limitOf(options.maxCount),
+    };
+    return this.reads.enqueue(read);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
@@ -214,6 +235,7 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.queue?.flush(); // acknowledge or fail every queued append before the handle goes away
+    this.reads.flush();
     this.closed = true;
     await this.checkpointer?.stop();
     this.releaseNotifier();
@@ -271,6 +293,16 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) throw new Error(`SqliteEventStore(${this.filePath}) is closed`);
   }
 }
+
+/** A stream read waiting for the turn's read transaction. */
+interface StreamRead {
+  streamId: string;
+  fromRevision: number;
+  limit: number;
+}
+
+/** Stream reads per read transaction (a turn of many more is read in several). */
+const MAX_READS_TOGETHER = 512;
 
 /** SQLite's LIMIT -1 means "no limit". */
 const limitOf = (maxCount: number | undefined): number =>
