@@ -1,4 +1,4 @@
-import { AsyncGroupCommitQueue, Outcome } from './group-commit';
+import { AsyncGroupCommitQueue, GroupCommitQueue, Outcome } from './group-commit';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -86,5 +86,55 @@ describe('AsyncGroupCommitQueue', () => {
     expect(await all).toEqual([10, 20, 30, 40, 50]);
     expect(h.batches).toEqual([[1, 2], [3, 4], [5]]);
     expect(h.queue.size).toBe(0);
+  });
+});
+
+describe('GroupCommitQueue waiting for a lock (BusyRetry)', () => {
+  const busyError = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+  /** A commit that finds the lock taken while `locked` is true (unless it may wait). */
+  function harness(giveUpAfterMs = 5_000) {
+    const state = { locked: true, calls: [] as Array<{ batch: number[]; mayWait: boolean }> };
+    const queue = new GroupCommitQueue<number, number>(
+      (batch, mayWait) => {
+        state.calls.push({ batch: [...batch], mayWait });
+        if (state.locked && !mayWait) throw busyError;
+        return batch.map((n) => ({ ok: true, value: n * 10 }));
+      },
+      100,
+      () => undefined,
+      {
+        isBusy: (e) => (e as { code?: string }).code === 'SQLITE_BUSY',
+        retryDelayMs: 1,
+        giveUpAfterMs,
+      },
+    );
+    return { state, queue };
+  }
+
+  it('tries again without blocking, and requests queued meanwhile join the batch', async () => {
+    const { state, queue } = harness();
+    const first = queue.enqueue(1);
+    await tick();
+    expect(state.calls).toEqual([{ batch: [1], mayWait: false }]);
+    // The event loop runs on while the lock is taken: another request joins the waiting batch.
+    const second = queue.enqueue(2);
+    await new Promise((r) => setTimeout(r, 5));
+    state.locked = false;
+    await expect(Promise.all([first, second])).resolves.toEqual([10, 20]);
+    expect(state.calls.at(-1)).toEqual({ batch: [1, 2], mayWait: false });
+  });
+
+  it('fails the batch with the busy error once giveUpAfterMs has passed', async () => {
+    const { queue } = harness(20);
+    await expect(queue.enqueue(1)).rejects.toBe(busyError);
+  });
+
+  it('flush() (closing) commits at once, waiting in the commit', async () => {
+    const { state, queue } = harness();
+    const pending = queue.enqueue(1);
+    await tick();
+    queue.flush();
+    await expect(pending).resolves.toBe(10);
+    expect(state.calls.at(-1)).toEqual({ batch: [1], mayWait: true });
   });
 });

@@ -21,21 +21,39 @@ function settle<Req, Res>(batch: readonly Waiting<Req, Res>[], outcomes: Outcome
 }
 
 /**
+ * Waiting for a lock another process holds without blocking the event loop: `commit` is first
+ * called with `mayWait: false` and throws an error `isBusy` recognises when the lock is taken;
+ * the batch is then tried again after `retryDelayMs` (requests arriving meanwhile join it) until
+ * `giveUpAfterMs` have passed, when it fails with that error.
+ */
+export interface BusyRetry {
+  isBusy(error: unknown): boolean;
+  retryDelayMs: number;
+  giveUpAfterMs: number;
+}
+
+/**
  * Group commit: requests that arrive before the event loop's next check phase are written by one
  * `commit` call (one transaction, one fsync) instead of one each. `commit` reports an outcome per
  * request, so one request failing (say, a wrong expected revision) does not fail the others; if
  * `commit` itself throws (the transaction could not commit), every request in the batch fails.
+ * Also used to run the reads of a turn in one read transaction.
  */
 export class GroupCommitQueue<Req, Res> {
   private pending: Array<{ req: Req; resolve: (v: Res) => void; reject: (e: unknown) => void }> =
     [];
-  private scheduled: NodeJS.Immediate | null = null;
+  /** The next run, an immediate or (waiting for a lock) a timer, and how to cancel it. */
+  private scheduled: { cancel(): void } | null = null;
+  /** When the batch at the head of the queue first found the lock taken (BusyRetry). */
+  private busySince: number | null = null;
 
   constructor(
-    private readonly commit: (batch: readonly Req[]) => Outcome<Res>[],
+    /** Writes a batch; `mayWait` false asks it to fail at once when the lock is taken (BusyRetry). */
+    private readonly commit: (batch: readonly Req[], mayWait: boolean) => Outcome<Res>[],
     private readonly maxBatch: number,
     /** Called after each committed batch (not on failure), e.g. to wake readers. */
     private readonly afterCommit: (results: readonly Res[]) => void = () => {},
+    private readonly busy: BusyRetry | null = null,
   ) {}
 
   enqueue(req: Req): Promise<Res> {
@@ -43,7 +61,10 @@ export class GroupCommitQueue<Req, Res> {
       this.pending.push({ req, resolve, reject });
       // setImmediate rather than a microtask: it also gathers requests issued by other async
       // flows that resume in this same turn of the event loop.
-      this.scheduled ??= setImmediate(() => this.flush());
+      if (!this.scheduled) {
+        const next = setImmediate(() => this.run(false));
+        this.scheduled = { cancel: () => clearImmediate(next) };
+      }
     });
   }
 
@@ -53,17 +74,37 @@ export class GroupCommitQueue<Req, Res> {
 
   /** Writes everything queued now, synchronously (close() uses it so nothing is dropped). */
   flush(): void {
-    if (this.scheduled) clearImmediate(this.scheduled);
+    this.run(true);
+  }
+
+  private run(mayWait: boolean): void {
+    this.scheduled?.cancel();
     this.scheduled = null;
     while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.maxBatch);
+      const batch = this.pending.slice(0, this.maxBatch);
       let outcomes: Outcome<Res>[];
       try {
-        outcomes = this.commit(batch.map((p) => p.req));
+        outcomes = this.commit(
+          batch.map((p) => p.req),
+          mayWait || this.busy === null,
+        );
       } catch (error) {
+        if (!mayWait && this.busy?.isBusy(error)) {
+          const now = Date.now();
+          this.busySince ??= now;
+          if (now - this.busySince < this.busy.giveUpAfterMs) {
+            const retry = setTimeout(() => this.run(false), this.busy.retryDelayMs);
+            this.scheduled = { cancel: () => clearTimeout(retry) };
+            return;
+          }
+        }
+        this.busySince = null;
+        this.pending.splice(0, batch.length);
         for (const p of batch) p.reject(error);
         continue;
       }
+      this.busySince = null;
+      this.pending.splice(0, batch.length);
       const committed = settle(batch, outcomes);
       if (committed.length > 0) this.afterCommit(committed);
     }

@@ -88,7 +88,8 @@ export interface SyncResult {
  * calls for (desiredJobs), adds those due before the horizon's limit (deterministic ids: adding
  * again is a no-op; later ones the loader adds when they come near), records the derivation in the
  * schedule table, then removes the jobs a previous derivation called for and this one does not
- * (superseded: renewed, withdrawn, reactivated …): the row first, so that a loader reading the
+ * (superseded: renewed, withdrawn, reactivated …) and that are not due yet (a due one has run, is
+ * running or runs now, and completes without effect): the row first, so that a loader reading the
  * old row meanwhile either sees the new one when it checks after its add, or has its add undone by
  * this removal. Only after that does the subscription save its checkpoint, so the checkpoint never
  * passes an event whose jobs are not in the table (and, within the horizon, in Redis); a crash in
@@ -181,6 +182,10 @@ export class LifecycleScheduler {
 
   /** Re-derives the jobs of these subscriptions from their streams and applies the difference. */
   async sync(subscriptionIds: readonly string[]): Promise<SyncResult> {
+    // Read under the scheduler's lock, after the loader's last run: never below its watermark.
+    // Asked first, so that its round trip overlaps the folds.
+    const limiting = this.o.horizon ? this.o.horizon.limitMs() : null;
+    limiting?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
     const rows = (
       await mapLimit(subscriptionIds, DERIVE_CONCURRENCY, (id) => this.derive(id))
     ).filter((r): r is ScheduleRow => r !== null);
@@ -199,13 +204,18 @@ export class LifecycleScheduler {
       // A job lost from Redis since then is the reconciler's to restore, as after a FLUSHALL.
       const had = new Set(before.jobs.map((j) => j.jobId));
       for (const job of row.jobs) if (!had.has(job.jobId)) toAdd.push(job);
+      // A superseded job that is due already is left alone: it has run (the job behind most
+      // month-end events), is running, or runs now and finds the state moved on.
       const keep = new Set(row.jobs.map((j) => j.jobId));
       for (const old of before.jobs)
-        if (!keep.has(old.jobId) && !supersededButKept(old.kind, row.jobs))
+        if (
+          !keep.has(old.jobId) &&
+          !supersededButKept(old.kind, row.jobs) &&
+          this.o.queues.delayFor(old.dueMs) > 0
+        )
           toRemove.push({ kind: old.kind, jobId: old.jobId });
     }
-    // Read under the scheduler's lock, after the loader's last run: never below its watermark.
-    const limit = this.o.horizon ? await this.o.horizon.limitMs() : Number.POSITIVE_INFINITY;
+    const limit = limiting ? await limiting : Number.POSITIVE_INFINITY;
     const near = toAdd.filter((j) => j.dueMs < limit);
     await this.o.queues.schedule(near);
     await this.o.table.putAll(rows);

@@ -7,7 +7,12 @@ import {
   freshSchema,
   PG_URL,
 } from '../../../../test/support/postgres-event-log';
-import { ExpectedRevision, NewEvent, WrongExpectedRevisionError } from '../event-store.port';
+import {
+  ExpectedRevision,
+  NewEvent,
+  RecordedEvent,
+  WrongExpectedRevisionError,
+} from '../event-store.port';
 import { PostgresEventStore } from './postgres-event-store';
 
 const ev = (type: string, data: Record<string, unknown> = {}): NewEvent => ({
@@ -248,6 +253,28 @@ describe('PostgresEventStore', () => {
         { numRuns: 30 },
       );
     }, 60_000);
+
+    it('two ids PostgreSQL stores as one stream (lone surrogates) are not written as distinct streams', async () => {
+      const store = open();
+      const settled = await Promise.allSettled([
+        store.appendToStream('x\uD800', [ev('A')], { expectedRevision: 'no_stream' }),
+        store.appendToStream('x\uDC00', [ev('B')], { expectedRevision: 5 }),
+      ]);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected']);
+      expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ actual: 0 });
+    });
+
+    it('a read the batch statement cannot run fails alone; the reads issued with it answer', async () => {
+      const store = open();
+      await store.appendToStream('r', [ev('A')], { expectedRevision: 'no_stream' });
+      const settled = await Promise.allSettled([
+        store.readStream('r'),
+        store.readStream('bad\u0000id'),
+        store.readStream('r', { fromRevision: 1 }),
+      ]);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((settled[0] as PromiseFulfilledResult<RecordedEvent[]>).value).toHaveLength(1);
+    });
 
     // A batch of distinct streams is written by one statement: still as if one at a time.
     it('gives the same outcomes as sequential appends when every stream of the batch is distinct (property)', async () => {

@@ -208,29 +208,42 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
+  /**
+   * One statement for the batch; when it fails (one read's bad argument fails the statement), each
+   * read again on its own, so that a read fails alone.
+   */
   private async readStreams(reads: readonly StreamRead[]): Promise<Outcome<RecordedEvent[]>[]> {
     await this.ready();
-    if (reads.length === 1) {
-      const [read] = reads as [StreamRead];
-      const r = await this.pool.query<EventRow>({
-        name: 'es_read_stream',
-        text: this.sql.readStream,
-        values: [read.streamId, read.fromRevision, read.limit],
-      });
-      return [{ ok: true, value: r.rows.map(toRecorded) }];
+    if (reads.length > 1) {
+      const together = await settle(
+        this.pool.query<EventRow & { i: string }>({
+          name: 'es_read_streams',
+          text: this.sql.readStreams,
+          values: [
+            reads.map((x) => x.streamId),
+            reads.map((x) => x.fromRevision),
+            reads.map((x) => x.limit),
+          ],
+        }),
+      );
+      if (together.ok) {
+        const events = reads.map((): RecordedEvent[] => []);
+        for (const row of together.value.rows) events[Number(row.i) - 1]!.push(toRecorded(row));
+        return events.map((value) => ({ ok: true, value }));
+      }
     }
-    const r = await this.pool.query<EventRow & { i: string }>({
-      name: 'es_read_streams',
-      text: this.sql.readStreams,
-      values: [
-        reads.map((x) => x.streamId),
-        reads.map((x) => x.fromRevision),
-        reads.map((x) => x.limit),
-      ],
-    });
-    const events = reads.map((): RecordedEvent[] => []);
-    for (const row of r.rows) events[Number(row.i) - 1]!.push(toRecorded(row));
-    return events.map((value) => ({ ok: true, value }));
+    return Promise.all(
+      reads.map(async (read): Promise<Outcome<RecordedEvent[]>> => {
+        const r = await settle(
+          this.pool.query<EventRow>({
+            name: 'es_read_stream',
+            text: this.sql.readStream,
+            values: [read.streamId, read.fromRevision, read.limit],
+          }),
+        );
+        return r.ok ? { ok: true, value: r.value.rows.map(toRecorded) } : r;
+      }),
+    );
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
@@ -403,7 +416,10 @@ export class PostgresEventStore implements EventStore {
     client: PoolClient,
     reqs: readonly AppendRequest[],
   ): Promise<Outcome<AppendResult>[] | null> {
-    if (reqs.length < 2 || new Set(reqs.map((r) => r.streamId)).size < reqs.length) return null;
+    // As PostgreSQL will store them: a lone surrogate becomes U+FFFD, so two ids distinct here
+    // can name one stream there.
+    const streams = new Set(reqs.map((r) => Buffer.from(r.streamId, 'utf8').toString('utf8')));
+    if (reqs.length < 2 || streams.size < reqs.length) return null;
     const events = { request: [] as number[], ids: [] as string[], types: [] as string[] };
     const payloads = { data: [] as string[], metadata: [] as string[] };
     reqs.forEach((req, i) => {
