@@ -96,6 +96,21 @@ describe('PostgresEventStore', () => {
   });
 
   describe('group commit', () => {
+    /** What an append came to: its next revision, or the actual revision it was refused at. */
+    const appendOutcome = (r: PromiseSettledResult<unknown>) =>
+      r.status === 'fulfilled'
+        ? { ok: (r.value as { nextRevision: number }).nextRevision }
+        : { err: (r.reason as WrongExpectedRevisionError).actual };
+    /** The two streams hold the same events (revision, op, j). */
+    const sameStreams = async (
+      a: PostgresEventStore,
+      aStream: string,
+      b: PostgresEventStore,
+      bStream: string,
+    ) => {
+      const shape = (es: RecordedEvent[]) => es.map((e) => [e.revision, e.data['op'], e.data['j']]);
+      expect(shape(await a.readStream(aStream))).toEqual(shape(await b.readStream(bStream)));
+    };
     it('writes appends issued in the same tick in one transaction', async () => {
       const store = open();
       const results = await Promise.all(
@@ -237,18 +252,9 @@ describe('PostgresEventStore', () => {
             ]);
             b.push(r);
           }
-          const outcome = (r: PromiseSettledResult<unknown>) =>
-            r.status === 'fulfilled'
-              ? { ok: (r.value as { nextRevision: number }).nextRevision }
-              : { err: (r.reason as WrongExpectedRevisionError).actual };
-          expect(a.map(outcome)).toEqual(b.map(outcome));
-          for (let k = 0; k < 3; k++) {
-            const shape = (es: Awaited<ReturnType<PostgresEventStore['readStream']>>) =>
-              es.map((e) => [e.revision, e.data['op'], e.data['j']]);
-            expect(shape(await grouped.readStream(`${g}-${k}`))).toEqual(
-              shape(await sequential.readStream(`${s}-${k}`)),
-            );
-          }
+          expect(a.map(appendOutcome)).toEqual(b.map(appendOutcome));
+          for (let k = 0; k < 3; k++)
+            await sameStreams(grouped, `${g}-${k}`, sequential, `${s}-${k}`);
         }),
         { numRuns: 30 },
       );
@@ -316,23 +322,14 @@ describe('PostgresEventStore', () => {
                 }),
               ])),
             );
-          const outcome = (r: PromiseSettledResult<unknown>) =>
-            r.status === 'fulfilled'
-              ? { ok: (r.value as { nextRevision: number }).nextRevision }
-              : { err: (r.reason as WrongExpectedRevisionError).actual };
-          expect(a.map(outcome)).toEqual(b.map(outcome));
+          expect(a.map(appendOutcome)).toEqual(b.map(appendOutcome));
           // Positions in call order, then revision order.
           const written = a.flatMap((r) =>
             r.status === 'fulfilled' ? [(r.value as { position: bigint }).position] : [],
           );
           expect([...written].sort((x, y) => (x < y ? -1 : 1))).toEqual(written);
-          for (const [i] of ops.entries()) {
-            const shape = (es: Awaited<ReturnType<PostgresEventStore['readStream']>>) =>
-              es.map((e) => [e.revision, e.data['op'], e.data['j']]);
-            expect(shape(await grouped.readStream(`${g}-${i}`))).toEqual(
-              shape(await sequential.readStream(`${s}-${i}`)),
-            );
-          }
+          for (const [i] of ops.entries())
+            await sameStreams(grouped, `${g}-${i}`, sequential, `${s}-${i}`);
         }),
         { numRuns: 30 },
       );
