@@ -9,6 +9,7 @@ import {
   LIFECYCLE_JOB_KINDS,
   LIFECYCLE_KEEP_JOBS,
   LIFECYCLE_QUEUES,
+  LIFECYCLE_RUN_RETRY_DELAY_MS,
   type LifecycleJobData,
   lifecycleJobDataSchema,
 } from './queues';
@@ -71,6 +72,7 @@ export class LifecycleWorkers {
           lockDuration: o.lockDurationMs ?? 30_000,
           stalledInterval: o.stalledIntervalMs ?? 30_000,
           maxStalledCount: o.maxStalledCount ?? 5,
+          runRetryDelay: LIFECYCLE_RUN_RETRY_DELAY_MS,
         },
       );
       worker.on('completed', (job) => o.onFinished?.(job.id!));

@@ -66,3 +66,10 @@ export const LIFECYCLE_JOB_OPTIONS: Readonly<JobsOptions> = Object.freeze({
  */
 export const LIFECYCLE_KEEP_JOBS: Readonly<{ removeOnComplete: KeepJobs; removeOnFail: KeepJobs }> =
   Object.freeze({ removeOnComplete: { count: 0 }, removeOnFail: { count: -1 } });
+
+/**
+ * How long a lifecycle worker waits before fetching again after a fetch failed (Redis down, a
+ * Sentinel failover under way). BullMQ's default is 15 s: after a failover the workers sat idle
+ * that long; a failed attempt is logged, so not much shorter.
+ */
+export const LIFECYCLE_RUN_RETRY_DELAY_MS = 2_000;

@@ -6,7 +6,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import pino from 'pino';
 import { LifecycleJobsAdmin } from '@app/ops';
 import { assertRedisUsable, createRedisConnection, findFreePort, loadConfig } from '@app/platform';
-import { LifecycleRedis } from '@app/scheduling';
+import { LIFECYCLE_RUN_RETRY_DELAY_MS, LifecycleRedis } from '@app/scheduling';
 import { startSentinelSetup, type SentinelSetup } from '../../support/redis-sentinel-harness';
 
 /**
@@ -116,7 +116,13 @@ describe('Redis through Sentinel (redis+sentinel://, real master, replica and se
           if (job.id === 'term-end-sub_3-1767398400000') resolveAfter(job);
           return 'done';
         },
-        { connection: lifecycle.workerConnection!, prefix },
+        // As the service's lifecycle workers: a fetch that failed on the dead master is tried
+        // again after 2 s (BullMQ's default, 15 s, raced this test's wait below).
+        {
+          connection: lifecycle.workerConnection!,
+          prefix,
+          runRetryDelay: LIFECYCLE_RUN_RETRY_DELAY_MS,
+        },
       );
       worker.on('error', () => undefined);
       await worker.waitUntilReady();
