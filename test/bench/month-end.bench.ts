@@ -54,7 +54,7 @@ import { subscriptionDecider, type SubscriptionEvent } from '@app/domain';
 import { type EventStore, isPostgresUrl, SqliteEventStore } from '@app/event-store';
 import { createRedisConnection, loadConfig } from '@app/platform';
 import { ReadModelProjector } from '@app/read-models';
-import { LIFECYCLE_QUEUES, lifecycleOptionsFromEnv } from '@app/scheduling';
+import { horizonOf, LIFECYCLE_QUEUES, lifecycleOptionsFromEnv } from '@app/scheduling';
 import { AppModule } from '../../apps/api/src/app.module';
 import { fastifyAdapter } from '../../apps/api/src/http/http-app.factory';
 import { cpuSeconds, machine, machineBusySeconds } from './support/bench-server';
@@ -88,8 +88,8 @@ import {
 import { registration } from '../support/fixtures';
 
 const N = Number(process.argv[2] ?? process.env['BENCH_N'] ?? 100_000);
-/** Hours of the lifecycle's horizon (the product's default 48 unless LIFECYCLE_HORIZON_HOURS). */
-const HORIZON_HOURS = Number(process.env['LIFECYCLE_HORIZON_HOURS'] ?? 48);
+/** Hours of the lifecycle's horizon, as the service reads it (LIFECYCLE_HORIZON_HOURS, default 48). */
+const HORIZON_HOURS = horizonOf(lifecycleOptionsFromEnv(process.env)).horizonMs / 3_600_000;
 /** The purge, 90 days after the term end, reaches Redis at once only with a horizon past it. */
 const PURGES_IN_REDIS = HORIZON_HOURS > 90 * 24;
 const PROCESSES = process.env['BENCH_PROCESSES'] === '1' ? 1 : 2;
@@ -341,12 +341,15 @@ async function main(): Promise<void> {
         ? await connect(pg.read.connectionString)
         : new Database(join(dataDirOf('worker-0'), 'scheduler.sqlite'), { readonly: true });
     const countRows = `SELECT COUNT(*) AS n FROM ${pg ? `"${pg.read.schema}".` : ''}lifecycle_schedule WHERE purge_due IS NOT NULL`;
-    const purgeJobCount = async (): Promise<number> =>
+    const purgeJobCount: () => Promise<number> =
       scheduled === null
-        ? purges.getDelayedCount()
+        ? () => purges.getDelayedCount()
         : scheduled instanceof Database
-          ? Number((scheduled.prepare(countRows).get() as { n: number }).n)
-          : Number((await scheduled.query<{ n: string }>(countRows)).rows[0]!.n);
+          ? (
+              (count) => async () =>
+                Number(count.get())
+            )(scheduled.prepare(countRows).pluck())
+          : async () => Number((await scheduled.query<{ n: string }>(countRows)).rows[0]!.n);
     console.log(
       `horizon: ${HORIZON_HOURS} h, so the purge jobs are counted ${PURGES_IN_REDIS ? 'in Redis (delayed)' : `in the schedule table (they reach Redis ${HORIZON_HOURS} h before they are due)`}`,
     );

@@ -185,13 +185,14 @@ export async function jobsNotCalledFor<R extends { jobId: string }>(
   refs: readonly R[],
 ): Promise<R[]> {
   if (refs.length === 0) return [];
-  const rows = await table.getMany(refs.flatMap((r) => subscriptionIdsOfJobId(r.jobId)));
+  const idsOfRef = refs.map((r) => subscriptionIdsOfJobId(r.jobId));
+  const rows = await table.getMany(idsOfRef.flat());
   const wanted = new Set<string>();
   for (const row of rows.values()) for (const j of row.jobs) wanted.add(j.jobId);
-  return refs.filter((r) => {
+  return refs.filter((r, i) => {
     if (wanted.has(r.jobId)) return false;
     const kind = kindOfJobId(r.jobId);
-    return !subscriptionIdsOfJobId(r.jobId).some((id) => {
+    return !idsOfRef[i]!.some((id) => {
       const row = rows.get(id);
       return row !== undefined && supersededButKept(kind, row.jobs);
     });

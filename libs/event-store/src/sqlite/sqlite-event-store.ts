@@ -120,15 +120,19 @@ export class SqliteEventStore implements EventStore {
       }),
     );
     const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? 5000);
+    const busyTimeout = {
+      none: this.db.prepare('PRAGMA busy_timeout = 0'),
+      usual: this.db.prepare(`PRAGMA busy_timeout = ${busyTimeoutMs}`),
+    };
     this.commitBatch = (reqs, mayWait = true) => {
       // Not waiting: BEGIN IMMEDIATE fails at once (SQLITE_BUSY, nothing written) while another
       // process writes, and the queue tries again shortly without blocking the event loop.
-      if (!mayWait) this.db.pragma('busy_timeout = 0');
+      if (!mayWait) busyTimeout.none.run();
       let outcomes: Outcome<AppendResult>[];
       try {
         outcomes = batch.immediate(reqs);
       } finally {
-        if (!mayWait) this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+        if (!mayWait) busyTimeout.usual.run();
       }
       this.stats.transactions++;
       this.stats.appends += reqs.length;
