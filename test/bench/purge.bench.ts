@@ -450,12 +450,12 @@ async function burst(): Promise<void> {
     console.log(`machine: ${machine()}`);
     console.log(`date: ${new Date().toISOString()}`);
     console.log(
-      `shape: ${WORKERS} worker processes started alike (apps/worker/src/main.ts; scheduler and read-model projector in whichever holds their lease, purge jobs in each, LIFECYCLE_CONCURRENCY ${process.env['LIFECYCLE_CONCURRENCY'] ?? 'default'}), PostgreSQL event log and read store in fresh schemas per phase, a private redis-server with AOF per phase, NODE_ENV=production; one HTTP data holder (this process, ${holder.url})`,
+      `shape: ${WORKERS} worker processes started alike (apps/worker/src/main.ts; scheduler and read-model projector in whichever holds their lease, purge jobs in each, LIFECYCLE_PURGE_CONCURRENCY ${process.env['LIFECYCLE_PURGE_CONCURRENCY'] ?? 'default'}), PostgreSQL event log and read store in fresh schemas per phase, a private redis-server with AOF per phase, NODE_ENV=production; one HTTP data holder (this process, ${holder.url})`,
     );
     const redis = await startBenchRedis(join(dir, 'noop'));
     const noop = await noopRate(redis.url, NOOP_JOBS).finally(() => redis.stop());
     console.log(
-      `calibration: raw BullMQ no-op processing (a redis-server like the phases', 1 worker, concurrency 100): ${noop.jobs.toLocaleString('en')} jobs in ${secs(noop.ms)} = ${rate(noop.jobs, noop.ms)}`,
+      `calibration: raw BullMQ no-op processing (a redis-server like the phases', 1 worker, concurrency 100): ${noop.jobs.toLocaleString('en')} jobs in ${secs(noop.ms)} = ${rate(noop.jobs, noop.ms)} (the fastest of ${noop.roundsMs.length} rounds: ${noop.roundsMs.map(secs).join(', ')})`,
     );
     const results: PhaseResult[] = [];
     for (const p of PHASES) results.push(await phase(p === 'with', holder, dir));

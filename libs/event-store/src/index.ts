@@ -18,3 +18,4 @@ export * from './upcasting/upcasting-event-store';
 export * from './encryption/postgres-key-store';
 export { newEventId } from './event-id';
 export { WalCheckpointer } from './sqlite/wal-checkpointer';
+export { withStatementCache } from './sqlite/statement-cache';

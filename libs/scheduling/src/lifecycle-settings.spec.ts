@@ -6,7 +6,8 @@ describe('lifecycle settings from the environment', () => {
     expect(
       lifecycleOptionsFromEnv({
         LIFECYCLE_QUEUE_PREFIX: 'staging',
-        LIFECYCLE_CONCURRENCY: '200',
+        LIFECYCLE_CONCURRENCY: '500',
+        LIFECYCLE_PURGE_CONCURRENCY: '20',
         LIFECYCLE_LOCK_DURATION_MS: '1000',
         LIFECYCLE_STALLED_INTERVAL_MS: '500',
         LIFECYCLE_SCHEDULER: 'off',
@@ -16,7 +17,8 @@ describe('lifecycle settings from the environment', () => {
       }),
     ).toEqual({
       prefix: 'staging',
-      concurrency: 200,
+      concurrency: 500,
+      purgeConcurrency: 20,
       lockDurationMs: 1000,
       stalledIntervalMs: 500,
       scheduler: false,
@@ -46,6 +48,9 @@ describe('lifecycle settings from the environment', () => {
     expect(lifecycleOptionsFromEnv({ LIFECYCLE_CONCURRENCY: ' ' })).toEqual({});
     expect(() => lifecycleOptionsFromEnv({ LIFECYCLE_CONCURRENCY: '0' })).toThrow(
       /LIFECYCLE_CONCURRENCY/,
+    );
+    expect(() => lifecycleOptionsFromEnv({ LIFECYCLE_PURGE_CONCURRENCY: '1.5' })).toThrow(
+      /LIFECYCLE_PURGE_CONCURRENCY/,
     );
     expect(() => lifecycleOptionsFromEnv({ LIFECYCLE_QUEUE_PREFIX: 'a:b' })).toThrow(
       /LIFECYCLE_QUEUE_PREFIX/,

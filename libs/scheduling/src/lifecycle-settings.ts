@@ -16,8 +16,16 @@ export interface LifecycleOptions {
   role?: LifecycleRole;
   /** BullMQ key prefix (LIFECYCLE_QUEUE_PREFIX, default `bull`). */
   prefix?: string;
-  /** Jobs run at once per queue and process (LIFECYCLE_CONCURRENCY, default 50). */
+  /**
+   * Term-end and purge-notice jobs run at once per process and queue (LIFECYCLE_CONCURRENCY,
+   * default 200): each only appends to the log, and more at once make larger group commits.
+   */
   concurrency?: number;
+  /**
+   * Purge jobs run at once per process (LIFECYCLE_PURGE_CONCURRENCY, default 50): each calls every
+   * data holder, so this bounds the load a purge burst puts on them.
+   */
+  purgeConcurrency?: number;
   /** BullMQ lock: a job whose worker died runs again after this (LIFECYCLE_LOCK_DURATION_MS, 30 s). */
   lockDurationMs?: number;
   /** How often workers look for stalled jobs (LIFECYCLE_STALLED_INTERVAL_MS, 30 s). */
@@ -93,6 +101,7 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 letters, digits, _ or -' })
     .optional(),
   LIFECYCLE_CONCURRENCY: positiveInt.optional(),
+  LIFECYCLE_PURGE_CONCURRENCY: positiveInt.optional(),
   LIFECYCLE_LOCK_DURATION_MS: positiveInt.optional(),
   LIFECYCLE_STALLED_INTERVAL_MS: positiveInt.optional(),
   LIFECYCLE_SCHEDULER: z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
@@ -106,6 +115,7 @@ export function lifecycleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): L
   const options: LifecycleOptions = {
     ...(e.LIFECYCLE_QUEUE_PREFIX ? { prefix: e.LIFECYCLE_QUEUE_PREFIX } : {}),
     ...(e.LIFECYCLE_CONCURRENCY ? { concurrency: e.LIFECYCLE_CONCURRENCY } : {}),
+    ...(e.LIFECYCLE_PURGE_CONCURRENCY ? { purgeConcurrency: e.LIFECYCLE_PURGE_CONCURRENCY } : {}),
     ...(e.LIFECYCLE_LOCK_DURATION_MS ? { lockDurationMs: e.LIFECYCLE_LOCK_DURATION_MS } : {}),
     ...(e.LIFECYCLE_STALLED_INTERVAL_MS
       ? { stalledIntervalMs: e.LIFECYCLE_STALLED_INTERVAL_MS }

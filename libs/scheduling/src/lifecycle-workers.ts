@@ -14,6 +14,9 @@ import {
   lifecycleJobDataSchema,
 } from './queues';
 
+export const DEFAULT_CONCURRENCY = 200;
+export const DEFAULT_PURGE_CONCURRENCY = 50;
+
 /** Prefix of the failure reason of a job whose data is not a lifecycle job's (never retried). */
 export const INVALID_JOB_DATA = 'INVALID_JOB_DATA';
 
@@ -30,8 +33,14 @@ export interface LifecycleWorkersOptions {
   metrics: LifecycleMetrics;
   /** Reads "now" for the job-lag metric. */
   nowMs: () => number;
-  /** Jobs run at once per worker (per queue). Default 50: the SQLite log batches their appends. */
+  /**
+   * Term-end and purge-notice jobs run at once (per queue). Default 200: each only appends to the
+   * log, and the log commits the appends of a turn together (at month end 50 at once left the
+   * workers paying a commit for a handful of appends).
+   */
   concurrency?: number;
+  /** Purge jobs run at once. Default 50: each calls every data holder. */
+  purgeConcurrency?: number;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   /** Stalls (a worker died mid-job) allowed before a job fails; handlers are idempotent. */
@@ -68,7 +77,10 @@ export class LifecycleWorkers {
           prefix: o.prefix,
           autorun: false,
           ...LIFECYCLE_KEEP_JOBS,
-          concurrency: o.concurrency ?? 50,
+          concurrency:
+            kind === 'purge'
+              ? (o.purgeConcurrency ?? DEFAULT_PURGE_CONCURRENCY)
+              : (o.concurrency ?? DEFAULT_CONCURRENCY),
           lockDuration: o.lockDurationMs ?? 30_000,
           stalledInterval: o.stalledIntervalMs ?? 30_000,
           maxStalledCount: o.maxStalledCount ?? 5,

@@ -253,6 +253,7 @@ export class Lifecycle {
         'purge-notice': new PurgeNoticeProcessor(deps.runner, purgeNoticeDays),
       },
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(options.purgeConcurrency ? { purgeConcurrency: options.purgeConcurrency } : {}),
       ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
       ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
       ...(options.maxStalledCount ? { maxStalledCount: options.maxStalledCount } : {}),

@@ -7,6 +7,7 @@ import {
   parsePostgresUrl,
   positionFromString,
   positionToString,
+  withStatementCache,
 } from '@app/event-store';
 import { connectDedicated } from '@app/read-models';
 import type { LifecycleJobKind } from './job-ids';
@@ -179,7 +180,9 @@ export class ScheduleTable {
       database.close();
       throw error;
     }
-    const db = new Kysely<ScheduleDatabase>({ dialect: new SqliteDialect({ database }) });
+    const db = new Kysely<ScheduleDatabase>({
+      dialect: new SqliteDialect({ database: withStatementCache(database) }),
+    });
     return new ScheduleTable(db, 'sqlite', file);
   }
 
