@@ -83,6 +83,16 @@ describe('D11: the end-of-life certificate over HTTP', () => {
     expect((await get('bad%20id')).statusCode).toBe(400);
   });
 
+  it('D11: a query parameter (the route takes none) is a 400 VALIDATION_FAILED, not ignored', async () => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `${url(ID)}?format=html`,
+      headers: auth(TOKENS.auditor),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json<{ error: { code: string } }>().error.code).toBe('VALIDATION_FAILED');
+  });
+
   it('D11: 401 without a token or with an unknown one, 403 FORBIDDEN_SCOPE without audit:read', async () => {
     expect((await get(ID, null)).statusCode).toBe(401);
     expect((await get(ID, 'tok-nobody')).statusCode).toBe(401);

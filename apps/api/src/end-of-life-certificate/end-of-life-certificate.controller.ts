@@ -1,6 +1,7 @@
-import { Controller, Get, Headers, Inject, Param, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Param, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
 import type { EventStore } from '@app/event-store';
 import { EVENT_STORE } from '@app/infrastructure';
 import {
@@ -18,6 +19,9 @@ import { parseInput } from '../http/zod-validation';
 import { RESPONSES } from '../read-side/response-schemas';
 import { renderCertificateHtml } from './end-of-life-certificate.html';
 import { endOfLifeCertificate, prefersHtml } from './end-of-life-certificate.query';
+
+/** The route takes no query parameters: a misspelt one is a 400, not silently ignored. */
+const noQuery = z.object({}).strict();
 
 /** The page holds no script and loads nothing: its CSP says so to the browser as well. */
 const HTML_POLICY =
@@ -73,9 +77,11 @@ export class EndOfLifeCertificateController {
   async get(
     @Param('id') rawId: string,
     @Headers('accept') accept: string | undefined,
+    @Query() rawQuery: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SignedEndOfLifeCertificate | string> {
     const id = parseInput(idSchema, rawId, 'params');
+    parseInput(noQuery, rawQuery, 'query');
     void reply.header('vary', 'Accept');
     const certificate = await endOfLifeCertificate(
       {
