@@ -276,7 +276,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   program
     .command('verify')
     .description(
-      'Compare every read-model row with the fold of its stream (and one audit row per event). ' +
+      'Compare every read-model row with the fold of its stream (one audit row per event; ' +
+        'subscriptions, accounts, purge receipts, integration events). ' +
         'Exit 1 with a report on drift.',
     )
     .option('--max-drifts <n>', 'drifts listed in the report', positiveInt, 100)

@@ -82,7 +82,8 @@ export function formatReplay(r: ReplayReport): string {
 export function formatVerify(r: VerifyReport): string {
   const lines = [
     `${r.ok ? 'OK' : 'DRIFT'}: checked ${r.events.toLocaleString('en')} events up to position ${r.checkpoint ?? '-'}, ` +
-      `${r.auditRows} audit rows, ${r.subscriptions} subscriptions, ${r.accounts} accounts in ${r.durationMs} ms` +
+      `${r.auditRows} audit rows, ${r.subscriptions} subscriptions, ${r.accounts} accounts, ` +
+      `${r.receipts} receipts, ${r.integrationEvents} integration events in ${r.durationMs} ms` +
       (r.skippedNewer ? ` (${r.skippedNewer} rows newer than the checkpoint skipped)` : ''),
   ];
   if (!r.ok) {

@@ -8,6 +8,7 @@ import {
   foldAccountEvent,
   foldSubscriptionEvent,
   type ChainHead,
+  type IntegrationEventsTable,
   linkReceipt,
   projectedStream,
   type PurgeReceiptsTable,
@@ -32,11 +33,14 @@ export type DriftKind =
   | 'account-row-different'
   | 'receipt-row-missing'
   | 'receipt-row-extra'
-  | 'receipt-row-different';
+  | 'receipt-row-different'
+  | 'integration-row-missing'
+  | 'integration-row-extra'
+  | 'integration-row-different';
 
 export interface Drift {
   kind: DriftKind;
-  /** Stream id (or position for audit rows). */
+  /** Stream id (or position for audit, receipt and integration-event rows). */
   key: string;
   /** Field → { expected (the fold of the log), actual (the row) }. */
   fields?: Record<string, { expected: unknown; actual: unknown }>;
@@ -50,6 +54,8 @@ export interface VerifyReport {
   subscriptions: number;
   accounts: number;
   receipts: number;
+  /** Integration events (the feed and webhooks' rows) the log calls for. */
+  integrationEvents: number;
   /** Rows changed after the checkpoint was read (a projector running meanwhile): not judged. */
   skippedNewer: number;
   driftCount: number;
@@ -130,8 +136,8 @@ function normalized(
 
 /**
  * Compares every read-model row with the rows the projection's mapping (read-model-rows.ts)
- * makes from the log: audit rows one per event up to the read models' checkpoint, subscriptions
- * and accounts column by column. What it catches is a row that differs from its events: lost or
+ * makes from the log: audit rows one per event up to the read models' checkpoint, subscriptions,
+ * accounts, purge receipts and integration events column by column. What it catches is a row that differs from its events: lost or
  * doubled writes, a batch applied twice or out of order, a row changed by hand. Read-only.
  */
 export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> {
@@ -152,6 +158,7 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
   const subscriptions = new Map<string, SubscriptionFold>();
   const accounts = new Map<string, AccountFold>();
   const receipts: PurgeReceiptsTable[] = [];
+  const integration: IntegrationEventsTable[] = [];
   let events = 0;
   let auditRows = 0;
   let after: bigint | null = null;
@@ -190,10 +197,12 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
         subscriptions.set(stream.id, fold);
         const side = foldSubscriptionEvent(fold, e, asText);
         if (side?.receipt) receipts.push(side.receipt);
+        if (side?.integration) integration.push(side.integration);
       } else if (stream?.kind === 'account') {
         const fold = accounts.get(stream.id) ?? emptyAccountFold();
         accounts.set(stream.id, fold);
-        foldAccountEvent(fold, e, stream.id, asText);
+        const side = foldAccountEvent(fold, e, stream.id, asText);
+        if (side?.integration) integration.push(side.integration);
       }
     }
     for (const position of rows.keys())
@@ -296,6 +305,31 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
   }
   for (const key of receiptRows.keys()) drift({ kind: 'receipt-row-extra', key });
 
+  // The integration events the feed and the webhooks serve, one per event that calls for one.
+  const integrationRows = new Map<string, IntegrationEventsTable>();
+  if (checkpoint !== null)
+    for (const row of await o.readDb.db
+      .selectFrom('rm_integration_events')
+      .selectAll()
+      .where('position', '<=', o.readDb.pos(checkpoint))
+      .execute())
+      integrationRows.set(String(row.position), row);
+  for (const expected of integration) {
+    const key = String(expected.position);
+    const row = integrationRows.get(key);
+    if (!row) {
+      drift({ kind: 'integration-row-missing', key });
+      continue;
+    }
+    integrationRows.delete(key);
+    const fields = differences(
+      normalized({ ...expected }, ['body']),
+      normalized({ ...row }, ['body']),
+    );
+    if (fields) drift({ kind: 'integration-row-different', key, fields });
+  }
+  for (const key of integrationRows.keys()) drift({ kind: 'integration-row-extra', key });
+
   return {
     checkpoint: checkpoint?.toString() ?? null,
     events,
@@ -303,6 +337,7 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
     subscriptions: seenSubs.size,
     accounts: seenAccounts.size,
     receipts: receipts.length,
+    integrationEvents: integration.length,
     skippedNewer,
     driftCount,
     drifts,

@@ -194,14 +194,37 @@ describe('replay and verify on PostgreSQL (20,000 events)', () => {
   }, 120_000);
 
   it('verify passes on the rebuilt tables and reports an injected drift', async () => {
-    expect(await verifyReadModels({ log: stores.raw, readDb })).toMatchObject({
-      ok: true,
-      driftCount: 0,
-    });
+    const clean = await verifyReadModels({ log: stores.raw, readDb });
+    expect(clean).toMatchObject({ ok: true, driftCount: 0 });
+    expect(clean.integrationEvents).toBeGreaterThan(1);
     await readDb.db.deleteFrom('rm_audit_events').where('position', '=', '77').execute();
+    // The integration events too: one lost, one whose body a hand changed.
+    const [lost, changed] = await readDb.db
+      .selectFrom('rm_integration_events')
+      .select(['position', 'body'])
+      .orderBy('position')
+      .limit(2)
+      .execute();
+    await readDb.db
+      .deleteFrom('rm_integration_events')
+      .where('position', '=', lost!.position)
+      .execute();
+    const body = { ...(JSON.parse(changed!.body) as object), type: 'subscription.renewed' };
+    await readDb.db
+      .updateTable('rm_integration_events')
+      .set({ body: JSON.stringify(body) })
+      .where('position', '=', changed!.position)
+      .execute();
     const report = await verifyReadModels({ log: stores.raw, readDb });
     expect(report.ok).toBe(false);
-    expect(report.drifts.map((d) => `${d.kind} ${d.key}`)).toEqual(['audit-row-missing 77']);
+    expect(report.drifts.map((d) => `${d.kind} ${d.key}`)).toEqual([
+      'audit-row-missing 77',
+      `integration-row-missing ${lost!.position}`,
+      `integration-row-different ${changed!.position}`,
+    ]);
+    expect(report.drifts[2]!.fields!['body']!.actual).toMatchObject({
+      type: 'subscription.renewed',
+    });
   }, 120_000);
 });
 

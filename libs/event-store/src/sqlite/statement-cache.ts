@@ -8,10 +8,13 @@ export interface PreparingDatabase {
 
 /**
  * `database` for Kysely's SqliteDialect with its prepared statements kept: the dialect prepares
- * every query anew (parsing and planning the SQL each time), which cost the read-model projector
- * about a twentieth of its CPU at month end. Kysely runs one query at a time on its connection,
- * so a cached statement is never in use twice. At most `max` statements are kept, the least
- * recently used going first (a multi-row INSERT has one SQL text per row count).
+ * every query anew (parsing and planning the SQL each time). Kysely runs one query at a time on
+ * its connection, so a cached statement is never in use twice. At most `max` statements are kept,
+ * the least recently used going first (a multi-row INSERT has one SQL text per row count).
+ * Used for the schedule table. Not for the read models: there a replay's switch-over drops the
+ * base tables under readers that follow a pointer, and with cached statements a reader's query
+ * during a switch-over failed with "no such table" in 2 of 3 runs of the replay test beside
+ * another test file (run so without them, it passed); the cause is not established.
  */
 export function withStatementCache(database: Database, max = 256): PreparingDatabase {
   const statements = new Map<string, Statement>();

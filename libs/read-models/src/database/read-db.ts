@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type Transaction, sql } from 'kysely';
 import { Pool } from 'pg';
-import { WalCheckpointer, switchToWal, withStatementCache } from '@app/event-store';
+import { WalCheckpointer, switchToWal } from '@app/event-store';
 import { connectDedicated } from './dedicated-connection';
 import {
   GENERATION_TABLES,
@@ -519,7 +519,7 @@ export class ReadDb {
       throw error;
     }
     const db = new Kysely<ReadDatabase>({
-      dialect: new SqliteDialect({ database: withStatementCache(database) }),
+      dialect: new SqliteDialect({ database }),
       plugins: [plugin],
     });
     return new ReadDb(db, 'sqlite', null, database, file, new WalCheckpointer(file), options);
