@@ -135,6 +135,34 @@ function normalized(
 }
 
 /**
+ * Rows keyed by log position (receipts, integration events): each expected row against the row
+ * at its position (missing, or columns that differ, `json` compared parsed), and rows no expected
+ * one names (extra).
+ */
+function compareByPosition(
+  what: 'receipt' | 'integration',
+  expected: readonly object[],
+  rows: readonly object[],
+  json: string,
+  drift: (d: Drift) => void,
+): void {
+  const position = (row: object) => String((row as { position: unknown }).position);
+  const byPosition = new Map(rows.map((row) => [position(row), row]));
+  for (const want of expected) {
+    const key = position(want);
+    const row = byPosition.get(key);
+    if (!row) {
+      drift({ kind: `${what}-row-missing`, key });
+      continue;
+    }
+    byPosition.delete(key);
+    const fields = differences(normalized({ ...want }, [json]), normalized({ ...row }, [json]));
+    if (fields) drift({ kind: `${what}-row-different`, key, fields });
+  }
+  for (const key of byPosition.keys()) drift({ kind: `${what}-row-extra`, key });
+}
+
+/**
  * Compares every read-model row with the rows the projection's mapping (read-model-rows.ts)
  * makes from the log: audit rows one per event up to the read models' checkpoint, subscriptions,
  * accounts, purge receipts and integration events column by column. What it catches is a row that differs from its events: lost or
@@ -275,60 +303,37 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
     if (!seenAccounts.has(id)) drift({ kind: 'account-row-missing', key: `account-${id}` });
 
   // D11: the receipts, in log order, each linked after the one before as the projector links.
-  const receiptRows = new Map<string, PurgeReceiptsTable>();
-  if (checkpoint !== null)
-    for (const row of await o.readDb.db
-      .selectFrom('rm_purge_receipts')
-      .selectAll()
-      .where('position', '<=', o.readDb.pos(checkpoint))
-      .execute())
-      receiptRows.set(String(row.position), row);
   let head: ChainHead | null = null;
-  for (const expected of receipts) {
-    const key = String(expected.position);
-    const row = receiptRows.get(key);
-    let want: Record<string, unknown> = { ...expected };
-    if (o.signer) {
-      const link = linkReceipt(head, expected, o.signer);
-      head = { sequence: link.sequence!, hash: link.receipt_hash! };
-      want = { ...want, ...link };
-    } else {
+  const wantedReceipts = receipts.map((expected): Record<string, unknown> => {
+    const want: Record<string, unknown> = { ...expected };
+    if (!o.signer) {
       for (const column of CHAIN_COLUMNS) delete want[column];
+      return want;
     }
-    if (!row) {
-      drift({ kind: 'receipt-row-missing', key });
-      continue;
-    }
-    receiptRows.delete(key);
-    const fields = differences(normalized(want, ['receipt']), normalized({ ...row }, ['receipt']));
-    if (fields) drift({ kind: 'receipt-row-different', key, fields });
-  }
-  for (const key of receiptRows.keys()) drift({ kind: 'receipt-row-extra', key });
-
+    const link = linkReceipt(head, expected, o.signer);
+    head = { sequence: link.sequence!, hash: link.receipt_hash! };
+    return { ...want, ...link };
+  });
+  const upTo = checkpoint === null ? null : o.readDb.pos(checkpoint);
+  const receiptRows =
+    upTo === null
+      ? []
+      : await o.readDb.db
+          .selectFrom('rm_purge_receipts')
+          .selectAll()
+          .where('position', '<=', upTo)
+          .execute();
+  compareByPosition('receipt', wantedReceipts, receiptRows, 'receipt', drift);
   // The integration events the feed and the webhooks serve, one per event that calls for one.
-  const integrationRows = new Map<string, IntegrationEventsTable>();
-  if (checkpoint !== null)
-    for (const row of await o.readDb.db
-      .selectFrom('rm_integration_events')
-      .selectAll()
-      .where('position', '<=', o.readDb.pos(checkpoint))
-      .execute())
-      integrationRows.set(String(row.position), row);
-  for (const expected of integration) {
-    const key = String(expected.position);
-    const row = integrationRows.get(key);
-    if (!row) {
-      drift({ kind: 'integration-row-missing', key });
-      continue;
-    }
-    integrationRows.delete(key);
-    const fields = differences(
-      normalized({ ...expected }, ['body']),
-      normalized({ ...row }, ['body']),
-    );
-    if (fields) drift({ kind: 'integration-row-different', key, fields });
-  }
-  for (const key of integrationRows.keys()) drift({ kind: 'integration-row-extra', key });
+  const integrationRows =
+    upTo === null
+      ? []
+      : await o.readDb.db
+          .selectFrom('rm_integration_events')
+          .selectAll()
+          .where('position', '<=', upTo)
+          .execute();
+  compareByPosition('integration', integration, integrationRows, 'body', drift);
 
   return {
     checkpoint: checkpoint?.toString() ?? null,

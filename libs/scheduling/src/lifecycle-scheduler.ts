@@ -30,11 +30,6 @@ import { StoredSchedulerProgress } from './scheduler-progress';
 export const SCHEDULER_SUBSCRIPTION = 'lifecycle-scheduler';
 
 /**
- * Streams folded at once: a whole batch's, since the stores read the streams asked for in one
- * turn together.
- */
-const DERIVE_CONCURRENCY = 2048;
-/**
  * Events per batch. Each batch's steps (reads, table, Redis) each wait for a turn of an event loop
  * that, at month end, also runs hundreds of jobs: with 500 the scheduler fell seconds behind the
  * expiries it schedules the purges of.
@@ -107,8 +102,14 @@ export class LifecycleScheduler {
   private readonly subscription: CatchUpSubscription;
 
   private readonly stored: StoredSchedulerProgress;
+  /**
+   * Events per batch, and streams folded at once: a whole batch's, since the stores read the
+   * streams asked for in one turn together.
+   */
+  private readonly batchSize: number;
 
   constructor(private readonly o: LifecycleSchedulerOptions) {
+    this.batchSize = o.batchSize ?? BATCH_SIZE;
     this.stored = new StoredSchedulerProgress({
       feed: o.feed,
       checkpoints: o.checkpoints,
@@ -118,7 +119,7 @@ export class LifecycleScheduler {
       name: o.name ?? SCHEDULER_SUBSCRIPTION,
       store: o.feed,
       checkpoints: o.checkpoints,
-      batchSize: o.batchSize ?? BATCH_SIZE,
+      batchSize: this.batchSize,
       retry: { initialDelayMs: 100, maxDelayMs: 10_000 },
       handle: (events) => this.handle(events),
       onError: (error, ctx) =>
@@ -193,9 +194,9 @@ export class LifecycleScheduler {
     // Asked first, so that its round trip overlaps the folds.
     const limiting = this.o.horizon ? this.o.horizon.limitMs() : null;
     limiting?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-    const rows = (
-      await mapLimit(subscriptionIds, DERIVE_CONCURRENCY, (id) => this.derive(id))
-    ).filter((r): r is ScheduleRow => r !== null);
+    const rows = (await mapLimit(subscriptionIds, this.batchSize, (id) => this.derive(id))).filter(
+      (r): r is ScheduleRow => r !== null,
+    );
     const toAdd: DesiredJob[] = [];
     const toRemove: JobRef[] = [];
     // One query for the batch: on PostgreSQL a round trip per subscription would dominate.

@@ -14,8 +14,8 @@ import {
   lifecycleJobDataSchema,
 } from './queues';
 
-export const DEFAULT_CONCURRENCY = 200;
-export const DEFAULT_PURGE_CONCURRENCY = 50;
+const DEFAULT_CONCURRENCY = 200;
+const DEFAULT_PURGE_CONCURRENCY = 50;
 
 /** Prefix of the failure reason of a job whose data is not a lifecycle job's (never retried). */
 export const INVALID_JOB_DATA = 'INVALID_JOB_DATA';
