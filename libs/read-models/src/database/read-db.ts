@@ -421,12 +421,7 @@ export class ReadDb {
 
   /**
    * Drops a generation readers have left (null: the base tables of before the first replay).
-   * Tables readers may still query are dropped GENERATION_GRACE_MS after the switch, for every
-   * process to follow the pointer: on PostgreSQL a process reads it every GENERATION_POLL_MS; on
-   * SQLite before every query, but the query runs only after an await (the connection's turn),
-   * and base tables dropped at once failed a reader's query ("no such table") in a loaded test
-   * run. A SQLite generation's file needs no wait: readers that have it attached keep reading it
-   * after it is removed.
+   * PostgreSQL waits GENERATION_GRACE_MS first, for every process to follow the pointer.
    */
   async dropGeneration(
     generation: string | null,
@@ -434,8 +429,6 @@ export class ReadDb {
   ): Promise<void> {
     if (generation !== null && generation === this.current)
       throw new Error(`read models: generation ${generation} is the current one`);
-    if (graceMs > 0 && !(this.sqlite && generation !== null))
-      await new Promise((r) => setTimeout(r, graceMs));
     if (this.sqlite) {
       if (generation === null) {
         // Without overwriting the freed pages, which at a million rows held the write lock (every
@@ -457,6 +450,7 @@ export class ReadDb {
       }
       return;
     }
+    if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
     if (generation === null) {
       for (const t of GENERATION_TABLES)
         await sql`drop table if exists ${sql.id(this.schema!)}.${sql.id(t)}`.execute(this.db);
