@@ -63,8 +63,20 @@ describe('replay into a new generation, switched by the pointer (SQLite)', () =>
     jest.spyOn(stores.raw, 'headPosition').mockResolvedValueOnce(cut);
     // Drift for the replay to set right.
     await live.db.updateTable('rm_subscriptions').set({ updated_at: 'drift' }).execute();
+    // Another process's queries built before the switch, on the base tables the switch drops,
+    // run only after it (queued behind a transaction on its one connection).
+    const other = await ReadDb.open({ dataDir });
+    let release!: () => void;
+    const held = other.transaction(() => new Promise<void>((r) => (release = r)));
+    const queued = Array.from({ length: 5 }, () => new ReadStore(other).subscriptionsOf('acc_1'));
 
     const report = await replayReadModels({ log: stores.raw, live, dataDir });
+    release();
+    await held;
+    const answers = await Promise.allSettled(queued);
+    await other.close();
+    expect(answers.filter((a) => a.status === 'rejected')).toEqual([]);
+    expect(answers.every((a) => a.status === 'fulfilled' && a.value.length > 0)).toBe(true);
     expect(report).toMatchObject({
       swapped: true,
       replaced: null,

@@ -132,7 +132,7 @@ describe('ops CLI on 100,000 events (SQLite)', () => {
     expect(human.code).toBe(1);
     expect(human.stdout).toContain('DRIFT');
     expect(human.stdout).toContain('status: log says "purged", row has "active"');
-  }, 60_000);
+  }, 120_000);
 
   it('inspect --as-of shows the state as of that date, personal fields as the decrypting store returns them', async () => {
     // sub_0: monthly, registered 2025-01-01, a refused self-service attempt by a plain user on

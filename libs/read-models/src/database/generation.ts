@@ -118,17 +118,12 @@ class QualifyGenerationTables extends OperationNodeTransformer {
 /**
  * The pointer as Kysely sees it: every query names the generation tables in the schema (SQLite:
  * the attached file) of the generation `current()` returns; null leaves them unqualified (the
- * read database's own tables, before the first replay). `beforeQuery` lets the owner refresh the
- * pointer first.
+ * read database's own tables, before the first replay).
  */
 export class GenerationPlugin implements KyselyPlugin {
-  constructor(
-    private readonly current: () => string | null,
-    private readonly beforeQuery: () => void = () => undefined,
-  ) {}
+  constructor(private readonly current: () => string | null) {}
 
   transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
-    this.beforeQuery();
     const schema = this.current();
     return schema === null ? node : new QualifyGenerationTables(schema).transformNode(node);
   }

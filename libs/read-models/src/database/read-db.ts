@@ -15,6 +15,7 @@ import {
   removeGenerationDirectory,
 } from './generation';
 import { migrateReadModels } from './migrations';
+import { PointerFollowingDatabase, UNRESOLVED_GENERATION } from './pointer-following-database';
 import type { ReadDatabase } from './read-db.schema';
 
 export type ReadDialect = 'sqlite' | 'postgres';
@@ -113,14 +114,20 @@ export class ReadDb {
    * and follow the pointer when a replay moves it.
    */
   static async open(options: ReadDbOptions): Promise<ReadDb> {
+    // Set once open: until then (migrations) queries name the base tables.
     const pointer = { readDb: null as ReadDb | null };
-    const plugin = new GenerationPlugin(
-      () => pointer.readDb?.qualifier() ?? null,
-      () => pointer.readDb?.followSqlitePointer(),
-    );
     const readDb = options.readDbUrl
-      ? ReadDb.openPostgres(options.readDbUrl, options.poolSize ?? 8, plugin, options)
-      : ReadDb.openSqlite(join(options.dataDir, 'read-models.sqlite'), plugin, options);
+      ? ReadDb.openPostgres(
+          options.readDbUrl,
+          options.poolSize ?? 8,
+          new GenerationPlugin(() => pointer.readDb?.qualifier() ?? null),
+          options,
+        )
+      : ReadDb.openSqlite(
+          join(options.dataDir, 'read-models.sqlite'),
+          () => pointer.readDb?.followedSchema() ?? null,
+          options,
+        );
     try {
       if (readDb.sqlite) {
         await migrateReadModels(readDb.db as Kysely<unknown>, 'sqlite', null);
@@ -227,10 +234,18 @@ export class ReadDb {
   }
 
   /**
-   * SQLite, before every query outside a transaction: a read of the pointer row (a page in
-   * memory); when a replay moved it, the new generation's file is attached and the old one
-   * detached. Inside a transaction the generation stays the one it began with (a write checks
-   * it under the pointer's lock: `writeTransaction`).
+   * SQLite, as every query outside a transaction is prepared (PointerFollowingDatabase): the
+   * pointer followed, the schema its generation is attached under (null: the base tables).
+   */
+  private followedSchema(): string | null {
+    this.followSqlitePointer();
+    return this.qualifier();
+  }
+
+  /**
+   * SQLite: a read of the pointer row (a page in memory); when a replay moved it, the new
+   * generation's file is attached and the old one detached. Inside a transaction the generation
+   * stays the one it began with (a write checks it under the pointer's lock: `writeTransaction`).
    */
   private followSqlitePointer(): void {
     const conn = this.sqlite;
@@ -266,7 +281,7 @@ export class ReadDb {
       void this.generationCheckpointer?.stop();
       this.generationCheckpointer = new WalCheckpointer(file);
     }
-    // Queries of this process built before the switch (queued behind a transaction on the one
+    // Transactions of this process begun before the switch (queued behind another on the one
     // connection) still name the generation being left: it stays attached until the next switch,
     // and the one before it goes now.
     const previous = this.current === null ? null : attachedName(this.current);
@@ -491,7 +506,7 @@ export class ReadDb {
 
   private static openSqlite(
     file: string,
-    plugin: GenerationPlugin,
+    followedSchema: () => string | null,
     options: ReadDbOptions,
   ): ReadDb {
     mkdirSync(dirname(file), { recursive: true });
@@ -519,8 +534,10 @@ export class ReadDb {
       throw error;
     }
     const db = new Kysely<ReadDatabase>({
-      dialect: new SqliteDialect({ database }),
-      plugins: [plugin],
+      dialect: new SqliteDialect({
+        database: new PointerFollowingDatabase(database, followedSchema),
+      }),
+      plugins: [new GenerationPlugin(() => UNRESOLVED_GENERATION)],
     });
     return new ReadDb(db, 'sqlite', null, database, file, new WalCheckpointer(file), options);
   }
