@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { LifecycleJobsAdmin } from '@app/ops';
 import { assertRedisUsable, createRedisConnection, findFreePort, loadConfig } from '@app/platform';
@@ -124,8 +125,24 @@ describe('Redis through Sentinel (redis+sentinel://, real master, replica and se
           runRetryDelay: LIFECYCLE_RUN_RETRY_DELAY_MS,
         },
       );
-      worker.on('error', () => undefined);
+      // What the connections went through, printed should the job not run.
+      const started = Date.now();
+      const trail: string[] = [];
+      const note = (what: string) => trail.push(`${Date.now() - started} ms ${what}`);
+      worker.on('error', (e) => note(`worker error: ${e.message}`));
       await worker.waitUntilReady();
+      // BullMQ's own connection for BZPOPMIN (a duplicate of the worker connection).
+      const blocking = await (worker as unknown as { backend: { blockingClient: Promise<Redis> } })
+        .backend.blockingClient;
+      for (const [name, client] of [
+        ['producer', lifecycle.connection],
+        ['worker', lifecycle.workerConnection!],
+        ['blocking', blocking],
+      ] as const)
+        for (const event of ['close', 'reconnecting', 'ready', '+switch-master'])
+          client.on(event, (arg: unknown) =>
+            note(`${name} ${event}${typeof arg === 'number' ? ` ${arg} ms` : ''}`),
+          );
 
       const killedAt = Date.now();
       await setup.master.kill('SIGKILL');
@@ -133,10 +150,12 @@ describe('Redis through Sentinel (redis+sentinel://, real master, replica and se
       // 2 × failover-timeout, and a busy CI machine has been slower (the log says why on failure).
       await setup.waitForMaster(setup.replica.port, 40_000);
       const failoverMs = Date.now() - killedAt;
+      note(`replica promoted (${failoverMs} ms after the kill)`);
       process.stdout.write(`sentinel failover: replica promoted ${failoverMs} ms after the kill\n`);
 
       // Same Queue, same connections as before the failover.
       for (const id of before) expect(await (await queue.getJob(id))?.getState()).toBe('delayed');
+      note('adding the job');
       await queue.add(
         queueName,
         { subscriptionId: 'sub_3' },
@@ -146,7 +165,12 @@ describe('Redis through Sentinel (redis+sentinel://, real master, replica and se
         afterRan,
         new Promise<never>((_, reject) =>
           setTimeout(
-            () => reject(new Error('the job added after the failover did not run')),
+            () =>
+              reject(
+                new Error(
+                  `the job added after the failover did not run; the connections:\n${trail.join('\n')}`,
+                ),
+              ),
             15_000,
           ),
         ),
