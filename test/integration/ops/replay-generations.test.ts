@@ -67,8 +67,14 @@ describe('replay into a new generation, switched by the pointer (SQLite)', () =>
     // run only after it (queued behind a transaction on its one connection).
     const other = await ReadDb.open({ dataDir });
     let release!: () => void;
-    const held = other.transaction(() => new Promise<void>((r) => (release = r)));
-    const queued = Array.from({ length: 5 }, () => new ReadStore(other).subscriptionsOf('acc_1'));
+    const gate = new Promise<void>((r) => (release = r));
+    const held = other.transaction(() => gate);
+    const queued = [
+      // A transaction (first in the queue, before any query attached the new generation): its
+      // generation is the one the pointer names when it begins.
+      other.transaction((trx) => trx.selectFrom('rm_subscriptions').selectAll().limit(1).execute()),
+      ...Array.from({ length: 5 }, () => new ReadStore(other).subscriptionsOf('acc_1')),
+    ];
 
     const report = await replayReadModels({ log: stores.raw, live, dataDir });
     release();

@@ -11,10 +11,8 @@ export interface PreparingDatabase {
  * every query anew (parsing and planning the SQL each time). Kysely runs one query at a time on
  * its connection, so a cached statement is never in use twice. At most `max` statements are kept,
  * the least recently used going first (a multi-row INSERT has one SQL text per row count).
- * Used for the schedule table. Not for the read models: tried there, a replay test failed with
- * "no such table", which also happens without the cache (a SQLite replay drops the base tables
- * at once after its switch-over, while a reader's query runs an await after it read the
- * pointer); the cache has not been tried there again.
+ * Used for the schedule table. Not for the read models, whose SQL names their generation only
+ * when it is prepared (PointerFollowingDatabase in libs/read-models).
  */
 export function withStatementCache(database: Database, max = 256): PreparingDatabase {
   const statements = new Map<string, Statement>();

@@ -116,9 +116,10 @@ class QualifyGenerationTables extends OperationNodeTransformer {
 }
 
 /**
- * The pointer as Kysely sees it: every query names the generation tables in the schema (SQLite:
- * the attached file) of the generation `current()` returns; null leaves them unqualified (the
- * read database's own tables, before the first replay).
+ * The pointer as Kysely sees it: every query names the generation tables in the schema
+ * `current()` returns as it is built (PostgreSQL: the generation's schema; SQLite: a placeholder
+ * the connection resolves as it prepares the statement, PointerFollowingDatabase); null leaves
+ * them unqualified (the read database's own tables).
  */
 export class GenerationPlugin implements KyselyPlugin {
   constructor(private readonly current: () => string | null) {}

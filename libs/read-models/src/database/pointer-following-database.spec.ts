@@ -7,9 +7,11 @@ describe('PointerFollowingDatabase', () => {
 
   beforeEach(() => {
     sqlite = new Database(':memory:');
-    sqlite.exec(`ATTACH ':memory:' AS g1`);
     sqlite.exec(`CREATE TABLE main.t (v TEXT); INSERT INTO main.t VALUES ('base')`);
-    sqlite.exec(`CREATE TABLE g1.t (v TEXT); INSERT INTO g1.t VALUES ('g1')`);
+    for (const g of ['g1', 'g2']) {
+      sqlite.exec(`ATTACH ':memory:' AS ${g}`);
+      sqlite.exec(`CREATE TABLE ${g}.t (v TEXT); INSERT INTO ${g}.t VALUES ('${g}')`);
+    }
   });
   afterEach(() => sqlite.close());
 
@@ -27,37 +29,36 @@ describe('PointerFollowingDatabase', () => {
     now = 'g1';
     expect(db.prepare(query).all([])).toEqual([{ v: 'g1' }]);
     // SQL without the mark is prepared as written.
-    expect(db.prepare('select v from g1.t').all([])).toEqual([{ v: 'g1' }]);
+    expect(db.prepare('select v from g2.t').all([])).toEqual([{ v: 'g2' }]);
   });
 
   it('prepares again on the new generation when the tables it read the pointer for were dropped before the prepare', () => {
-    sqlite.exec('DROP TABLE main.t');
-    const db = new PointerFollowingDatabase(sqlite, pointer(null, 'g1'));
-    expect(db.prepare(`select v from ${T}`).all([])).toEqual([{ v: 'g1' }]);
+    sqlite.exec('DROP TABLE g1.t');
+    const db = new PointerFollowingDatabase(sqlite, pointer('g1', 'g2'));
+    expect(db.prepare(`select v from ${T}`).all([])).toEqual([{ v: 'g2' }]);
   });
 
   it('runs again on the new generation when the tables were dropped between the prepare and the run', () => {
-    const db = new PointerFollowingDatabase(sqlite, pointer(null, 'g1'));
-    const read = db.prepare(`select v from ${T}`);
-    const write = new PointerFollowingDatabase(sqlite, pointer(null, 'g1')).prepare(
+    const read = new PointerFollowingDatabase(sqlite, pointer('g1', 'g2')).prepare(
+      `select v from ${T}`,
+    );
+    const write = new PointerFollowingDatabase(sqlite, pointer('g1', 'g2')).prepare(
       `insert into ${T} (v) values (?)`,
     );
-    sqlite.exec('DROP TABLE main.t');
-    expect(read.all([])).toEqual([{ v: 'g1' }]);
+    sqlite.exec('DROP TABLE g1.t');
+    expect(read.all([])).toEqual([{ v: 'g2' }]);
     write.run(['new']);
-    expect(sqlite.prepare('select v from g1.t order by v').all()).toEqual([
-      { v: 'g1' },
+    expect(sqlite.prepare('select v from g2.t order by v').all()).toEqual([
+      { v: 'g2' },
       { v: 'new' },
     ]);
   });
 
   it('a missing table with the pointer where it was, or any other error, is thrown as it is', () => {
-    const moved = new PointerFollowingDatabase(sqlite, pointer(null, 'g1'));
+    const moved = new PointerFollowingDatabase(sqlite, pointer('g1', 'g2'));
     expect(() => moved.prepare(`select nope from ${T}`)).toThrow('no such column: nope');
-    // (Unqualified, a name missing from main would be looked up in the attached files.)
-    sqlite.exec('DETACH g1');
-    sqlite.exec('DROP TABLE main.t');
-    const db = new PointerFollowingDatabase(sqlite, () => null);
-    expect(() => db.prepare(`select v from ${T}`)).toThrow('no such table: t');
+    sqlite.exec('DROP TABLE g1.t');
+    const db = new PointerFollowingDatabase(sqlite, () => 'g1');
+    expect(() => db.prepare(`select v from ${T}`)).toThrow('no such table: g1.t');
   });
 });

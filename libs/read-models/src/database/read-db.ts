@@ -281,9 +281,8 @@ export class ReadDb {
       void this.generationCheckpointer?.stop();
       this.generationCheckpointer = new WalCheckpointer(file);
     }
-    // Transactions of this process begun before the switch (queued behind another on the one
-    // connection) still name the generation being left: it stays attached until the next switch,
-    // and the one before it goes now.
+    // The generation being left stays attached until the next switch (a statement prepared
+    // before may still name it), and the one before it goes now.
     const previous = this.current === null ? null : attachedName(this.current);
     for (const name of [...this.stale]) if (name !== previous) this.detach(name);
     if (previous !== null) this.stale.add(previous);
@@ -358,11 +357,28 @@ export class ReadDb {
   /**
    * A transaction that reads (or writes tables outside the generations) with its generation
    * fixed for its whole length: a checkpoint and the rows it covers come from one generation.
+   * SQLite: it checks the pointer again once it has begun (the read that fixes its snapshot): one
+   * queued behind another on the one connection may begin after a switch-over dropped the tables
+   * it was about to name, and is then run again on the new generation.
    */
-  transaction<T>(fn: (trx: Transaction<ReadDatabase>) => Promise<T>): Promise<T> {
-    if (this.sqlite) this.followSqlitePointer();
-    const generation = this.current;
-    return this.db.transaction().execute((trx) => fn(this.pinned(trx, generation)));
+  async transaction<T>(fn: (trx: Transaction<ReadDatabase>) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.sqlite) this.followSqlitePointer();
+      const expected = this.current;
+      try {
+        return await this.db.transaction().execute(async (trx) => {
+          if (this.sqlite) {
+            const actual = await this.readPointer(trx);
+            if (actual.generation !== expected)
+              throw new GenerationMovedError(expected, actual.generation, actual.version);
+          }
+          return fn(this.pinned(trx, expected));
+        });
+      } catch (error) {
+        if (!(error instanceof GenerationMovedError) || attempt >= 3) throw error;
+        this.use(error.actual, error.version);
+      }
+    }
   }
 
   /**
