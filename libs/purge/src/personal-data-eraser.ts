@@ -1,12 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ErasureReceipt } from '@app/domain';
 import { GenerationalKeyStore, KEY_STORE } from '@app/infrastructure';
-import {
-  DISK_COMPACTORS,
-  type DiskCompactor,
-  READ_MODEL_SCRUBBER,
-  type ReadModelScrubber,
-} from './purge.ports';
+import { READ_MODEL_SCRUBBER, type ReadModelScrubber } from './purge.ports';
 
 /**
  * R17: erases an account's personal data now, without waiting for any purge: every data key of
@@ -20,13 +15,11 @@ export class PersonalDataEraser {
   constructor(
     @Inject(KEY_STORE) private readonly keys: GenerationalKeyStore,
     @Optional() @Inject(READ_MODEL_SCRUBBER) private readonly scrubber: ReadModelScrubber | null,
-    @Optional() @Inject(DISK_COMPACTORS) private readonly compactors: DiskCompactor[] | null,
   ) {}
 
   async erase(accountId: string): Promise<ErasureReceipt> {
     const keysShredded = await this.keys.destroyAccount(accountId);
     const readModelRowsScrubbed = (await this.scrubber?.scrubAccount(accountId)) ?? 0;
-    for (const c of this.compactors ?? []) await c.compact();
     return { keysShredded, readModelRowsScrubbed };
   }
 }

@@ -27,8 +27,6 @@ import {
 import { HolderRegistry } from './holders/holder-registry';
 import { HolderFailedError } from './holders/product-data-holder.port';
 import {
-  DISK_COMPACTORS,
-  type DiskCompactor,
   LIFECYCLE_JOB_REMOVER,
   type LifecycleJobRemover,
   READ_MODEL_SCRUBBER,
@@ -53,10 +51,10 @@ export type PurgeOutcome =
 /**
  * R15, D11: the purge as a process of events, each step idempotent so that a crash anywhere
  * resumes without double counting: StartPurge (guards: expired, purgeAt reached, no legal hold) →
- * one RecordHolderPurged per data holder → VerifyPurge (each holder asked what remains) → key
- * shredding, read-model scrub, job removal, disk compaction → CompletePurge with the receipt. A
- * holder that fails, or still finds data, leaves the purge open (the job retries it); it is never
- * recorded as done.
+ * one RecordHolderPurged per data holder → key shredding and read-model scrub (each store
+ * compacting the pages it freed) → VerifyPurge (each holder asked what remains) → job removal →
+ * CompletePurge with the receipt. A holder that fails, or still finds data, leaves the purge open
+ * (the job retries it); it is never recorded as done.
  */
 @Injectable()
 export class PurgeProcess {
@@ -67,7 +65,6 @@ export class PurgeProcess {
     @Inject(KEY_STORE) private readonly keys: GenerationalKeyStore,
     @Optional() @Inject(READ_MODEL_SCRUBBER) private readonly scrubber: ReadModelScrubber | null,
     @Optional() @Inject(LIFECYCLE_JOB_REMOVER) private readonly jobs: LifecycleJobRemover | null,
-    @Optional() @Inject(DISK_COMPACTORS) private readonly compactors: DiskCompactor[] | null,
     @Optional() private readonly metrics?: MetricsService,
   ) {}
 
@@ -144,7 +141,6 @@ export class PurgeProcess {
       ...new Set([keyId, ...(await this.keys.destroyAllGenerations(keyId, state.accountId))]),
     ];
     const rowsScrubbed = (await this.scrubber?.scrubSubscription(subscriptionId)) ?? 0;
-    for (const c of this.compactors ?? []) await c.compact();
 
     if (!state.purge.verification) {
       const open = await this.verify({ ...state, purge: state.purge }, started.revision, context);

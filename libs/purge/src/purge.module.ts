@@ -8,9 +8,9 @@ import { PurgeProcess } from './purge-process';
 import { PersonalDataEraser } from './personal-data-eraser';
 
 /**
- * The purge (R15) and erasure (R17) processes with their data holders. Read-model scrubbing, job
- * removal and disk compaction are optional ports (READ_MODEL_SCRUBBER, LIFECYCLE_JOB_REMOVER,
- * DISK_COMPACTORS) bound by the modules that own those parts.
+ * The purge (R15) and erasure (R17) processes with their data holders. Read-model scrubbing and job
+ * removal are optional ports (READ_MODEL_SCRUBBER, LIFECYCLE_JOB_REMOVER) bound by the modules
+ * that own those parts; the key store and the read models each compact the disk pages they freed.
  */
 @Module({
   providers: [

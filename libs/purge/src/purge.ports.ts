@@ -15,9 +15,3 @@ export interface LifecycleJobRemover {
   removeJobsOf(subscriptionId: string): Promise<number>;
 }
 export const LIFECYCLE_JOB_REMOVER = Symbol.for('app.purge.LifecycleJobRemover');
-
-/** Files whose freed pages must be rewritten so deleted bytes leave the disk (SQLite WAL). */
-export interface DiskCompactor {
-  compact(): Promise<void>;
-}
-export const DISK_COMPACTORS = Symbol.for('app.purge.DiskCompactors');
