@@ -5,7 +5,7 @@ import { MetricsService } from '@app/metrics';
 import type { Clock } from '@app/platform';
 import { type CommandContext, handleCommand, type HandleResult } from '@app/command-handling';
 import type { IdempotencyKeys } from './shared-state/idempotency-keys';
-import { CLOCK, EVENT_STORE, IDEMPOTENCY_KEYS } from './tokens';
+import { CLOCK, EVENT_STORE, IDEMPOTENCY_KEYS, SEALED_EVENT_STORE } from './tokens';
 
 /**
  * A command whose data is the outcome of work done first (an erasure records the keys it shredded
@@ -32,7 +32,18 @@ export class CommandRunner {
     @Inject(CLOCK) private readonly clock: Clock,
     @Optional() private readonly metrics?: MetricsService,
     @Optional() @Inject(IDEMPOTENCY_KEYS) private readonly keys?: IdempotencyKeys,
+    @Optional() @Inject(SEALED_EVENT_STORE) private readonly sealedStore?: EventStore,
   ) {}
+
+  /**
+   * This runner over the store that leaves personal fields sealed on read: for commands whose
+   * result nobody reads a personal field from (the lifecycle's jobs, the purge). The deciders'
+   * states hold none, so they decide alike, without a key read per stream.
+   */
+  sealed(): CommandRunner {
+    if (!this.sealedStore) return this;
+    return new CommandRunner(this.sealedStore, this.clock, this.metrics, this.keys);
+  }
 
   async run<C, E extends { type: string; data: object }, S>(
     streamId: string,

@@ -20,6 +20,8 @@ import { UPCASTERS } from './upcasters';
 export interface EventStores {
   raw: EventStore;
   store: EventStore;
+  /** `store` with personal fields left sealed on read (EncryptingEventStore's decryptOnRead). */
+  sealed: EventStore;
   keys: GenerationalKeyStore;
 }
 
@@ -44,10 +46,13 @@ export function openEventStores(
       ? new PostgresKeyStore({ ...parsePostgresUrl(config.readDbUrl), ...kek })
       : SqliteKeyStore.open(join(config.dataDir, 'keys.sqlite'), kek),
   );
-  const encrypting = new EncryptingEventStore(raw, {
-    policy: { personalFields: personalDataFields },
+  const encryption = { policy: { personalFields: personalDataFields }, keys, keyFor: dataKeyFor };
+  const encrypting = new EncryptingEventStore(raw, encryption);
+  const sealed = new EncryptingEventStore(raw, { ...encryption, decryptOnRead: false });
+  return {
+    raw,
     keys,
-    keyFor: dataKeyFor,
-  });
-  return { raw, keys, store: new UpcastingEventStore(encrypting, UPCASTERS) };
+    store: new UpcastingEventStore(encrypting, UPCASTERS),
+    sealed: new UpcastingEventStore(sealed, UPCASTERS),
+  };
 }

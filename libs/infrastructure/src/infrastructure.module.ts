@@ -32,6 +32,7 @@ import {
   KEY_STORE,
   LOGGER,
   RAW_EVENT_STORE,
+  SEALED_EVENT_STORE,
 } from './tokens';
 
 export interface InfrastructureOptions {
@@ -101,6 +102,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         { provide: ShutdownState, useValue: options.shutdown ?? new ShutdownState() },
         { provide: RAW_EVENT_STORE, useValue: stores.raw },
         { provide: EVENT_STORE, useValue: stores.store },
+        { provide: SEALED_EVENT_STORE, useValue: stores.sealed },
         { provide: KEY_STORE, useValue: stores.keys },
         { provide: IDEMPOTENCY_KEYS, useValue: idempotencyKeys },
         {
@@ -119,6 +121,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
         ShutdownState,
         RAW_EVENT_STORE,
         EVENT_STORE,
+        SEALED_EVENT_STORE,
         KEY_STORE,
         IDEMPOTENCY_KEYS,
         RequestFingerprinter,

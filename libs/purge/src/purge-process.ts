@@ -19,7 +19,7 @@ import type { EventStore } from '@app/event-store';
 import { MetricsService } from '@app/metrics';
 import {
   CommandRunner,
-  EVENT_STORE,
+  SEALED_EVENT_STORE,
   GenerationalKeyStore,
   KEY_STORE,
   subscriptionKeyId,
@@ -58,15 +58,20 @@ export type PurgeOutcome =
  */
 @Injectable()
 export class PurgeProcess {
+  /** Commands and reads leave personal fields sealed: nothing here reads one (no key read). */
+  private readonly runner: CommandRunner;
+
   constructor(
-    private readonly runner: CommandRunner,
+    runner: CommandRunner,
     private readonly holders: HolderRegistry,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(SEALED_EVENT_STORE) private readonly store: EventStore,
     @Inject(KEY_STORE) private readonly keys: GenerationalKeyStore,
     @Optional() @Inject(READ_MODEL_SCRUBBER) private readonly scrubber: ReadModelScrubber | null,
     @Optional() @Inject(LIFECYCLE_JOB_REMOVER) private readonly jobs: LifecycleJobRemover | null,
     @Optional() private readonly metrics?: MetricsService,
-  ) {}
+  ) {
+    this.runner = runner.sealed();
+  }
 
   /** Runs (or resumes) the purge; every outcome is counted in purges_total{outcome}. */
   async run(subscriptionId: string, context: CommandContext): Promise<PurgeOutcome> {

@@ -17,9 +17,9 @@ import {
   APP_CONFIG,
   CLOCK,
   CommandRunner,
-  EVENT_STORE,
   LOGGER,
   RAW_EVENT_STORE,
+  SEALED_EVENT_STORE,
 } from '@app/infrastructure';
 import { MetricsService } from '@app/metrics';
 import { type AppConfig, type Clock, ShutdownState } from '@app/platform';
@@ -47,7 +47,7 @@ export class LifecycleService
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(SEALED_EVENT_STORE) private readonly store: EventStore,
     @Inject(RAW_EVENT_STORE) private readonly feed: EventStore,
     private readonly runner: CommandRunner,
     private readonly moduleRef: ModuleRef,
@@ -70,7 +70,7 @@ export class LifecycleService
         logger: this.logger,
         store: this.store,
         feed: this.feed,
-        runner: this.runner,
+        runner: this.runner.sealed(),
         metrics: this.metrics ?? null,
         purgeRunner,
         ...(this.shutdown ? { shutdown: this.shutdown.signal } : {}),

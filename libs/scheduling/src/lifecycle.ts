@@ -35,10 +35,14 @@ export interface LifecycleDeps {
   config: AppConfig;
   clock: Clock;
   logger: Logger;
-  /** The store commands use (upcasting, decrypting): streams are folded from it. */
+  /**
+   * The store streams are folded from (upcasting; in the service personal fields stay sealed, no
+   * key read: what is decided here never reads one).
+   */
   store: EventStore;
   /** The raw log, followed by the scheduler's catch-up subscription. */
   feed: EventStore;
+  /** Runs the jobs' commands (in the service: `CommandRunner.sealed()`). */
   runner: CommandRunnerPort;
   /** The process's metrics registry (GET /metrics); default: a private one. */
   metrics?: MetricsService | null;

@@ -1,3 +1,5 @@
+import type { KeyStore } from '@app/event-store';
+import { KEY_STORE } from '@app/infrastructure';
 import { SystemClock } from '@app/platform';
 import { purgeJobId, termEndJobId } from '@app/scheduling';
 import { usePrivateRedis } from '../../support/redis-harness';
@@ -67,6 +69,21 @@ describe('lifecycle on the real app with a controlled clock (BullMQ on a private
     await scheduled(t);
     expect(await jobIds(t, 'term-end')).toEqual([]);
     expect(await scheduledJobIds(t, 'purge')).toEqual([purgeJobId('sub_x1', ms(purgeAt))]);
+  });
+
+  it('R17: the term-end job and the scheduler read no data key: they fold streams with their personal fields sealed', async () => {
+    await register(t, { subscriptionId: 'sub_x9', autoRenew: true });
+    await cancel(t, 'sub_x9'); // through support: the verification is personal data
+    await scheduled(t);
+    const reads = jest.spyOn(t.app.get<KeyStore>(KEY_STORE), 'get');
+    await moveClock(t, FEB_28);
+    await scheduled(t);
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
+    expect((await getSubscription(t, 'sub_x9')).status).toBe('expired');
+    expect(await scheduledJobIds(t, 'purge')).toEqual([
+      purgeJobId('sub_x9', ms(PURGE_AFTER_FEB_28)),
+    ]);
   });
 
   it('R14: with auto-renew on the term end renews on the anchored calendar (Jan 31 → Feb 28 → Mar 31)', async () => {

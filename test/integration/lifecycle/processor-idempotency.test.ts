@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { DateTime } from 'luxon';
 import type { EventStore, ReadStreamOptions } from '@app/event-store';
-import { CommandRunner, EVENT_STORE } from '@app/infrastructure';
+import { CommandRunner, EVENT_STORE, SEALED_EVENT_STORE } from '@app/infrastructure';
 import { FixedClock, SystemClock } from '@app/platform';
 import {
   DOMAIN_REFUSAL,
@@ -231,7 +231,8 @@ describe('lifecycle jobs on the real clock', () => {
   it('an infrastructure error is retried with exponential backoff; the job then succeeds once', async () => {
     const t = await startLifecycleApp({ redisUrl: redis.url, clock: new SystemClock() });
     try {
-      const store = t.app.get<EventStore>(EVENT_STORE);
+      // The store the jobs' commands read (personal fields sealed).
+      const store = t.app.get<EventStore>(SEALED_EVENT_STORE);
       const readStream = store.readStream.bind(store);
       let failures = 0;
       // The command path reads with requiresLeader (the scheduler does not): once armed after the

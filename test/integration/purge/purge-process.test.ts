@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import type { ProductDataPurged } from '@app/domain';
-import type { EventStore } from '@app/event-store';
-import { EVENT_STORE } from '@app/infrastructure';
+import type { EventStore, KeyStore } from '@app/event-store';
+import { EVENT_STORE, KEY_STORE } from '@app/infrastructure';
 import { LocalProductDataStore, PurgeProcess } from '@app/purge';
 import { ReadModelProjector, ReadStore } from '@app/read-models';
 import { auth, startApp, type TestApp, TOKENS } from '../../support/app-harness';
@@ -67,6 +67,26 @@ describe('purge (R15) on the real app: SQLite files, local data holder, controll
     // A second run (a duplicate job) changes nothing.
     expect(await purge(t, 'sub_p1')).toEqual({ status: 'already_purged' });
     expect((await eventTypes(t, 'sub_p1')).length).toBe(types.length);
+  });
+
+  it('R17: the purge reads no data key: it decides from its streams with their personal fields sealed, and only shreds', async () => {
+    const { expiresAt, purgeAt } = await registerAndCancel(t, 'sub_sealed');
+    await t.clock.advanceTo(expiresAt);
+    await runTermEnd(t, 'sub_sealed');
+    await t.clock.advanceTo(purgeAt);
+    const keys = t.app.get<KeyStore>(KEY_STORE);
+    const reads = jest.spyOn(keys, 'get');
+    const creates = jest.spyOn(keys, 'getOrCreate');
+    expect(await purge(t, 'sub_sealed')).toMatchObject({ status: 'purged' });
+    expect(reads).not.toHaveBeenCalled();
+    expect(creates).not.toHaveBeenCalled();
+    // The stream it decided from does carry personal fields (read here in the clear, before…).
+    reads.mockRestore();
+    const requested = (
+      await t.app.get<EventStore>(EVENT_STORE).readStream('subscription-sub_sealed')
+    ).find((e) => e.type === 'CancellationRequested')!;
+    // …whose key the purge shredded: what the store now reads in their place.
+    expect(JSON.stringify(requested.data)).toContain('[erased]');
   });
 
   it('R15: a purge run under one idempotency key (a job id) still runs every step, and repeats as a no-op', async () => {

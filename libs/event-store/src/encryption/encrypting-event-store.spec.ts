@@ -109,6 +109,25 @@ describe('EncryptingEventStore', () => {
     expect(await store.readStream('unkeyed')).toHaveLength(2);
   });
 
+  it('decryptOnRead false: appends encrypted all the same, reads the fields sealed without reading a key', async () => {
+    const sealed = new EncryptingEventStore(raw, { policy, keys, keyFor, decryptOnRead: false });
+    const get = jest.spyOn(keys, 'get');
+    await sealed.appendToStream('subscription-acc1-sub1', [requested()], {
+      expectedRevision: 'no_stream',
+    });
+    const [stored] = await raw.readAll();
+    const [read] = await sealed.readStream('subscription-acc1-sub1');
+    expect(read).toEqual(stored);
+    expect(isEncryptedValue((read!.data as { survey: { comment: unknown } }).survey.comment)).toBe(
+      true,
+    );
+    expect(await sealed.readAll()).toEqual([stored]);
+    expect(get).not.toHaveBeenCalled();
+    // The decrypting store reads the same event in the clear (a key read).
+    expect((await store.readStream('subscription-acc1-sub1'))[0]!.data).toEqual(requested().data);
+    expect(get).toHaveBeenCalled();
+  });
+
   it('refuses to store personal data when no key applies (fail closed)', async () => {
     await expect(
       store.appendToStream('unkeyed', [requested()], { expectedRevision: 'any' }),

@@ -33,6 +33,13 @@ export interface EncryptingEventStoreOptions {
   keys: KeyStore;
   /** The data key for an event's personal fields; null when the event has none to protect. */
   keyFor: (streamId: string, event: NewEvent) => DataKeyRef | null;
+  /**
+   * false: events are read as stored, personal fields sealed (`{ $pd: … }` ciphertexts), and no
+   * key is read; appends are encrypted all the same. For readers that decide from a stream and
+   * never show its personal fields (the lifecycle's jobs, the purge): the states the deciders
+   * fold hold none. Default true.
+   */
+  decryptOnRead?: boolean;
   /** A key exists but a field does not decrypt (corruption, tampering). The field reads UNREADABLE. */
   onUnreadable?: (info: {
     streamId: string;
@@ -81,11 +88,13 @@ export class EncryptingEventStore implements EventStore {
   }
 
   async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
-    return this.decryptAll(await this.inner.readStream(streamId, options));
+    const events = await this.inner.readStream(streamId, options);
+    return this.o.decryptOnRead === false ? events : this.decryptAll(events);
   }
 
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
-    return this.decryptAll(await this.inner.readAll(options));
+    const events = await this.inner.readAll(options);
+    return this.o.decryptOnRead === false ? events : this.decryptAll(events);
   }
 
   headPosition(): Promise<bigint | null> {
