@@ -295,14 +295,28 @@ export class ReadDb {
    * exclusively: no write lands in a generation after readers have left it. Retried on the new
    * generation when the pointer moved.
    */
-  async writeTransaction<T>(fn: (trx: Transaction<ReadDatabase>) => Promise<T>): Promise<T> {
+  writeTransaction<T>(fn: (trx: Transaction<ReadDatabase>) => Promise<T>): Promise<T> {
+    return this.onCurrentGeneration((trx) => this.lockPointer(trx, 'share'), fn);
+  }
+
+  /**
+   * `fn` in a transaction pinned to the generation this process uses, once `readPointer` (null:
+   * no check) found the pointer still naming it inside the transaction; otherwise run again on
+   * the generation the pointer names now.
+   */
+  private async onCurrentGeneration<T>(
+    readPointer: (
+      trx: Transaction<ReadDatabase>,
+    ) => Promise<{ generation: string | null; version: number } | null>,
+    fn: (trx: Transaction<ReadDatabase>) => Promise<T>,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (this.sqlite) this.followSqlitePointer();
       const expected = this.current;
       try {
         return await this.db.transaction().execute(async (trx) => {
-          const actual = await this.lockPointer(trx, 'share');
-          if (actual.generation !== expected)
+          const actual = await readPointer(trx);
+          if (actual && actual.generation !== expected)
             throw new GenerationMovedError(expected, actual.generation, actual.version);
           return fn(this.pinned(trx, expected));
         });
@@ -361,24 +375,11 @@ export class ReadDb {
    * queued behind another on the one connection may begin after a switch-over dropped the tables
    * it was about to name, and is then run again on the new generation.
    */
-  async transaction<T>(fn: (trx: Transaction<ReadDatabase>) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      if (this.sqlite) this.followSqlitePointer();
-      const expected = this.current;
-      try {
-        return await this.db.transaction().execute(async (trx) => {
-          if (this.sqlite) {
-            const actual = await this.readPointer(trx);
-            if (actual.generation !== expected)
-              throw new GenerationMovedError(expected, actual.generation, actual.version);
-          }
-          return fn(this.pinned(trx, expected));
-        });
-      } catch (error) {
-        if (!(error instanceof GenerationMovedError) || attempt >= 3) throw error;
-        this.use(error.actual, error.version);
-      }
-    }
+  transaction<T>(fn: (trx: Transaction<ReadDatabase>) => Promise<T>): Promise<T> {
+    return this.onCurrentGeneration(
+      async (trx) => (this.sqlite ? this.readPointer(trx) : null),
+      fn,
+    );
   }
 
   /**
