@@ -176,8 +176,9 @@ export class PurgeProcess {
    * D11: asks every holder what remains. A holder that still finds data is sent its purge request
    * again under a new idempotency key (a holder answering a repeated key from its cache would
    * delete nothing) and asked once more; what it then still finds is recorded
-   * (PurgeVerificationFailed) and keeps the purge open. A holder that does not answer keeps it open
-   * too, unrecorded, like a holder that does not answer the purge request. Null: verified.
+   * (PurgeVerificationFailed) and keeps the purge open, also when another holder did not answer.
+   * A holder that does not answer keeps it open too, unrecorded, like a holder that does not
+   * answer the purge request. Null: verified.
    */
   private async verify(
     state: Extract<SubscriptionState, { status: 'expired' }> & { purge: PurgeInProgress },
@@ -223,7 +224,9 @@ export class PurgeProcess {
     // The step's key names the stream's revision and the answers: a retry that finds something
     // else is a new command, not a replay of the earlier finding.
     const finding = verifications.map((v) => `${v.holder}:${v.remainingItems}`).join(',');
-    if (failedHolders.length === 0)
+    // Recorded once every holder answered, or sooner when one still finds data (whatever the
+    // others did): that finding is in the log even while another holder is down.
+    if (failedHolders.length === 0 || unverifiedHolders.length > 0)
       await this.runner.run(
         subscriptionStreamId(subscriptionId),
         subscriptionDecider,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ProductDataPurged, PurgeVerificationFailed } from '@app/domain';
 import type { EventStore } from '@app/event-store';
 import { EVENT_STORE, type GenerationalKeyStore, KEY_STORE } from '@app/infrastructure';
-import { HttpProductDataHolder, LocalProductDataStore } from '@app/purge';
+import { HolderFailedError, HttpProductDataHolder, LocalProductDataStore } from '@app/purge';
 import { auth, type TestApp, TOKENS } from '../../support/app-harness';
 import { HolderServer } from './fake-holder-server';
 import {
@@ -219,6 +219,36 @@ describe('D11: a purge completes only when every holder finds nothing left', () 
     server.verifyBehaviour = () => 'ok';
     expect(await purge(t, 'sub_v4')).toMatchObject({ status: 'purged' });
     expect((await eventTypes(t, 'sub_v4')).slice(-2)).toEqual([
+      'PurgeVerified',
+      'ProductDataPurged',
+    ]);
+  });
+
+  it('D11: what one holder still finds is recorded while another does not answer; the purge stays open', async () => {
+    await dueForPurge(t, 'sub_v5');
+    server.leftover.set('sub_v5', 3);
+    server.keepsLeftovers = true;
+    // The local holder is down when asked (its deletion went through).
+    const local = t.app.get(LocalProductDataStore);
+    const down = jest
+      .spyOn(local, 'verify')
+      .mockRejectedValue(new HolderFailedError('local', 'did not answer'));
+    expect(await purge(t, 'sub_v5')).toMatchObject({
+      status: 'open',
+      failedHolders: ['local'],
+      unverifiedHolders: ['recordings'],
+    });
+    const events = await streamOf(t, 'sub_v5');
+    expect(events.at(-1)).toMatchObject({
+      type: 'PurgeVerificationFailed',
+      data: { holders: [{ holder: 'recordings', remainingItems: 3, method: 'http' }] },
+    });
+    // Both back: nothing left anywhere, verified and complete.
+    down.mockRestore();
+    server.keepsLeftovers = false;
+    expect(await purge(t, 'sub_v5')).toMatchObject({ status: 'purged' });
+    expect((await eventTypes(t, 'sub_v5')).slice(-3)).toEqual([
+      'PurgeVerificationFailed',
       'PurgeVerified',
       'ProductDataPurged',
     ]);

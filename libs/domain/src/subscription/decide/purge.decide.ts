@@ -132,13 +132,15 @@ export function verifyPurge(
     throw validationFailed(`Purge ${c.purgeId}: a holder answered twice.`);
   const answers = purge.holders.map((h) => c.verifications.find((v) => v.holder === h));
   const unanswered = purge.holders.filter((_, i) => !answers[i]);
-  if (unanswered.length > 0)
+  const at = toInstant(parseInstant(c.now, 'now'));
+  const ids = { subscriptionId: s.subscriptionId, accountId: s.accountId, purgeId: c.purgeId };
+  const remaining = answers.filter((v) => v && v.remainingItems !== 0) as HolderVerification[];
+  // What a holder still finds is recorded even while another has not answered: it keeps the
+  // purge open either way, and the log says why.
+  if (unanswered.length > 0 && remaining.length === 0)
     throw invalidState(`Purge ${c.purgeId}: ${unanswered.join(', ')} have not verified.`, {
       missing: unanswered,
     });
-  const at = toInstant(parseInstant(c.now, 'now'));
-  const ids = { subscriptionId: s.subscriptionId, accountId: s.accountId, purgeId: c.purgeId };
-  const remaining = answers.filter((v) => v!.remainingItems !== 0) as HolderVerification[];
   if (remaining.length > 0) {
     if (sameFinding(purge.remaining ?? [], remaining)) return [];
     return [

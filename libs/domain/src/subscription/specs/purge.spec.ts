@@ -284,6 +284,39 @@ describe('Purge (R15, D3)', () => {
         .thenThrows('INVALID_STATE', /recordings have not verified/);
     });
 
+    it('D11: what one holder still finds is recorded while another has not answered; the purge stays open', () => {
+      const onlyRecordings: SubscriptionCommand = {
+        type: 'VerifyPurge',
+        data: {
+          subscriptionId: SUB,
+          purgeId: 'purge-1',
+          verifications: [
+            { holder: 'recordings', remainingItems: 3, method: 'http', externalReceiptId: 'v-9' },
+          ],
+          now: purgeAt,
+        },
+      };
+      const found = after(deleted, onlyRecordings);
+      expect(found.at(-1)).toEqual({
+        type: 'PurgeVerificationFailed',
+        data: {
+          subscriptionId: SUB,
+          accountId: 'acc_1',
+          purgeId: 'purge-1',
+          checkedAt: purgeAt,
+          holders: [
+            { holder: 'recordings', remainingItems: 3, method: 'http', externalReceiptId: 'v-9' },
+          ],
+        },
+      });
+      // Recorded once; the purge cannot complete.
+      spec.given(found).when(onlyRecordings).thenNothingHappens();
+      spec
+        .given(found)
+        .when(complete)
+        .thenThrows('INVALID_STATE', /not verified/);
+    });
+
     it('D11: a verified purge is not verified again, nor a purged subscription', () => {
       spec.given(after(deleted, verifiedBoth)).when(verifyWith(0, 0)).thenNothingHappens();
       spec
