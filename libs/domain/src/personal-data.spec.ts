@@ -63,6 +63,8 @@ describe('personal fields and the deciders’ states', () => {
     }
     return { ...event, data };
   };
+  /** The event types the histories below hold (the last test checks they cover every one). */
+  const covered = new Set<string>();
   const personalFieldsOf = (events: readonly { type: string; data: object }[]) =>
     events.flatMap((e) => personalDataFields(e.type)).length;
 
@@ -78,18 +80,21 @@ describe('personal fields and the deciders’ states', () => {
         survey: { reason: 'too_expensive', comment: 'Anna Rossi: too pricey' },
       }),
     );
-    const terminated = after([registered()], {
-      type: 'ScheduleTermination',
-      data: {
-        subscriptionId: SUB,
-        requestedBy: productAdmin,
-        reason: 'payment_failed',
-        effective: 'term_end',
-        note: 'Anna Rossi called twice',
-        now: start,
-      },
-    });
-    for (const history of [cancelledBySupport, terminated]) {
+    const terminatedAt = (effective: string) =>
+      after([registered()], {
+        type: 'ScheduleTermination',
+        data: {
+          subscriptionId: SUB,
+          requestedBy: productAdmin,
+          reason: 'payment_failed',
+          effective,
+          note: 'Anna Rossi called twice',
+          now: start,
+        },
+      });
+    const terminated = terminatedAt('term_end');
+    for (const history of [cancelledBySupport, terminated, terminatedAt('immediately')]) {
+      history.forEach((e) => covered.add(e.type));
       const closed = history.map(seal);
       expect(personalFieldsOf(history)).toBeGreaterThan(0);
       expect(closed).not.toEqual(history); // something was sealed
@@ -125,11 +130,18 @@ describe('personal fields and the deciders’ states', () => {
     ] as AccountCommand[])
       history.push(...accountDecider.decide(command, fold(accountDecider, history)));
     expect(history.map((e) => e.type)).toEqual(['LegalHoldPlaced', 'LegalHoldReleased']);
+    history.forEach((e) => covered.add(e.type));
     const closed = history.map(seal);
     expect(closed).not.toEqual(history);
     expect(fold(accountDecider, closed)).toEqual(fold(accountDecider, history));
     expect(fold(accountDecider, closed.slice(0, 1))).toEqual(
       fold(accountDecider, history.slice(0, 1)),
+    );
+  });
+
+  it('R17: the histories above hold every event type with personal fields (a new one is added there)', () => {
+    expect([...covered].filter((t) => personalDataFields(t).length > 0).sort()).toEqual(
+      Object.keys(PERSONAL_DATA_FIELDS).sort(),
     );
   });
 });

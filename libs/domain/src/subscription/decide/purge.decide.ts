@@ -135,9 +135,11 @@ export function verifyPurge(
   const at = toInstant(parseInstant(c.now, 'now'));
   const ids = { subscriptionId: s.subscriptionId, accountId: s.accountId, purgeId: c.purgeId };
   const remaining = answers.filter((v) => v && v.remainingItems !== 0) as HolderVerification[];
-  // What a holder still finds is recorded even while another has not answered: it keeps the
-  // purge open either way, and the log says why.
-  if (unanswered.length > 0 && remaining.length === 0)
+  // What a holder still finds is recorded even while another has not answered (it keeps the
+  // purge open either way, and the log says why), unless that would replace a finding recorded
+  // for a holder that has not answered now: that one stands until the holder answers again.
+  const dropsAFinding = (purge.remaining ?? []).some((r) => unanswered.includes(r.holder));
+  if (unanswered.length > 0 && (remaining.length === 0 || dropsAFinding))
     throw invalidState(`Purge ${c.purgeId}: ${unanswered.join(', ')} have not verified.`, {
       missing: unanswered,
     });

@@ -315,6 +315,12 @@ describe('Purge (R15, D3)', () => {
         .given(found)
         .when(complete)
         .thenThrows('INVALID_STATE', /not verified/);
+      // A finding recorded for the holder that does not answer now is not replaced (nothing
+      // written) until that holder answers again.
+      spec
+        .given(after(deleted, verifyWith(2, 3)))
+        .when(onlyRecordings)
+        .thenThrows('INVALID_STATE', /local have not verified/);
     });
 
     it('D11: a verified purge is not verified again, nor a purged subscription', () => {
