@@ -315,25 +315,27 @@ export async function verifyReadModels(o: VerifyOptions): Promise<VerifyReport> 
     return { ...want, ...link };
   });
   const upTo = checkpoint === null ? null : o.readDb.pos(checkpoint);
-  const receiptRows =
+  const rowsUpToCheckpoint = async (
+    table: 'rm_purge_receipts' | 'rm_integration_events',
+  ): Promise<object[]> =>
     upTo === null
       ? []
-      : await o.readDb.db
-          .selectFrom('rm_purge_receipts')
-          .selectAll()
-          .where('position', '<=', upTo)
-          .execute();
-  compareByPosition('receipt', wantedReceipts, receiptRows, 'receipt', drift);
+      : o.readDb.db.selectFrom(table).selectAll().where('position', '<=', upTo).execute();
+  compareByPosition(
+    'receipt',
+    wantedReceipts,
+    await rowsUpToCheckpoint('rm_purge_receipts'),
+    'receipt',
+    drift,
+  );
   // The integration events the feed and the webhooks serve, one per event that calls for one.
-  const integrationRows =
-    upTo === null
-      ? []
-      : await o.readDb.db
-          .selectFrom('rm_integration_events')
-          .selectAll()
-          .where('position', '<=', upTo)
-          .execute();
-  compareByPosition('integration', integration, integrationRows, 'body', drift);
+  compareByPosition(
+    'integration',
+    integration,
+    await rowsUpToCheckpoint('rm_integration_events'),
+    'body',
+    drift,
+  );
 
   return {
     checkpoint: checkpoint?.toString() ?? null,
